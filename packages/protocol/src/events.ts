@@ -1,0 +1,113 @@
+// socket.io contract between the widget and the gateway: event maps, payload schemas and acks.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Disposition, EndReason } from './calls.js';
+import type { ErrorBody } from './errors.js';
+
+/** Every client request is acknowledged with either data or an error; never silently dropped. */
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
+export type AckFn<T> = (res: Ack<T>) => void;
+
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const Json = Type.Object({}, { additionalProperties: true });
+
+/** Payload schemas for each client → server event, validated by the gateway before use. */
+export const ClientPayloads = {
+  'media:setup': Type.Object({}, { additionalProperties: false }),
+  'media:capabilities': Type.Object({ rtpCapabilities: Json }, { additionalProperties: false }),
+  'media:connect': Type.Object({ transportId: Id, dtlsParameters: Json }, { additionalProperties: false }),
+  'media:produce': Type.Object(
+    { transportId: Id, callId: Id, kind: Type.Literal('audio'), rtpParameters: Json },
+    { additionalProperties: false },
+  ),
+  'call:dial': Type.Object(
+    { destination: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@+*#-]+$' }) },
+    { additionalProperties: false },
+  ),
+  'call:answer': Type.Object({ callId: Id }, { additionalProperties: false }),
+  'call:decline': Type.Object({ callId: Id }, { additionalProperties: false }),
+  'call:hangup': Type.Object({ callId: Id }, { additionalProperties: false }),
+  'call:mute': Type.Object({ callId: Id, muted: Type.Boolean() }, { additionalProperties: false }),
+  'call:dtmf': Type.Object(
+    { callId: Id, digits: Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9A-Da-d*#]+$' }) },
+    { additionalProperties: false },
+  ),
+} satisfies Record<string, TSchema>;
+
+export type ClientEventName = keyof typeof ClientPayloads;
+export type ClientPayload<E extends ClientEventName> = Static<(typeof ClientPayloads)[E]>;
+
+/** Transport parameters the server hands the widget (shapes as mediasoup defines them). */
+export interface TransportOptions {
+  id: string;
+  iceParameters: unknown;
+  iceCandidates: unknown[];
+  dtlsParameters: unknown;
+}
+
+export interface MediaSetup {
+  routerRtpCapabilities: unknown;
+  send: TransportOptions;
+  recv: TransportOptions;
+  iceServers: { urls: string | string[]; username?: string; credential?: string }[];
+}
+
+export interface PartyInfo {
+  userId: string;
+  identity: string;
+  displayName: string;
+  extension: string | null;
+}
+
+/** Response data for each client → server event. */
+export interface ClientResults {
+  'media:setup': MediaSetup;
+  'media:capabilities': Record<string, never>;
+  'media:connect': Record<string, never>;
+  'media:produce': { producerId: string };
+  'call:dial': { callId: string; to: PartyInfo };
+  'call:answer': Record<string, never>;
+  'call:decline': Record<string, never>;
+  'call:hangup': Record<string, never>;
+  'call:mute': Record<string, never>;
+  'call:dtmf': Record<string, never>;
+}
+
+export type ClientToServerEvents = {
+  [E in ClientEventName]: (payload: ClientPayload<E>, ack: AckFn<ClientResults[E]>) => void;
+};
+
+export interface ConsumeOffer {
+  callId: string;
+  consumerId: string;
+  producerId: string;
+  kind: 'audio';
+  rtpParameters: unknown;
+}
+
+export interface CallEnded {
+  callId: string;
+  disposition: Disposition;
+  reason: EndReason;
+  /** Seconds from dial to end. */
+  duration: number;
+  /** Seconds from answer to end (0 when never answered). */
+  talkTime: number;
+}
+
+export type ServerToClientEvents = {
+  'session:ready': (data: { user: PartyInfo }) => void;
+  /** Acked by the widget once it rings; the caller then gets `call:ringing`. */
+  'call:incoming': (data: { callId: string; from: PartyInfo }, ack: (res: Ack<Record<string, never>>) => void) => void;
+  'call:ringing': (data: { callId: string }) => void;
+  'call:answered': (data: { callId: string; answeredAt: string }) => void;
+  'call:ended': (data: CallEnded) => void;
+  'call:dtmf': (data: { callId: string; digits: string }) => void;
+  'call:remote-muted': (data: { callId: string; muted: boolean }) => void;
+  /** The widget consumes the offered track, then acks so the server resumes the consumer. */
+  'media:consume': (offer: ConsumeOffer, ack: (res: Ack<Record<string, never>>) => void) => void;
+};
+
+/** Socket handshake auth: `io(server, { auth: { token } })`. */
+export interface HandshakeAuth {
+  token: string;
+}

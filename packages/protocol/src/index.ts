@@ -1,0 +1,5 @@
+// Public entry of @astral/protocol: everything the server and the widget agree on.
+export * from './errors.js';
+export * from './calls.js';
+export * from './rest.js';
+export * from './events.js';

@@ -1,0 +1,42 @@
+// REST request/response schemas (TypeBox: JSON Schema for fastify, static types for TypeScript).
+import { Type, type Static } from '@sinclair/typebox';
+
+export const Identity = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@+-]+$' });
+export const Extension = Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9*#+]+$' });
+
+export const MAX_TOKEN_TTL_SECONDS = 24 * 3600;
+export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
+
+export const CreateTokenBody = Type.Object(
+  {
+    identity: Identity,
+    display_name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    extension: Type.Optional(Extension),
+    ttl_seconds: Type.Optional(Type.Integer({ minimum: 60, maximum: MAX_TOKEN_TTL_SECONDS })),
+  },
+  { additionalProperties: false },
+);
+export type CreateTokenBody = Static<typeof CreateTokenBody>;
+
+export const TokenResponse = Type.Object({
+  token: Type.String(),
+  expires_at: Type.String(),
+  identity: Type.String(),
+  user_id: Type.String(),
+});
+export type TokenResponse = Static<typeof TokenResponse>;
+
+export const HealthResponse = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+});
+
+/** API key permissions. `admin` holds them all. */
+export const Permissions = [
+  'admin',
+  'tokens.create',
+  'calls.read',
+  'calls.recording',
+  'calls.control',
+  'calls.click_to_call',
+] as const;
+export type Permission = (typeof Permissions)[number];

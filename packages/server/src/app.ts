@@ -1,0 +1,92 @@
+// Composes the Astral server: store, auth, media, call control, gateway and the REST plugins, on one port.
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { fileURLToPath } from 'node:url';
+import { demoApi } from './api/demo.js';
+import { errorMapper } from './api/errors.js';
+import { callsApi } from './api/calls.js';
+import { healthApi } from './api/health.js';
+import { staticFiles } from './api/static.js';
+import { tokensApi } from './api/tokens.js';
+import { ApiKeyService } from './auth/api-keys.js';
+import { TokenIssuer } from './auth/token-issuer.js';
+import { WidgetTokens } from './auth/widget-tokens.js';
+import { CallControl } from './calls/call-control.js';
+import { SessionRegistry } from './calls/sessions.js';
+import type { Config } from './config.js';
+import { Gateway } from './gateway/index.js';
+import { MediaService } from './media/service.js';
+import { WorkerPool } from './media/worker-pool.js';
+import { Store } from './store/index.js';
+
+const repoPath = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
+
+export interface AstralServer {
+  app: FastifyInstance;
+  store: Store;
+  instanceId: string;
+  /** Starts listening; resolves to the bound port. */
+  listen(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function createServer(config: Config): Promise<AstralServer> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+    },
+    bodyLimit: 64 * 1024,
+  });
+  const store = await Store.open(config.dataDir);
+  const instanceId = await store.instances.ensureDefault();
+  const closed = await store.calls.closeDangling(new Date());
+  if (closed > 0) app.log.warn({ closed }, 'closed calls left open by a previous run');
+
+  const keys = new ApiKeyService(store.apiKeys);
+  if (config.bootstrapApiKey && (await keys.ensure(instanceId, config.bootstrapApiKey, 'bootstrap', ['admin']))) {
+    app.log.info('created the bootstrap API key (admin)');
+  }
+  const tokens = new WidgetTokens(config.secretKey);
+  const issuer = new TokenIssuer(store.users, tokens);
+
+  const pool = await WorkerPool.start(config.media, app.log);
+  const media = new MediaService(pool, {
+    listenIp: config.media.listenIp,
+    announcedIp: config.media.announcedIp,
+    portRange: { min: config.media.rtcMinPort, max: config.media.rtcMaxPort },
+  });
+  const sessions = new SessionRegistry();
+  const gateway = new Gateway(app.server, { tokens, sessions, media, log: app.log, allowedOrigins: config.allowedOrigins, iceServers: [] });
+  gateway.attach(
+    new CallControl({ store, media, sessions, notifier: gateway, ringTimeoutMs: config.ringTimeoutSeconds * 1000, log: app.log }),
+  );
+
+  await app.register(cors, { origin: config.allowedOrigins.includes('*') ? true : config.allowedOrigins });
+  await app.register(errorMapper);
+  await app.register(healthApi, { healthy: () => media.healthy });
+  await app.register(tokensApi, { keys, issuer });
+  await app.register(callsApi, { keys, calls: store.calls });
+  if (config.demo) await app.register(demoApi, { issuer, instanceId });
+  await app.register(staticFiles, { demoDir: config.demo ? repoPath('demo') : null, widgetDir: repoPath('packages/widget/dist') });
+
+  app.addHook('preClose', async () => {
+    await gateway.close();
+  });
+  app.addHook('onClose', async () => {
+    pool.close();
+    await store.close();
+  });
+
+  return {
+    app,
+    store,
+    instanceId,
+    async listen() {
+      await app.listen({ port: config.port, host: config.host });
+      const address = app.server.address();
+      return typeof address === 'object' && address ? address.port : config.port;
+    },
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,44 @@
+// MediaBridge: once a call is answered, makes each party consume the other's audio (offer → widget ack → resume).
+import type { FastifyBaseLogger } from 'fastify';
+import type { MediaService } from '../media/service.js';
+import type { Call } from './call.js';
+import type { SessionNotifier } from './notifier.js';
+
+const CONSUME_ACK_TIMEOUT_MS = 10_000;
+
+export class MediaBridge {
+  /** `sessionId:producerId` pairs being set up, so concurrent syncs never double-consume. */
+  private readonly pending = new Set<string>();
+
+  constructor(
+    private readonly media: MediaService,
+    private readonly notifier: SessionNotifier,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** Idempotent: call after answer and after every new producer. */
+  sync(call: Call): void {
+    if (call.state !== 'answered' || !call.calleeSession) return;
+    const [a, b] = [call.callerSession, call.calleeSession];
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      for (const producerId of this.media.producersOf(from, call.id)) {
+        const key = `${to}:${producerId}`;
+        if (this.pending.has(key) || this.media.consumes(to, producerId)) continue;
+        this.pending.add(key);
+        this.connect(call, to, producerId)
+          .catch((err: unknown) => this.log.warn({ err, callId: call.id }, 'could not bridge audio'))
+          .finally(() => this.pending.delete(key));
+      }
+    }
+  }
+
+  private async connect(call: Call, sessionId: string, producerId: string): Promise<void> {
+    const offer = await this.media.consume(sessionId, producerId, call.id);
+    const res = await this.notifier.request(sessionId, 'media:consume', offer, CONSUME_ACK_TIMEOUT_MS);
+    if (!res.ok) throw new Error(`widget refused consumer: ${res.error.message}`);
+    if (call.state === 'answered') await this.media.resumeConsumer(sessionId, offer.consumerId);
+  }
+}

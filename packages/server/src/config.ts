@@ -1,0 +1,105 @@
+// The one validated configuration object, read from the environment; nothing else reads process.env.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, networkInterfaces } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** 32+ bytes that sign widget tokens and, later, encrypt provider credentials. */
+  secretKey: Buffer;
+  bootstrapApiKey: string | null;
+  /** Origins allowed for CORS and socket.io; `['*']` allows any. */
+  allowedOrigins: string[];
+  /** Serve the demo token endpoint (answers loopback clients only). */
+  demo: boolean;
+  ringTimeoutSeconds: number;
+  logLevel: string;
+  media: {
+    workers: number;
+    listenIp: string;
+    /** The IP put in ICE candidates (ASTRAL_ANNOUNCED_IP behind NAT). */
+    announcedIp: string;
+    rtcMinPort: number;
+    rtcMaxPort: number;
+  };
+}
+
+export class ConfigError extends Error {}
+
+/** The address browsers should reach media on when none is configured: the first external IPv4. */
+function defaultAnnouncedIp(listenIp: string): string {
+  if (listenIp !== '0.0.0.0') return listenIp;
+  for (const addrs of Object.values(networkInterfaces())) {
+    const external = addrs?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (external) return external.address;
+  }
+  return '127.0.0.1';
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+/** Reads ASTRAL_SECRET_KEY, or the key kept in the data dir, or generates and keeps one. */
+function loadSecretKey(env: Env, dataDir: string): Buffer {
+  const given = env.ASTRAL_SECRET_KEY;
+  if (given) {
+    if (given.length < 32) throw new ConfigError('ASTRAL_SECRET_KEY must be at least 32 characters');
+    return Buffer.from(given, 'utf8');
+  }
+  const file = join(dataDir, 'secret.key');
+  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
+  const key = randomBytes(32);
+  writeFileSync(file, key.toString('base64url') + '\n', { mode: 0o600 });
+  return key;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = resolve(env.ASTRAL_DATA_DIR || './data');
+  mkdirSync(dataDir, { recursive: true });
+  const bootstrapApiKey = env.ASTRAL_BOOTSTRAP_API_KEY || null;
+  if (bootstrapApiKey !== null && !/^ak_[A-Za-z0-9_-]{16,}$/.test(bootstrapApiKey)) {
+    throw new ConfigError('ASTRAL_BOOTSTRAP_API_KEY must look like ak_ followed by at least 16 letters, digits, _ or -');
+  }
+  const rtcMinPort = int(env, 'ASTRAL_RTC_MIN_PORT', 40000, 1024, 65535);
+  const rtcMaxPort = int(env, 'ASTRAL_RTC_MAX_PORT', 49999, 1024, 65535);
+  if (rtcMaxPort < rtcMinPort) throw new ConfigError('ASTRAL_RTC_MAX_PORT must be >= ASTRAL_RTC_MIN_PORT');
+  const listenIp = env.ASTRAL_LISTEN_IP || '0.0.0.0';
+  return {
+    port: int(env, 'PORT', 8000, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    dataDir,
+    secretKey: loadSecretKey(env, dataDir),
+    bootstrapApiKey,
+    allowedOrigins: (env.ASTRAL_ALLOWED_ORIGINS || '*').split(',').map((o) => o.trim()).filter(Boolean),
+    demo: bool(env, 'ASTRAL_DEMO', true),
+    ringTimeoutSeconds: int(env, 'ASTRAL_RING_TIMEOUT', 30, 1, 600),
+    logLevel: env.LOG_LEVEL || 'info',
+    media: {
+      workers: int(env, 'ASTRAL_WORKERS', cpus().length, 1, 256),
+      listenIp,
+      announcedIp: env.ASTRAL_ANNOUNCED_IP || defaultAnnouncedIp(listenIp),
+      rtcMinPort,
+      rtcMaxPort,
+    },
+  };
+}

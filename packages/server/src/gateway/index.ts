@@ -1,0 +1,135 @@
+// Gateway: socket.io signaling — token auth, one session per socket, validated events routed to call control and media.
+import type {
+  Ack,
+  ClientEventName,
+  ClientPayload,
+  ClientResults,
+  ClientToServerEvents,
+  ServerToClientEvents,
+} from '@astral/protocol';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import type { WidgetTokens } from '../auth/widget-tokens.js';
+import type { CallControl } from '../calls/call-control.js';
+import type { SessionNotifier } from '../calls/notifier.js';
+import { partyOf, type Session, type SessionRegistry } from '../calls/sessions.js';
+import type { MediaService } from '../media/service.js';
+import { AppError, toErrorBody } from '../util/errors.js';
+import { parsePayload } from './validate.js';
+
+type AstralSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { session: Session }>;
+export type AstralIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { session: Session }>;
+
+export interface GatewayDeps {
+  tokens: WidgetTokens;
+  sessions: SessionRegistry;
+  media: MediaService;
+  log: FastifyBaseLogger;
+  allowedOrigins: string[];
+  iceServers: { urls: string | string[] }[];
+}
+
+type Handler<E extends ClientEventName> = (session: Session, payload: ClientPayload<E>) => Promise<ClientResults[E]> | ClientResults[E];
+
+export class Gateway implements SessionNotifier {
+  readonly io: AstralIo;
+  private calls: CallControl | null = null;
+
+  constructor(http: HttpServer, private readonly deps: GatewayDeps) {
+    const origin = deps.allowedOrigins.includes('*') ? true : deps.allowedOrigins;
+    this.io = new Server(http, { cors: { origin }, serveClient: false, pingInterval: 10_000, pingTimeout: 8_000 });
+    this.io.use((socket, next) => {
+      const auth = socket.handshake.auth as { token?: unknown };
+      deps.tokens
+        .verify(typeof auth.token === 'string' ? auth.token : undefined)
+        .then((claims) => {
+          socket.data.session = { id: socket.id, claims };
+          next();
+        })
+        .catch((err: unknown) => {
+          const body = toErrorBody(err);
+          next(Object.assign(new Error(body.message), { data: body }));
+        });
+    });
+  }
+
+  /** Starts routing events to call control (wired after construction: call control notifies through us). */
+  attach(calls: CallControl): void {
+    this.calls = calls;
+    this.io.on('connection', (socket: AstralSocket) => this.onConnection(socket, calls));
+  }
+
+  private onConnection(socket: AstralSocket, calls: CallControl): void {
+    const { session } = socket.data;
+    const { media, sessions } = this.deps;
+    sessions.add(session);
+    socket.on('disconnect', () => {
+      sessions.remove(session.id);
+      calls.sessionClosed(session.id);
+    });
+    this.on(socket, 'media:setup', async (s) => ({ ...(await media.setup(s.id)), iceServers: this.deps.iceServers }));
+    this.on(socket, 'media:capabilities', (s, p) => {
+      media.setCapabilities(s.id, p.rtpCapabilities as never);
+      return {};
+    });
+    this.on(socket, 'media:connect', async (s, p) => {
+      await media.connect(s.id, p);
+      return {};
+    });
+    this.on(socket, 'media:produce', async (s, p) => ({ producerId: await calls.produce(s, p) }));
+    this.on(socket, 'call:dial', (s, p) => calls.dial(s, p.destination));
+    this.on(socket, 'call:answer', (s, p) => (calls.answer(s, p.callId), {}));
+    this.on(socket, 'call:decline', (s, p) => (calls.decline(s, p.callId), {}));
+    this.on(socket, 'call:hangup', (s, p) => (calls.hangup(s, p.callId), {}));
+    this.on(socket, 'call:mute', async (s, p) => (await calls.mute(s, p.callId, p.muted), {}));
+    this.on(socket, 'call:dtmf', (s, p) => (calls.dtmf(s, p.callId, p.digits), {}));
+    socket.emit('session:ready', { user: partyOf(session.claims) });
+  }
+
+  /** Registers a validated, acknowledged handler; a bad payload or a failure becomes an error ack. */
+  private on<E extends ClientEventName>(socket: AstralSocket, event: E, handler: Handler<E>): void {
+    const listener = async (payload: unknown, ack: unknown) => {
+      const reply = typeof ack === 'function' ? (ack as (res: Ack<ClientResults[E]>) => void) : () => undefined;
+      try {
+        const data = await handler(socket.data.session, parsePayload(event, payload));
+        reply({ ok: true, data });
+      } catch (err) {
+        if (!(err instanceof AppError)) this.deps.log.error({ err, event }, 'socket event failed');
+        reply({ ok: false, error: mediaErrorBody(err) });
+      }
+    };
+    (socket as unknown as { on(e: string, l: (...a: unknown[]) => void): void }).on(event, listener);
+  }
+
+  notify<E extends keyof ServerToClientEvents>(sessionId: string, event: E, payload: Parameters<ServerToClientEvents[E]>[0]): void {
+    (this.io.to(sessionId) as unknown as { emit(e: string, p: unknown): void }).emit(event, payload);
+  }
+
+  async request<E extends 'media:consume' | 'call:incoming'>(
+    sessionId: string,
+    event: E,
+    payload: Parameters<ServerToClientEvents[E]>[0],
+    timeoutMs: number,
+  ): Promise<Ack<Record<string, never>>> {
+    const socket = this.io.sockets.sockets.get(sessionId);
+    if (!socket) throw new AppError('not_found', `session ${sessionId} is gone`);
+    const emitter = socket.timeout(timeoutMs) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack<Record<string, never>>> };
+    return emitter.emitWithAck(event, payload);
+  }
+
+  get connected(): number {
+    return this.io.sockets.sockets.size;
+  }
+
+  async close(): Promise<void> {
+    this.calls?.endAll();
+    await this.io.close();
+  }
+}
+
+/** mediasoup rejects bad RTP/DTLS parameters with TypeError: report those as the client's error. */
+function mediaErrorBody(err: unknown) {
+  if (err instanceof TypeError) return { code: 'bad_request', message: `invalid media parameters: ${err.message}` };
+  return toErrorBody(err);
+}

@@ -1,0 +1,88 @@
+// MediaPeer: one widget session's media on the SFU — a send and a receive WebRTC transport, its producers and consumers.
+import type { types } from 'mediasoup';
+import type { TransportOptions } from '@astral/protocol';
+import { AppError } from '../util/errors.js';
+
+export interface TransportPlacement {
+  listenIp: string;
+  announcedIp: string;
+  portRange: { min: number; max: number };
+}
+
+const toOptions = (t: types.WebRtcTransport): TransportOptions => ({
+  id: t.id,
+  iceParameters: t.iceParameters,
+  iceCandidates: t.iceCandidates,
+  dtlsParameters: t.dtlsParameters,
+});
+
+export class MediaPeer {
+  rtpCapabilities: types.RtpCapabilities | null = null;
+  readonly producers = new Map<string, types.Producer>();
+  readonly consumers = new Map<string, types.Consumer>();
+
+  private constructor(
+    readonly sessionId: string,
+    readonly router: types.Router,
+    readonly send: types.WebRtcTransport,
+    readonly recv: types.WebRtcTransport,
+  ) {}
+
+  static async create(sessionId: string, router: types.Router, placement: TransportPlacement): Promise<MediaPeer> {
+    const options: types.WebRtcTransportOptions = {
+      listenInfos: ['udp', 'tcp'].map((protocol) => ({
+        protocol: protocol as 'udp' | 'tcp',
+        ip: placement.listenIp,
+        announcedAddress: placement.announcedIp,
+        portRange: placement.portRange,
+      })),
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+      appData: { sessionId },
+    };
+    const [send, recv] = await Promise.all([router.createWebRtcTransport(options), router.createWebRtcTransport(options)]);
+    return new MediaPeer(sessionId, router, send, recv);
+  }
+
+  get transportOptions(): { send: TransportOptions; recv: TransportOptions } {
+    return { send: toOptions(this.send), recv: toOptions(this.recv) };
+  }
+
+  transport(id: string): types.WebRtcTransport {
+    if (id === this.send.id) return this.send;
+    if (id === this.recv.id) return this.recv;
+    throw new AppError('not_found', `transport ${id} does not belong to this session`);
+  }
+
+  async produce(transportId: string, rtpParameters: types.RtpParameters, callId: string): Promise<types.Producer> {
+    if (transportId !== this.send.id) throw new AppError('bad_request', 'produce on the send transport');
+    const producer = await this.send.produce({ kind: 'audio', rtpParameters, appData: { callId } });
+    this.producers.set(producer.id, producer);
+    producer.observer.once('close', () => this.producers.delete(producer.id));
+    return producer;
+  }
+
+  async consume(producerId: string, callId: string): Promise<types.Consumer> {
+    if (!this.rtpCapabilities) throw new AppError('invalid_state', 'send media:capabilities before consuming');
+    if (!this.router.canConsume({ producerId, rtpCapabilities: this.rtpCapabilities })) {
+      throw new AppError('media_error', 'this browser cannot receive the offered codec');
+    }
+    const consumer = await this.recv.consume({ producerId, rtpCapabilities: this.rtpCapabilities, paused: true, appData: { callId } });
+    this.consumers.set(consumer.id, consumer);
+    consumer.observer.once('close', () => this.consumers.delete(consumer.id));
+    return consumer;
+  }
+
+  /** Closes the producers and consumers that belong to one call, keeping the transports for the next. */
+  closeCallMedia(callId: string): void {
+    for (const p of [...this.producers.values(), ...this.consumers.values()]) {
+      if (p.appData.callId === callId) p.close();
+    }
+  }
+
+  close(): void {
+    this.send.close();
+    this.recv.close();
+  }
+}

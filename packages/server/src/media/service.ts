@@ -1,0 +1,114 @@
+// MediaService: the SFU facade call control uses — peers per session, producing, cross-router consuming.
+import type { ClientPayload, ConsumeOffer, MediaSetup } from '@astral/protocol';
+import type { types } from 'mediasoup';
+import { AppError } from '../util/errors.js';
+import { MediaPeer, type TransportPlacement } from './peer.js';
+import type { WorkerPool } from './worker-pool.js';
+
+export class MediaService {
+  private readonly peers = new Map<string, MediaPeer>();
+  private readonly producers = new Map<string, { producer: types.Producer; router: types.Router }>();
+  /** Producers already piped to another router, keyed `producerId:routerId`. */
+  private readonly pipes = new Set<string>();
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly placement: TransportPlacement,
+  ) {}
+
+  get healthy(): boolean {
+    return this.pool.healthy;
+  }
+
+  /** Creates (or re-issues) the session's transports on the least-loaded router. */
+  async setup(sessionId: string): Promise<Omit<MediaSetup, 'iceServers'>> {
+    let peer = this.peers.get(sessionId);
+    if (!peer) {
+      const router = this.pool.acquireRouter();
+      try {
+        peer = await MediaPeer.create(sessionId, router, this.placement);
+      } catch (err) {
+        this.pool.release(router);
+        throw err;
+      }
+      this.peers.set(sessionId, peer);
+    }
+    return { routerRtpCapabilities: peer.router.rtpCapabilities, ...peer.transportOptions };
+  }
+
+  setCapabilities(sessionId: string, rtpCapabilities: types.RtpCapabilities): void {
+    this.peer(sessionId).rtpCapabilities = rtpCapabilities;
+  }
+
+  async connect(sessionId: string, { transportId, dtlsParameters }: ClientPayload<'media:connect'>): Promise<void> {
+    await this.peer(sessionId).transport(transportId).connect({ dtlsParameters: dtlsParameters as unknown as types.DtlsParameters });
+  }
+
+  async produce(sessionId: string, transportId: string, rtpParameters: unknown, callId: string): Promise<string> {
+    const peer = this.peer(sessionId);
+    const producer = await peer.produce(transportId, rtpParameters as types.RtpParameters, callId);
+    this.producers.set(producer.id, { producer, router: peer.router });
+    producer.observer.once('close', () => {
+      this.producers.delete(producer.id);
+      for (const key of this.pipes) if (key.startsWith(`${producer.id}:`)) this.pipes.delete(key);
+    });
+    return producer.id;
+  }
+
+  /** Producer ids of a session for one call. */
+  producersOf(sessionId: string, callId: string): string[] {
+    const peer = this.peers.get(sessionId);
+    if (!peer) return [];
+    return [...peer.producers.values()].filter((p) => p.appData.callId === callId).map((p) => p.id);
+  }
+
+  /** Whether the session already consumes this producer. */
+  consumes(sessionId: string, producerId: string): boolean {
+    const peer = this.peers.get(sessionId);
+    return !!peer && [...peer.consumers.values()].some((c) => c.producerId === producerId);
+  }
+
+  /** Creates a paused consumer of `producerId` for the session, piping across routers when needed. */
+  async consume(sessionId: string, producerId: string, callId: string): Promise<ConsumeOffer> {
+    const peer = this.peer(sessionId);
+    const source = this.producers.get(producerId);
+    if (!source) throw new AppError('not_found', `producer ${producerId} is gone`);
+    const pipeKey = `${producerId}:${peer.router.id}`;
+    if (source.router !== peer.router && !this.pipes.has(pipeKey)) {
+      this.pipes.add(pipeKey);
+      await source.router.pipeToRouter({ producerId, router: peer.router });
+    }
+    const consumer = await peer.consume(producerId, callId);
+    return { callId, consumerId: consumer.id, producerId, kind: 'audio', rtpParameters: consumer.rtpParameters };
+  }
+
+  async resumeConsumer(sessionId: string, consumerId: string): Promise<void> {
+    await this.peers.get(sessionId)?.consumers.get(consumerId)?.resume();
+  }
+
+  async setProducerPaused(sessionId: string, callId: string, paused: boolean): Promise<void> {
+    const peer = this.peers.get(sessionId);
+    for (const id of this.producersOf(sessionId, callId)) {
+      const producer = peer?.producers.get(id);
+      await (paused ? producer?.pause() : producer?.resume());
+    }
+  }
+
+  endCall(sessionId: string, callId: string): void {
+    this.peers.get(sessionId)?.closeCallMedia(callId);
+  }
+
+  closeSession(sessionId: string): void {
+    const peer = this.peers.get(sessionId);
+    if (!peer) return;
+    this.peers.delete(sessionId);
+    peer.close();
+    this.pool.release(peer.router);
+  }
+
+  private peer(sessionId: string): MediaPeer {
+    const peer = this.peers.get(sessionId);
+    if (!peer) throw new AppError('invalid_state', 'media is not set up for this session (send media:setup first)');
+    return peer;
+  }
+}

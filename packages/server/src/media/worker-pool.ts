@@ -1,0 +1,80 @@
+// mediasoup worker pool: one worker per core, one router each; replaces a worker that dies.
+import * as mediasoup from 'mediasoup';
+import type { types } from 'mediasoup';
+import type { FastifyBaseLogger } from 'fastify';
+import { mediaCodecs } from './codecs.js';
+
+interface Slot {
+  worker: types.Worker;
+  router: types.Router;
+  /** Transports currently placed on this router, for least-loaded placement. */
+  load: number;
+}
+
+export interface WorkerPoolOptions {
+  workers: number;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+}
+
+export class WorkerPool {
+  private readonly slots: (Slot | null)[];
+  private closed = false;
+
+  private constructor(
+    private readonly options: WorkerPoolOptions,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.slots = new Array<Slot | null>(options.workers).fill(null);
+  }
+
+  static async start(options: WorkerPoolOptions, log: FastifyBaseLogger): Promise<WorkerPool> {
+    const pool = new WorkerPool(options, log);
+    await Promise.all(pool.slots.map((_, i) => pool.spawn(i)));
+    return pool;
+  }
+
+  private async spawn(index: number): Promise<void> {
+    const worker = await mediasoup.createWorker({
+      logLevel: 'warn',
+      rtcMinPort: this.options.rtcMinPort,
+      rtcMaxPort: this.options.rtcMaxPort,
+    });
+    const router = await worker.createRouter({ mediaCodecs });
+    this.slots[index] = { worker, router, load: 0 };
+    worker.on('died', (error) => {
+      this.slots[index] = null;
+      if (this.closed) return;
+      this.log.error({ err: error, pid: worker.pid }, 'mediasoup worker died; starting a replacement');
+      this.spawn(index).catch((err: unknown) => this.log.error({ err }, 'could not replace mediasoup worker'));
+    });
+  }
+
+  /** True when every worker is alive. */
+  get healthy(): boolean {
+    return !this.closed && this.slots.every((s) => s !== null && !s.worker.closed && !s.worker.died);
+  }
+
+  /** The router with the fewest transports; the caller must `release` it when its transports close. */
+  acquireRouter(): types.Router {
+    const live = this.slots.filter((s): s is Slot => s !== null && !s.worker.died);
+    const slot = live.reduce<Slot | undefined>((best, s) => (!best || s.load < best.load ? s : best), undefined);
+    if (!slot) throw new Error('no mediasoup worker is available');
+    slot.load += 1;
+    return slot.router;
+  }
+
+  release(router: types.Router): void {
+    const slot = this.slots.find((s) => s?.router === router);
+    if (slot) slot.load = Math.max(0, slot.load - 1);
+  }
+
+  get routers(): types.Router[] {
+    return this.slots.filter((s): s is Slot => s !== null).map((s) => s.router);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const slot of this.slots) slot?.worker.close();
+  }
+}

@@ -1,0 +1,32 @@
+// The persistence facade the rest of the server sees: one object holding each table's store.
+import { SnowflakeGenerator } from '../util/snowflake.js';
+import { ApiKeyStore } from './api-keys.js';
+import { CallStore } from './calls.js';
+import { openDatabase, type Db } from './db.js';
+import { InstanceStore } from './instances.js';
+import { UserStore } from './users.js';
+
+export class Store {
+  readonly instances: InstanceStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly users: UserStore;
+  readonly calls: CallStore;
+
+  private constructor(
+    readonly db: Db,
+    readonly ids: SnowflakeGenerator,
+  ) {
+    this.instances = new InstanceStore(db);
+    this.apiKeys = new ApiKeyStore(db, ids);
+    this.users = new UserStore(db, ids);
+    this.calls = new CallStore(db);
+  }
+
+  static async open(dataDir: string, ids = new SnowflakeGenerator()): Promise<Store> {
+    return new Store(await openDatabase(dataDir), ids);
+  }
+
+  close(): Promise<void> {
+    return this.db.destroy();
+  }
+}

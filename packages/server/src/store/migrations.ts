@@ -1,0 +1,64 @@
+// Schema migrations, run in order at start by Kysely's Migrator (portable across SQLite and PostgreSQL).
+import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('instances')
+        .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(200)', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull().references('instances.id'))
+        .addColumn('name', 'varchar(200)', (c) => c.notNull())
+        .addColumn('prefix', 'varchar(16)', (c) => c.notNull())
+        .addColumn('key_hash', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('permissions', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('revoked_at', 'varchar(32)')
+        .execute();
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull().references('instances.id'))
+        .addColumn('identity', 'varchar(128)', (c) => c.notNull())
+        .addColumn('display_name', 'varchar(128)', (c) => c.notNull())
+        .addColumn('extension', 'varchar(32)')
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addUniqueConstraint('users_instance_identity', ['instance_id', 'identity'])
+        .execute();
+      await db.schema
+        .createTable('calls')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull().references('instances.id'))
+        .addColumn('from_user_id', 'varchar(20)', (c) => c.notNull())
+        .addColumn('to_user_id', 'varchar(20)')
+        .addColumn('from_number', 'varchar(128)', (c) => c.notNull())
+        .addColumn('to_number', 'varchar(128)', (c) => c.notNull())
+        .addColumn('direction', 'varchar(16)', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('disposition', 'varchar(16)')
+        .addColumn('end_reason', 'varchar(32)')
+        .addColumn('started_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('answered_at', 'varchar(32)')
+        .addColumn('ended_at', 'varchar(32)')
+        .addColumn('duration', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('talk_time', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('calls_instance_started').on('calls').columns(['instance_id', 'started_at']).execute();
+      await db.schema.createIndex('users_instance_extension').on('users').columns(['instance_id', 'extension']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const table of ['calls', 'users', 'api_keys', 'instances']) await db.schema.dropTable(table).execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};
+

@@ -1,0 +1,55 @@
+// Table types of the query layer; times are ISO 8601 UTC strings so SQLite and PostgreSQL agree.
+import type { Generated } from 'kysely';
+
+export interface InstancesTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  instance_id: string;
+  name: string;
+  /** First characters of the key, shown in listings so an operator can tell keys apart. */
+  prefix: string;
+  key_hash: string;
+  /** JSON array of permission names. */
+  permissions: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface UsersTable {
+  id: string;
+  instance_id: string;
+  identity: string;
+  display_name: string;
+  extension: string | null;
+  created_at: string;
+}
+
+export interface CallsTable {
+  id: string;
+  instance_id: string;
+  from_user_id: string;
+  to_user_id: string | null;
+  from_number: string;
+  to_number: string;
+  direction: string;
+  status: string;
+  disposition: string | null;
+  end_reason: string | null;
+  started_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  duration: Generated<number>;
+  talk_time: Generated<number>;
+}
+
+export interface Database {
+  instances: InstancesTable;
+  api_keys: ApiKeysTable;
+  users: UsersTable;
+  calls: CallsTable;
+}

@@ -1,0 +1,56 @@
+// Public types of the headless AstralClient: options, call snapshot, stats and typed events.
+import type { Disposition, EndReason, PartyInfo, PhoneState } from '@astral/protocol';
+
+export interface AstralClientOptions {
+  /** Base URL of the Astral server, e.g. `http://localhost:8000`. */
+  server: string;
+  /** A widget token minted by the site's backend (`POST /api/v1/tokens`). */
+  token?: string;
+  /** Or a URL answering `{token, expires_at}`; fetched on connect and again before expiry. */
+  tokenUrl?: string;
+  /** Microphone constraints for calls (default: echo cancellation + noise suppression). */
+  audioConstraints?: MediaTrackConstraints;
+}
+
+/** A snapshot of the current call; replaced (never mutated) on every change. */
+export interface CallInfo {
+  id: string;
+  direction: 'outgoing' | 'incoming';
+  /** The other party; for an outgoing call before it connects, only `identity` is known. */
+  remote: PartyInfo;
+  /** ms since epoch when the call was answered, or null. */
+  answeredAt: number | null;
+  muted: boolean;
+  remoteMuted: boolean;
+}
+
+export interface CallStats {
+  packetsSent: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  /** Inbound audio level 0..1 (RTCInboundRtpStreamStats.audioLevel). */
+  audioLevel: number;
+  /** Inbound jitter, seconds. */
+  jitter: number;
+  /** Round-trip time to the server, seconds. */
+  roundTripTime: number;
+  packetsLost: number;
+}
+
+export interface CallEndedDetail {
+  callId: string;
+  disposition: Disposition;
+  reason: EndReason;
+  duration: number;
+}
+
+/** Event name → `detail` type for every event AstralClient dispatches. */
+export interface AstralClientEvents {
+  ready: { user: PartyInfo };
+  state: { state: PhoneState };
+  incoming: { callId: string; from: PartyInfo };
+  call: { call: CallInfo | null };
+  'call-ended': CallEndedDetail;
+  dtmf: { callId: string; digits: string };
+  error: { code: string; message: string };
+}
