@@ -8,6 +8,7 @@ import { callsApi } from './api/calls.js';
 import { healthApi } from './api/health.js';
 import { staticFiles } from './api/static.js';
 import { tokensApi } from './api/tokens.js';
+import { useStrictValidation } from './api/validation.js';
 import { ApiKeyService } from './auth/api-keys.js';
 import { TokenIssuer } from './auth/token-issuer.js';
 import { WidgetTokens } from './auth/widget-tokens.js';
@@ -62,6 +63,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
     new CallControl({ store, media, sessions, notifier: gateway, ringTimeoutMs: config.ringTimeoutSeconds * 1000, log: app.log }),
   );
 
+  useStrictValidation(app);
   await app.register(cors, { origin: config.allowedOrigins.includes('*') ? true : config.allowedOrigins });
   await app.register(errorMapper);
   await app.register(healthApi, { healthy: () => media.healthy });

@@ -1,0 +1,65 @@
+// In-process test server on a free port with its own data dir and an admin bootstrap key.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type AstralServer } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+
+export const ADMIN_KEY = 'ak_admin_test_key_0123456789';
+
+export interface TestServer {
+  server: AstralServer;
+  url: string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'astral-server-test-'));
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ASTRAL_DATA_DIR: dataDir,
+    ASTRAL_BOOTSTRAP_API_KEY: ADMIN_KEY,
+    ASTRAL_WORKERS: '1',
+    ASTRAL_LISTEN_IP: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const server = await createServer(config);
+  const port = await server.listen();
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    async close() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function api(
+  t: TestServer,
+  method: string,
+  path: string,
+  { key, body, headers = {} }: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(t.url + path, {
+    method,
+    headers: {
+      ...(key ? { 'x-api-key': key } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+export async function createKey(t: TestServer, name: string, permissions: string[]): Promise<string> {
+  const { ApiKeyService } = await import('../src/auth/api-keys.js');
+  const { key } = await new ApiKeyService(t.server.store.apiKeys).create(t.server.instanceId, name, permissions as never);
+  return key;
+}

@@ -1,0 +1,271 @@
+// AstralClient: the headless softphone — connection, call state machine and media — that <astral-phone> only renders.
+import type { CallEnded, PartyInfo, PhoneState } from '@astral/protocol';
+import { MediaSession } from './media-session.js';
+import { AstralError, openSocket, request, type GatewaySocket } from './signaling.js';
+import { TokenSource } from './token-source.js';
+import type { AstralClientEvents, AstralClientOptions, CallInfo, CallStats } from './types.js';
+
+const AUTH_CODES = new Set(['unauthorized', 'token_expired']);
+
+export class AstralClient extends EventTarget {
+  private _state: PhoneState = 'disconnected';
+  private _user: PartyInfo | null = null;
+  private _call: CallInfo | null = null;
+  private socket: GatewaySocket | null = null;
+  private media: MediaSession | null = null;
+  private readonly tokens: TokenSource;
+  /** `call:ended` that raced ahead of our own dial ack. */
+  private readonly earlyEnds = new Map<string, CallEnded>();
+
+  constructor(private readonly options: AstralClientOptions) {
+    super();
+    this.tokens = new TokenSource(options.token, options.tokenUrl);
+  }
+
+  get state(): PhoneState {
+    return this._state;
+  }
+  get user(): PartyInfo | null {
+    return this._user;
+  }
+  /** The current call, or null. */
+  get activeCall(): CallInfo | null {
+    return this._call;
+  }
+  get remoteStream(): MediaStream | null {
+    return this.media?.remoteStream ?? null;
+  }
+  get localStream(): MediaStream | null {
+    return this.media?.localStream ?? null;
+  }
+
+  /** Subscribes to a typed event; returns the unsubscribe function. */
+  on<K extends keyof AstralClientEvents>(name: K, listener: (detail: AstralClientEvents[K]) => void): () => void {
+    const handler = (e: Event) => listener((e as CustomEvent<AstralClientEvents[K]>).detail);
+    this.addEventListener(name, handler);
+    return () => this.removeEventListener(name, handler);
+  }
+
+  /** Connects and prepares media; resolves once the phone is ready. */
+  connect(): Promise<void> {
+    if (this.socket) return this._state === 'ready' ? Promise.resolve() : this.waitReady();
+    this.setState('connecting');
+    return this.tokens.get().then(
+      (token) => {
+        this.openSocket(token);
+        return this.waitReady();
+      },
+      (err: unknown) => {
+        this.fail(err);
+        this.setState('disconnected');
+        throw err;
+      },
+    );
+  }
+
+  disconnect(): void {
+    this.tokens.stop();
+    this.finishCall(null);
+    this.media?.close();
+    this.media = null;
+    this.socket?.disconnect();
+    this.socket = null;
+    this.setState('disconnected');
+  }
+
+  async call(destination: string): Promise<string> {
+    const socket = this.requireState('ready');
+    this.setState('dialing');
+    let callId: string;
+    let to: PartyInfo;
+    try {
+      ({ callId, to } = await request(socket, 'call:dial', { destination }));
+    } catch (err) {
+      if (this._state === 'dialing') this.setState('ready');
+      this.fail(err);
+      throw err;
+    }
+    this.setCall({ id: callId, direction: 'outgoing', remote: to, answeredAt: null, muted: false, remoteMuted: false });
+    const early = this.earlyEnds.get(callId);
+    if (early) {
+      this.earlyEnds.delete(callId);
+      this.finishCall(early);
+      return callId;
+    }
+    this.startMic(callId);
+    return callId;
+  }
+
+  async answer(): Promise<void> {
+    const socket = this.requireState('incoming');
+    const call = this._call!;
+    this.setCall({ ...call, answeredAt: Date.now() });
+    this.setState('in-call');
+    this.startMic(call.id);
+    await request(socket, 'call:answer', { callId: call.id }).catch((err: unknown) => this.fail(err));
+  }
+
+  async decline(): Promise<void> {
+    const socket = this.requireState('incoming');
+    await request(socket, 'call:decline', { callId: this._call!.id }).catch((err: unknown) => this.fail(err));
+  }
+
+  async hangup(): Promise<void> {
+    if (!this._call || !this.socket) return;
+    await request(this.socket, 'call:hangup', { callId: this._call.id }).catch((err: unknown) => this.fail(err));
+  }
+
+  setMuted(muted: boolean): void {
+    if (!this._call || !this.socket) return;
+    this.setCall({ ...this._call, muted });
+    this.media?.setMuted(muted);
+    request(this.socket, 'call:mute', { callId: this._call.id, muted }).catch((err: unknown) => this.fail(err));
+  }
+
+  sendDtmf(digits: string): void {
+    if (!this._call || !this.socket || this._state !== 'in-call') return;
+    request(this.socket, 'call:dtmf', { callId: this._call.id, digits }).catch((err: unknown) => this.fail(err));
+  }
+
+  getStats(): Promise<CallStats> {
+    if (!this.media) return Promise.reject(new AstralError('invalid_state', 'not connected'));
+    return this.media.getStats();
+  }
+
+  private waitReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const offReady = this.on('ready', () => (offReady(), offState(), resolve()));
+      const offState = this.on('state', ({ state }) => {
+        if (state === 'disconnected') {
+          offReady();
+          offState();
+          reject(new AstralError('unavailable', 'connection closed before the phone was ready'));
+        }
+      });
+    });
+  }
+
+  private openSocket(token: string): void {
+    const socket = openSocket(this.options.server, token);
+    this.socket = socket;
+    this.media = new MediaSession(socket, this.options.audioConstraints);
+    socket.on('connect_error', (err: Error & { data?: { code?: string; message?: string } }) => this.onConnectError(socket, err));
+    socket.on('disconnect', (reason) => {
+      if (this.socket !== socket) return;
+      this.finishCall(null);
+      this.setState(reason === 'io server disconnect' ? 'disconnected' : 'reconnecting');
+    });
+    socket.on('session:ready', ({ user }) => {
+      this._user = user;
+      this.media!.setup().then(
+        () => {
+          this.setState('ready');
+          this.emit('ready', { user });
+          this.tokens.startRefreshing(
+            (fresh) => (socket.auth = { token: fresh }),
+            (err) => this.fail(err),
+          );
+        },
+        (err: unknown) => this.fail(new AstralError('media_error', `media setup failed: ${String((err as Error).message ?? err)}`)),
+      );
+    });
+    socket.on('call:incoming', ({ callId, from }, ack) => {
+      if (this._state !== 'ready') return ack({ ok: false, error: { code: 'invalid_state', message: `phone is ${this._state}` } });
+      this.setCall({ id: callId, direction: 'incoming', remote: from, answeredAt: null, muted: false, remoteMuted: false });
+      this.setState('incoming');
+      this.emit('incoming', { callId, from });
+      ack({ ok: true, data: {} });
+    });
+    socket.on('call:ringing', ({ callId }) => {
+      if (this._call?.id === callId && this._state === 'dialing') this.setState('ringing');
+    });
+    socket.on('call:answered', ({ callId }) => {
+      if (this._call?.id !== callId) return;
+      this.setCall({ ...this._call, answeredAt: Date.now() });
+      this.setState('in-call');
+    });
+    socket.on('call:ended', (ended) => {
+      if (this._call?.id === ended.callId) this.finishCall(ended);
+      else if (this._state === 'dialing') this.earlyEnds.set(ended.callId, ended);
+    });
+    socket.on('call:remote-muted', ({ callId, muted }) => {
+      if (this._call?.id === callId) this.setCall({ ...this._call, remoteMuted: muted });
+    });
+    socket.on('call:dtmf', (detail) => this.emit('dtmf', detail));
+    socket.on('media:consume', (offer, ack) => {
+      if (this._call?.id !== offer.callId || !this.media) return ack({ ok: false, error: { code: 'invalid_state', message: 'not in that call' } });
+      this.media.consume(offer).then(
+        () => ack({ ok: true, data: {} }),
+        (err: unknown) => ack({ ok: false, error: { code: 'media_error', message: String((err as Error).message ?? err) } }),
+      );
+    });
+  }
+
+  private onConnectError(socket: GatewaySocket, err: Error & { data?: { code?: string; message?: string } }): void {
+    const code = err.data?.code;
+    if (!code || !AUTH_CODES.has(code)) {
+      if (this._state !== 'connecting') this.setState('reconnecting');
+      return; // network trouble: socket.io keeps retrying
+    }
+    // The server refused the token: a token URL may give a fresh one; a fixed token cannot recover.
+    this.tokens.refresh().then(
+      (refreshed) => {
+        if (!refreshed) throw new AstralError(code, err.data?.message ?? err.message);
+        return this.tokens.get().then((token) => {
+          socket.auth = { token };
+          socket.connect();
+        });
+      },
+    ).catch((e: unknown) => {
+      this.fail(e);
+      this.disconnect();
+    });
+  }
+
+  private startMic(callId: string): void {
+    this.media?.startMic(callId, this._call?.muted ?? false).catch((err: unknown) => {
+      if (this._call?.id !== callId) return;
+      this.fail(new AstralError('media_error', `microphone unavailable: ${String((err as Error).message ?? err)}`));
+      void this.hangup();
+    });
+  }
+
+  private finishCall(ended: CallEnded | null): void {
+    const call = this._call;
+    if (!call) return;
+    this.media?.endCall();
+    this.setCall(null);
+    this.emit('call-ended', {
+      callId: call.id,
+      disposition: ended?.disposition ?? (call.answeredAt ? 'ANSWERED' : 'FAILED'),
+      reason: ended?.reason ?? 'disconnected',
+      duration: ended?.duration ?? (call.answeredAt ? Math.round((Date.now() - call.answeredAt) / 1000) : 0),
+    });
+    if (this.socket?.connected && this._state !== 'disconnected') this.setState('ready');
+  }
+
+  private requireState(state: PhoneState): GatewaySocket {
+    if (this._state !== state || !this.socket) throw new AstralError('invalid_state', `the phone is ${this._state}, not ${state}`);
+    return this.socket;
+  }
+
+  private setCall(call: CallInfo | null): void {
+    this._call = call;
+    this.emit('call', { call });
+  }
+
+  private setState(state: PhoneState): void {
+    if (this._state === state) return;
+    this._state = state;
+    this.emit('state', { state });
+  }
+
+  private fail(err: unknown): void {
+    const e = err instanceof AstralError ? err : new AstralError('internal', String((err as Error)?.message ?? err));
+    this.emit('error', { code: e.code, message: e.message });
+  }
+
+  private emit<K extends keyof AstralClientEvents>(name: K, detail: AstralClientEvents[K]): void {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+}

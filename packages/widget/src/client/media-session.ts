@@ -1,0 +1,131 @@
+// MediaSession: the widget's mediasoup-client side — device, the two long-lived transports, mic producer, consumers, stats.
+import type { ConsumeOffer, MediaSetup } from '@astral/protocol';
+import { Device, type types } from 'mediasoup-client';
+import type { CallStats } from './types.js';
+import { request, type GatewaySocket } from './signaling.js';
+
+const DEFAULT_AUDIO: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
+
+export class MediaSession {
+  private device = new Device();
+  private send: types.Transport | null = null;
+  private recv: types.Transport | null = null;
+  private producer: types.Producer | null = null;
+  private readonly consumers = new Map<string, types.Consumer>();
+  localStream: MediaStream | null = null;
+  remoteStream: MediaStream | null = null;
+  /** Plays the far side; kept off-DOM so it works without a rendered UI. */
+  readonly audio: HTMLAudioElement = new Audio();
+
+  constructor(
+    private readonly socket: GatewaySocket,
+    private readonly audioConstraints: MediaTrackConstraints = DEFAULT_AUDIO,
+  ) {
+    this.audio.autoplay = true;
+  }
+
+  /** Creates both transports once per connection, so a call only has to produce and consume. */
+  async setup(): Promise<void> {
+    this.close();
+    const setup: MediaSetup = await request(this.socket, 'media:setup', {});
+    this.device = new Device();
+    await this.device.load({ routerRtpCapabilities: setup.routerRtpCapabilities as types.RtpCapabilities });
+    await request(this.socket, 'media:capabilities', { rtpCapabilities: this.device.rtpCapabilities as never });
+    const iceServers = setup.iceServers as RTCIceServer[];
+    const create = (dir: 'send' | 'recv') => {
+      const options = { ...(setup[dir] as types.TransportOptions), iceServers };
+      const transport = dir === 'send' ? this.device.createSendTransport(options) : this.device.createRecvTransport(options);
+      transport.on('connect', ({ dtlsParameters }, done, fail) => {
+        request(this.socket, 'media:connect', { transportId: transport.id, dtlsParameters: dtlsParameters as never }).then(() => done(), fail);
+      });
+      return transport;
+    };
+    this.send = create('send');
+    this.recv = create('recv');
+    this.send.on('produce', ({ rtpParameters, appData }, done, fail) => {
+      request(this.socket, 'media:produce', {
+        transportId: this.send!.id,
+        callId: String(appData.callId),
+        kind: 'audio',
+        rtpParameters: rtpParameters as never,
+      }).then(({ producerId }) => done({ id: producerId }), fail);
+    });
+  }
+
+  /** Opens the microphone and sends it into the call; `muted` starts the producer paused. */
+  async startMic(callId: string, muted: boolean): Promise<void> {
+    if (!this.send) throw new Error('media is not set up');
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: this.audioConstraints, video: false });
+    this.localStream = stream;
+    const track = stream.getAudioTracks()[0]!;
+    this.producer = await this.send.produce({
+      track,
+      stopTracks: false,
+      codecOptions: { opusDtx: true, opusFec: true },
+      appData: { callId },
+    });
+    if (muted) this.producer.pause();
+  }
+
+  setMuted(muted: boolean): void {
+    if (!this.producer) return;
+    if (muted) this.producer.pause();
+    else this.producer.resume();
+    this.localStream?.getAudioTracks().forEach((t) => (t.enabled = !muted));
+  }
+
+  async consume(offer: ConsumeOffer): Promise<void> {
+    if (!this.recv) throw new Error('media is not set up');
+    const consumer = await this.recv.consume({
+      id: offer.consumerId,
+      producerId: offer.producerId,
+      kind: offer.kind,
+      rtpParameters: offer.rtpParameters as types.RtpParameters,
+    });
+    this.consumers.set(consumer.id, consumer);
+    this.remoteStream ??= new MediaStream();
+    this.remoteStream.addTrack(consumer.track);
+    this.audio.srcObject = this.remoteStream;
+    this.audio.play().catch(() => undefined); // autoplay may wait for a user gesture; the track still flows
+  }
+
+  /** Releases one call's media (mic, producer, consumers) and keeps the transports. */
+  endCall(): void {
+    this.producer?.close();
+    this.producer = null;
+    this.localStream?.getTracks().forEach((t) => t.stop());
+    this.localStream = null;
+    for (const c of this.consumers.values()) c.close();
+    this.consumers.clear();
+    this.remoteStream = null;
+    this.audio.srcObject = null;
+  }
+
+  async getStats(): Promise<CallStats> {
+    const stats: CallStats = { packetsSent: 0, packetsReceived: 0, bytesReceived: 0, audioLevel: 0, jitter: 0, roundTripTime: 0, packetsLost: 0 };
+    const reports = await Promise.all([this.producer?.getStats(), ...[...this.consumers.values()].map((c) => c.getStats())]);
+    for (const report of reports) {
+      report?.forEach((s: Record<string, number | string | boolean>) => {
+        const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
+        if (s.type === 'outbound-rtp') stats.packetsSent += n('packetsSent');
+        else if (s.type === 'inbound-rtp') {
+          stats.packetsReceived += n('packetsReceived');
+          stats.bytesReceived += n('bytesReceived');
+          stats.packetsLost += n('packetsLost');
+          stats.jitter = Math.max(stats.jitter, n('jitter'));
+          stats.audioLevel = Math.max(stats.audioLevel, n('audioLevel'));
+        } else if (s.type === 'candidate-pair' && s.nominated && n('currentRoundTripTime') > 0) {
+          stats.roundTripTime = n('currentRoundTripTime');
+        }
+      });
+    }
+    return stats;
+  }
+
+  close(): void {
+    this.endCall();
+    this.send?.close();
+    this.recv?.close();
+    this.send = this.recv = null;
+  }
+}

@@ -1,0 +1,97 @@
+// PhonePage: drives one <astral-phone> on a page and measures what it hears.
+import type { Browser, Page } from 'playwright-core';
+import type { PhoneState } from '@astral/protocol';
+
+export interface HeardAudio {
+  /** Frequency (Hz) of the strongest spectral peak in the received audio. */
+  peakHz: number;
+  /** RMS of the received waveform (0..1). */
+  rms: number;
+}
+
+export interface PageEvent {
+  type: string;
+  detail: Record<string, unknown>;
+}
+
+export class PhonePage {
+  private constructor(readonly page: Page) {}
+
+  static async open(browser: Browser, siteUrl: string, server: string, token: string): Promise<PhonePage> {
+    const page = await browser.newPage();
+    await page.goto(siteUrl);
+    await page.evaluate(
+      ([server, token]) => {
+        const phone = document.getElementById('phone')!;
+        phone.setAttribute('server', server!);
+        phone.setAttribute('token', token!);
+      },
+      [server, token],
+    );
+    return new PhonePage(page);
+  }
+
+  async waitState(state: PhoneState, timeoutMs = 10_000): Promise<void> {
+    await this.page.waitForFunction((s) => (document.getElementById('phone') as unknown as { state: string }).state === s, state, {
+      timeout: timeoutMs,
+    });
+  }
+
+  state(): Promise<string> {
+    return this.page.evaluate(() => (document.getElementById('phone') as unknown as { state: string }).state);
+  }
+
+  /** Calls a method of the element in the page. */
+  invoke(method: string, ...args: unknown[]): Promise<unknown> {
+    return this.page.evaluate(
+      ([method, args]) => (document.getElementById('phone') as unknown as Record<string, (...a: unknown[]) => unknown>)[method as string]!(...(args as unknown[])),
+      [method, args] as const,
+    );
+  }
+
+  events(type?: string): Promise<PageEvent[]> {
+    return this.page.evaluate((t) => (window as unknown as { astralEvents: PageEvent[] }).astralEvents.filter((e) => !t || e.type === t), type);
+  }
+
+  async waitEvent(type: string, timeoutMs = 10_000): Promise<PageEvent> {
+    await this.page.waitForFunction((t) => (window as unknown as { astralEvents: PageEvent[] }).astralEvents.some((e) => e.type === t), type, {
+      timeout: timeoutMs,
+    });
+    const events = await this.events(type);
+    return events[events.length - 1]!;
+  }
+
+  stats(): Promise<Record<string, number>> {
+    return this.invoke('getStats') as Promise<Record<string, number>>;
+  }
+
+  /** Listens to the far side for `ms` and reports the dominant frequency and loudness. */
+  heardAudio(ms = 1500): Promise<HeardAudio> {
+    return this.page.evaluate(async (ms) => {
+      const phone = document.getElementById('phone') as unknown as { client: { remoteStream: MediaStream | null } };
+      const stream = phone.client.remoteStream;
+      if (!stream) throw new Error('no remote stream');
+      const ctx = new AudioContext();
+      await ctx.resume();
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 8192;
+      analyser.smoothingTimeConstant = 0;
+      ctx.createMediaStreamSource(stream).connect(analyser);
+      await new Promise((r) => setTimeout(r, ms));
+      const spectrum = new Float32Array(analyser.frequencyBinCount);
+      analyser.getFloatFrequencyData(spectrum);
+      let peak = 0;
+      for (let i = 1; i < spectrum.length; i++) if (spectrum[i]! > spectrum[peak]!) peak = i;
+      const wave = new Float32Array(analyser.fftSize);
+      analyser.getFloatTimeDomainData(wave);
+      const rms = Math.sqrt(wave.reduce((sum, v) => sum + v * v, 0) / wave.length);
+      const peakHz = (peak * ctx.sampleRate) / analyser.fftSize;
+      await ctx.close();
+      return { peakHz, rms };
+    }, ms);
+  }
+
+  close(): Promise<void> {
+    return this.page.close();
+  }
+}

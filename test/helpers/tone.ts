@@ -1,0 +1,19 @@
+// Test tone fixtures: 16-bit mono WAV sine waves that Chromium plays as its fake microphone.
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import wavefile from 'wavefile';
+
+const SAMPLE_RATE = 48_000;
+
+/** Writes (once) a `seconds`-long sine at `frequency` Hz and returns its path. */
+export function toneFile(dir: string, frequency: number, seconds = 10): string {
+  const file = join(dir, `tone-${frequency}hz.wav`);
+  if (existsSync(file)) return file;
+  mkdirSync(dir, { recursive: true });
+  const samples = new Int16Array(SAMPLE_RATE * seconds);
+  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(0.5 * 32767 * Math.sin((2 * Math.PI * frequency * i) / SAMPLE_RATE));
+  const wav = new wavefile.WaveFile();
+  wav.fromScratch(1, SAMPLE_RATE, '16', samples);
+  writeFileSync(file, wav.toBuffer());
+  return file;
+}
