@@ -1,6 +1,6 @@
 // End to end: two <astral-phone>s on a customer's page call each other through a real server and real mediasoup.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -69,8 +69,9 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
     tokens.carol = await mintToken(server, 'carol', { display_name: 'Carol' });
   });
 
+  afterEach(closeAll);
+
   after(async () => {
-    await closeAll();
     await Promise.all([aliceBrowser?.close(), bobBrowser?.close()]);
     await site?.close();
     await server?.stop();
@@ -106,7 +107,6 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
     assert.equal(record.direction, 'internal');
     assert.ok(record.answered_at && record.ended_at);
     assert.ok((record.duration as number) >= (record.talk_time as number));
-    await closeAll();
   });
 
   test('the callee hangs up an answered call, dialled by extension', async () => {
@@ -122,7 +122,6 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
     const ended = await alice.waitEvent('astral-call-ended');
     assert.deepEqual([ended.detail.callId, ended.detail.disposition], [callId, 'ANSWERED']);
     assert.equal((await callRecord(callId)).disposition, 'ANSWERED');
-    await closeAll();
   });
 
   test('a declined call ends as BUSY on both sides', async () => {
@@ -135,7 +134,6 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
     assert.equal(ended.detail.disposition, 'BUSY');
     const record = await callRecord(callId);
     assert.deepEqual([record.disposition, record.end_reason, record.answered_at], ['BUSY', 'declined', null]);
-    await closeAll();
   });
 
   test('calling a user who is already in a call gets BUSY', async () => {
@@ -149,7 +147,6 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
     const record = await callRecord(callId);
     assert.deepEqual([record.disposition, record.end_reason], ['BUSY', 'busy']);
     await alice.invoke('hangup');
-    await closeAll();
   });
 
   test('an unanswered call times out as NO ANSWER', async () => {
@@ -160,7 +157,6 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
     const record = await callRecord(callId);
     assert.deepEqual([record.disposition, record.end_reason, record.talk_time], ['NO ANSWER', 'timeout', 0]);
     assert.ok((record.duration as number) >= 2 && (record.duration as number) <= 5, `ring time ~3 s, got ${record.duration}`);
-    await closeAll();
   });
 
   test('the caller cancels before an answer: NO ANSWER and the callee stops ringing', async () => {
@@ -173,7 +169,6 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
     assert.equal(ended.detail.disposition, 'NO ANSWER');
     const record = await callRecord(callId);
     assert.deepEqual([record.disposition, record.end_reason], ['NO ANSWER', 'cancelled']);
-    await closeAll();
   });
 
   test('a bad token shows an error instead of failing silently', async () => {
@@ -184,7 +179,6 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
     assert.equal(await page.state(), 'disconnected');
     const shown = await page.page.evaluate(() => document.getElementById('phone')!.shadowRoot!.querySelector('[role="alert"]')?.textContent ?? '');
     assert.match(shown, /token/i);
-    await closeAll();
   });
 
   test('dialling an unknown destination reports not_found and stays ready', async () => {
@@ -193,6 +187,5 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
     const error = await alice.waitEvent('astral-error');
     assert.equal(error.detail.code, 'not_found');
     assert.equal(await alice.state(), 'ready');
-    await closeAll();
   });
 });

@@ -66,7 +66,13 @@ export class PhonePage {
   }
 
   /** Listens to the far side for `ms` and reports the dominant frequency and loudness. */
-  heardAudio(ms = 1500): Promise<HeardAudio> {
+  async heardAudio(ms = 1500): Promise<HeardAudio> {
+    // In-call comes first; the far side's track follows once its microphone is producing.
+    await this.page.waitForFunction(
+      () => ((document.getElementById('phone') as unknown as { client: { remoteStream: MediaStream | null } }).client.remoteStream?.getAudioTracks().length ?? 0) > 0,
+      undefined,
+      { timeout: 5000 },
+    );
     return this.page.evaluate(async (ms) => {
       const phone = document.getElementById('phone') as unknown as { client: { remoteStream: MediaStream | null } };
       const stream = phone.client.remoteStream;

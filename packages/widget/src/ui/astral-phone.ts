@@ -1,0 +1,302 @@
+// <astral-phone>: the softphone element — owns an AstralClient, renders ClientController's state, delegates actions.
+import { LitElement, html, type PropertyValues } from 'lit';
+import type { PhoneState } from '@astral/protocol';
+import { AstralClient } from '../client/astral-client.js';
+import type { AstralClientOptions, CallStats } from '../client/types.js';
+import { ClientController, type PhoneClient } from './client-controller.js';
+import { TickController } from './call-timer.js';
+import { LevelMeterController } from './level-meter.js';
+import { RingtoneController } from './ringtone.js';
+import { isDialKey, type DialKeyDetail } from './dial-pad.js';
+import { phoneStyles } from './styles.js';
+import { callView, errorView, incomingView, lastCallView, meterView, statusView } from './views.js';
+import './dial-pad.js';
+
+const CALL_STATES: ReadonlySet<PhoneState> = new Set(['dialing', 'ringing', 'in-call']);
+
+function invalidState(message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code: 'invalid_state' });
+}
+
+/**
+ * A softphone. Set `server` plus `token` (or `token-url`) and it connects by itself; it re-creates its
+ * client when those change and disconnects when removed from the page. Re-dispatches the client's events
+ * as bubbling, composed `astral-ready`, `astral-state`, `astral-incoming`, `astral-call`, `astral-call-ended`,
+ * `astral-dtmf` and `astral-error` CustomEvents.
+ */
+export class AstralPhone extends LitElement {
+  static override styles = phoneStyles;
+  static override properties = {
+    server: { reflect: true },
+    token: {},
+    tokenUrl: { attribute: 'token-url', reflect: true },
+    destination: { state: true },
+    tones: { state: true },
+  };
+
+  /** Base URL of the Astral server. */
+  declare server: string | undefined;
+  /** A widget token minted by the site's backend. */
+  declare token: string | undefined;
+  /** Or a URL answering `{token, expires_at}`. */
+  declare tokenUrl: string | undefined;
+  declare private destination: string;
+  declare private tones: string;
+
+  private readonly ctl = new ClientController(this);
+  private readonly ring = new RingtoneController(this, () => this.ctl.state);
+  private readonly meter = new LevelMeterController(this, () => (this.ctl.call || this.ctl.state === 'in-call' ? (this.ctl.client?.localStream ?? null) : null));
+  private readonly ticker = new TickController(this, () => this.ctl.state === 'in-call' || this.ctl.call?.answeredAt != null);
+  private manual = false;
+  private owned = false;
+  private clientKey = '';
+  private stale = true;
+  private focusAfterAccept = false;
+  private connecting: Promise<void> | null = null;
+
+  constructor() {
+    super();
+    this.destination = '';
+    this.tones = '';
+  }
+
+  /** The phone state, mirrored from the client (also reflected as the `state` attribute). */
+  get state(): PhoneState {
+    return this.ctl.state;
+  }
+
+  /** The client in use: the one the element created, or the one given to attachClient(). */
+  get client(): PhoneClient | null {
+    return this.ctl.client;
+  }
+
+  /**
+   * Uses `client` instead of creating one from `server`/`token`: the caller then owns its connection.
+   * Any EventTarget with the AstralClient API works, which is how tests inject a stand-in.
+   * `attachClient(null)` returns to creating clients from the attributes.
+   */
+  attachClient(client: PhoneClient | null): void {
+    this.dropOwnedClient();
+    this.manual = client !== null;
+    this.ctl.setClient(client);
+    this.stale = true;
+    this.requestUpdate();
+  }
+
+  /** Connects (creating the client first if needed). */
+  connect(): Promise<void> {
+    if (!this.client) this.syncClient();
+    if (this.connecting) return this.connecting;
+    if (!this.client) return Promise.reject(invalidState('set server and token (or token-url) first'));
+    return this.client.connect();
+  }
+
+  disconnect(): void {
+    this.client?.disconnect();
+  }
+
+  /** Dials `destination` (an identity or extension); resolves with the call id. */
+  call(destination: string): Promise<string> {
+    if (!this.client) return Promise.reject(invalidState('not connected'));
+    this.tones = '';
+    return this.client.call(destination);
+  }
+
+  answer(): Promise<void> {
+    return this.client ? this.client.answer() : Promise.reject(invalidState('not connected'));
+  }
+
+  decline(): Promise<void> {
+    return this.client ? this.client.decline() : Promise.reject(invalidState('not connected'));
+  }
+
+  hangup(): Promise<void> {
+    return this.client ? this.client.hangup() : Promise.reject(invalidState('not connected'));
+  }
+
+  setMuted(muted: boolean): void {
+    this.client?.setMuted(muted);
+  }
+
+  sendDtmf(digits: string): void {
+    this.client?.sendDtmf(digits);
+  }
+
+  getStats(): Promise<CallStats> {
+    return this.client ? this.client.getStats() : Promise.reject(invalidState('not connected'));
+  }
+
+  /** Creates the client; override to customise (the element connects it right after). */
+  protected createClient(options: AstralClientOptions): PhoneClient {
+    return new AstralClient(options);
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.stale = true;
+    this.requestUpdate();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.dropOwnedClient();
+    this.ring.ringtone.stop();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (this.stale || changed.has('server') || changed.has('token') || changed.has('tokenUrl')) this.syncClient();
+  }
+
+  protected override updated(): void {
+    if (this.getAttribute('state') !== this.state) this.setAttribute('state', this.state);
+    if (this.focusAfterAccept && this.state === 'in-call') {
+      this.focusAfterAccept = false;
+      this.byPart('hangup-button')?.focus();
+    }
+  }
+
+  protected override render() {
+    const { state, user, call, incoming, error, lastEnded } = this.ctl;
+    const inCall = state === 'in-call';
+    const active = CALL_STATES.has(state) || (state === 'reconnecting' && call !== null);
+    const caller = state === 'incoming' ? (incoming?.from ?? call?.remote ?? null) : null;
+    const muted = call?.muted ?? false;
+    const stream = this.client?.localStream ?? null;
+    const padLocked = state === 'incoming' || state === 'dialing' || state === 'ringing';
+    return html`<section class="phone" aria-label="Phone">
+      ${statusView(state, user)} ${errorView(error, () => this.ctl.dismissError())}
+      ${caller ? incomingView(caller, this.ring.ringtone.audible, this.onAccept, this.onDecline) : null}
+      ${callView(state, call, this.tones, Date.now())}
+      <div class="dest">
+        <input
+          part="input"
+          type="tel"
+          inputmode="tel"
+          autocomplete="off"
+          aria-label="Number or name to call"
+          placeholder="Number or name"
+          .value=${this.destination}
+          ?disabled=${active || state === 'incoming'}
+          @input=${(e: Event) => (this.destination = (e.target as HTMLInputElement).value)}
+          @keydown=${this.onInputKeydown}
+        />
+        <button
+          type="button"
+          part="backspace-button"
+          aria-label="Delete last character"
+          ?disabled=${active || !this.destination}
+          @click=${() => (this.destination = this.destination.slice(0, -1))}
+        >⌫</button>
+      </div>
+      <astral-dial-pad
+        part="dialpad"
+        exportparts="key"
+        .label=${inCall ? 'Send tones' : 'Dial pad'}
+        ?disabled=${padLocked}
+        @astral-key=${this.onKey}
+      ></astral-dial-pad>
+      <div class="row controls">
+        <button type="button" class="mute-button" part="mute-button" aria-label="Mute microphone" aria-pressed=${muted ? 'true' : 'false'} ?disabled=${!inCall} @click=${() => this.setMuted(!muted)}>
+          ${muted ? 'Muted' : 'Mute'}
+        </button>
+        <button type="button" class="call-button" part="call-button" aria-label="Call" ?disabled=${state !== 'ready' || !this.destination.trim()} @click=${this.dial}>
+          Call
+        </button>
+        <button type="button" class="hangup-button" part="hangup-button" aria-label="Hang up" ?disabled=${!active} @click=${this.onHangup}>
+          Hang up
+        </button>
+      </div>
+      ${meterView(this.meter.level, stream !== null && active, muted)} ${lastCallView(active ? null : lastEnded)}
+    </section>`;
+  }
+
+  private byPart(name: string): HTMLElement | null {
+    return this.renderRoot.querySelector<HTMLElement>(`[part~="${name}"]`);
+  }
+
+  /** Runs a client action, showing a failure in the error banner instead of losing it. */
+  private run(action: () => Promise<unknown>): void {
+    action().catch((err: unknown) => this.ctl.showError(err));
+  }
+
+  private readonly dial = (): void => {
+    const dest = this.destination.trim();
+    if (!dest || this.state !== 'ready') return;
+    this.run(() => this.call(dest));
+  };
+
+  private readonly onAccept = (): void => {
+    this.focusAfterAccept = true;
+    this.run(() => this.answer());
+  };
+
+  private readonly onDecline = (): void => this.run(() => this.decline());
+  private readonly onHangup = (): void => this.run(() => this.hangup());
+
+  private readonly onInputKeydown = (e: KeyboardEvent): void => {
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    this.dial();
+  };
+
+  private readonly onKey = (e: CustomEvent<DialKeyDetail>): void => {
+    const { key } = e.detail;
+    if (!isDialKey(key)) return;
+    if (this.state === 'in-call') {
+      this.sendDtmf(key);
+      this.tones = (this.tones + key).slice(-16);
+    } else {
+      this.destination += key;
+    }
+  };
+
+  /** Creates, replaces or drops the owned client to match server/token/tokenUrl. */
+  private syncClient(): void {
+    this.stale = false;
+    if (this.manual || !this.isConnected) return;
+    const options: AstralClientOptions = { server: this.server ?? '', token: this.token || undefined, tokenUrl: this.tokenUrl || undefined };
+    const key = JSON.stringify(options);
+    if (key === this.clientKey && this.client) return;
+    this.dropOwnedClient();
+    if (!options.server || !(options.token || options.tokenUrl)) return;
+    let client: PhoneClient;
+    try {
+      client = this.createClient(options);
+    } catch (err) {
+      this.ctl.showError(err);
+      return;
+    }
+    this.owned = true;
+    this.clientKey = key;
+    this.ctl.setClient(client);
+    this.ctl.dismissError();
+    const connecting = client.connect();
+    this.connecting = connecting;
+    connecting
+      .catch((err: unknown) => {
+        // the client usually emitted a more precise 'error' already (e.g. token rejected)
+        if (this.client === client && !this.ctl.error) this.ctl.showError(err);
+      })
+      .finally(() => {
+        if (this.connecting === connecting) this.connecting = null;
+      });
+  }
+
+  private dropOwnedClient(): void {
+    if (!this.owned) return;
+    const client = this.client;
+    this.owned = false;
+    this.clientKey = '';
+    this.connecting = null;
+    this.ctl.setClient(null);
+    client?.disconnect();
+  }
+}
+
+if (!customElements.get('astral-phone')) customElements.define('astral-phone', AstralPhone);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'astral-phone': AstralPhone;
+  }
+}

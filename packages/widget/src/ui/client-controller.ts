@@ -1,0 +1,176 @@
+// ClientController: holds the phone's view state from an AstralClient's events and re-dispatches them as astral-* events.
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { PartyInfo, PhoneState } from '@astral/protocol';
+import type { AstralClientEvents, CallEndedDetail, CallInfo, CallStats } from '../client/types.js';
+
+/**
+ * What <astral-phone> needs from a client: the AstralClient API (`activeCall` optional: the controller
+ * follows `call` events). Tests hand the element an EventTarget stand-in of this shape.
+ */
+export interface PhoneClient extends EventTarget {
+  readonly state: PhoneState;
+  readonly user: PartyInfo | null;
+  readonly localStream: MediaStream | null;
+  readonly remoteStream: MediaStream | null;
+  /** The current call, when the client exposes it (AstralClient does). */
+  readonly activeCall?: CallInfo | null;
+  connect(): Promise<void>;
+  disconnect(): void;
+  call(destination: string): Promise<string>;
+  answer(): Promise<void>;
+  decline(): Promise<void>;
+  hangup(): Promise<void>;
+  setMuted(muted: boolean): void;
+  sendDtmf(digits: string): void;
+  getStats(): Promise<CallStats>;
+}
+
+export interface ErrorDetail {
+  code: string;
+  message: string;
+}
+
+type ClientEventName = keyof AstralClientEvents;
+
+/** Client event → the bubbling, composed event the host re-dispatches (as the public API documents). */
+const REDISPATCH: Record<ClientEventName, string> = {
+  ready: 'astral-ready',
+  state: 'astral-state',
+  incoming: 'astral-incoming',
+  call: 'astral-call',
+  'call-ended': 'astral-call-ended',
+  dtmf: 'astral-dtmf',
+  error: 'astral-error',
+};
+
+/** Turns anything a client method threw into `{code, message}`. */
+export function toErrorDetail(err: unknown): ErrorDetail {
+  if (err && typeof err === 'object') {
+    const e = err as { code?: unknown; message?: unknown };
+    const message = typeof e.message === 'string' ? e.message : String(err);
+    return { code: typeof e.code === 'string' ? e.code : 'internal', message };
+  }
+  return { code: 'internal', message: String(err) };
+}
+
+export class ClientController implements ReactiveController {
+  client: PhoneClient | null = null;
+  state: PhoneState = 'disconnected';
+  user: PartyInfo | null = null;
+  /** The current call snapshot, from the client's `call` events. */
+  call: CallInfo | null = null;
+  /** The caller while an incoming call rings. */
+  incoming: { callId: string; from: PartyInfo } | null = null;
+  /** The last call's end, shown until the next call starts. */
+  lastEnded: CallEndedDetail | null = null;
+  /** The error on display, until dismissed or the session becomes ready again. */
+  error: ErrorDetail | null = null;
+  private subscribed: PhoneClient | null = null;
+
+  constructor(private readonly host: ReactiveControllerHost & HTMLElement) {
+    host.addController(this);
+  }
+
+  /** Switches to `client` (or none), taking a snapshot of its current state. */
+  setClient(client: PhoneClient | null): void {
+    if (client === this.client) return;
+    this.unsubscribe();
+    this.client = client;
+    this.state = client?.state ?? 'disconnected';
+    this.user = client?.user ?? null;
+    this.call = client?.activeCall ?? null;
+    this.incoming = null;
+    if (this.host.isConnected) this.subscribe();
+    this.host.requestUpdate();
+  }
+
+  /** Shows an error that did not come from a client event (e.g. a rejected method call). */
+  showError(err: unknown): void {
+    this.error = toErrorDetail(err);
+    this.host.requestUpdate();
+  }
+
+  dismissError(): void {
+    this.error = null;
+    this.host.requestUpdate();
+  }
+
+  hostConnected(): void {
+    this.subscribe();
+  }
+
+  hostDisconnected(): void {
+    this.unsubscribe();
+  }
+
+  private subscribe(): void {
+    if (!this.client || this.subscribed === this.client) return;
+    this.unsubscribe();
+    for (const name of Object.keys(REDISPATCH)) this.client.addEventListener(name, this.onEvent);
+    this.subscribed = this.client;
+    // events may have fired while unsubscribed
+    this.state = this.client.state;
+    this.user = this.client.user ?? this.user;
+  }
+
+  private unsubscribe(): void {
+    if (!this.subscribed) return;
+    for (const name of Object.keys(REDISPATCH)) this.subscribed.removeEventListener(name, this.onEvent);
+    this.subscribed = null;
+  }
+
+  private readonly onEvent = (event: Event): void => {
+    const name = event.type as ClientEventName;
+    const detail = (event as CustomEvent).detail as AstralClientEvents[ClientEventName];
+    this.apply(name, detail);
+    this.host.requestUpdate();
+    const outName = REDISPATCH[name];
+    if (outName) this.host.dispatchEvent(new CustomEvent(outName, { detail, bubbles: true }));
+  };
+
+  private apply(name: ClientEventName, detail: AstralClientEvents[ClientEventName]): void {
+    switch (name) {
+      case 'ready':
+        this.user = (detail as AstralClientEvents['ready']).user;
+        this.error = null;
+        break;
+      case 'state': {
+        this.state = (detail as AstralClientEvents['state']).state;
+        if (this.state !== 'incoming') this.incoming = null;
+        if (this.state === 'dialing' || this.state === 'incoming') this.lastEnded = null;
+        break;
+      }
+      case 'incoming':
+        this.incoming = detail as AstralClientEvents['incoming'];
+        this.lastEnded = null;
+        break;
+      case 'call':
+        this.call = (detail as AstralClientEvents['call']).call;
+        break;
+      case 'call-ended':
+        this.lastEnded = detail as CallEndedDetail;
+        this.incoming = null;
+        break;
+      case 'error':
+        this.error = detail as ErrorDetail;
+        break;
+      case 'dtmf':
+        break;
+    }
+  }
+}
+
+type AstralEvent<K extends ClientEventName> = CustomEvent<AstralClientEvents[K]>;
+
+declare global {
+  /** The events <astral-phone> dispatches (bubbling, composed). */
+  interface HTMLElementEventMap {
+    'astral-ready': AstralEvent<'ready'>;
+    'astral-state': AstralEvent<'state'>;
+    'astral-incoming': AstralEvent<'incoming'>;
+    'astral-call': AstralEvent<'call'>;
+    'astral-call-ended': AstralEvent<'call-ended'>;
+    'astral-dtmf': AstralEvent<'dtmf'>;
+    'astral-error': AstralEvent<'error'>;
+  }
+}
