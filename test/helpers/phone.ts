@@ -17,16 +17,18 @@ export interface PageEvent {
 export class PhonePage {
   private constructor(readonly page: Page) {}
 
-  static async open(browser: Browser, siteUrl: string, server: string, token: string): Promise<PhonePage> {
+  /** Opens the customer page and points its phone at the server with a token (or `{tokenUrl}`). */
+  static async open(browser: Browser, siteUrl: string, server: string, auth: string | { tokenUrl: string }): Promise<PhonePage> {
     const page = await browser.newPage();
     await page.goto(siteUrl);
+    const [name, value] = typeof auth === 'string' ? ['token', auth] : ['token-url', auth.tokenUrl];
     await page.evaluate(
-      ([server, token]) => {
+      ([server, name, value]) => {
         const phone = document.getElementById('phone')!;
         phone.setAttribute('server', server!);
-        phone.setAttribute('token', token!);
+        phone.setAttribute(name!, value!);
       },
-      [server, token],
+      [server, name, value],
     );
     return new PhonePage(page);
   }
@@ -97,7 +99,13 @@ export class PhonePage {
     }, ms);
   }
 
-  close(): Promise<void> {
-    return this.page.close();
+  /** Hangs up a live call (so the server has ended it before the next test dials), then closes the page. */
+  async close(): Promise<void> {
+    const state = await this.state().catch(() => 'disconnected');
+    if (['incoming', 'dialing', 'ringing', 'in-call'].includes(state)) {
+      await this.invoke('hangup').catch(() => undefined);
+      await this.waitState('ready', 3000).catch(() => undefined);
+    }
+    await this.page.close();
   }
 }

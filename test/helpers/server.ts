@@ -81,13 +81,20 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   };
 }
 
-/** Mints a widget token the way a site's backend would. */
-export async function mintToken(server: RunningServer, identity: string, extra: Record<string, unknown> = {}): Promise<string> {
+/** Mints a widget token the way a site's backend would; returns the whole response body. */
+export async function mintTokenBody(
+  server: RunningServer,
+  identity: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ token: string; expires_at: string }> {
   const res = await fetch(`${server.url}/api/v1/tokens`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': server.apiKey },
     body: JSON.stringify({ identity, ...extra }),
   });
   if (res.status !== 201) throw new Error(`token mint failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { token: string }).token;
+  return (await res.json()) as { token: string; expires_at: string };
 }
+
+export const mintToken = async (server: RunningServer, identity: string, extra: Record<string, unknown> = {}): Promise<string> =>
+  (await mintTokenBody(server, identity, extra)).token;

@@ -15,16 +15,36 @@ const page = (astral: string) => `<!doctype html>
 <astral-phone id="phone"></astral-phone>
 <script>
   window.astralEvents = [];
-  for (const type of ['astral-ready', 'astral-incoming', 'astral-state', 'astral-call-ended', 'astral-error']) {
+  for (const type of ['astral-ready', 'astral-incoming', 'astral-state', 'astral-call-ended', 'astral-error', 'astral-dtmf']) {
     document.addEventListener(type, (e) => window.astralEvents.push({ type, detail: e.detail }));
   }
 </script>
 </body></html>`;
 
-/** Serves the embedding page on 127.0.0.1 (a secure context, and a different origin from the server). */
-export async function startSite(astralUrl: string): Promise<Site> {
+/** Mints a widget token for an identity: the site's backend, which holds the API key. */
+export type Minter = (identity: string) => Promise<{ token: string; expires_at: string }>;
+
+/**
+ * Serves the embedding page on 127.0.0.1 (a secure context, and a different origin from the server),
+ * and `/token?identity=NAME`, the site backend's token endpoint for the widget's `token-url`.
+ */
+export async function startSite(astralUrl: string, mint?: Minter): Promise<Site> {
   const port = await freePort();
   const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://site');
+    if (url.pathname === '/token' && mint) {
+      mint(url.searchParams.get('identity') ?? '').then(
+        (body) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(body));
+        },
+        () => {
+          res.writeHead(403, { 'content-type': 'application/json' });
+          res.end('{"error":"no token"}');
+        },
+      );
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(page(astralUrl));
   });

@@ -1,0 +1,90 @@
+// End to end: token-url sign-in, mute and DTMF during a real call through the SFU.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../helpers/browser.js';
+import { PhonePage } from '../helpers/phone.js';
+import { mintTokenBody, startServer, type RunningServer } from '../helpers/server.js';
+import { startSite, type Site } from '../helpers/site.js';
+import { toneFile } from '../helpers/tone.js';
+
+let server: RunningServer;
+let site: Site;
+let browserA: Browser;
+let browserB: Browser;
+const open: PhonePage[] = [];
+
+/** A phone that signs in through the site's token endpoint, as a real embedding would. */
+async function phone(browser: Browser, identity: string): Promise<PhonePage> {
+  const p = await PhonePage.open(browser, site.url, server.url, { tokenUrl: `${site.url}token?identity=${identity}` });
+  open.push(p);
+  await p.waitState('ready');
+  return p;
+}
+
+describe('in-call features', { timeout: 90_000 }, () => {
+  before(async () => {
+    const fixtures = join(tmpdir(), 'astral-fixtures');
+    server = await startServer();
+    site = await startSite(server.url, (identity) => {
+      if (!/^(dora|emil)$/.test(identity)) return Promise.reject(new Error('unknown user'));
+      return mintTokenBody(server, identity, { ttl_seconds: 300 });
+    });
+    [browserA, browserB] = await Promise.all([launchBrowser(toneFile(fixtures, 440)), launchBrowser(toneFile(fixtures, 1000))]);
+  });
+  afterEach(() => Promise.all(open.splice(0).map((p) => p.close())));
+  after(async () => {
+    await Promise.all([browserA?.close(), browserB?.close()]);
+    await site?.close();
+    await server?.stop();
+  });
+
+  test('token-url: the widget fetches its token from the site and connects', async () => {
+    const dora = await phone(browserA, 'dora');
+    const ready = await dora.waitEvent('astral-ready');
+    assert.equal((ready.detail.user as { identity: string }).identity, 'dora');
+  });
+
+  test('token-url refusing a token surfaces an error', async () => {
+    const p = await PhonePage.open(browserA, site.url, server.url, { tokenUrl: `${site.url}token?identity=mallory` });
+    open.push(p);
+    const error = await p.waitEvent('astral-error');
+    assert.equal(error.detail.code, 'unauthorized');
+  });
+
+  test('mute silences the far side and tells it; unmute brings the tone back', async () => {
+    const [dora, emil] = [await phone(browserA, 'dora'), await phone(browserB, 'emil')];
+    await dora.invoke('call', 'emil');
+    await emil.waitState('incoming');
+    await emil.invoke('answer');
+    await dora.waitState('in-call');
+    const before = await emil.heardAudio(800);
+    assert.ok(before.rms > 0.01 && Math.abs(before.peakHz - 440) < 25, `tone before mute: ${JSON.stringify(before)}`);
+
+    await dora.invoke('setMuted', true);
+    await emil.page.waitForFunction(() => (document.getElementById('phone') as unknown as { client: { activeCall: { remoteMuted: boolean } } }).client.activeCall?.remoteMuted === true);
+    await new Promise((r) => setTimeout(r, 500));
+    const muted = await emil.heardAudio(800);
+    assert.ok(muted.rms < before.rms / 10, `muted audio should be near silence: ${muted.rms} vs ${before.rms}`);
+
+    await dora.invoke('setMuted', false);
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await emil.heardAudio(800);
+    assert.ok(after.rms > 0.01 && Math.abs(after.peakHz - 440) < 25, `tone after unmute: ${JSON.stringify(after)}`);
+  });
+
+  test('DTMF digits from the dial pad reach the other party', async () => {
+    const [dora, emil] = [await phone(browserA, 'dora'), await phone(browserB, 'emil')];
+    await dora.invoke('call', 'emil');
+    await emil.waitState('incoming');
+    await emil.invoke('answer');
+    await dora.waitState('in-call');
+    await dora.invoke('sendDtmf', '12#');
+    const dtmf = await emil.waitEvent('astral-dtmf');
+    assert.equal(dtmf.detail.digits, '12#');
+    await dora.invoke('hangup');
+    await emil.waitState('ready');
+  });
+});
