@@ -20,9 +20,13 @@ function invalidState(message: string): Error & { code: string } {
 
 /**
  * A softphone. Set `server` plus `token` (or `token-url`) and it connects by itself; it re-creates its
- * client when those change and disconnects when removed from the page. Re-dispatches the client's events
- * as bubbling, composed `astral-ready`, `astral-state`, `astral-incoming`, `astral-call`, `astral-call-ended`,
- * `astral-dtmf` and `astral-error` CustomEvents.
+ * client when those change and disconnects when removed from the page.
+ *
+ * @fires astral-ready / astral-state / astral-incoming / astral-call / astral-call-ended / astral-dtmf /
+ *   astral-error — the client's events, re-dispatched as bubbling, composed CustomEvents (same `detail`).
+ * @csspart status, error, incoming, accept-button, decline-button, call, timer, remote-muted, tones, input,
+ *   backspace-button, dialpad, key, mute-button, call-button, hangup-button, meter, last-call, dismiss-button
+ * @cssprop --astral-accent, --astral-bg, --astral-fg, --astral-danger, --astral-radius, --astral-font
  */
 export class AstralPhone extends LitElement {
   static override styles = phoneStyles;
@@ -139,8 +143,7 @@ export class AstralPhone extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.dropOwnedClient();
-    this.ring.ringtone.stop();
+    this.dropOwnedClient(); // the ringtone and meter controllers stop themselves
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -186,7 +189,7 @@ export class AstralPhone extends LitElement {
           aria-label="Delete last character"
           ?disabled=${active || !this.destination}
           @click=${() => (this.destination = this.destination.slice(0, -1))}
-        >⌫</button>
+        >${'\u232B'}</button>
       </div>
       <astral-dial-pad
         part="dialpad"

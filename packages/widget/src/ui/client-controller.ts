@@ -125,7 +125,7 @@ export class ClientController implements ReactiveController {
     this.apply(name, detail);
     this.host.requestUpdate();
     const outName = REDISPATCH[name];
-    if (outName) this.host.dispatchEvent(new CustomEvent(outName, { detail, bubbles: true }));
+    if (outName) this.host.dispatchEvent(new CustomEvent(outName, { detail, bubbles: true, composed: true }));
   };
 
   private apply(name: ClientEventName, detail: AstralClientEvents[ClientEventName]): void {

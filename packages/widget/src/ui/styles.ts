@@ -60,9 +60,11 @@ export const phoneStyles = css`
   }
   .state {
     font-weight: 600;
+    white-space: nowrap;
   }
   .me {
     margin-left: auto;
+    min-width: 0;
     color: var(--_muted-fg);
     font-size: 0.9em;
     overflow: hidden;
@@ -156,6 +158,9 @@ export const phoneStyles = css`
   }
   .row > button {
     flex: 1;
+    min-width: 0;
+    white-space: nowrap;
+    padding-inline: 4px;
   }
   .dest {
     display: flex;

@@ -1,5 +1,6 @@
 // Template pieces of <astral-phone>: status line, error banner, incoming panel, call panel and mic meter.
 import { html, nothing, type TemplateResult } from 'lit';
+import { styleMap } from 'lit/directives/style-map.js';
 import type { EndReason, PartyInfo, PhoneState } from '@astral/protocol';
 import type { CallEndedDetail, CallInfo } from '../client/types.js';
 import type { ErrorDetail } from './client-controller.js';
@@ -7,13 +8,13 @@ import { formatDuration } from './call-timer.js';
 
 export const STATE_LABELS: Record<PhoneState, string> = {
   disconnected: 'Offline',
-  connecting: 'Connecting…',
+  connecting: 'Connecting\u2026',
   ready: 'Ready',
   incoming: 'Incoming call',
-  dialing: 'Calling…',
-  ringing: 'Ringing…',
+  dialing: 'Calling\u2026',
+  ringing: 'Ringing\u2026',
   'in-call': 'In call',
-  reconnecting: 'Reconnecting…',
+  reconnecting: 'Reconnecting\u2026',
 };
 
 const STATE_TONES: Record<PhoneState, 'ok' | 'busy' | 'off'> = {
@@ -49,6 +50,8 @@ const ERROR_TITLES: Record<string, string> = {
   rate_limited: 'Too many attempts',
 };
 
+const micOffIcon = html`<svg width="12" height="12" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"><path d="M9 9v3a3 3 0 0 0 5.1 2.1M15 10V5a3 3 0 0 0-5.9-.7M19 11a7 7 0 0 1-1.2 3.9M5 11a7 7 0 0 0 11 5.7M12 18v3M3 3l18 18"/></svg>`;
+
 export function partyName(p: PartyInfo): string {
   return p.displayName || p.identity;
 }
@@ -60,7 +63,7 @@ export function partyDetail(p: PartyInfo): string {
 }
 
 export function statusView(state: PhoneState, user: PartyInfo | null): TemplateResult {
-  const me = user ? [partyName(user), partyDetail(user)].filter(Boolean).join(' · ') : '';
+  const me = user ? [partyName(user), partyDetail(user)].filter(Boolean).join(' \u00B7 ') : '';
   return html`<div class="status" part="status" role="status" aria-live="polite">
     <span class="dot" data-tone=${STATE_TONES[state]} aria-hidden="true"></span>
     <span class="state">${STATE_LABELS[state]}</span>
@@ -73,7 +76,7 @@ export function errorView(error: ErrorDetail | null, onDismiss: () => void): Tem
   const title = ERROR_TITLES[error.code] ?? 'Error';
   return html`<div class="error" part="error" role="alert" data-code=${error.code}>
     <span class="message"><strong>${title}:</strong> ${error.message}</span>
-    <button type="button" class="dismiss" part="dismiss-button" aria-label="Dismiss error" @click=${onDismiss}>×</button>
+    <button type="button" class="dismiss" part="dismiss-button" aria-label="Dismiss error" @click=${onDismiss}>${'\u00D7'}</button>
   </div>`;
 }
 
@@ -102,7 +105,7 @@ export function incomingView(
 }
 
 export function callView(state: PhoneState, call: CallInfo | null, tones: string, now: number): TemplateResult | typeof nothing {
-  if (!call && state !== 'dialing' && state !== 'ringing' && state !== 'in-call') return nothing;
+  if (state === 'incoming' || (!call && state !== 'dialing' && state !== 'ringing' && state !== 'in-call')) return nothing;
   const remote = call?.remote;
   const answered = call?.answeredAt ?? null;
   const timer =
@@ -119,7 +122,7 @@ export function callView(state: PhoneState, call: CallInfo | null, tones: string
       ${timer}
     </div>
     ${call?.remoteMuted
-      ? html`<span class="remote-muted" part="remote-muted" role="status">🔇 ${remote ? partyName(remote) : 'The other party'} is muted</span>`
+      ? html`<span class="remote-muted" part="remote-muted" role="status">${micOffIcon} ${remote ? partyName(remote) : 'The other party'} is muted</span>`
       : nothing}
     ${tones ? html`<span class="tones" part="tones" aria-live="polite">Tones sent: ${tones}</span>` : nothing}
   </div>`;
@@ -139,7 +142,7 @@ export function meterView(level: number, active: boolean, muted: boolean): Templ
       aria-valuenow=${pct}
       aria-valuetext=${active ? (muted ? 'muted' : `${pct}%`) : 'microphone off'}
     >
-      <div class="meter-bar" style=${`width:${pct}%`}></div>
+      <div class="meter-bar" style=${styleMap({ width: `${pct}%` })}></div>
     </div>
   </div>`;
 }
@@ -147,6 +150,6 @@ export function meterView(level: number, active: boolean, muted: boolean): Templ
 export function lastCallView(ended: CallEndedDetail | null): TemplateResult | typeof nothing {
   if (!ended) return nothing;
   const text = END_REASONS[ended.reason] ?? 'Call ended';
-  const talk = ended.disposition === 'ANSWERED' ? ` · ${formatDuration(ended.duration * 1000)}` : '';
+  const talk = ended.disposition === 'ANSWERED' ? ` \u00B7 ${formatDuration(ended.duration * 1000)}` : '';
   return html`<p class="last-call" part="last-call">${text}${talk}</p>`;
 }
