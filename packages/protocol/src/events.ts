@@ -2,6 +2,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Disposition, EndReason } from './calls.js';
 import type { ErrorBody } from './errors.js';
+import type { GatewayDispatch, RtcRegion } from './voice.js';
 
 /** Every client request is acknowledged with either data or an error; never silently dropped. */
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
@@ -17,6 +18,22 @@ export const ClientPayloads = {
   'media:connect': Type.Object({ transportId: Id, dtlsParameters: Json }, { additionalProperties: false }),
   'media:produce': Type.Object(
     { transportId: Id, callId: Id, kind: Type.Literal('audio'), rtpParameters: Json },
+    { additionalProperties: false },
+  ),
+  /** Join (channel_id) or leave (null) a channel call, and set self mute/deafen. */
+  'voice:state': Type.Object(
+    {
+      channel_id: Type.Union([Type.String({ pattern: '^[0-9]{1,20}$' }), Type.Null()]),
+      self_mute: Type.Optional(Type.Boolean()),
+      self_deaf: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
+  /** Do-not-disturb: rings still arrive, marked silent. */
+  'presence:update': Type.Object({ dnd: Type.Boolean() }, { additionalProperties: false }),
+  /** Round-trip times (ms) the widget measured to each region's endpoint, for automatic region choice. */
+  'voice:latency': Type.Object(
+    { rtts: Type.Record(Type.String({ pattern: '^[a-z0-9-]{1,64}$' }), Type.Number({ minimum: 0, maximum: 60_000 })) },
     { additionalProperties: false },
   ),
   'call:dial': Type.Object(
@@ -64,6 +81,9 @@ export interface ClientResults {
   'media:capabilities': Record<string, never>;
   'media:connect': Record<string, never>;
   'media:produce': { producerId: string };
+  'voice:state': { callId: string | null };
+  'voice:latency': Record<string, never>;
+  'presence:update': Record<string, never>;
   'call:dial': { callId: string; to: PartyInfo };
   'call:answer': Record<string, never>;
   'call:decline': Record<string, never>;
@@ -84,6 +104,15 @@ export interface ConsumeOffer {
   rtpParameters: unknown;
 }
 
+export interface IncomingCall {
+  callId: string;
+  from: PartyInfo;
+  /** Set when the ring is for a channel call; accepting joins it. */
+  channelId?: string;
+  /** Ring without sound (the user is in do-not-disturb). */
+  silent?: boolean;
+}
+
 export interface CallEnded {
   callId: string;
   disposition: Disposition;
@@ -94,18 +123,23 @@ export interface CallEnded {
   talkTime: number;
 }
 
-export type ServerToClientEvents = {
-  'session:ready': (data: { user: PartyInfo }) => void;
+export type ServerToClientEvents = GatewayDispatchEvents & {
+  /** Sent on connect: who this session is, and the regions with the endpoints to measure. */
+  'session:ready': (data: { user: PartyInfo; regions: (RtcRegion & { endpoint: string })[] }) => void;
   /** Acked by the widget once it rings; the caller then gets `call:ringing`. */
-  'call:incoming': (data: { callId: string; from: PartyInfo }, ack: (res: Ack<Record<string, never>>) => void) => void;
+  'call:incoming': (data: IncomingCall, ack: (res: Ack<Record<string, never>>) => void) => void;
   'call:ringing': (data: { callId: string }) => void;
   'call:answered': (data: { callId: string; answeredAt: string }) => void;
   'call:ended': (data: CallEnded) => void;
   'call:dtmf': (data: { callId: string; digits: string }) => void;
   'call:remote-muted': (data: { callId: string; muted: boolean }) => void;
   /** The widget consumes the offered track, then acks so the server resumes the consumer. */
+  /** The far side's producer closed (it left, or moved region): drop that consumer. */
+  'media:consumer-closed': (data: { consumerId: string }) => void;
   'media:consume': (offer: ConsumeOffer, ack: (res: Ack<Record<string, never>>) => void) => void;
 };
+
+export type GatewayDispatchEvents = { [E in keyof GatewayDispatch]: (data: GatewayDispatch[E]) => void };
 
 /** Socket handshake auth: `io(server, { auth: { token } })`. */
 export interface HandshakeAuth {

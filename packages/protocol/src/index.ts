@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './calls.js';
 export * from './rest.js';
 export * from './events.js';
+export * from './voice.js';

@@ -4,15 +4,20 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { fileURLToPath } from 'node:url';
 import { demoApi } from './api/demo.js';
 import { errorMapper } from './api/errors.js';
+import { botsApi } from './api/bots.js';
 import { callsApi } from './api/calls.js';
+import { channelsApi } from './api/channels.js';
 import { healthApi } from './api/health.js';
 import { staticFiles } from './api/static.js';
 import { tokensApi } from './api/tokens.js';
 import { useStrictValidation } from './api/validation.js';
 import { ApiKeyService } from './auth/api-keys.js';
+import { BotService } from './auth/bots.js';
+import { PrincipalResolver } from './auth/principal.js';
 import { TokenIssuer } from './auth/token-issuer.js';
 import { WidgetTokens } from './auth/widget-tokens.js';
 import { CallControl } from './calls/call-control.js';
+import { ChannelCalls } from './calls/channel-calls.js';
 import { SessionRegistry } from './calls/sessions.js';
 import type { Config } from './config.js';
 import { Gateway } from './gateway/index.js';
@@ -50,18 +55,26 @@ export async function createServer(config: Config): Promise<AstralServer> {
   }
   const tokens = new WidgetTokens(config.secretKey);
   const issuer = new TokenIssuer(store.users, tokens);
+  const bots = new BotService(store.bots, store.ids);
+  const principals = new PrincipalResolver(tokens, bots);
 
   const pool = await WorkerPool.start(config.media, app.log);
-  const media = new MediaService(pool, {
-    listenIp: config.media.listenIp,
-    announcedIp: config.media.announcedIp,
-    portRange: { min: config.media.rtcMinPort, max: config.media.rtcMaxPort },
-  });
-  const sessions = new SessionRegistry();
-  const gateway = new Gateway(app.server, { tokens, sessions, media, log: app.log, allowedOrigins: config.allowedOrigins, iceServers: [] });
-  gateway.attach(
-    new CallControl({ store, media, sessions, notifier: gateway, ringTimeoutMs: config.ringTimeoutSeconds * 1000, log: app.log }),
+  const media = new MediaService(
+    pool,
+    {
+      listenIp: config.media.listenIp,
+      announcedIp: config.media.announcedIp,
+      portRange: { min: config.media.rtcMinPort, max: config.media.rtcMaxPort },
+    },
+    config.regions,
   );
+  const sessions = new SessionRegistry();
+  const gateway = new Gateway(app.server, { principals, sessions, media, log: app.log, allowedOrigins: config.allowedOrigins, iceServers: [] });
+  media.onConsumerClosed = (sessionId, consumerId) => gateway.notify(sessionId, 'media:consumer-closed', { consumerId });
+  const ringTimeoutMs = config.ringTimeoutSeconds * 1000;
+  const calls = new CallControl({ store, media, sessions, notifier: gateway, ringTimeoutMs, log: app.log });
+  const channels = new ChannelCalls({ store, calls, sessions, notifier: gateway, media, ringTimeoutMs });
+  gateway.attach(calls, channels);
 
   useStrictValidation(app);
   await app.register(cors, { origin: config.allowedOrigins.includes('*') ? true : config.allowedOrigins });
@@ -69,6 +82,8 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(healthApi, { healthy: () => media.healthy });
   await app.register(tokensApi, { keys, issuer });
   await app.register(callsApi, { keys, calls: store.calls });
+  await app.register(botsApi, { keys, bots });
+  await app.register(channelsApi, { store, keys, principals, channels });
   if (config.demo) await app.register(demoApi, { issuer, instanceId });
   await app.register(staticFiles, { demoDir: config.demo ? repoPath('demo') : null, widgetDir: repoPath('packages/widget/dist') });
 

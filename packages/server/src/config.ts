@@ -17,6 +17,7 @@ export interface Config {
   demo: boolean;
   ringTimeoutSeconds: number;
   logLevel: string;
+  regions: RegionConfig[];
   media: {
     workers: number;
     listenIp: string;
@@ -28,6 +29,44 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+/** An RTC region: a named set of media workers; `endpoint` is where widgets measure latency (default: this server). */
+export interface RegionConfig {
+  id: string;
+  name: string;
+  emoji: string;
+  workers: number[];
+  endpoint: string | null;
+}
+
+/** Regions from ASTRAL_REGIONS (JSON) or ASTRAL_REGIONS_FILE; by default one region served by every worker. */
+function loadRegions(env: Env, workers: number): RegionConfig[] {
+  const all = Array.from({ length: workers }, (_, i) => i);
+  let raw: string | undefined = env.ASTRAL_REGIONS;
+  if (!raw && env.ASTRAL_REGIONS_FILE) raw = readFileSync(env.ASTRAL_REGIONS_FILE, 'utf8');
+  if (!raw) return [{ id: 'local', name: 'Local', emoji: '\u{1F3E0}', workers: all, endpoint: null }];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('ASTRAL_REGIONS must be a JSON array of {id, name, emoji, workers?, endpoint?}');
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) throw new ConfigError('ASTRAL_REGIONS must be a non-empty JSON array');
+  const seen = new Set<string>();
+  return parsed.map((r: Record<string, unknown>, i) => {
+    const where = `ASTRAL_REGIONS[${i}]`;
+    if (typeof r.id !== 'string' || !/^[a-z0-9-]{1,64}$/.test(r.id)) throw new ConfigError(`${where}.id must match [a-z0-9-]{1,64}`);
+    if (seen.has(r.id)) throw new ConfigError(`${where}.id "${r.id}" is repeated`);
+    seen.add(r.id);
+    if (typeof r.name !== 'string' || !r.name) throw new ConfigError(`${where}.name is required`);
+    const ws = r.workers ?? all;
+    if (!Array.isArray(ws) || ws.length === 0 || !ws.every((w) => Number.isInteger(w) && w >= 0 && w < workers)) {
+      throw new ConfigError(`${where}.workers must list worker indexes between 0 and ${workers - 1}`);
+    }
+    if (r.endpoint !== undefined && typeof r.endpoint !== 'string') throw new ConfigError(`${where}.endpoint must be a URL string`);
+    return { id: r.id, name: r.name, emoji: typeof r.emoji === 'string' ? r.emoji : '', workers: ws as number[], endpoint: (r.endpoint as string) ?? null };
+  });
+}
 
 /** The address browsers should reach media on when none is configured: the first external IPv4. */
 function defaultAnnouncedIp(listenIp: string): string {
@@ -84,6 +123,7 @@ export function loadConfig(env: Env = process.env): Config {
   const rtcMaxPort = int(env, 'ASTRAL_RTC_MAX_PORT', 49999, 1024, 65535);
   if (rtcMaxPort < rtcMinPort) throw new ConfigError('ASTRAL_RTC_MAX_PORT must be >= ASTRAL_RTC_MIN_PORT');
   const listenIp = env.ASTRAL_LISTEN_IP || '0.0.0.0';
+  const workers = int(env, 'ASTRAL_WORKERS', cpus().length, 1, 256);
   return {
     port: int(env, 'PORT', 8000, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -94,8 +134,9 @@ export function loadConfig(env: Env = process.env): Config {
     demo: bool(env, 'ASTRAL_DEMO', true),
     ringTimeoutSeconds: int(env, 'ASTRAL_RING_TIMEOUT', 30, 1, 600),
     logLevel: env.LOG_LEVEL || 'info',
+    regions: loadRegions(env, workers),
     media: {
-      workers: int(env, 'ASTRAL_WORKERS', cpus().length, 1, 256),
+      workers,
       listenIp,
       announcedIp: env.ASTRAL_ANNOUNCED_IP || defaultAnnouncedIp(listenIp),
       rtcMinPort,

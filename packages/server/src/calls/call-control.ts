@@ -1,4 +1,4 @@
-// CallControl: dial, ring, answer, decline, hang up, mute, DTMF; owns every live call and drives media and records.
+// CallControl: owns every live call — dial, ring, answer/join, decline, leave/hang up, mute, DTMF — and drives media and records.
 import type { ClientPayload, Disposition, EndReason, PartyInfo } from '@astral/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { MediaService } from '../media/service.js';
@@ -18,13 +18,20 @@ export interface CallControlDeps {
   log: FastifyBaseLogger;
 }
 
+/** Observes call changes; channel calls use it to publish gateway events. */
+export interface CallListener {
+  joined(call: Call, sessionId: string): void;
+  left(call: Call, sessionId: string, userId: string): void;
+  ringingChanged(call: Call): void;
+  ended(call: Call): void;
+}
+
 const INCOMING_ACK_TIMEOUT_MS = 10_000;
 
 export class CallControl {
   private readonly calls = new Map<string, Call>();
-  /** userId → the call the user is in (ringing or talking): a user is busy while listed. */
-  private readonly userCalls = new Map<string, string>();
   private readonly bridge: MediaBridge;
+  listener: CallListener | null = null;
 
   constructor(private readonly deps: CallControlDeps) {
     this.bridge = new MediaBridge(deps.media, deps.notifier, deps.log);
@@ -34,55 +41,89 @@ export class CallControl {
     return this.calls.size;
   }
 
+  get(callId: string): Call | undefined {
+    return this.calls.get(callId);
+  }
+
+  /** The live call a user is joined in or being rung for. */
+  callOfUser(userId: string): Call | undefined {
+    for (const call of this.calls.values()) {
+      if ([...call.joined.values()].some((p) => p.party.userId === userId) || call.ringingUserIds.includes(userId)) return call;
+    }
+    return undefined;
+  }
+
   async dial(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo }> {
     const { store, sessions } = this.deps;
-    const caller = partyOf(session.claims);
-    if (this.userCalls.has(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
-    const calleeRow = /^[0-9*#+]+$/.test(destination)
-      ? ((await store.users.byExtension(session.claims.instanceId, destination)) ??
-        (await store.users.byIdentity(session.claims.instanceId, destination)))
-      : await store.users.byIdentity(session.claims.instanceId, destination);
-    if (!calleeRow) throw new AppError('not_found', `no user or extension "${destination}"`);
-    if (calleeRow.id === caller.userId) throw new AppError('bad_request', 'you cannot call yourself');
-    // The check above awaited: the caller may have started another call meanwhile.
-    if (this.userCalls.has(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
-    const callee: PartyInfo = {
-      userId: calleeRow.id,
-      identity: calleeRow.identity,
-      displayName: calleeRow.display_name,
-      extension: calleeRow.extension,
-    };
-    const busy = this.userCalls.has(callee.userId);
+    const caller = partyOf(session);
+    const instanceId = session.principal.instanceId;
+    if (this.callOfUser(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
+    const row = /^[0-9*#+]+$/.test(destination)
+      ? ((await store.users.byExtension(instanceId, destination)) ?? (await store.users.byIdentity(instanceId, destination)))
+      : await store.users.byIdentity(instanceId, destination);
+    if (!row) throw new AppError('not_found', `no user or extension "${destination}"`);
+    if (row.id === caller.userId) throw new AppError('bad_request', 'you cannot call yourself');
+    // The lookup awaited: the caller may have started another call meanwhile.
+    if (this.callOfUser(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
+    const callee: PartyInfo = { userId: row.id, identity: row.identity, displayName: row.display_name, extension: row.extension };
+    const busy = this.callOfUser(callee.userId) !== undefined;
+    const call = this.create({ instanceId, kind: 'direct', caller, callerSession: session.id, callee, channelId: null });
+    call.join(session.id, caller, call.startedAt);
+    await this.persistStart(call, callee.userId, caller.extension ?? caller.identity, callee.extension ?? callee.identity);
     const calleeSessions = busy ? [] : sessions.ofUser(callee.userId);
-    const call = new Call(store.ids.next(), session.claims.instanceId, caller, session.id, callee, calleeSessions, new Date());
-    this.calls.set(call.id, call);
-    this.userCalls.set(caller.userId, call.id);
-    await store.calls.insert({
-      id: call.id,
-      instanceId: call.instanceId,
-      fromUserId: caller.userId,
-      toUserId: callee.userId,
-      fromNumber: caller.extension ?? caller.identity,
-      toNumber: callee.extension ?? callee.identity,
-      direction: 'internal',
-      startedAt: call.startedAt,
-    });
-    if (busy || calleeSessions.length === 0) {
+    if (calleeSessions.length === 0) {
       // Answer the dial first, then report the outcome, as a PBX answers INVITE with 100 then 486/480.
       setImmediate(() => this.end(call, busy ? 'BUSY' : 'FAILED', busy ? 'busy' : 'unavailable'));
       return { callId: call.id, to: callee };
     }
-    this.userCalls.set(callee.userId, call.id);
-    call.ringTimer = setTimeout(() => this.end(call, 'NO ANSWER', 'timeout'), this.deps.ringTimeoutMs);
-    for (const sessionId of calleeSessions) this.ring(call, sessionId);
+    call.ringTimers.set(callee.userId, setTimeout(() => this.end(call, 'NO ANSWER', 'timeout'), this.deps.ringTimeoutMs));
+    for (const sessionId of calleeSessions) this.ring(call, sessionId, callee, false);
     return { callId: call.id, to: callee };
   }
 
-  private ring(call: Call, sessionId: string): void {
+  create(opts: { instanceId: string; kind: Call['kind']; caller: PartyInfo; callerSession: string | null; callee: PartyInfo | null; channelId: string | null; region?: string }): Call {
+    const { store, media } = this.deps;
+    const call = new Call(
+      store.ids.next(),
+      opts.instanceId,
+      opts.kind,
+      opts.caller,
+      opts.callerSession,
+      opts.callee,
+      opts.channelId,
+      opts.region ?? media.defaultRegion,
+      new Date(),
+    );
+    this.calls.set(call.id, call);
+    return call;
+  }
+
+  async persistStart(call: Call, toUserId: string | null, fromNumber: string, toNumber: string): Promise<void> {
+    await this.deps.store.calls.insert({
+      id: call.id,
+      instanceId: call.instanceId,
+      fromUserId: call.caller.userId,
+      toUserId,
+      fromNumber,
+      toNumber,
+      direction: 'internal',
+      startedAt: call.startedAt,
+      channelId: call.channelId,
+    });
+  }
+
+  /** Rings one widget session; the caller hears ringback once any rung widget confirms it rings. */
+  ring(call: Call, sessionId: string, party: PartyInfo, silent: boolean): void {
+    call.ringing.set(sessionId, party);
     this.deps.notifier
-      .request(sessionId, 'call:incoming', { callId: call.id, from: call.caller }, INCOMING_ACK_TIMEOUT_MS)
+      .request(
+        sessionId,
+        'call:incoming',
+        { callId: call.id, from: call.caller, ...(call.channelId ? { channelId: call.channelId } : {}), ...(silent ? { silent } : {}) },
+        INCOMING_ACK_TIMEOUT_MS,
+      )
       .then((res) => {
-        if (!res.ok || call.state !== 'ringing' || call.ringbackSent) return;
+        if (!res.ok || call.state === 'ended' || call.ringbackSent || !call.callerSession) return;
         call.ringbackSent = true;
         this.deps.notifier.notify(call.callerSession, 'call:ringing', { callId: call.id });
       })
@@ -91,103 +132,152 @@ export class CallControl {
 
   answer(session: Session, callId: string): void {
     const call = this.callFor(session, callId);
+    if (call.role(session.id) !== 'rung') throw new AppError('invalid_state', 'this session is not being rung for the call');
+    this.join(call, session);
+  }
+
+  /** Joins a session to a call (answer, or a voice-state join of a channel call). */
+  join(call: Call, session: Session): void {
+    const wasAnswered = call.answeredAt !== null;
     const at = new Date();
-    const others = call.answer(session.id, at);
-    for (const sessionId of others) {
-      this.deps.notifier.notify(sessionId, 'call:ended', {
-        callId,
-        disposition: 'ANSWERED',
-        reason: 'answered_elsewhere',
-        duration: 0,
-        talkTime: 0,
-      });
+    const stopped = call.join(session.id, partyOf(session), at);
+    for (const sessionId of stopped) this.notifyEnded(sessionId, call, 'ANSWERED', 'answered_elsewhere', 0, 0);
+    if (!wasAnswered && call.answeredAt) {
+      for (const peer of call.peersOf(session.id)) {
+        this.deps.notifier.notify(peer, 'call:answered', { callId: call.id, answeredAt: at.toISOString() });
+      }
+      this.persist(this.deps.store.calls.markAnswered(call.id, at));
     }
-    this.deps.notifier.notify(call.callerSession, 'call:answered', { callId, answeredAt: at.toISOString() });
-    this.persist(this.deps.store.calls.markAnswered(callId, at));
+    this.listener?.joined(call, session.id);
     this.bridge.sync(call);
   }
 
   decline(session: Session, callId: string): void {
     const call = this.callFor(session, callId);
     if (call.role(session.id) !== 'rung') throw new AppError('invalid_state', 'only a ringing call can be declined');
-    this.end(call, 'BUSY', 'declined');
+    if (call.kind === 'direct') this.end(call, 'BUSY', 'declined');
+    else this.stopRinging(call, [session.principal.party.userId]);
   }
 
   hangup(session: Session, callId: string): void {
     const call = this.callFor(session, callId);
-    const role = call.role(session.id);
-    if (call.state === 'answered') this.end(call, 'ANSWERED', 'hangup');
-    else if (role === 'caller') this.end(call, 'NO ANSWER', 'cancelled');
-    else this.end(call, 'BUSY', 'declined');
+    if (call.role(session.id) === 'rung') return this.decline(session, callId);
+    this.leave(call, session.id);
+  }
+
+  /** A joined session leaves: a direct call ends; a channel call ends once abandoned. */
+  leave(call: Call, sessionId: string): void {
+    const participant = call.joined.get(sessionId);
+    if (!participant) return;
+    if (call.kind === 'direct') {
+      if (call.answeredAt) this.end(call, 'ANSWERED', 'hangup');
+      else this.end(call, 'NO ANSWER', 'cancelled');
+      return;
+    }
+    call.joined.delete(sessionId);
+    this.deps.media.endCall(sessionId, call.id);
+    this.notifyEnded(sessionId, call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', 'hangup', ...this.secondsOf(call));
+    this.listener?.left(call, sessionId, participant.party.userId);
+    if (call.abandoned) this.end(call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', call.answeredAt ? 'hangup' : 'cancelled');
+  }
+
+  /** Stops ringing users of a channel call; their widgets return to ready. */
+  stopRinging(call: Call, userIds: string[]): void {
+    let changed = false;
+    for (const userId of userIds) {
+      for (const sessionId of call.stopRinging(userId)) {
+        changed = true;
+        this.notifyEnded(sessionId, call, 'NO ANSWER', 'cancelled', 0, 0);
+      }
+    }
+    if (call.abandoned) this.end(call, 'NO ANSWER', 'cancelled');
+    else if (changed) this.listener?.ringingChanged(call);
   }
 
   async produce(session: Session, payload: ClientPayload<'media:produce'>): Promise<string> {
     const call = this.callFor(session, payload.callId);
-    const role = call.role(session.id);
-    if (role !== 'caller' && role !== 'callee') throw new AppError('invalid_state', 'answer the call before sending media');
+    if (call.role(session.id) !== 'joined') throw new AppError('invalid_state', 'answer the call before sending media');
     const producerId = await this.deps.media.produce(session.id, payload.transportId, payload.rtpParameters, call.id);
-    if (call.state === 'ended') this.deps.media.endCall(session.id, call.id);
+    if (call.state === 'ended' || call.role(session.id) !== 'joined') this.deps.media.endCall(session.id, call.id);
     else this.bridge.sync(call);
     return producerId;
+  }
+
+  /** The session's media was (re)built: make sure it hears everyone in its call. */
+  mediaReady(sessionId: string): void {
+    for (const call of this.calls.values()) if (call.role(sessionId) === 'joined') this.bridge.sync(call);
   }
 
   async mute(session: Session, callId: string, muted: boolean): Promise<void> {
     const call = this.callFor(session, callId);
     await this.deps.media.setProducerPaused(session.id, callId, muted);
-    const peer = call.peerOf(session.id);
-    if (peer) this.deps.notifier.notify(peer, 'call:remote-muted', { callId, muted });
+    const participant = call.joined.get(session.id);
+    if (participant) {
+      participant.selfMute = muted;
+      this.listener?.joined(call, session.id);
+    }
+    for (const peer of call.peersOf(session.id)) this.deps.notifier.notify(peer, 'call:remote-muted', { callId, muted });
   }
 
   dtmf(session: Session, callId: string, digits: string): void {
     const call = this.callFor(session, callId);
-    if (call.state !== 'answered') throw new AppError('invalid_state', 'DTMF needs an answered call');
-    const peer = call.peerOf(session.id);
-    if (peer) this.deps.notifier.notify(peer, 'call:dtmf', { callId, digits });
+    if (call.role(session.id) !== 'joined' || !call.answeredAt) throw new AppError('invalid_state', 'DTMF needs an answered call');
+    for (const peer of call.peersOf(session.id)) this.deps.notifier.notify(peer, 'call:dtmf', { callId, digits });
   }
 
-  /** A widget connection closed: its calls end and its media is released. */
+  /** A widget connection closed: it leaves its calls and its media is released. */
   sessionClosed(sessionId: string): void {
     for (const call of [...this.calls.values()]) {
       const role = call.role(sessionId);
       if (role === 'rung') this.dropRungSession(call, sessionId);
-      else if (role) this.end(call, call.state === 'answered' ? 'ANSWERED' : 'NO ANSWER', 'disconnected');
+      else if (role === 'joined' && call.kind === 'direct') this.end(call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', 'disconnected');
+      else if (role === 'joined') this.leave(call, sessionId);
     }
     this.deps.media.closeSession(sessionId);
   }
 
   /** Ends every live call (server shutdown). */
   endAll(): void {
-    for (const call of [...this.calls.values()]) {
-      this.end(call, call.state === 'answered' ? 'ANSWERED' : 'FAILED', 'disconnected');
-    }
+    for (const call of [...this.calls.values()]) this.end(call, call.answeredAt ? 'ANSWERED' : 'FAILED', 'disconnected');
   }
 
-  private dropRungSession(call: Call, sessionId: string): void {
-    if (call.state !== 'ringing' || !call.ringing.delete(sessionId)) return;
-    if (call.ringing.size === 0) this.end(call, 'FAILED', 'unavailable');
+  end(call: Call, disposition: Disposition, reason: EndReason): void {
+    if (call.state === 'ended') return;
+    const notify = call.involvedSessions;
+    call.end();
+    this.calls.delete(call.id);
+    for (const sessionId of call.joined.keys()) this.deps.media.endCall(sessionId, call.id);
+    const endedAt = new Date();
+    const { duration, talkTime } = call.durations(endedAt);
+    for (const sessionId of notify) this.notifyEnded(sessionId, call, disposition, reason, duration, talkTime);
+    this.listener?.ended(call);
+    this.persist(this.deps.store.calls.markEnded(call.id, { disposition, endReason: reason, endedAt, duration, talkTime }));
   }
 
-  private callFor(session: Session, callId: string): Call {
+  callFor(session: Session, callId: string): Call {
     const call = this.calls.get(callId);
     if (!call || call.role(session.id) === null) throw new AppError('not_found', `no active call ${callId} for this session`);
     return call;
   }
 
-  private end(call: Call, disposition: Disposition, reason: EndReason): void {
-    if (call.state === 'ended') return;
-    const notify = call.involvedSessions;
-    call.end();
-    this.calls.delete(call.id);
-    for (const party of [call.caller, call.callee]) {
-      if (this.userCalls.get(party.userId) === call.id) this.userCalls.delete(party.userId);
-    }
-    for (const sessionId of call.connectedSessions) this.deps.media.endCall(sessionId, call.id);
-    const endedAt = new Date();
-    const { duration, talkTime } = call.durations(endedAt);
-    for (const sessionId of notify) {
-      this.deps.notifier.notify(sessionId, 'call:ended', { callId: call.id, disposition, reason, duration, talkTime });
-    }
-    this.persist(this.deps.store.calls.markEnded(call.id, { disposition, endReason: reason, endedAt, duration, talkTime }));
+  private dropRungSession(call: Call, sessionId: string): void {
+    const party = call.ringing.get(sessionId);
+    if (call.state === 'ended' || !party) return;
+    call.ringing.delete(sessionId);
+    const userStillRung = [...call.ringing.values()].some((p) => p.userId === party.userId);
+    if (!userStillRung) call.stopRinging(party.userId);
+    if (call.kind === 'direct' && call.ringing.size === 0 && !call.answeredAt) this.end(call, 'FAILED', 'unavailable');
+    else if (call.kind === 'channel' && call.abandoned) this.end(call, 'NO ANSWER', 'cancelled');
+    else if (!userStillRung) this.listener?.ringingChanged(call);
+  }
+
+  private secondsOf(call: Call): [number, number] {
+    const { duration, talkTime } = call.durations(new Date());
+    return [duration, talkTime];
+  }
+
+  private notifyEnded(sessionId: string, call: Call, disposition: Disposition, reason: EndReason, duration: number, talkTime: number): void {
+    this.deps.notifier.notify(sessionId, 'call:ended', { callId: call.id, disposition, reason, duration, talkTime });
   }
 
   private persist(write: Promise<void>): void {

@@ -1,76 +1,109 @@
-// Call: one two-party call's state — who is rung, who answered, timestamps — with its legal transitions.
-import type { PartyInfo } from '@astral/protocol';
+// Call: one call's state — who joined, who is being rung, timestamps — for direct calls and channel calls alike.
+import type { PartyInfo, VoiceState } from '@astral/protocol';
 import { AppError } from '../util/errors.js';
 
 export type CallState = 'ringing' | 'answered' | 'ended';
 
+/**
+ * `direct`: a dialled two-party call; it ends when either party leaves.
+ * `channel`: a channel's call; it lives while anyone is joined or being rung.
+ */
+export type CallKind = 'direct' | 'channel';
+
+export interface Participant {
+  party: PartyInfo;
+  selfMute: boolean;
+  selfDeaf: boolean;
+}
+
 export class Call {
   state: CallState = 'ringing';
-  /** Callee sessions still ringing; emptied at answer or end. */
-  readonly ringing: Set<string>;
-  calleeSession: string | null = null;
+  readonly joined = new Map<string, Participant>();
+  /** Sessions being rung, with the user each belongs to. */
+  readonly ringing = new Map<string, PartyInfo>();
   answeredAt: Date | null = null;
   /** Whether the caller has been told a callee widget is ringing. */
   ringbackSent = false;
-  ringTimer: NodeJS.Timeout | null = null;
+  /** Direct calls: one ring timeout. Channel calls: one per rung user (key: user id). */
+  readonly ringTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
     readonly id: string,
     readonly instanceId: string,
+    readonly kind: CallKind,
     readonly caller: PartyInfo,
-    readonly callerSession: string,
-    readonly callee: PartyInfo,
-    calleeSessions: string[],
+    /** The session that dialled (null when a bot or the REST API started the call). */
+    readonly callerSession: string | null,
+    readonly callee: PartyInfo | null,
+    readonly channelId: string | null,
+    public region: string,
     readonly startedAt: Date,
-  ) {
-    this.ringing = new Set(calleeSessions);
-  }
+  ) {}
 
-  /** The sessions currently taking part (caller, and the answering callee session). */
-  get connectedSessions(): string[] {
-    return this.calleeSession ? [this.callerSession, this.calleeSession] : [this.callerSession];
-  }
-
-  /** Every session that should hear about the call's end. */
-  get involvedSessions(): string[] {
-    return [...new Set([...this.connectedSessions, ...this.ringing])];
-  }
-
-  role(sessionId: string): 'caller' | 'callee' | 'rung' | null {
-    if (sessionId === this.callerSession) return 'caller';
-    if (sessionId === this.calleeSession) return 'callee';
+  role(sessionId: string): 'joined' | 'rung' | null {
+    if (this.joined.has(sessionId)) return 'joined';
     if (this.ringing.has(sessionId)) return 'rung';
     return null;
   }
 
-  /** The other connected session, for relaying DTMF, mute and media. */
-  peerOf(sessionId: string): string | null {
-    if (sessionId === this.callerSession) return this.calleeSession;
-    if (sessionId === this.calleeSession) return this.callerSession;
-    return null;
+  /** Every session that should hear about the call's end. */
+  get involvedSessions(): string[] {
+    return [...new Set([...this.joined.keys(), ...this.ringing.keys()])];
   }
 
-  answer(sessionId: string, at: Date): string[] {
-    if (this.state !== 'ringing') throw new AppError('invalid_state', `call ${this.id} is ${this.state}, not ringing`);
-    if (!this.ringing.has(sessionId)) throw new AppError('forbidden', 'this session is not being rung for the call');
-    this.state = 'answered';
-    this.answeredAt = at;
-    this.calleeSession = sessionId;
-    this.ringing.delete(sessionId);
-    const others = [...this.ringing];
-    this.ringing.clear();
-    this.clearTimer();
+  get ringingUserIds(): string[] {
+    return [...new Set([...this.ringing.values()].map((p) => p.userId))];
+  }
+
+  /** Joined sessions other than `sessionId`, for relaying DTMF, mute and media. */
+  peersOf(sessionId: string): string[] {
+    return [...this.joined.keys()].filter((s) => s !== sessionId);
+  }
+
+  /** Adds a joined session; returns the user's other sessions that were still ringing (they stop). */
+  join(sessionId: string, party: PartyInfo, at: Date): string[] {
+    if (this.state === 'ended') throw new AppError('invalid_state', `call ${this.id} has ended`);
+    if (this.kind === 'direct' && !this.ringing.has(sessionId) && this.joined.size > 0) {
+      throw new AppError('forbidden', 'this session is not being rung for the call');
+    }
+    this.joined.set(sessionId, { party, selfMute: false, selfDeaf: false });
+    const others = this.stopRinging(party.userId).filter((s) => s !== sessionId);
+    if (this.joined.size >= 2 && !this.answeredAt) {
+      this.state = 'answered';
+      this.answeredAt = at;
+    }
     return others;
+  }
+
+  /** Stops ringing a user; returns the sessions that were ringing. */
+  stopRinging(userId: string): string[] {
+    const sessions = [...this.ringing].filter(([, p]) => p.userId === userId).map(([s]) => s);
+    for (const s of sessions) this.ringing.delete(s);
+    const timer = this.ringTimers.get(userId);
+    if (timer) clearTimeout(timer);
+    this.ringTimers.delete(userId);
+    return sessions;
+  }
+
+  /** A channel call with nobody joined and nobody rung is over. */
+  get abandoned(): boolean {
+    return this.joined.size === 0 && this.ringing.size === 0;
+  }
+
+  voiceState(sessionId: string): VoiceState | null {
+    const p = this.joined.get(sessionId);
+    if (!p || !this.channelId) return null;
+    return { channel_id: this.channelId, user_id: p.party.userId, session_id: sessionId, self_mute: p.selfMute, self_deaf: p.selfDeaf };
+  }
+
+  get voiceStates(): VoiceState[] {
+    return [...this.joined.keys()].map((s) => this.voiceState(s)!).filter(Boolean);
   }
 
   end(): void {
     this.state = 'ended';
-    this.clearTimer();
-  }
-
-  clearTimer(): void {
-    if (this.ringTimer) clearTimeout(this.ringTimer);
-    this.ringTimer = null;
+    for (const t of this.ringTimers.values()) clearTimeout(t);
+    this.ringTimers.clear();
   }
 
   durations(endedAt: Date): { duration: number; talkTime: number } {

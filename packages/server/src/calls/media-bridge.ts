@@ -1,4 +1,4 @@
-// MediaBridge: once a call is answered, makes each party consume the other's audio (offer → widget ack → resume).
+// MediaBridge: makes every joined session of a call consume every other's audio (offer → widget ack → resume).
 import type { FastifyBaseLogger } from 'fastify';
 import type { MediaService } from '../media/service.js';
 import type { Call } from './call.js';
@@ -16,21 +16,21 @@ export class MediaBridge {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  /** Idempotent: call after answer and after every new producer. */
+  /** Idempotent: call after every join, new producer or media rebuild. */
   sync(call: Call): void {
-    if (call.state !== 'answered' || !call.calleeSession) return;
-    const [a, b] = [call.callerSession, call.calleeSession];
-    for (const [from, to] of [
-      [a, b],
-      [b, a],
-    ] as const) {
+    if (call.state === 'ended') return;
+    const sessions = [...call.joined.keys()];
+    for (const from of sessions) {
       for (const producerId of this.media.producersOf(from, call.id)) {
-        const key = `${to}:${producerId}`;
-        if (this.pending.has(key) || this.media.consumes(to, producerId)) continue;
-        this.pending.add(key);
-        this.connect(call, to, producerId)
-          .catch((err: unknown) => this.log.warn({ err, callId: call.id }, 'could not bridge audio'))
-          .finally(() => this.pending.delete(key));
+        for (const to of sessions) {
+          if (to === from || call.joined.get(to)?.selfDeaf) continue;
+          const key = `${to}:${producerId}`;
+          if (this.pending.has(key) || this.media.consumes(to, producerId)) continue;
+          this.pending.add(key);
+          this.connect(call, to, producerId)
+            .catch((err: unknown) => this.log.warn({ err, callId: call.id }, 'could not bridge audio'))
+            .finally(() => this.pending.delete(key));
+        }
       }
     }
   }
@@ -39,6 +39,6 @@ export class MediaBridge {
     const offer = await this.media.consume(sessionId, producerId, call.id);
     const res = await this.notifier.request(sessionId, 'media:consume', offer, CONSUME_ACK_TIMEOUT_MS);
     if (!res.ok) throw new Error(`widget refused consumer: ${res.error.message}`);
-    if (call.state === 'answered') await this.media.resumeConsumer(sessionId, offer.consumerId);
+    if (call.state !== 'ended') await this.media.resumeConsumer(sessionId, offer.consumerId);
   }
 }

@@ -5,13 +5,15 @@ import type {
   ClientPayload,
   ClientResults,
   ClientToServerEvents,
+  GatewayDispatch,
   ServerToClientEvents,
 } from '@astral/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import type { WidgetTokens } from '../auth/widget-tokens.js';
+import type { PrincipalResolver } from '../auth/principal.js';
 import type { CallControl } from '../calls/call-control.js';
+import type { ChannelCalls } from '../calls/channel-calls.js';
 import type { SessionNotifier } from '../calls/notifier.js';
 import { partyOf, type Session, type SessionRegistry } from '../calls/sessions.js';
 import type { MediaService } from '../media/service.js';
@@ -22,7 +24,7 @@ type AstralSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<st
 export type AstralIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { session: Session }>;
 
 export interface GatewayDeps {
-  tokens: WidgetTokens;
+  principals: PrincipalResolver;
   sessions: SessionRegistry;
   media: MediaService;
   log: FastifyBaseLogger;
@@ -31,6 +33,11 @@ export interface GatewayDeps {
 }
 
 type Handler<E extends ClientEventName> = (session: Session, payload: ClientPayload<E>) => Promise<ClientResults[E]> | ClientResults[E];
+
+/** Events a bot connection may send: bots watch calls through dispatch events; they carry no media yet. */
+const BOT_EVENTS = new Set<ClientEventName>(['presence:update']);
+
+const principalRoom = (id: string) => `p:${id}`;
 
 export class Gateway implements SessionNotifier {
   readonly io: AstralIo;
@@ -41,10 +48,10 @@ export class Gateway implements SessionNotifier {
     this.io = new Server(http, { cors: { origin }, serveClient: false, pingInterval: 10_000, pingTimeout: 8_000 });
     this.io.use((socket, next) => {
       const auth = socket.handshake.auth as { token?: unknown };
-      deps.tokens
-        .verify(typeof auth.token === 'string' ? auth.token : undefined)
-        .then((claims) => {
-          socket.data.session = { id: socket.id, claims };
+      deps.principals
+        .fromToken(typeof auth.token === 'string' ? auth.token : undefined)
+        .then((principal) => {
+          socket.data.session = { id: socket.id, principal, dnd: false };
           next();
         })
         .catch((err: unknown) => {
@@ -54,16 +61,17 @@ export class Gateway implements SessionNotifier {
     });
   }
 
-  /** Starts routing events to call control (wired after construction: call control notifies through us). */
-  attach(calls: CallControl): void {
+  /** Starts routing events (wired after construction: call control notifies through the gateway). */
+  attach(calls: CallControl, channels: ChannelCalls): void {
     this.calls = calls;
-    this.io.on('connection', (socket: AstralSocket) => this.onConnection(socket, calls));
+    this.io.on('connection', (socket: AstralSocket) => this.onConnection(socket, calls, channels));
   }
 
-  private onConnection(socket: AstralSocket, calls: CallControl): void {
+  private onConnection(socket: AstralSocket, calls: CallControl, channels: ChannelCalls): void {
     const { session } = socket.data;
     const { media, sessions } = this.deps;
     sessions.add(session);
+    void socket.join(principalRoom(session.principal.party.userId));
     socket.on('disconnect', () => {
       sessions.remove(session.id);
       calls.sessionClosed(session.id);
@@ -71,20 +79,22 @@ export class Gateway implements SessionNotifier {
     this.on(socket, 'media:setup', async (s) => ({ ...(await media.setup(s.id)), iceServers: this.deps.iceServers }));
     this.on(socket, 'media:capabilities', (s, p) => {
       media.setCapabilities(s.id, p.rtpCapabilities as never);
+      calls.mediaReady(s.id);
       return {};
     });
-    this.on(socket, 'media:connect', async (s, p) => {
-      await media.connect(s.id, p);
-      return {};
-    });
+    this.on(socket, 'media:connect', async (s, p) => (await media.connect(s.id, p), {}));
     this.on(socket, 'media:produce', async (s, p) => ({ producerId: await calls.produce(s, p) }));
+    this.on(socket, 'voice:state', (s, p) => channels.voiceState(s, p));
+    this.on(socket, 'voice:latency', (s, p) => (channels.setLatency(s, p.rtts), {}));
+    this.on(socket, 'presence:update', (s, p) => ((s.dnd = p.dnd), {}));
     this.on(socket, 'call:dial', (s, p) => calls.dial(s, p.destination));
     this.on(socket, 'call:answer', (s, p) => (calls.answer(s, p.callId), {}));
     this.on(socket, 'call:decline', (s, p) => (calls.decline(s, p.callId), {}));
     this.on(socket, 'call:hangup', (s, p) => (calls.hangup(s, p.callId), {}));
     this.on(socket, 'call:mute', async (s, p) => (await calls.mute(s, p.callId, p.muted), {}));
     this.on(socket, 'call:dtmf', (s, p) => (calls.dtmf(s, p.callId, p.digits), {}));
-    socket.emit('session:ready', { user: partyOf(session.claims) });
+    const regions = media.regions.map(({ id, name, emoji, endpoint }) => ({ id, name, emoji, endpoint: endpoint ?? '' }));
+    socket.emit('session:ready', { user: partyOf(session), regions });
   }
 
   /** Registers a validated, acknowledged handler; a bad payload or a failure becomes an error ack. */
@@ -92,7 +102,11 @@ export class Gateway implements SessionNotifier {
     const listener = async (payload: unknown, ack: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (res: Ack<ClientResults[E]>) => void) : () => undefined;
       try {
-        const data = await handler(socket.data.session, parsePayload(event, payload));
+        const { session } = socket.data;
+        if (session.principal.kind === 'bot' && !BOT_EVENTS.has(event)) {
+          throw new AppError('forbidden', `bots cannot send ${event}`);
+        }
+        const data = await handler(session, parsePayload(event, payload));
         reply({ ok: true, data });
       } catch (err) {
         if (!(err instanceof AppError)) this.deps.log.error({ err, event }, 'socket event failed');
@@ -106,6 +120,11 @@ export class Gateway implements SessionNotifier {
     (this.io.to(sessionId) as unknown as { emit(e: string, p: unknown): void }).emit(event, payload);
   }
 
+  dispatch<E extends keyof GatewayDispatch>(principalIds: string[], event: E, payload: GatewayDispatch[E]): void {
+    if (principalIds.length === 0) return;
+    (this.io.to(principalIds.map(principalRoom)) as unknown as { emit(e: string, p: unknown): void }).emit(event, payload);
+  }
+
   async request<E extends 'media:consume' | 'call:incoming'>(
     sessionId: string,
     event: E,
@@ -116,10 +135,6 @@ export class Gateway implements SessionNotifier {
     if (!socket) throw new AppError('not_found', `session ${sessionId} is gone`);
     const emitter = socket.timeout(timeoutMs) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack<Record<string, never>>> };
     return emitter.emitWithAck(event, payload);
-  }
-
-  get connected(): number {
-    return this.io.sockets.sockets.size;
   }
 
   async close(): Promise<void> {

@@ -23,12 +23,13 @@ export class MediaPeer {
 
   private constructor(
     readonly sessionId: string,
+    readonly region: string,
     readonly router: types.Router,
     readonly send: types.WebRtcTransport,
     readonly recv: types.WebRtcTransport,
   ) {}
 
-  static async create(sessionId: string, router: types.Router, placement: TransportPlacement): Promise<MediaPeer> {
+  static async create(sessionId: string, region: string, router: types.Router, placement: TransportPlacement): Promise<MediaPeer> {
     const options: types.WebRtcTransportOptions = {
       listenInfos: ['udp', 'tcp'].map((protocol) => ({
         protocol: protocol as 'udp' | 'tcp',
@@ -42,7 +43,7 @@ export class MediaPeer {
       appData: { sessionId },
     };
     const [send, recv] = await Promise.all([router.createWebRtcTransport(options), router.createWebRtcTransport(options)]);
-    return new MediaPeer(sessionId, router, send, recv);
+    return new MediaPeer(sessionId, region, router, send, recv);
   }
 
   get transportOptions(): { send: TransportOptions; recv: TransportOptions } {

@@ -4,9 +4,14 @@ import type { types } from 'mediasoup';
 import { AppError } from '../util/errors.js';
 import { MediaPeer, type TransportPlacement } from './peer.js';
 import type { WorkerPool } from './worker-pool.js';
+import type { RegionConfig } from '../config.js';
 
 export class MediaService {
   private readonly peers = new Map<string, MediaPeer>();
+  /** Where each session's media should live; absent = the default region. */
+  private readonly placements = new Map<string, string>();
+  /** Told when a consumer closes because its producer went away (the far side left or moved). */
+  onConsumerClosed: (sessionId: string, consumerId: string) => void = () => undefined;
   private readonly producers = new Map<string, { producer: types.Producer; router: types.Router }>();
   /** Producers already piped to another router, keyed `producerId:routerId`. */
   private readonly pipes = new Set<string>();
@@ -14,19 +19,50 @@ export class MediaService {
   constructor(
     private readonly pool: WorkerPool,
     private readonly placement: TransportPlacement,
+    readonly regions: RegionConfig[],
   ) {}
+
+  get defaultRegion(): string {
+    return this.regions[0]!.id;
+  }
+
+  region(id: string): RegionConfig | undefined {
+    return this.regions.find((r) => r.id === id);
+  }
+
+  /** The region the session's media is (or will be) in. */
+  regionOf(sessionId: string): string {
+    return this.placements.get(sessionId) ?? this.defaultRegion;
+  }
+
+  /**
+   * Moves a session's media to another region: its transports (with their producers and consumers) close now,
+   * and its next `setup` builds new ones there. Returns false when it is already there.
+   */
+  relocate(sessionId: string, region: string): boolean {
+    if (!this.region(region)) throw new AppError('bad_request', `unknown region "${region}"`);
+    if (this.regionOf(sessionId) === region) return false;
+    this.placements.set(sessionId, region);
+    this.dropPeer(sessionId);
+    return true;
+  }
 
   get healthy(): boolean {
     return this.pool.healthy;
   }
 
-  /** Creates (or re-issues) the session's transports on the least-loaded router. */
+  /** Creates (or re-issues) the session's transports on the least-loaded router of its region. */
   async setup(sessionId: string): Promise<Omit<MediaSetup, 'iceServers'>> {
+    const region = this.regionOf(sessionId);
     let peer = this.peers.get(sessionId);
+    if (peer && peer.region !== region) {
+      this.dropPeer(sessionId);
+      peer = undefined;
+    }
     if (!peer) {
-      const router = this.pool.acquireRouter();
+      const router = this.pool.acquireRouter(this.region(region)!.workers);
       try {
-        peer = await MediaPeer.create(sessionId, router, this.placement);
+        peer = await MediaPeer.create(sessionId, region, router, this.placement);
       } catch (err) {
         this.pool.release(router);
         throw err;
@@ -79,6 +115,7 @@ export class MediaService {
       await source.router.pipeToRouter({ producerId, router: peer.router });
     }
     const consumer = await peer.consume(producerId, callId);
+    consumer.on('producerclose', () => this.onConsumerClosed(sessionId, consumer.id));
     return { callId, consumerId: consumer.id, producerId, kind: 'audio', rtpParameters: consumer.rtpParameters };
   }
 
@@ -99,6 +136,11 @@ export class MediaService {
   }
 
   closeSession(sessionId: string): void {
+    this.placements.delete(sessionId);
+    this.dropPeer(sessionId);
+  }
+
+  private dropPeer(sessionId: string): void {
     const peer = this.peers.get(sessionId);
     if (!peer) return;
     this.peers.delete(sessionId);

@@ -55,9 +55,9 @@ export class WorkerPool {
     return !this.closed && this.slots.every((s) => s !== null && !s.worker.closed && !s.worker.died);
   }
 
-  /** The router with the fewest transports; the caller must `release` it when its transports close. */
-  acquireRouter(): types.Router {
-    const live = this.slots.filter((s): s is Slot => s !== null && !s.worker.died);
+  /** The least-loaded router among `workers` (indexes; default all); `release` it when its transports close. */
+  acquireRouter(workers?: number[]): types.Router {
+    const live = this.slots.filter((s, i): s is Slot => s !== null && !s.worker.died && (!workers || workers.includes(i)));
     const slot = live.reduce<Slot | undefined>((best, s) => (!best || s.load < best.load ? s : best), undefined);
     if (!slot) throw new Error('no mediasoup worker is available');
     slot.load += 1;

@@ -15,6 +15,7 @@ export interface NewCall {
   toNumber: string;
   direction: CallRecord['direction'];
   startedAt: Date;
+  channelId?: string | null;
 }
 
 export interface CallEnd {
@@ -60,6 +61,7 @@ export class CallStore {
         started_at: call.startedAt.toISOString(),
         answered_at: null,
         ended_at: null,
+        channel_id: call.channelId ?? null,
       })
       .execute();
   }

@@ -1,7 +1,9 @@
 // The persistence facade the rest of the server sees: one object holding each table's store.
 import { SnowflakeGenerator } from '../util/snowflake.js';
 import { ApiKeyStore } from './api-keys.js';
+import { BotStore } from './bots.js';
 import { CallStore } from './calls.js';
+import { ChannelStore } from './channels.js';
 import { openDatabase, type Db } from './db.js';
 import { InstanceStore } from './instances.js';
 import { UserStore } from './users.js';
@@ -11,6 +13,8 @@ export class Store {
   readonly apiKeys: ApiKeyStore;
   readonly users: UserStore;
   readonly calls: CallStore;
+  readonly bots: BotStore;
+  readonly channels: ChannelStore;
 
   private constructor(
     readonly db: Db,
@@ -20,6 +24,8 @@ export class Store {
     this.apiKeys = new ApiKeyStore(db, ids);
     this.users = new UserStore(db, ids);
     this.calls = new CallStore(db);
+    this.bots = new BotStore(db);
+    this.channels = new ChannelStore(db);
   }
 
   static async open(dataDir: string, ids = new SnowflakeGenerator()): Promise<Store> {

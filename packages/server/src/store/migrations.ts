@@ -56,6 +56,40 @@ const migrations: Record<string, Migration> = {
       for (const table of ['calls', 'users', 'api_keys', 'instances']) await db.schema.dropTable(table).execute();
     },
   },
+  '0002_channels_and_bots': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('bots')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull().references('instances.id'))
+        .addColumn('name', 'varchar(80)', (c) => c.notNull())
+        .addColumn('token_hash', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('revoked_at', 'varchar(32)')
+        .execute();
+      await db.schema
+        .createTable('channels')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull().references('instances.id'))
+        .addColumn('type', 'varchar(8)', (c) => c.notNull())
+        .addColumn('name', 'varchar(100)')
+        .addColumn('rtc_region', 'varchar(64)')
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('channel_recipients')
+        .addColumn('channel_id', 'varchar(20)', (c) => c.notNull().references('channels.id').onDelete('cascade'))
+        .addColumn('recipient_id', 'varchar(20)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('channel_recipients_pk', ['channel_id', 'recipient_id'])
+        .execute();
+      await db.schema.createIndex('channel_recipients_recipient').on('channel_recipients').column('recipient_id').execute();
+      await db.schema.alterTable('calls').addColumn('channel_id', 'varchar(20)').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('calls').dropColumn('channel_id').execute();
+      for (const table of ['channel_recipients', 'channels', 'bots']) await db.schema.dropTable(table).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

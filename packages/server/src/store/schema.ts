@@ -45,6 +45,30 @@ export interface CallsTable {
   ended_at: string | null;
   duration: Generated<number>;
   talk_time: Generated<number>;
+  channel_id: string | null;
+}
+
+export interface BotsTable {
+  id: string;
+  instance_id: string;
+  name: string;
+  token_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface ChannelsTable {
+  id: string;
+  instance_id: string;
+  type: 'dm' | 'group';
+  name: string | null;
+  rtc_region: string | null;
+  created_at: string;
+}
+
+export interface ChannelRecipientsTable {
+  channel_id: string;
+  recipient_id: string;
 }
 
 export interface Database {
@@ -52,4 +76,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   users: UsersTable;
   calls: CallsTable;
+  bots: BotsTable;
+  channels: ChannelsTable;
+  channel_recipients: ChannelRecipientsTable;
 }

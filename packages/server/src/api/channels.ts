@@ -1,0 +1,83 @@
+// Channels and their voice endpoints (seed 000): create, RTC regions, call eligibility, region, ring, stop-ringing.
+import {
+  CallEligibility,
+  ChannelResponse,
+  CreateChannelBody,
+  ErrorBody,
+  PatchCallBody,
+  RecipientsBody,
+  RtcRegion,
+  Snowflake,
+  type ChannelResponse as ChannelResponseT,
+} from '@astral/protocol';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { ApiKeyService } from '../auth/api-keys.js';
+import type { Principal, PrincipalResolver } from '../auth/principal.js';
+import type { ChannelCalls } from '../calls/channel-calls.js';
+import type { Channel } from '../store/channels.js';
+import type { Store } from '../store/index.js';
+import { AppError } from '../util/errors.js';
+
+const Params = Type.Object({ channel_id: Snowflake });
+type Req<B = unknown> = FastifyRequest<{ Params: { channel_id: string }; Body: B }>;
+
+const toResponse = (c: Channel): ChannelResponseT => ({ id: c.id, type: c.type, name: c.name, recipients: c.recipients, rtc_region: c.rtcRegion });
+
+export const channelsApi: FastifyPluginAsync<{ store: Store; keys: ApiKeyService; principals: PrincipalResolver; channels: ChannelCalls }> = async (
+  app,
+  { store, keys, principals, channels },
+) => {
+  const member = async (request: Req) => {
+    const principal = await principals.fromHeader(request.headers.authorization);
+    return { principal, channel: await channels.channelFor(principal, request.params.channel_id) };
+  };
+  const errors = { '4xx': ErrorBody };
+
+  app.post<{ Body: CreateChannelBody }>('/api/v1/channels', { schema: { body: CreateChannelBody, response: { 201: ChannelResponse, ...errors } } }, async (request, reply) => {
+    // An API key may create any channel; a bot or user may create one it belongs to.
+    let instanceId: string;
+    let creator: Principal | null = null;
+    if (request.headers['x-api-key'] !== undefined) instanceId = (await keys.authenticate(String(request.headers['x-api-key']))).instanceId;
+    else {
+      creator = await principals.fromHeader(request.headers.authorization);
+      instanceId = creator.instanceId;
+    }
+    const { recipients, name } = request.body;
+    if (creator && !recipients.includes(creator.party.userId)) throw new AppError('forbidden', 'you can only create channels you are a recipient of');
+    const known = await store.channels.existingPrincipals(instanceId, recipients);
+    const unknown = recipients.find((id) => !known.has(id));
+    if (unknown) throw new AppError('bad_request', `recipients: ${unknown} is not a user or bot of this instance`);
+    const channel: Channel = { id: store.ids.next(), instanceId, type: recipients.length === 2 ? 'dm' : 'group', name: name ?? null, rtcRegion: null, recipients };
+    await store.channels.insert(channel);
+    return reply.status(201).send(toResponse({ ...channel, recipients: [...recipients].sort() }));
+  });
+
+  app.get('/api/v1/channels/:channel_id/rtc-regions', { schema: { params: Params, response: { 200: Type.Array(RtcRegion), ...errors } } }, async (request: Req) => {
+    await member(request);
+    return channels.regions();
+  });
+
+  app.get('/api/v1/channels/:channel_id/call', { schema: { params: Params, response: { 200: CallEligibility, ...errors } } }, async (request: Req) => {
+    const { principal, channel } = await member(request);
+    return channels.eligibility(principal, channel);
+  });
+
+  app.patch('/api/v1/channels/:channel_id/call', { schema: { params: Params, body: PatchCallBody, response: errors } }, async (request: Req<PatchCallBody>, reply) => {
+    const { channel } = await member(request);
+    await channels.setRegion(channel, request.body.region);
+    return reply.status(204).send();
+  });
+
+  app.post('/api/v1/channels/:channel_id/call/ring', { schema: { params: Params, body: Type.Optional(RecipientsBody), response: errors } }, async (request: Req<RecipientsBody | undefined>, reply) => {
+    const { principal, channel } = await member(request);
+    await channels.ring(principal, channel, request.body?.recipients);
+    return reply.status(204).send();
+  });
+
+  app.post('/api/v1/channels/:channel_id/call/stop-ringing', { schema: { params: Params, body: Type.Optional(RecipientsBody), response: errors } }, async (request: Req<RecipientsBody | undefined>, reply) => {
+    const { principal, channel } = await member(request);
+    await channels.stopRinging(principal, channel, request.body?.recipients);
+    return reply.status(204).send();
+  });
+};

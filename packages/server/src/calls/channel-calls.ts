@@ -1,0 +1,201 @@
+// ChannelCalls: a channel's one call — ring/stop-ringing, join/leave by voice state, region choice and moves — and its gateway events.
+import type { ClientPayload, GatewayDispatch, RtcRegion } from '@astral/protocol';
+import type { Principal } from '../auth/principal.js';
+import type { MediaService } from '../media/service.js';
+import type { Channel } from '../store/channels.js';
+import type { Store } from '../store/index.js';
+import { AppError } from '../util/errors.js';
+import type { Call } from './call.js';
+import type { CallControl, CallListener } from './call-control.js';
+import type { SessionNotifier } from './notifier.js';
+import type { Session, SessionRegistry } from './sessions.js';
+
+export interface ChannelCallsDeps {
+  store: Store;
+  calls: CallControl;
+  sessions: SessionRegistry;
+  notifier: SessionNotifier;
+  media: MediaService;
+  ringTimeoutMs: number;
+}
+
+export class ChannelCalls implements CallListener {
+  /** channel id → its live call id */
+  private readonly active = new Map<string, string>();
+  /** Round-trip times widgets measured, per user: region → ms. */
+  private readonly latency = new Map<string, Record<string, number>>();
+  /** Recipients per channel with a live call, for fanning out gateway events without a query. */
+  private readonly audience = new Map<string, string[]>();
+
+  constructor(private readonly deps: ChannelCallsDeps) {
+    deps.calls.listener = this;
+  }
+
+  regions(): RtcRegion[] {
+    return this.deps.media.regions.map(({ id, name, emoji }) => ({ id, name, emoji }));
+  }
+
+  /** The channel, if it exists in the principal's instance (404) and the principal is a member (403). */
+  async channelFor(principal: Principal, channelId: string): Promise<Channel> {
+    const channel = await this.deps.store.channels.get(principal.instanceId, channelId);
+    if (!channel) throw new AppError('not_found', `no channel ${channelId}`);
+    if (!channel.recipients.includes(principal.party.userId)) throw new AppError('forbidden', 'you are not a member of this channel');
+    return channel;
+  }
+
+  callOf(channelId: string): Call | undefined {
+    const id = this.active.get(channelId);
+    return id ? this.deps.calls.get(id) : undefined;
+  }
+
+  /** Users (not bots) of the channel, other than `exceptId`, with a widget connected and in no call (this one included). */
+  private ringableUsers(channel: Channel, exceptId: string): string[] {
+    const { sessions, calls } = this.deps;
+    return channel.recipients.filter((id) => {
+      if (id === exceptId) return false;
+      const open = sessions.ofUser(id).map((s) => sessions.get(s)!);
+      return open.length > 0 && open.every((s) => s.principal.kind === 'user') && !calls.callOfUser(id);
+    });
+  }
+
+  eligibility(principal: Principal, channel: Channel): { ringable: boolean; silent: boolean } {
+    const users = this.ringableUsers(channel, principal.party.userId);
+    return { ringable: users.length > 0, silent: users.length > 0 && users.every((u) => this.deps.sessions.isDnd(u)) };
+  }
+
+  async ring(principal: Principal, channel: Channel, recipients?: string[]): Promise<void> {
+    this.assertRecipients(channel, recipients);
+    const targets = (recipients ?? channel.recipients).filter((id) => id !== principal.party.userId);
+    const call = this.callOf(channel.id) ?? (await this.start(channel, principal.party, null, this.pickRegion(channel, principal.party.userId)));
+    const ringable = new Set(this.ringableUsers(channel, principal.party.userId));
+    let rang = false;
+    for (const userId of targets) {
+      if (!ringable.has(userId)) continue;
+      const silent = this.deps.sessions.isDnd(userId);
+      for (const sessionId of this.deps.sessions.ofUser(userId)) {
+        const session = this.deps.sessions.get(sessionId)!;
+        this.deps.calls.ring(call, sessionId, session.principal.party, silent);
+      }
+      const timer = setTimeout(() => this.deps.calls.stopRinging(call, [userId]), this.deps.ringTimeoutMs);
+      call.ringTimers.set(userId, timer);
+      rang = true;
+    }
+    if (call.abandoned) this.deps.calls.end(call, 'NO ANSWER', 'unavailable');
+    else if (rang) this.ringingChanged(call);
+  }
+
+  async stopRinging(principal: Principal, channel: Channel, recipients?: string[]): Promise<void> {
+    this.assertRecipients(channel, recipients);
+    const call = this.callOf(channel.id);
+    if (!call) return;
+    this.deps.calls.stopRinging(call, recipients ?? [principal.party.userId]);
+  }
+
+  async setRegion(channel: Channel, region: string | null): Promise<void> {
+    if (region !== null && !this.deps.media.region(region)) {
+      throw new AppError('bad_request', `unknown region "${region}"; known: ${this.regions().map((r) => r.id).join(', ')}`);
+    }
+    await this.deps.store.channels.setRegion(channel.id, region);
+    const call = this.callOf(channel.id);
+    if (call && region && region !== call.region) this.move(call, region);
+  }
+
+  /** Moves a running call: each participant's transports are rebuilt in the new region; nobody re-dials. */
+  private move(call: Call, region: string): void {
+    call.region = region;
+    for (const sessionId of call.joined.keys()) this.placeSession(call, sessionId);
+    this.dispatch(call.channelId!, 'VOICE_SERVER_UPDATE', { channel_id: call.channelId!, region, endpoint: this.endpoint(region) });
+  }
+
+  /** Puts a joined session's media in the call's region, telling its widget to rebuild when it moved. */
+  private placeSession(call: Call, sessionId: string): void {
+    if (!this.deps.media.relocate(sessionId, call.region)) return;
+    this.deps.notifier.notify(sessionId, 'VOICE_SERVER_UPDATE', {
+      channel_id: call.channelId!,
+      region: call.region,
+      endpoint: this.endpoint(call.region),
+    });
+  }
+
+  async voiceState(session: Session, payload: ClientPayload<'voice:state'>): Promise<{ callId: string | null }> {
+    const { calls } = this.deps;
+    const current = [...this.active.values()].map((id) => calls.get(id)).find((c) => c?.role(session.id) === 'joined');
+    if (payload.channel_id === null) {
+      if (current) calls.leave(current, session.id);
+      return { callId: null };
+    }
+    const channel = await this.channelFor(session.principal, payload.channel_id);
+    if (current && current.channelId !== channel.id) throw new AppError('invalid_state', 'leave your current call first');
+    const other = calls.callOfUser(session.principal.party.userId);
+    if (other && other.channelId !== channel.id) throw new AppError('invalid_state', 'you are already in a call');
+    const call =
+      this.callOf(channel.id) ?? (await this.start(channel, session.principal.party, session.id, this.pickRegion(channel, session.principal.party.userId)));
+    if (call.role(session.id) !== 'joined') {
+      calls.join(call, session);
+      this.placeSession(call, session.id);
+    }
+    const participant = call.joined.get(session.id)!;
+    if (payload.self_mute !== undefined && payload.self_mute !== participant.selfMute) await calls.mute(session, call.id, payload.self_mute);
+    if (payload.self_deaf !== undefined) participant.selfDeaf = payload.self_deaf;
+    this.joined(call, session.id);
+    return { callId: call.id };
+  }
+
+  setLatency(session: Session, rtts: Record<string, number>): void {
+    this.latency.set(session.principal.party.userId, rtts);
+  }
+
+  /** The channel's fixed region, else the caller's fastest measured region, else the default. */
+  private pickRegion(channel: Channel, callerId: string): string {
+    if (channel.rtcRegion) return channel.rtcRegion;
+    const rtts = this.latency.get(callerId);
+    const known = this.deps.media.regions.filter((r) => typeof rtts?.[r.id] === 'number');
+    if (known.length === 0) return this.deps.media.defaultRegion;
+    return known.reduce((best, r) => (rtts![r.id]! < rtts![best.id]! ? r : best)).id;
+  }
+
+  private async start(channel: Channel, caller: Call['caller'], callerSession: string | null, region: string): Promise<Call> {
+    const call = this.deps.calls.create({ instanceId: channel.instanceId, kind: 'channel', caller, callerSession, callee: null, channelId: channel.id, region });
+    this.active.set(channel.id, call.id);
+    this.audience.set(channel.id, channel.recipients);
+    await this.deps.calls.persistStart(call, null, caller.extension ?? caller.identity, `channel:${channel.id}`);
+    this.dispatch(channel.id, 'CALL_CREATE', { channel_id: channel.id, region, ringing: [], voice_states: [] });
+    return call;
+  }
+
+  private assertRecipients(channel: Channel, recipients?: string[]): void {
+    const stranger = recipients?.find((id) => !channel.recipients.includes(id));
+    if (stranger) throw new AppError('bad_request', `recipient ${stranger} is not in the channel`);
+  }
+
+  private endpoint(region: string): string {
+    return this.deps.media.region(region)?.endpoint ?? '';
+  }
+
+  private dispatch<E extends keyof GatewayDispatch>(channelId: string, event: E, payload: GatewayDispatch[E]): void {
+    this.deps.notifier.dispatch(this.audience.get(channelId) ?? [], event, payload);
+  }
+
+  // CallListener: publish channel call changes to the channel's recipients.
+  joined(call: Call, sessionId: string): void {
+    const state = call.voiceState(sessionId);
+    if (state) this.dispatch(call.channelId!, 'VOICE_STATE_UPDATE', state);
+  }
+
+  left(call: Call, sessionId: string, userId: string): void {
+    if (!call.channelId) return;
+    this.dispatch(call.channelId, 'VOICE_STATE_UPDATE', { channel_id: null, user_id: userId, session_id: sessionId, self_mute: false, self_deaf: false });
+  }
+
+  ringingChanged(call: Call): void {
+    if (!call.channelId) return;
+    this.dispatch(call.channelId, 'CALL_UPDATE', { channel_id: call.channelId, region: call.region, ringing: call.ringingUserIds });
+  }
+
+  ended(call: Call): void {
+    if (!call.channelId || this.active.get(call.channelId) !== call.id) return;
+    this.dispatch(call.channelId, 'CALL_DELETE', { channel_id: call.channelId });
+    this.active.delete(call.channelId);
+    this.audience.delete(call.channelId);
+  }
+}
