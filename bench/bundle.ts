@@ -1,0 +1,37 @@
+// Measures the widget bundle: raw and gzip -9 sizes of the script-tag IIFE and the ES module.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { bytes, kib, row } from './stats.js';
+
+const DIST = fileURLToPath(new URL('../packages/widget/dist/', import.meta.url));
+
+/** Script-tag bundle target, gzip -9. */
+export const BUNDLE_TARGET_BYTES = 65 * 1024;
+
+export interface BundleSize {
+  file: string;
+  raw: number;
+  gzip: number;
+}
+
+export function measureBundle(file: string): BundleSize {
+  const data = readFileSync(DIST + file);
+  return { file, raw: data.length, gzip: gzipSync(data, { level: 9 }).length };
+}
+
+/** The table rows for both bundle flavours. */
+export function bundleRows(): string[] {
+  const iife = measureBundle('astral-phone.js');
+  const esm = measureBundle('astral-phone.mjs');
+  const verdict = iife.gzip <= BUNDLE_TARGET_BYTES ? 'within' : 'OVER';
+  return [
+    row('bundle astral-phone.js (script tag), raw', `${bytes(iife.raw).padStart(11)}   ${kib(iife.raw)}`),
+    row(
+      'bundle astral-phone.js (script tag), gzip -9',
+      `${bytes(iife.gzip).padStart(11)}   ${kib(iife.gzip)}   target <= ${kib(BUNDLE_TARGET_BYTES)} = ${bytes(BUNDLE_TARGET_BYTES)} (${verdict}, ${((100 * iife.gzip) / BUNDLE_TARGET_BYTES).toFixed(0)}%)`,
+    ),
+    row('bundle astral-phone.mjs (ES module), raw', `${bytes(esm.raw).padStart(11)}   ${kib(esm.raw)}`),
+    row('bundle astral-phone.mjs (ES module), gzip -9', `${bytes(esm.gzip).padStart(11)}   ${kib(esm.gzip)}`),
+  ];
+}

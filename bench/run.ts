@@ -1,0 +1,116 @@
+// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring and answer-to-first-audio between two real browsers.
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../test/helpers/browser.js';
+import { PhonePage } from '../test/helpers/phone.js';
+import { mintToken, startServer, type RunningServer } from '../test/helpers/server.js';
+import { startSite, type Site } from '../test/helpers/site.js';
+import { toneFile } from '../test/helpers/tone.js';
+import { bundleRows } from './bundle.js';
+import { runBaseline, runCalls, type Phones } from './calls.js';
+import { POLL_MS, preparePage } from './probes.js';
+import { latencyRow, percentile, row } from './stats.js';
+
+const ALICE_HZ = 440;
+const BOB_HZ = 1000;
+const CALLS = Math.max(1, Number.parseInt(process.env.BENCH_CALLS ?? '', 10) || 20);
+/** The whole run is abandoned (and cleaned up) after this long. */
+const WATCHDOG_MS = Math.max(60_000, Number.parseInt(process.env.BENCH_TIMEOUT_MS ?? '', 10) || 300_000);
+
+const out = (line = ''): void => void process.stdout.write(line + '\n');
+
+let server: RunningServer | undefined;
+let site: Site | undefined;
+const browsers: Browser[] = [];
+
+async function cleanup(): Promise<void> {
+  await Promise.allSettled(browsers.splice(0).map((b) => b.close()));
+  await site?.close().catch(() => undefined);
+  site = undefined;
+  await server?.stop().catch(() => undefined);
+  server = undefined;
+}
+
+async function main(): Promise<void> {
+  out(`Astral benchmark — node ${process.version}, ${cpus().length} CPUs, ${CALLS} calls (BENCH_CALLS), ASTRAL_WORKERS=2`);
+  out();
+  out('Widget bundle');
+  for (const line of bundleRows()) out('  ' + line);
+  out();
+
+  const fixtures = join(tmpdir(), 'astral-fixtures');
+  server = await startServer({ ASTRAL_WORKERS: '2', ASTRAL_RING_TIMEOUT: '60' });
+  site = await startSite(server.url);
+  const [aliceBrowser, bobBrowser] = await Promise.all([launchBrowser(toneFile(fixtures, ALICE_HZ)), launchBrowser(toneFile(fixtures, BOB_HZ))]);
+  browsers.push(aliceBrowser, bobBrowser);
+  const tokens = {
+    alice: await mintToken(server, 'alice', { display_name: 'Alice', extension: '1001' }),
+    bob: await mintToken(server, 'bob', { display_name: 'Bob', extension: '1002' }),
+  };
+  const open = async (name: keyof Phones): Promise<PhonePage> => {
+    const phone = await PhonePage.open(name === 'alice' ? aliceBrowser : bobBrowser, site!.url, server!.url, tokens[name]);
+    await phone.waitState('ready', 15_000);
+    await preparePage(phone.page);
+    return phone;
+  };
+  const phones: Phones = { alice: await open('alice'), bob: await open('bob') };
+  out(`Chromium ${aliceBrowser.version()} (headless), alice mic ${ALICE_HZ} Hz, bob mic ${BOB_HZ} Hz; server ${server.url}`);
+  out();
+
+  const baseline = await runBaseline(phones.alice, CALLS);
+
+  out(`Calls (alice dials 'bob', bob answers once ringing, alice hangs up):`);
+  const started = Date.now();
+  const calls = await runCalls(phones, CALLS, open, (line) => out(line));
+  out(`  ${calls.completed}/${CALLS} calls completed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  out();
+
+  const rtt = percentile(baseline.samples, 50);
+  const ratio = (samples: number[]): string =>
+    Number.isFinite(rtt) && samples.length ? `${(percentile(samples, 50) / rtt).toFixed(1)}x baseline p50` : '';
+  const { calleeHears: callee, callerHears: caller } = calls;
+  out('Results');
+  const rows: [string, number[], string?][] = [
+    ['baseline: call(unknown) → rejected          [A]', baseline.samples, 'one signaling round trip + DB lookup'],
+    ['dial ack: call() → promise resolved         [A]', calls.dialAck, ratio(calls.dialAck)],
+    ['dial-to-ring (caller ringing)               [A]', calls.callerRinging, `target p50 <= 20 ms (${percentile(calls.callerRinging, 50) <= 20 ? 'met' : 'missed'}); ${ratio(calls.callerRinging)}`],
+    ['dial-to-ring (callee incoming)            [A→B]', calls.calleeIncoming, ratio(calls.calleeIncoming)],
+    ['answer-to-audio, callee hears caller:', []],
+    ['  first RTP, getStats() packetsReceived     [B]', callee.stats],
+    ['  first frame, RTCRtpReceiver sync source   [B]', callee.frame],
+    ['  (consume offer applied)                   [B]', callee.offer],
+    ['answer-to-audio, caller hears callee:', []],
+    ['  first RTP, getStats() packetsReceived   [B→A]', caller.stats],
+    ['  first frame, RTCRtpReceiver sync source [B→A]', caller.frame],
+    ['  (consume offer applied)                 [B→A]', caller.offer],
+  ];
+  for (const [label, samples, note] of rows) out('  ' + (label.endsWith(':') ? label : latencyRow(label, samples, note)));
+  out();
+  out('  [A] alice (caller) page, [B] bob (callee) page: performance.now() within that one page.');
+  out('  [A→B], [B→A]: Date.now() at the start in one browser, at the end in the other (same machine, 1 ms resolution).');
+  out('  dial-to-ring starts at call(); answer-to-audio at the callee\'s answer(). Both phones are back to \'ready\' between calls.');
+  out(`  first RTP: polled every ${POLL_MS} ms, but Chromium caches getStats() results for ~50 ms, so it can lag by up to that much.`);
+  out(`  first frame: RTCRtpReceiver.getSynchronizationSources() of the remote stream's receiver (uncached), polled every ${POLL_MS} ms.`);
+  const failures = [...baseline.failures, ...calls.failures];
+  out('  ' + row('failures', failures.length === 0 ? 'none' : String(failures.length)));
+  for (const f of failures) out('    ' + f);
+}
+
+const watchdog = setTimeout(() => {
+  out(`benchmark harness: gave up after ${WATCHDOG_MS / 1000} s`);
+  void cleanup().finally(() => process.exit(1));
+}, WATCHDOG_MS);
+watchdog.unref();
+
+let code = 0;
+try {
+  await main();
+} catch (err) {
+  code = 1;
+  process.stderr.write(`benchmark harness failed: ${(err as Error).stack ?? String(err)}\n`);
+  if (server) process.stderr.write(`server output:\n${server.output()}\n`);
+} finally {
+  await cleanup();
+}
+process.exit(code);
