@@ -63,6 +63,8 @@ export interface TransportOptions {
 
 export interface MediaSetup {
   routerRtpCapabilities: unknown;
+  /** The RTC region the transports live in. */
+  region: string;
   send: TransportOptions;
   recv: TransportOptions;
   iceServers: { urls: string | string[]; username?: string; credential?: string }[];
@@ -134,6 +136,8 @@ export type ServerToClientEvents = GatewayDispatchEvents & {
   'call:dtmf': (data: { callId: string; digits: string }) => void;
   'call:remote-muted': (data: { callId: string; muted: boolean }) => void;
   /** The widget consumes the offered track, then acks so the server resumes the consumer. */
+  /** The server moved this session's media (region change): rebuild transports with media:setup. */
+  'media:relocated': (data: { region: string }) => void;
   /** The far side's producer closed (it left, or moved region): drop that consumer. */
   'media:consumer-closed': (data: { consumerId: string }) => void;
   'media:consume': (offer: ConsumeOffer, ack: (res: Ack<Record<string, never>>) => void) => void;

@@ -109,12 +109,7 @@ export class ChannelCalls implements CallListener {
 
   /** Puts a joined session's media in the call's region, telling its widget to rebuild when it moved. */
   private placeSession(call: Call, sessionId: string): void {
-    if (!this.deps.media.relocate(sessionId, call.region)) return;
-    this.deps.notifier.notify(sessionId, 'VOICE_SERVER_UPDATE', {
-      channel_id: call.channelId!,
-      region: call.region,
-      endpoint: this.endpoint(call.region),
-    });
+    if (this.deps.media.relocate(sessionId, call.region)) this.deps.notifier.notify(sessionId, 'media:relocated', { region: call.region });
   }
 
   async voiceState(session: Session, payload: ClientPayload<'voice:state'>): Promise<{ callId: string | null }> {
@@ -130,14 +125,13 @@ export class ChannelCalls implements CallListener {
     if (other && other.channelId !== channel.id) throw new AppError('invalid_state', 'you are already in a call');
     const call =
       this.callOf(channel.id) ?? (await this.start(channel, session.principal.party, session.id, this.pickRegion(channel, session.principal.party.userId)));
-    if (call.role(session.id) !== 'joined') {
-      calls.join(call, session);
-      this.placeSession(call, session.id);
-    }
+    if (call.role(session.id) !== 'joined') calls.join(call, session);
     const participant = call.joined.get(session.id)!;
     if (payload.self_mute !== undefined && payload.self_mute !== participant.selfMute) await calls.mute(session, call.id, payload.self_mute);
-    if (payload.self_deaf !== undefined) participant.selfDeaf = payload.self_deaf;
-    this.joined(call, session.id);
+    if (payload.self_deaf !== undefined && payload.self_deaf !== participant.selfDeaf) {
+      participant.selfDeaf = payload.self_deaf;
+      this.joined(call, session.id);
+    }
     return { callId: call.id };
   }
 
@@ -179,7 +173,9 @@ export class ChannelCalls implements CallListener {
   // CallListener: publish channel call changes to the channel's recipients.
   joined(call: Call, sessionId: string): void {
     const state = call.voiceState(sessionId);
-    if (state) this.dispatch(call.channelId!, 'VOICE_STATE_UPDATE', state);
+    if (!state) return;
+    this.placeSession(call, sessionId);
+    this.dispatch(call.channelId!, 'VOICE_STATE_UPDATE', state);
   }
 
   left(call: Call, sessionId: string, userId: string): void {

@@ -51,25 +51,23 @@ export class MediaService {
     return this.pool.healthy;
   }
 
-  /** Creates (or re-issues) the session's transports on the least-loaded router of its region. */
+  /**
+   * Creates the session's transports on the least-loaded router of its region. Called again (reconnect, region
+   * move), it replaces them: the widget has dropped its side.
+   */
   async setup(sessionId: string): Promise<Omit<MediaSetup, 'iceServers'>> {
     const region = this.regionOf(sessionId);
-    let peer = this.peers.get(sessionId);
-    if (peer && peer.region !== region) {
-      this.dropPeer(sessionId);
-      peer = undefined;
+    this.dropPeer(sessionId);
+    const router = this.pool.acquireRouter(this.region(region)!.workers);
+    let peer: MediaPeer;
+    try {
+      peer = await MediaPeer.create(sessionId, region, router, this.placement);
+    } catch (err) {
+      this.pool.release(router);
+      throw err;
     }
-    if (!peer) {
-      const router = this.pool.acquireRouter(this.region(region)!.workers);
-      try {
-        peer = await MediaPeer.create(sessionId, region, router, this.placement);
-      } catch (err) {
-        this.pool.release(router);
-        throw err;
-      }
-      this.peers.set(sessionId, peer);
-    }
-    return { routerRtpCapabilities: peer.router.rtpCapabilities, ...peer.transportOptions };
+    this.peers.set(sessionId, peer);
+    return { routerRtpCapabilities: peer.router.rtpCapabilities, region, ...peer.transportOptions };
   }
 
   setCapabilities(sessionId: string, rtpCapabilities: types.RtpCapabilities): void {

@@ -16,6 +16,11 @@ export class AstralClient extends EventTarget {
   private readonly tokens: TokenSource;
   /** `call:ended` that raced ahead of our own dial ack. */
   private readonly earlyEnds = new Map<string, CallEnded>();
+  /** Latest region of each channel's call, from CALL_CREATE / CALL_UPDATE / VOICE_SERVER_UPDATE. */
+  private readonly channelRegions = new Map<string, string>();
+  /** Media operations run one at a time (mic start, region rebuilds). */
+  private mediaQueue: Promise<void> = Promise.resolve();
+  private rebuildPending = false;
 
   constructor(private readonly options: AstralClientOptions) {
     super();
@@ -99,10 +104,36 @@ export class AstralClient extends EventTarget {
   async answer(): Promise<void> {
     const socket = this.requireState('incoming');
     const call = this._call!;
-    this.setCall({ ...call, answeredAt: Date.now() });
+    const region = call.channelId ? this.channelRegions.get(call.channelId) : undefined;
+    this.setCall({ ...call, answeredAt: Date.now(), ...(region ? { region } : {}) });
     this.setState('in-call');
     this.startMic(call.id);
     await request(socket, 'call:answer', { callId: call.id }).catch((err: unknown) => this.fail(err));
+  }
+
+  /** Joins a channel's call (starting it when none runs); resolves with the call id. */
+  async joinChannel(channelId: string): Promise<string> {
+    const socket = this.requireState('ready');
+    this.setState('dialing');
+    let callId: string | null;
+    try {
+      ({ callId } = await request(socket, 'voice:state', { channel_id: channelId }));
+    } catch (err) {
+      if (this._state === 'dialing') this.setState('ready');
+      this.fail(err);
+      throw err;
+    }
+    const region = this.channelRegions.get(channelId);
+    const remote = { userId: channelId, identity: channelId, displayName: `Channel ${channelId}`, extension: null };
+    this.setCall({ id: callId!, direction: 'outgoing', remote, answeredAt: Date.now(), muted: false, remoteMuted: false, channelId, ...(region ? { region } : {}) });
+    this.setState('in-call');
+    this.startMic(callId!);
+    return callId!;
+  }
+
+  /** Do-not-disturb: rings still arrive, marked silent. */
+  setDoNotDisturb(dnd: boolean): void {
+    if (this.socket) request(this.socket, 'presence:update', { dnd }).catch((err: unknown) => this.fail(err));
   }
 
   async decline(): Promise<void> {
@@ -155,8 +186,9 @@ export class AstralClient extends EventTarget {
       this.finishCall(null);
       this.setState(reason === 'io server disconnect' ? 'disconnected' : 'reconnecting');
     });
-    socket.on('session:ready', ({ user }) => {
+    socket.on('session:ready', ({ user, regions }) => {
       this._user = user;
+      void this.measureRegions(socket, regions);
       this.media!.setup().then(
         () => {
           this.setState('ready');
@@ -169,9 +201,9 @@ export class AstralClient extends EventTarget {
         (err: unknown) => this.fail(new AstralError('media_error', `media setup failed: ${String((err as Error).message ?? err)}`)),
       );
     });
-    socket.on('call:incoming', ({ callId, from }, ack) => {
+    socket.on('call:incoming', ({ callId, from, channelId }, ack) => {
       if (this._state !== 'ready') return ack({ ok: false, error: { code: 'invalid_state', message: `phone is ${this._state}` } });
-      this.setCall({ id: callId, direction: 'incoming', remote: from, answeredAt: null, muted: false, remoteMuted: false });
+      this.setCall({ id: callId, direction: 'incoming', remote: from, answeredAt: null, muted: false, remoteMuted: false, ...(channelId ? { channelId } : {}) });
       this.setState('incoming');
       this.emit('incoming', { callId, from });
       ack({ ok: true, data: {} });
@@ -192,6 +224,27 @@ export class AstralClient extends EventTarget {
       if (this._call?.id === callId) this.setCall({ ...this._call, remoteMuted: muted });
     });
     socket.on('call:dtmf', (detail) => this.emit('dtmf', detail));
+    socket.on('CALL_CREATE', ({ channel_id, region }) => this.channelRegions.set(channel_id, region));
+    socket.on('CALL_UPDATE', ({ channel_id, region }) => this.noteRegion(channel_id, region));
+    socket.on('CALL_DELETE', ({ channel_id }) => this.channelRegions.delete(channel_id));
+    socket.on('VOICE_SERVER_UPDATE', ({ channel_id, region }) => this.noteRegion(channel_id, region));
+    socket.on('media:relocated', ({ region }) => {
+      const media = this.media;
+      if (!media) return;
+      // The server moved our media: rebuild transports there and keep talking, no re-dial.
+      this.rebuildPending = true;
+      this.enqueueMedia(() => {
+        const call = this._call?.answeredAt ? this._call : null;
+        return media.rebuild(call?.id ?? null, call?.muted ?? false);
+      }).then(
+        () => (this.rebuildPending = false),
+        (err: unknown) => {
+          this.rebuildPending = false;
+          this.fail(new AstralError('media_error', `could not move media to ${region}: ${String((err as Error).message ?? err)}`));
+        },
+      );
+    });
+    socket.on('media:consumer-closed', ({ consumerId }) => this.media?.removeConsumer(consumerId));
     socket.on('media:consume', (offer, ack) => {
       if (this._call?.id !== offer.callId || !this.media) return ack({ ok: false, error: { code: 'invalid_state', message: 'not in that call' } });
       this.media.consume(offer).then(
@@ -223,11 +276,42 @@ export class AstralClient extends EventTarget {
   }
 
   private startMic(callId: string): void {
-    this.media?.startMic(callId, this._call?.muted ?? false).catch((err: unknown) => {
-      if (this._call?.id !== callId) return;
+    const media = this.media;
+    if (!media) return;
+    this.enqueueMedia(() => media.startMic(callId, this._call?.muted ?? false)).catch((err: unknown) => {
+      // A region move queued behind us re-produces the microphone; only a missing mic ends the call.
+      if (this._call?.id !== callId || (this.rebuildPending && media.localStream)) return;
       this.fail(new AstralError('media_error', `microphone unavailable: ${String((err as Error).message ?? err)}`));
       void this.hangup();
     });
+  }
+
+  private enqueueMedia(op: () => Promise<void>): Promise<void> {
+    const run = this.mediaQueue.then(op);
+    this.mediaQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private noteRegion(channelId: string, region: string): void {
+    this.channelRegions.set(channelId, region);
+    if (this._call?.channelId === channelId && this._call.region !== region) this.setCall({ ...this._call, region });
+  }
+
+  /** Measures round-trip time to each region's endpoint (best of three) and reports it for automatic region choice. */
+  private async measureRegions(socket: GatewaySocket, regions: { id: string; endpoint: string }[]): Promise<void> {
+    if (regions.length < 2) return;
+    const rtts: Record<string, number> = {};
+    for (const region of regions) {
+      const url = `${region.endpoint || this.options.server}/healthz`;
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const start = performance.now();
+        const ok = await fetch(url, { cache: 'no-store' }).then((r) => r.ok, () => false);
+        if (ok) best = Math.min(best, performance.now() - start);
+      }
+      if (Number.isFinite(best)) rtts[region.id] = Math.round(best * 10) / 10;
+    }
+    if (Object.keys(rtts).length > 0 && this.socket === socket) await request(socket, 'voice:latency', { rtts }).catch(() => undefined);
   }
 
   private finishCall(ended: CallEnded | null): void {

@@ -13,6 +13,8 @@ export class MediaSession {
   private producer: types.Producer | null = null;
   private readonly consumers = new Map<string, types.Consumer>();
   localStream: MediaStream | null = null;
+  /** The RTC region the transports live in (from the server's setup answer). */
+  region: string | null = null;
   remoteStream: MediaStream | null = null;
   /** Plays the far side; kept off-DOM so it works without a rendered UI. */
   readonly audio: HTMLAudioElement = new Audio();
@@ -27,7 +29,27 @@ export class MediaSession {
   /** Creates both transports once per connection, so a call only has to produce and consume. */
   async setup(): Promise<void> {
     this.close();
+    await this.build();
+  }
+
+  /**
+   * Rebuilds the transports where the server now places this session (a region move) while a call goes on:
+   * the microphone stays open and is produced again; the far side's audio returns as new consumers.
+   */
+  async rebuild(callId: string | null, muted: boolean): Promise<void> {
+    this.producer?.close();
+    this.producer = null;
+    for (const id of [...this.consumers.keys()]) this.removeConsumer(id);
+    this.send?.close();
+    this.recv?.close();
+    await this.build();
+    const track = this.localStream?.getAudioTracks()[0];
+    if (track && callId) await this.produce(track, callId, muted);
+  }
+
+  private async build(): Promise<void> {
     const setup: MediaSetup = await request(this.socket, 'media:setup', {});
+    this.region = setup.region;
     this.device = new Device();
     await this.device.load({ routerRtpCapabilities: setup.routerRtpCapabilities as types.RtpCapabilities });
     await request(this.socket, 'media:capabilities', { rtpCapabilities: this.device.rtpCapabilities as never });
@@ -57,8 +79,11 @@ export class MediaSession {
     if (!this.send) throw new Error('media is not set up');
     const stream = await navigator.mediaDevices.getUserMedia({ audio: this.audioConstraints, video: false });
     this.localStream = stream;
-    const track = stream.getAudioTracks()[0]!;
-    this.producer = await this.send.produce({
+    await this.produce(stream.getAudioTracks()[0]!, callId, muted);
+  }
+
+  private async produce(track: MediaStreamTrack, callId: string, muted: boolean): Promise<void> {
+    this.producer = await this.send!.produce({
       track,
       stopTracks: false,
       codecOptions: { opusDtx: true, opusFec: true },
@@ -87,6 +112,15 @@ export class MediaSession {
     this.remoteStream.addTrack(consumer.track);
     this.audio.srcObject = this.remoteStream;
     this.audio.play().catch(() => undefined); // autoplay may wait for a user gesture; the track still flows
+  }
+
+  /** Drops a consumer whose producer left (the other party hung up or moved region). */
+  removeConsumer(consumerId: string): void {
+    const consumer = this.consumers.get(consumerId);
+    if (!consumer) return;
+    this.consumers.delete(consumerId);
+    this.remoteStream?.removeTrack(consumer.track);
+    consumer.close();
   }
 
   /** Releases one call's media (mic, producer, consumers) and keeps the transports. */

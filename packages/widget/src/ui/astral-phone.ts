@@ -106,6 +106,13 @@ export class AstralPhone extends LitElement {
     return this.client.call(destination);
   }
 
+  /** Joins a channel's call (starting it when none runs); resolves with the call id. */
+  joinChannel(channelId: string): Promise<string> {
+    if (!this.client?.joinChannel) return Promise.reject(invalidState('not connected'));
+    this.tones = '';
+    return this.client.joinChannel(channelId);
+  }
+
   answer(): Promise<void> {
     return this.client ? this.client.answer() : Promise.reject(invalidState('not connected'));
   }

@@ -17,6 +17,8 @@ export interface PhoneClient extends EventTarget {
   connect(): Promise<void>;
   disconnect(): void;
   call(destination: string): Promise<string>;
+  /** Channel calls; optional so simple stand-ins need not implement them. */
+  joinChannel?(channelId: string): Promise<string>;
   answer(): Promise<void>;
   decline(): Promise<void>;
   hangup(): Promise<void>;

@@ -148,6 +148,7 @@ export const phoneStyles = css`
     font-weight: 600;
   }
   .remote-muted,
+  .region,
   .tones {
     font-size: 0.85em;
     color: var(--_muted-fg);

@@ -121,6 +121,7 @@ export function callView(state: PhoneState, call: CallInfo | null, tones: string
       </div>
       ${timer}
     </div>
+    ${call?.region ? html`<span class="region" part="region">Region: ${call.region}</span>` : nothing}
     ${call?.remoteMuted
       ? html`<span class="remote-muted" part="remote-muted" role="status">${micOffIcon} ${remote ? partyName(remote) : 'The other party'} is muted</span>`
       : nothing}
