@@ -2,6 +2,7 @@
 import { Permissions } from '@astral/protocol';
 import { parseArgs } from 'node:util';
 import { ApiKeyService, parsePermissions } from './auth/api-keys.js';
+import { BotService } from './auth/bots.js';
 import { ConfigError, loadConfig } from './config.js';
 import { Store } from './store/index.js';
 import { AppError } from './util/errors.js';
@@ -10,6 +11,8 @@ const USAGE = `usage:
   npm run astral -- keys create --name NAME --permissions PERMS   (PERMS: comma-separated of ${Permissions.join(', ')})
   npm run astral -- keys list
   npm run astral -- keys revoke ID_OR_NAME
+  npm run astral -- bots create --name NAME
+  npm run astral -- bots revoke ID
 Uses ASTRAL_DATA_DIR (default ./data), like the server.`;
 
 async function run(argv: string[]): Promise<number> {
@@ -19,7 +22,7 @@ async function run(argv: string[]): Promise<number> {
     options: { name: { type: 'string' }, permissions: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   const [group, command, target] = positionals;
-  if (values.help || group !== 'keys' || !command) {
+  if (values.help || (group !== 'keys' && group !== 'bots') || !command) {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
@@ -27,6 +30,7 @@ async function run(argv: string[]): Promise<number> {
   const store = await Store.open(config.dataDir);
   try {
     const instanceId = await store.instances.ensureDefault();
+    if (group === 'bots') return await botsCommand(new BotService(store.bots, store.ids), instanceId, command, values.name ?? target);
     const keys = new ApiKeyService(store.apiKeys);
     switch (command) {
       case 'create': {
@@ -56,6 +60,24 @@ async function run(argv: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+async function botsCommand(bots: BotService, instanceId: string, command: string, arg: string | undefined): Promise<number> {
+  if (command === 'create') {
+    if (!arg) throw new AppError('bad_request', '--name is required');
+    const bot = await bots.create(instanceId, arg);
+    console.log(`created bot ${bot.id} "${bot.name}"`);
+    console.log(`token (shown once, store it now): ${bot.token}`);
+    return 0;
+  }
+  if (command === 'revoke') {
+    if (!arg || !/^[0-9]{1,20}$/.test(arg)) throw new AppError('bad_request', 'which bot? give its id');
+    await bots.revoke(instanceId, arg);
+    console.log(`revoked bot ${arg}`);
+    return 0;
+  }
+  console.log(USAGE);
+  return 2;
 }
 
 run(process.argv.slice(2)).then(

@@ -43,6 +43,20 @@ test('keys create prints the key once; it works with exactly its permissions', a
   assert.match(cli('keys', 'list').out, /site-backend.*revoked/);
 });
 
+test('bots create prints the token once; it authenticates until revoked', async () => {
+  const created = cli('bots', 'create', '--name', 'ops-bot');
+  assert.equal(created.code, 0, created.err);
+  const id = /created bot ([0-9]+)/.exec(created.out)?.[1];
+  const token = /token \(shown once, store it now\): (bt_[A-Za-z0-9_-]+)/.exec(created.out)?.[1];
+  assert.ok(id && token, created.out);
+  const asBot = { headers: { authorization: `Bot ${token}` } };
+  const channel = await api(t, 'POST', '/api/v1/channels', { ...asBot, body: { recipients: [id, id.slice(0, -1) + '9'] } });
+  assert.equal(channel.status, 400, 'the bot authenticates; the made-up second recipient is refused');
+  assert.equal(cli('bots', 'revoke', id).code, 0);
+  assert.equal((await api(t, 'POST', '/api/v1/channels', { ...asBot, body: { recipients: [id, '1'] } })).status, 401);
+  assert.match(cli('bots', 'revoke', id).err, /no active bot/);
+});
+
 test('bad CLI input is refused with a clear message', () => {
   const unknown = cli('keys', 'create', '--name', 'x', '--permissions', 'calls.read,root');
   assert.equal(unknown.code, 1);
