@@ -86,14 +86,14 @@ export async function mintTokenBody(
   server: RunningServer,
   identity: string,
   extra: Record<string, unknown> = {},
-): Promise<{ token: string; expires_at: string }> {
+): Promise<{ token: string; expires_at: string; user_id: string }> {
   const res = await fetch(`${server.url}/api/v1/tokens`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': server.apiKey },
     body: JSON.stringify({ identity, ...extra }),
   });
   if (res.status !== 201) throw new Error(`token mint failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { token: string; expires_at: string };
+  return (await res.json()) as { token: string; expires_at: string; user_id: string };
 }
 
 export const mintToken = async (server: RunningServer, identity: string, extra: Record<string, unknown> = {}): Promise<string> =>

@@ -54,3 +54,16 @@ export async function startSite(astralUrl: string, mint?: Minter): Promise<Site>
     close: () => new Promise((r) => server.close(() => r())),
   };
 }
+
+/** A region endpoint that answers /healthz after `delayMs`: a "far away" region for latency-based region choice. */
+export async function startSlowEndpoint(delayMs: number): Promise<Site> {
+  const port = await freePort();
+  const server: Server = createServer((_req, res) => {
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+      res.end('{"status":"ok"}');
+    }, delayMs);
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}

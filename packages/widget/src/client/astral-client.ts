@@ -21,6 +21,7 @@ export class AstralClient extends EventTarget {
   /** Media operations run one at a time (mic start, region rebuilds). */
   private mediaQueue: Promise<void> = Promise.resolve();
   private rebuildPending = false;
+  private _regionRtts: Record<string, number> | null = null;
 
   constructor(private readonly options: AstralClientOptions) {
     super();
@@ -39,6 +40,10 @@ export class AstralClient extends EventTarget {
   }
   get remoteStream(): MediaStream | null {
     return this.media?.remoteStream ?? null;
+  }
+  /** Round-trip times (ms) measured to each region's endpoint, once known (only with two or more regions). */
+  get regionRtts(): Readonly<Record<string, number>> | null {
+    return this._regionRtts;
   }
   get localStream(): MediaStream | null {
     return this.media?.localStream ?? null;
@@ -311,7 +316,9 @@ export class AstralClient extends EventTarget {
       }
       if (Number.isFinite(best)) rtts[region.id] = Math.round(best * 10) / 10;
     }
-    if (Object.keys(rtts).length > 0 && this.socket === socket) await request(socket, 'voice:latency', { rtts }).catch(() => undefined);
+    if (Object.keys(rtts).length === 0 || this.socket !== socket) return;
+    await request(socket, 'voice:latency', { rtts }).catch(() => undefined);
+    this._regionRtts = rtts;
   }
 
   private finishCall(ended: CallEnded | null): void {
