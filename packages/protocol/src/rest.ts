@@ -38,5 +38,6 @@ export const Permissions = [
   'calls.recording',
   'calls.control',
   'calls.click_to_call',
+  'channels.manage',
 ] as const;
 export type Permission = (typeof Permissions)[number];

@@ -12,7 +12,7 @@ import {
 } from '@astral/protocol';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { ApiKeyService } from '../auth/api-keys.js';
+import { hasPermission, type ApiKeyService } from '../auth/api-keys.js';
 import type { Principal, PrincipalResolver } from '../auth/principal.js';
 import type { ChannelCalls } from '../calls/channel-calls.js';
 import type { Channel } from '../store/channels.js';
@@ -33,12 +33,20 @@ export const channelsApi: FastifyPluginAsync<{ store: Store; keys: ApiKeyService
     return { principal, channel: await channels.channelFor(principal, request.params.channel_id) };
   };
   const errors = { '4xx': ErrorBody };
+  // `recipients` is optional, and so is the whole body: an empty request means "the default recipients".
+  const emptyBodyIsEmptyObject = async (request: FastifyRequest) => {
+    request.body ??= {};
+  };
 
   app.post<{ Body: CreateChannelBody }>('/api/v1/channels', { schema: { body: CreateChannelBody, response: { 201: ChannelResponse, ...errors } } }, async (request, reply) => {
     // An API key may create any channel; a bot or user may create one it belongs to.
     let instanceId: string;
     let creator: Principal | null = null;
-    if (request.headers['x-api-key'] !== undefined) instanceId = (await keys.authenticate(String(request.headers['x-api-key']))).instanceId;
+    if (request.headers['x-api-key'] !== undefined) {
+      const key = await keys.authenticate(String(request.headers['x-api-key']));
+      if (!hasPermission(key, 'channels.manage')) throw new AppError('forbidden', 'this API key lacks the "channels.manage" permission');
+      instanceId = key.instanceId;
+    }
     else {
       creator = await principals.fromHeader(request.headers.authorization);
       instanceId = creator.instanceId;
@@ -69,15 +77,15 @@ export const channelsApi: FastifyPluginAsync<{ store: Store; keys: ApiKeyService
     return reply.status(204).send();
   });
 
-  app.post('/api/v1/channels/:channel_id/call/ring', { schema: { params: Params, body: Type.Optional(RecipientsBody), response: errors } }, async (request: Req<RecipientsBody | undefined>, reply) => {
+  app.post('/api/v1/channels/:channel_id/call/ring', { schema: { params: Params, body: RecipientsBody, response: errors }, preValidation: emptyBodyIsEmptyObject }, async (request: Req<RecipientsBody>, reply) => {
     const { principal, channel } = await member(request);
-    await channels.ring(principal, channel, request.body?.recipients);
+    await channels.ring(principal, channel, request.body.recipients);
     return reply.status(204).send();
   });
 
-  app.post('/api/v1/channels/:channel_id/call/stop-ringing', { schema: { params: Params, body: Type.Optional(RecipientsBody), response: errors } }, async (request: Req<RecipientsBody | undefined>, reply) => {
+  app.post('/api/v1/channels/:channel_id/call/stop-ringing', { schema: { params: Params, body: RecipientsBody, response: errors }, preValidation: emptyBodyIsEmptyObject }, async (request: Req<RecipientsBody>, reply) => {
     const { principal, channel } = await member(request);
-    await channels.stopRinging(principal, channel, request.body?.recipients);
+    await channels.stopRinging(principal, channel, request.body.recipients);
     return reply.status(204).send();
   });
 };

@@ -139,6 +139,7 @@ export class CallControl {
   /** Joins a session to a call (answer, or a voice-state join of a channel call). */
   join(call: Call, session: Session): void {
     const wasAnswered = call.answeredAt !== null;
+    const wasRung = call.ringingUserIds.includes(session.principal.party.userId);
     const at = new Date();
     const stopped = call.join(session.id, partyOf(session), at);
     for (const sessionId of stopped) this.notifyEnded(sessionId, call, 'ANSWERED', 'answered_elsewhere', 0, 0);
@@ -149,6 +150,7 @@ export class CallControl {
       this.persist(this.deps.store.calls.markAnswered(call.id, at));
     }
     this.listener?.joined(call, session.id);
+    if (wasRung) this.listener?.ringingChanged(call);
     this.bridge.sync(call);
   }
 
@@ -181,16 +183,16 @@ export class CallControl {
     if (call.abandoned) this.end(call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', call.answeredAt ? 'hangup' : 'cancelled');
   }
 
-  /** Stops ringing users of a channel call; their widgets return to ready. */
-  stopRinging(call: Call, userIds: string[]): void {
+  /** Stops ringing users of a channel call (stop-ringing, or their ring timed out); their widgets return to ready. */
+  stopRinging(call: Call, userIds: string[], reason: 'cancelled' | 'timeout' = 'cancelled'): void {
     let changed = false;
     for (const userId of userIds) {
       for (const sessionId of call.stopRinging(userId)) {
         changed = true;
-        this.notifyEnded(sessionId, call, 'NO ANSWER', 'cancelled', 0, 0);
+        this.notifyEnded(sessionId, call, 'NO ANSWER', reason, 0, 0);
       }
     }
-    if (call.abandoned) this.end(call, 'NO ANSWER', 'cancelled');
+    if (call.abandoned) this.end(call, 'NO ANSWER', reason);
     else if (changed) this.listener?.ringingChanged(call);
   }
 

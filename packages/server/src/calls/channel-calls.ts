@@ -76,7 +76,7 @@ export class ChannelCalls implements CallListener {
         const session = this.deps.sessions.get(sessionId)!;
         this.deps.calls.ring(call, sessionId, session.principal.party, silent);
       }
-      const timer = setTimeout(() => this.deps.calls.stopRinging(call, [userId]), this.deps.ringTimeoutMs);
+      const timer = setTimeout(() => this.deps.calls.stopRinging(call, [userId], 'timeout'), this.deps.ringTimeoutMs);
       call.ringTimers.set(userId, timer);
       rang = true;
     }
@@ -105,6 +105,7 @@ export class ChannelCalls implements CallListener {
     call.region = region;
     for (const sessionId of call.joined.keys()) this.placeSession(call, sessionId);
     this.dispatch(call.channelId!, 'VOICE_SERVER_UPDATE', { channel_id: call.channelId!, region, endpoint: this.endpoint(region) });
+    this.ringingChanged(call);
   }
 
   /** Puts a joined session's media in the call's region, telling its widget to rebuild when it moved. */
@@ -183,6 +184,7 @@ export class ChannelCalls implements CallListener {
     this.dispatch(call.channelId, 'VOICE_STATE_UPDATE', { channel_id: null, user_id: userId, session_id: sessionId, self_mute: false, self_deaf: false });
   }
 
+  /** CALL_UPDATE: the call's ringing list or region changed. */
   ringingChanged(call: Call): void {
     if (!call.channelId) return;
     this.dispatch(call.channelId, 'CALL_UPDATE', { channel_id: call.channelId, region: call.region, ringing: call.ringingUserIds });
