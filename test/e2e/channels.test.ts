@@ -54,7 +54,7 @@ describe('channel calls rung by a bot', { timeout: 120_000 }, () => {
     const created = await rest('POST', '/api/v1/bots', { 'x-api-key': server.apiKey }, { name: 'dispatcher' });
     assert.equal(created.status, 201);
     bot = created.body as typeof bot;
-    for (const name of ['ana', 'ben', 'cy']) users[name] = await mintTokenBody(server, name) as never;
+    for (const name of ['ana', 'ben', 'cy']) users[name] = await mintTokenBody(server, name);
     const channel = await rest('POST', '/api/v1/channels', asBot(), {
       recipients: [bot.id, users.ana!.user_id, users.ben!.user_id, users.cy!.user_id],
       name: 'support',
@@ -116,6 +116,18 @@ describe('channel calls rung by a bot', { timeout: 120_000 }, () => {
     const [anaAfter, benAfter] = await Promise.all([ana.heardAudio(800), ben.heardAudio(800)]);
     assert.ok(Math.abs(anaAfter.peakHz - 1000) < 25 && anaAfter.rms > 0.01, `Ana hears Ben after the move: ${JSON.stringify(anaAfter)}`);
     assert.ok(Math.abs(benAfter.peakHz - 440) < 25 && benAfter.rms > 0.01, `Ben hears Ana after the move: ${JSON.stringify(benAfter)}`);
+
+    // Deafen: Ben stops receiving; undeafen brings the audio back.
+    const deafen = (on: boolean) => ben.page.evaluate((on) => (document.getElementById('phone') as unknown as { client: { setDeafened(d: boolean): Promise<void> } }).client.setDeafened(on), on);
+    await deafen(true);
+    await new Promise((r) => setTimeout(r, 300));
+    const d1 = (await ben.stats()).packetsReceived!;
+    await new Promise((r) => setTimeout(r, 1000));
+    const d2 = (await ben.stats()).packetsReceived!;
+    assert.ok(d2 - d1 < 5, `deafened: no audio arrives (${d1} -> ${d2})`);
+    await deafen(false);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok((await ben.stats()).packetsReceived! > d2 + 20, 'undeafened: audio flows again');
 
     assert.equal((await activeCall(ben))!.id, callId, 'same call: nobody re-dialled');
     assert.equal((await ben.events('astral-state')).length, statesBefore, 'the phone never left in-call');

@@ -129,6 +129,12 @@ export class MediaService {
     }
   }
 
+  /** Deafen: pause (or resume) everything the session receives in a call. */
+  async setConsumersPaused(sessionId: string, callId: string, paused: boolean): Promise<void> {
+    const consumers = [...(this.peers.get(sessionId)?.consumers.values() ?? [])].filter((c) => c.appData.callId === callId);
+    await Promise.all(consumers.map((c) => (paused ? c.pause() : c.resume())));
+  }
+
   endCall(sessionId: string, callId: string): void {
     this.peers.get(sessionId)?.closeCallMedia(callId);
   }

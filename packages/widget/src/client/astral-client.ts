@@ -136,6 +136,13 @@ export class AstralClient extends EventTarget {
     return callId!;
   }
 
+  /** Deafen (channel calls): stop receiving the others' audio until undeafened. */
+  async setDeafened(deaf: boolean): Promise<void> {
+    const channelId = this._call?.channelId;
+    if (!channelId || !this.socket) throw new AstralError('invalid_state', 'deafen needs a channel call');
+    await request(this.socket, 'voice:state', { channel_id: channelId, self_deaf: deaf });
+  }
+
   /** Do-not-disturb: rings still arrive, marked silent. */
   setDoNotDisturb(dnd: boolean): void {
     if (this.socket) request(this.socket, 'presence:update', { dnd }).catch((err: unknown) => this.fail(err));
@@ -206,11 +213,11 @@ export class AstralClient extends EventTarget {
         (err: unknown) => this.fail(new AstralError('media_error', `media setup failed: ${String((err as Error).message ?? err)}`)),
       );
     });
-    socket.on('call:incoming', ({ callId, from, channelId }, ack) => {
+    socket.on('call:incoming', ({ callId, from, channelId, silent }, ack) => {
       if (this._state !== 'ready') return ack({ ok: false, error: { code: 'invalid_state', message: `phone is ${this._state}` } });
       this.setCall({ id: callId, direction: 'incoming', remote: from, answeredAt: null, muted: false, remoteMuted: false, ...(channelId ? { channelId } : {}) });
       this.setState('incoming');
-      this.emit('incoming', { callId, from });
+      this.emit('incoming', { callId, from, ...(channelId ? { channelId } : {}), ...(silent ? { silent } : {}) });
       ack({ ok: true, data: {} });
     });
     socket.on('call:ringing', ({ callId }) => {

@@ -52,7 +52,8 @@ export interface CallEndedDetail {
 export interface AstralClientEvents {
   ready: { user: PartyInfo };
   state: { state: PhoneState };
-  incoming: { callId: string; from: PartyInfo };
+  /** `silent`: the user is in do-not-disturb, so the phone rings without sound. */
+  incoming: { callId: string; from: PartyInfo; channelId?: string; silent?: boolean };
   call: { call: CallInfo | null };
   'call-ended': CallEndedDetail;
   dtmf: { callId: string; digits: string };

@@ -48,7 +48,8 @@ export class AstralPhone extends LitElement {
   declare private tones: string;
 
   private readonly ctl = new ClientController(this);
-  private readonly ring = new RingtoneController(this, () => this.ctl.state);
+  // A do-not-disturb ring is visual only.
+  private readonly ring = new RingtoneController(this, () => (this.ctl.state === 'incoming' && this.ctl.incoming?.silent ? 'ready' : this.ctl.state));
   private readonly meter = new LevelMeterController(this, () => (this.ctl.call || this.ctl.state === 'in-call' ? (this.ctl.client?.localStream ?? null) : null));
   private readonly ticker = new TickController(this, () => this.ctl.state === 'in-call' || this.ctl.call?.answeredAt != null);
   private manual = false;
@@ -111,6 +112,11 @@ export class AstralPhone extends LitElement {
     if (!this.client?.joinChannel) return Promise.reject(invalidState('not connected'));
     this.tones = '';
     return this.client.joinChannel(channelId);
+  }
+
+  /** Do-not-disturb: calls still ring, silently. */
+  setDoNotDisturb(dnd: boolean): void {
+    this.client?.setDoNotDisturb?.(dnd);
   }
 
   answer(): Promise<void> {

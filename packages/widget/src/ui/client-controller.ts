@@ -19,6 +19,7 @@ export interface PhoneClient extends EventTarget {
   call(destination: string): Promise<string>;
   /** Channel calls; optional so simple stand-ins need not implement them. */
   joinChannel?(channelId: string): Promise<string>;
+  setDoNotDisturb?(dnd: boolean): void;
   answer(): Promise<void>;
   decline(): Promise<void>;
   hangup(): Promise<void>;
@@ -62,7 +63,7 @@ export class ClientController implements ReactiveController {
   /** The current call snapshot, from the client's `call` events. */
   call: CallInfo | null = null;
   /** The caller while an incoming call rings. */
-  incoming: { callId: string; from: PartyInfo } | null = null;
+  incoming: AstralClientEvents['incoming'] | null = null;
   /** The last call's end, shown until the next call starts. */
   lastEnded: CallEndedDetail | null = null;
   /** The error on display, until dismissed or the session becomes ready again. */
