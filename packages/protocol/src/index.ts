@@ -4,3 +4,4 @@ export * from './calls.js';
 export * from './rest.js';
 export * from './events.js';
 export * from './voice.js';
+export * from './control.js';

@@ -8,6 +8,7 @@ import { botsApi } from './api/bots.js';
 import { callsApi } from './api/calls.js';
 import { channelsApi } from './api/channels.js';
 import { healthApi } from './api/health.js';
+import { liveCallsApi } from './api/live-calls.js';
 import { staticFiles } from './api/static.js';
 import { tokensApi } from './api/tokens.js';
 import { useStrictValidation } from './api/validation.js';
@@ -82,6 +83,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(healthApi, { healthy: () => media.healthy });
   await app.register(tokensApi, { keys, issuer });
   await app.register(callsApi, { keys, calls: store.calls });
+  await app.register(liveCallsApi, { keys, calls });
   await app.register(botsApi, { keys, bots });
   await app.register(channelsApi, { store, keys, principals, channels });
   if (config.demo) await app.register(demoApi, { issuer, instanceId });

@@ -5,6 +5,7 @@ import type { MediaService } from '../media/service.js';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import { Call } from './call.js';
+import { LegRegistry, type Leg } from './legs.js';
 import { MediaBridge } from './media-bridge.js';
 import type { SessionNotifier } from './notifier.js';
 import { partyOf, type Session, type SessionRegistry } from './sessions.js';
@@ -31,6 +32,7 @@ const INCOMING_ACK_TIMEOUT_MS = 10_000;
 export class CallControl {
   private readonly calls = new Map<string, Call>();
   private readonly bridge: MediaBridge;
+  readonly legs = new LegRegistry();
   listener: CallListener | null = null;
 
   constructor(private readonly deps: CallControlDeps) {
@@ -69,7 +71,8 @@ export class CallControl {
     const busy = this.callOfUser(callee.userId) !== undefined;
     const call = this.create({ instanceId, kind: 'direct', caller, callerSession: session.id, callee, channelId: null });
     call.join(session.id, caller, call.startedAt);
-    await this.persistStart(call, callee.userId, caller.extension ?? caller.identity, callee.extension ?? callee.identity);
+    this.legs.open(call.id, session.id, caller, call.startedAt);
+    await this.persistStart(call, callee.userId);
     const calleeSessions = busy ? [] : sessions.ofUser(callee.userId);
     if (calleeSessions.length === 0) {
       // Answer the dial first, then report the outcome, as a PBX answers INVITE with 100 then 486/480.
@@ -98,14 +101,14 @@ export class CallControl {
     return call;
   }
 
-  async persistStart(call: Call, toUserId: string | null, fromNumber: string, toNumber: string): Promise<void> {
+  async persistStart(call: Call, toUserId: string | null): Promise<void> {
     await this.deps.store.calls.insert({
       id: call.id,
       instanceId: call.instanceId,
       fromUserId: call.caller.userId,
       toUserId,
-      fromNumber,
-      toNumber,
+      fromNumber: call.fromNumber,
+      toNumber: call.toNumber,
       direction: 'internal',
       startedAt: call.startedAt,
       channelId: call.channelId,
@@ -115,6 +118,7 @@ export class CallControl {
   /** Rings one widget session; the caller hears ringback once any rung widget confirms it rings. */
   ring(call: Call, sessionId: string, party: PartyInfo, silent: boolean): void {
     call.ringing.set(sessionId, party);
+    this.legs.open(call.id, sessionId, party);
     this.deps.notifier
       .request(
         sessionId,
@@ -142,7 +146,12 @@ export class CallControl {
     const wasRung = call.ringingUserIds.includes(session.principal.party.userId);
     const at = new Date();
     const stopped = call.join(session.id, partyOf(session), at);
-    for (const sessionId of stopped) this.notifyEnded(sessionId, call, 'ANSWERED', 'answered_elsewhere', 0, 0);
+    this.legs.open(call.id, session.id, partyOf(session), at);
+    for (const sessionId of stopped) {
+      this.legs.close(call.id, sessionId);
+      this.notifyEnded(sessionId, call, 'ANSWERED', 'answered_elsewhere', 0, 0);
+    }
+    if (call.answeredAt) for (const leg of this.legs.ofCall(call.id)) if (call.joined.has(leg.sessionId)) leg.answeredAt ??= at;
     if (!wasAnswered && call.answeredAt) {
       for (const peer of call.peersOf(session.id)) {
         this.deps.notifier.notify(peer, 'call:answered', { callId: call.id, answeredAt: at.toISOString() });
@@ -177,6 +186,7 @@ export class CallControl {
       return;
     }
     call.joined.delete(sessionId);
+    this.legs.close(call.id, sessionId);
     this.deps.media.endCall(sessionId, call.id);
     this.notifyEnded(sessionId, call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', 'hangup', ...this.secondsOf(call));
     this.listener?.left(call, sessionId, participant.party.userId);
@@ -189,6 +199,7 @@ export class CallControl {
     for (const userId of userIds) {
       for (const sessionId of call.stopRinging(userId)) {
         changed = true;
+        this.legs.close(call.id, sessionId);
         this.notifyEnded(sessionId, call, 'NO ANSWER', reason, 0, 0);
       }
     }
@@ -248,12 +259,31 @@ export class CallControl {
     const notify = call.involvedSessions;
     call.end();
     this.calls.delete(call.id);
+    this.legs.closeCall(call.id);
     for (const sessionId of call.joined.keys()) this.deps.media.endCall(sessionId, call.id);
     const endedAt = new Date();
     const { duration, talkTime } = call.durations(endedAt);
     for (const sessionId of notify) this.notifyEnded(sessionId, call, disposition, reason, duration, talkTime);
     this.listener?.ended(call);
     this.persist(this.deps.store.calls.markEnded(call.id, { disposition, endReason: reason, endedAt, duration, talkTime }));
+  }
+
+  /** Live legs with their call, for the operator's live view. */
+  liveLegs(instanceId: string): { leg: Leg; call: Call }[] {
+    return this.legs
+      .all()
+      .map((leg) => ({ leg, call: this.calls.get(leg.linkedId)! }))
+      .filter(({ call }) => call && call.instanceId === instanceId);
+  }
+
+  /** Hangs up one leg, as an operator would: a talking party leaves, a ringing device stops ringing. */
+  hangupLeg(instanceId: string, channelId: string): void {
+    const leg = this.legs.get(channelId);
+    const call = leg && this.calls.get(leg.linkedId);
+    if (!leg || !call || call.instanceId !== instanceId) throw new AppError('not_found', `no live channel ${channelId}`);
+    if (call.role(leg.sessionId) === 'joined') return this.leave(call, leg.sessionId);
+    this.notifyEnded(leg.sessionId, call, 'NO ANSWER', 'cancelled', 0, 0);
+    this.dropRungSession(call, leg.sessionId);
   }
 
   callFor(session: Session, callId: string): Call {
@@ -266,6 +296,7 @@ export class CallControl {
     const party = call.ringing.get(sessionId);
     if (call.state === 'ended' || !party) return;
     call.ringing.delete(sessionId);
+    this.legs.close(call.id, sessionId);
     const userStillRung = [...call.ringing.values()].some((p) => p.userId === party.userId);
     if (!userStillRung) call.stopRinging(party.userId);
     if (call.kind === 'direct' && call.ringing.size === 0 && !call.answeredAt) this.end(call, 'FAILED', 'unavailable');

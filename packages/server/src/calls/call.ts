@@ -27,6 +27,10 @@ export class Call {
   /** Direct calls: one ring timeout. Channel calls: one per rung user (key: user id). */
   readonly ringTimers = new Map<string, NodeJS.Timeout>();
 
+  /** Numbers as a PBX reports them: extension, else identity; `channel:<id>` for a channel call. */
+  readonly fromNumber: string;
+  readonly toNumber: string;
+
   constructor(
     readonly id: string,
     readonly instanceId: string,
@@ -38,7 +42,10 @@ export class Call {
     readonly channelId: string | null,
     public region: string,
     readonly startedAt: Date,
-  ) {}
+  ) {
+    this.fromNumber = caller.extension ?? caller.identity;
+    this.toNumber = callee ? (callee.extension ?? callee.identity) : `channel:${channelId}`;
+  }
 
   role(sessionId: string): 'joined' | 'rung' | null {
     if (this.joined.has(sessionId)) return 'joined';

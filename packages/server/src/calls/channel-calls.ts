@@ -155,7 +155,7 @@ export class ChannelCalls implements CallListener {
     const call = this.deps.calls.create({ instanceId: channel.instanceId, kind: 'channel', caller, callerSession, callee: null, channelId: channel.id, region });
     this.active.set(channel.id, call.id);
     this.audience.set(channel.id, channel.recipients);
-    await this.deps.calls.persistStart(call, null, caller.extension ?? caller.identity, `channel:${channel.id}`);
+    await this.deps.calls.persistStart(call, null);
     this.dispatch(channel.id, 'CALL_CREATE', { channel_id: channel.id, region, ringing: [], voice_states: [] });
     return call;
   }

@@ -1,0 +1,70 @@
+// Call legs: each session's channel in a call, named TECH/endpoint-sequence (WebRTC/1001-0000002a); legs of one call share its linkedid.
+import type { PartyInfo } from '@astral/protocol';
+
+export interface Leg {
+  /** `WebRTC/<extension or identity>-<8 hex digits>`, unique while the server runs. */
+  channelId: string;
+  /** The call's id, shared by all its legs (the PBX "linkedid"). */
+  linkedId: string;
+  sessionId: string;
+  party: PartyInfo;
+  startedAt: Date;
+  answeredAt: Date | null;
+}
+
+export const LEG_TECH = 'WebRTC';
+
+export class LegRegistry {
+  private sequence = 0;
+  private readonly legs = new Map<string, Leg>();
+  private readonly byCallSession = new Map<string, string>();
+
+  /** The leg of a session in a call, opened on first use. */
+  open(linkedId: string, sessionId: string, party: PartyInfo, at = new Date()): Leg {
+    const key = `${linkedId}:${sessionId}`;
+    const existing = this.byCallSession.get(key);
+    if (existing) return this.legs.get(existing)!;
+    this.sequence = (this.sequence + 1) % 0x100000000;
+    const endpoint = (party.extension ?? party.identity).replace(/[^A-Za-z0-9_.@+-]/g, '_');
+    const leg: Leg = {
+      channelId: `${LEG_TECH}/${endpoint}-${this.sequence.toString(16).padStart(8, '0')}`,
+      linkedId,
+      sessionId,
+      party,
+      startedAt: at,
+      answeredAt: null,
+    };
+    this.legs.set(leg.channelId, leg);
+    this.byCallSession.set(key, leg.channelId);
+    return leg;
+  }
+
+  find(linkedId: string, sessionId: string): Leg | undefined {
+    const id = this.byCallSession.get(`${linkedId}:${sessionId}`);
+    return id ? this.legs.get(id) : undefined;
+  }
+
+  get(channelId: string): Leg | undefined {
+    return this.legs.get(channelId);
+  }
+
+  close(linkedId: string, sessionId: string): void {
+    const key = `${linkedId}:${sessionId}`;
+    const id = this.byCallSession.get(key);
+    if (!id) return;
+    this.byCallSession.delete(key);
+    this.legs.delete(id);
+  }
+
+  closeCall(linkedId: string): void {
+    for (const leg of this.ofCall(linkedId)) this.close(linkedId, leg.sessionId);
+  }
+
+  ofCall(linkedId: string): Leg[] {
+    return [...this.legs.values()].filter((l) => l.linkedId === linkedId);
+  }
+
+  all(): Leg[] {
+    return [...this.legs.values()];
+  }
+}
