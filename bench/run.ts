@@ -1,4 +1,4 @@
-// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring and answer-to-first-audio between two real browsers.
+// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring, answer-to-first-audio, ring fan-out and region-move audio gap.
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -9,12 +9,16 @@ import { startSite, type Site } from '../test/helpers/site.js';
 import { toneFile } from '../test/helpers/tone.js';
 import { bundleRows } from './bundle.js';
 import { runBaseline, runCalls, type Phones } from './calls.js';
+import { FANOUT_SIZES, runFanout, WARMUP_ROUNDS } from './fanout.js';
 import { POLL_MS, preparePage } from './probes.js';
+import { GAP_TARGET_MS, MOVE_REGIONS, runRegionMove } from './region-move.js';
 import { latencyRow, percentile, row } from './stats.js';
 
 const ALICE_HZ = 440;
 const BOB_HZ = 1000;
 const CALLS = Math.max(1, Number.parseInt(process.env.BENCH_CALLS ?? '', 10) || 20);
+const RINGS = Math.max(1, Number.parseInt(process.env.BENCH_RINGS ?? '', 10) || 30);
+const MOVES = Math.max(1, Number.parseInt(process.env.BENCH_MOVES ?? '', 10) || 12);
 /** The whole run is abandoned (and cleaned up) after this long. */
 const WATCHDOG_MS = Math.max(60_000, Number.parseInt(process.env.BENCH_TIMEOUT_MS ?? '', 10) || 300_000);
 
@@ -23,8 +27,11 @@ const out = (line = ''): void => void process.stdout.write(line + '\n');
 let server: RunningServer | undefined;
 let site: Site | undefined;
 const browsers: Browser[] = [];
+/** What the later sections opened (pages, a second server and site), closed last-in first-out. */
+const closers: { close(): Promise<void> }[] = [];
 
 async function cleanup(): Promise<void> {
+  for (const c of closers.splice(0).reverse()) await c.close().catch(() => undefined);
   await Promise.allSettled(browsers.splice(0).map((b) => b.close()));
   await site?.close().catch(() => undefined);
   site = undefined;
@@ -33,7 +40,7 @@ async function cleanup(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  out(`Astral benchmark — node ${process.version}, ${cpus().length} CPUs, ${CALLS} calls (BENCH_CALLS), ASTRAL_WORKERS=2`);
+  out(`Astral benchmark — node ${process.version}, ${cpus().length} CPUs, ${CALLS} calls (BENCH_CALLS), ${RINGS} rings per size (BENCH_RINGS), ${MOVES} region moves (BENCH_MOVES), ASTRAL_WORKERS=2`);
   out();
   out('Widget bundle');
   for (const line of bundleRows()) out('  ' + line);
@@ -95,6 +102,33 @@ async function main(): Promise<void> {
   const failures = [...baseline.failures, ...calls.failures];
   out('  ' + row('failures', failures.length === 0 ? 'none' : String(failures.length)));
   for (const f of failures) out('    ' + f);
+  out();
+
+  out(`Ring fan-out (bot: POST /api/v1/channels/:id/call/ring → call:incoming on every connected widget socket), ${FANOUT_SIZES.join(' / ')} sockets:`);
+  const fanout = await runFanout(server, RINGS, out);
+  out();
+  out('Results');
+  for (const line of fanout) out('  ' + line);
+  out();
+  out('  Widgets are node socket.io-client sockets in this process (one clock: performance.now()), each acking call:incoming {ok: true}.');
+  out('  A channel holds at most 10 recipients and the ringing bot is one of them, so at most 9 users are rung: 100 sockets');
+  out('  means 9 users with 11-12 open widget sockets each (the server rings every socket of a user).');
+  out(`  Per size: ${WARMUP_ROUNDS} warm-up rings, then each ring → wait for every socket's call:incoming → stop-ringing all → the bot's CALL_DELETE.`);
+  out('  Per-socket latency includes this process handling the other sockets\' frames first; p99 of last-socket is its max below 100 rings.');
+  out();
+
+  out(`Region move audio gap (own server: 2 workers, regions ${MOVE_REGIONS.map((r) => `${r.id} = worker ${r.workers.join()}`).join(', ')}):`);
+  out(`  ana (${ALICE_HZ} Hz mic) and ben (${BOB_HZ} Hz mic) joinChannel() one channel call; a bot PATCHes /channels/:id/call {region}, alternating:`);
+  const move = await runRegionMove({ a: aliceBrowser, b: bobBrowser }, MOVES, (c) => void closers.push(c), out);
+  out();
+  out('Results');
+  for (const line of move) out('  ' + line);
+  out();
+  out('  Both pages poll, every 5 ms, every RTCRtpReceiver of the remote stream on every RTCPeerConnection the page made');
+  out('  (a move rebuilds the transports): a frame = a new rtpTimestamp in getSynchronizationSources(); getStats = a');
+  out('  packetsReceived increment (Chromium caches stats ~50 ms). Times: performance.timeOrigin + performance.now(), in node for');
+  out('  the PATCH, in the page for packets (same machine). "flowing again" = first packet on a receiver that appeared after the');
+  out(`  PATCH; "gap" = the longest interval without a packet from the last one before the PATCH to that one (target <= ${GAP_TARGET_MS} ms).`);
 }
 
 const watchdog = setTimeout(() => {

@@ -14,10 +14,14 @@ const ms = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : '
 
 /** One latency row: `label   p50 x ms   p95 y ms   max z ms   n=…   note`. */
 export function latencyRow(label: string, samples: readonly number[], note?: string): string {
+  return latencyRowAt(label, samples, [50, 95], note);
+}
+
+/** A latency row with the given percentiles, then max and n: `label   p50 x ms   p99 y ms   max z ms   n=…   note`. */
+export function latencyRowAt(label: string, samples: readonly number[], percentiles: readonly number[], note?: string): string {
   const cols = [
     label.padEnd(LABEL_WIDTH),
-    `p50 ${ms(percentile(samples, 50)).padStart(9)}`,
-    `p95 ${ms(percentile(samples, 95)).padStart(9)}`,
+    ...percentiles.map((p) => `p${p} ${ms(percentile(samples, p)).padStart(9)}`),
     `max ${ms(samples.length ? Math.max(...samples) : NaN).padStart(9)}`,
     `n=${String(samples.length).padEnd(3)}`,
   ];
