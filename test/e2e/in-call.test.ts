@@ -75,6 +75,31 @@ describe('in-call features', { timeout: 90_000 }, () => {
     assert.ok(after.rms > 0.01 && Math.abs(after.peakHz - 440) < 25, `tone after unmute: ${JSON.stringify(after)}`);
   });
 
+  test('hold pauses audio both ways and shows the other side; resume restores it', async () => {
+    const [dora, emil] = [await phone(browserA, 'dora'), await phone(browserB, 'emil')];
+    await dora.invoke('call', 'emil');
+    await emil.waitState('incoming');
+    await emil.invoke('answer');
+    await dora.waitState('in-call');
+    assert.ok((await emil.heardAudio(600)).rms > 0.01);
+
+    await dora.invoke('setHeld', true);
+    await emil.page.waitForFunction(() => (document.getElementById('phone') as unknown as { client: { activeCall: { remoteHeld?: boolean } } }).client.activeCall?.remoteHeld === true);
+    const shown = await emil.page.evaluate(() => document.getElementById('phone')!.shadowRoot!.querySelector('[part="remote-held"]')?.textContent ?? '');
+    assert.match(shown, /on hold/);
+    await new Promise((r) => setTimeout(r, 400));
+    const held = await emil.heardAudio(800);
+    assert.ok(held.rms < 0.005, `Emil hears nothing while held: ${held.rms}`);
+    const d1 = (await dora.stats()).packetsReceived!;
+    await new Promise((r) => setTimeout(r, 800));
+    assert.ok((await dora.stats()).packetsReceived! - d1 < 5, 'Dora receives nothing while holding');
+
+    await dora.invoke('setHeld', false);
+    await new Promise((r) => setTimeout(r, 500));
+    const resumed = await emil.heardAudio(800);
+    assert.ok(resumed.rms > 0.01 && Math.abs(resumed.peakHz - 440) < 25, `resumed: ${JSON.stringify(resumed)}`);
+  });
+
   test('DTMF digits from the dial pad reach the other party', async () => {
     const [dora, emil] = [await phone(browserA, 'dora'), await phone(browserB, 'emil')];
     await dora.invoke('call', 'emil');

@@ -44,6 +44,8 @@ export const ClientPayloads = {
   'call:decline': Type.Object({ callId: Id }, { additionalProperties: false }),
   'call:hangup': Type.Object({ callId: Id }, { additionalProperties: false }),
   'call:mute': Type.Object({ callId: Id, muted: Type.Boolean() }, { additionalProperties: false }),
+  /** Hold: neither send to nor hear the others until resumed. */
+  'call:hold': Type.Object({ callId: Id, held: Type.Boolean() }, { additionalProperties: false }),
   'call:dtmf': Type.Object(
     { callId: Id, digits: Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9A-Da-d*#]+$' }) },
     { additionalProperties: false },
@@ -91,6 +93,7 @@ export interface ClientResults {
   'call:decline': Record<string, never>;
   'call:hangup': Record<string, never>;
   'call:mute': Record<string, never>;
+  'call:hold': Record<string, never>;
   'call:dtmf': Record<string, never>;
 }
 
@@ -135,6 +138,7 @@ export type ServerToClientEvents = GatewayDispatchEvents & {
   'call:ended': (data: CallEnded) => void;
   'call:dtmf': (data: { callId: string; digits: string }) => void;
   'call:remote-muted': (data: { callId: string; muted: boolean }) => void;
+  'call:remote-held': (data: { callId: string; held: boolean }) => void;
   /** The widget consumes the offered track, then acks so the server resumes the consumer. */
   /** The server moved this session's media (region change): rebuild transports with media:setup. */
   'media:relocated': (data: { region: string }) => void;

@@ -223,13 +223,27 @@ export class CallControl {
 
   async mute(session: Session, callId: string, muted: boolean): Promise<void> {
     const call = this.callFor(session, callId);
-    await this.deps.media.setProducerPaused(session.id, callId, muted);
     const participant = call.joined.get(session.id);
+    await this.deps.media.setProducerPaused(session.id, callId, muted || !!participant?.held);
     if (participant) {
       participant.selfMute = muted;
       this.listener?.joined(call, session.id);
     }
     for (const peer of call.peersOf(session.id)) this.deps.notifier.notify(peer, 'call:remote-muted', { callId, muted });
+  }
+
+  /** Hold: the session's microphone and what it hears are paused until it resumes; the others are told. */
+  async hold(session: Session, callId: string, held: boolean): Promise<void> {
+    const call = this.callFor(session, callId);
+    const participant = call.joined.get(session.id);
+    if (!participant || !call.answeredAt) throw new AppError('invalid_state', 'only an answered call can be held');
+    if (participant.held === held) return;
+    participant.held = held;
+    await Promise.all([
+      this.deps.media.setProducerPaused(session.id, callId, held || participant.selfMute),
+      this.deps.media.setConsumersPaused(session.id, callId, held || participant.selfDeaf),
+    ]);
+    for (const peer of call.peersOf(session.id)) this.deps.notifier.notify(peer, 'call:remote-held', { callId, held });
   }
 
   dtmf(session: Session, callId: string, digits: string): void {

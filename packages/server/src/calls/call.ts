@@ -14,6 +14,7 @@ export interface Participant {
   party: PartyInfo;
   selfMute: boolean;
   selfDeaf: boolean;
+  held: boolean;
 }
 
 export class Call {
@@ -73,7 +74,7 @@ export class Call {
     if (this.kind === 'direct' && !this.ringing.has(sessionId) && this.joined.size > 0) {
       throw new AppError('forbidden', 'this session is not being rung for the call');
     }
-    this.joined.set(sessionId, { party, selfMute: false, selfDeaf: false });
+    this.joined.set(sessionId, { party, selfMute: false, selfDeaf: false, held: false });
     const others = this.stopRinging(party.userId).filter((s) => s !== sessionId);
     if (this.joined.size >= 2 && !this.answeredAt) {
       this.state = 'answered';

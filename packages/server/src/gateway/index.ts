@@ -92,6 +92,7 @@ export class Gateway implements SessionNotifier {
     this.on(socket, 'call:decline', (s, p) => (calls.decline(s, p.callId), {}));
     this.on(socket, 'call:hangup', (s, p) => (calls.hangup(s, p.callId), {}));
     this.on(socket, 'call:mute', async (s, p) => (await calls.mute(s, p.callId, p.muted), {}));
+    this.on(socket, 'call:hold', async (s, p) => (await calls.hold(s, p.callId, p.held), {}));
     this.on(socket, 'call:dtmf', (s, p) => (calls.dtmf(s, p.callId, p.digits), {}));
     const regions = media.regions.map(({ id, name, emoji, endpoint }) => ({ id, name, emoji, endpoint: endpoint ?? '' }));
     socket.emit('session:ready', { user: partyOf(session), regions });

@@ -165,6 +165,17 @@ export class AstralClient extends EventTarget {
     request(this.socket, 'call:mute', { callId: this._call.id, muted }).catch((err: unknown) => this.fail(err));
   }
 
+  /** Hold (or resume) the call: nothing is sent or heard until resumed; the others see it. */
+  setHeld(held: boolean): void {
+    const call = this._call;
+    if (!call || !this.socket || this._state !== 'in-call') return;
+    this.setCall({ ...call, held });
+    request(this.socket, 'call:hold', { callId: call.id, held }).catch((err: unknown) => {
+      if (this._call?.id === call.id) this.setCall({ ...this._call, held: !held });
+      this.fail(err);
+    });
+  }
+
   sendDtmf(digits: string): void {
     if (!this._call || !this.socket || this._state !== 'in-call') return;
     request(this.socket, 'call:dtmf', { callId: this._call.id, digits }).catch((err: unknown) => this.fail(err));
@@ -234,6 +245,9 @@ export class AstralClient extends EventTarget {
     });
     socket.on('call:remote-muted', ({ callId, muted }) => {
       if (this._call?.id === callId) this.setCall({ ...this._call, remoteMuted: muted });
+    });
+    socket.on('call:remote-held', ({ callId, held }) => {
+      if (this._call?.id === callId) this.setCall({ ...this._call, remoteHeld: held });
     });
     socket.on('call:dtmf', (detail) => this.emit('dtmf', detail));
     socket.on('CALL_CREATE', ({ channel_id, region }) => this.channelRegions.set(channel_id, region));

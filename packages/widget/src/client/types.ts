@@ -22,6 +22,10 @@ export interface CallInfo {
   answeredAt: number | null;
   muted: boolean;
   remoteMuted: boolean;
+  /** This side put the call on hold. */
+  held?: boolean;
+  /** The other side put the call on hold. */
+  remoteHeld?: boolean;
   /** The channel, for a channel call (joined, or answered after a ring). */
   channelId?: string;
   /** The RTC region carrying a channel call's media; follows region moves. */

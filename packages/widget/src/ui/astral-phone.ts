@@ -24,8 +24,8 @@ function invalidState(message: string): Error & { code: string } {
  *
  * @fires astral-ready / astral-state / astral-incoming / astral-call / astral-call-ended / astral-dtmf /
  *   astral-error — the client's events, re-dispatched as bubbling, composed CustomEvents (same `detail`).
- * @csspart status, error, incoming, accept-button, decline-button, call, timer, remote-muted, tones, input,
- *   backspace-button, dialpad, key, mute-button, call-button, hangup-button, meter, last-call, dismiss-button
+ * @csspart status, error, incoming, accept-button, decline-button, call, timer, remote-muted, remote-held, region, tones, input,
+ *   backspace-button, dialpad, key, mute-button, hold-button, call-button, hangup-button, meter, last-call, dismiss-button
  * @cssprop --astral-accent, --astral-bg, --astral-fg, --astral-danger, --astral-radius, --astral-font
  */
 export class AstralPhone extends LitElement {
@@ -131,6 +131,11 @@ export class AstralPhone extends LitElement {
     return this.client ? this.client.hangup() : Promise.reject(invalidState('not connected'));
   }
 
+  /** Puts the call on hold (or resumes it): nothing is sent or heard until resumed. */
+  setHeld(held: boolean): void {
+    this.client?.setHeld?.(held);
+  }
+
   setMuted(muted: boolean): void {
     this.client?.setMuted(muted);
   }
@@ -214,6 +219,9 @@ export class AstralPhone extends LitElement {
       <div class="row controls">
         <button type="button" class="mute-button" part="mute-button" aria-label="Mute microphone" aria-pressed=${muted ? 'true' : 'false'} ?disabled=${!inCall} @click=${() => this.setMuted(!muted)}>
           ${muted ? 'Muted' : 'Mute'}
+        </button>
+        <button type="button" class="hold-button" part="hold-button" aria-label="Hold call" aria-pressed=${call?.held ? 'true' : 'false'} ?disabled=${!inCall} @click=${() => this.setHeld(!call?.held)}>
+          ${call?.held ? 'Resume' : 'Hold'}
         </button>
         <button type="button" class="call-button" part="call-button" aria-label="Call" ?disabled=${state !== 'ready' || !this.destination.trim()} @click=${this.dial}>
           Call

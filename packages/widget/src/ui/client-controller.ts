@@ -20,6 +20,7 @@ export interface PhoneClient extends EventTarget {
   /** Channel calls; optional so simple stand-ins need not implement them. */
   joinChannel?(channelId: string): Promise<string>;
   setDoNotDisturb?(dnd: boolean): void;
+  setHeld?(held: boolean): void;
   answer(): Promise<void>;
   decline(): Promise<void>;
   hangup(): Promise<void>;

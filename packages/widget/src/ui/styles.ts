@@ -148,6 +148,7 @@ export const phoneStyles = css`
     font-weight: 600;
   }
   .remote-muted,
+  .remote-held,
   .region,
   .tones {
     font-size: 0.85em;
