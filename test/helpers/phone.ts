@@ -84,7 +84,8 @@ export class PhonePage {
       const analyser = ctx.createAnalyser();
       analyser.fftSize = 8192;
       analyser.smoothingTimeConstant = 0;
-      ctx.createMediaStreamSource(stream).connect(analyser);
+      // One source per track: a MediaStreamAudioSourceNode only plays a stream's first audio track.
+      for (const track of stream.getAudioTracks()) ctx.createMediaStreamSource(new MediaStream([track])).connect(analyser);
       await new Promise((r) => setTimeout(r, ms));
       const spectrum = new Float32Array(analyser.frequencyBinCount);
       analyser.getFloatFrequencyData(spectrum);

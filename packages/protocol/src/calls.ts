@@ -26,6 +26,8 @@ export const EndReasons = [
   'timeout', // nobody answered in time (NO ANSWER)
   'unavailable', // the callee is unknown or not connected (FAILED)
   'answered_elsewhere', // another session of the callee answered
+  'transferred', // this party transferred the call away
+  'transfer_failed', // the transfer target never answered
   'disconnected', // a party's connection dropped for good
   'media_failed', // media could not be set up (FAILED)
 ] as const;

@@ -33,3 +33,35 @@ export const ControlResult = Type.Object({
   message: Type.String(),
 });
 export type ControlResult = Static<typeof ControlResult>;
+
+/** `call_id` is the transferer's leg; the party bridged to it is sent to `destination`. */
+export const TransferBody = Type.Object(
+  {
+    call_id: LegChannelId,
+    destination: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@+*#-]+$' }),
+    type: Type.Union([Type.Literal('blind'), Type.Literal('attended')]),
+  },
+  { additionalProperties: false },
+);
+export type TransferBody = Static<typeof TransferBody>;
+
+export const ClickToCallTypes = ['extension', 'queue', 'ivr', 'ai_agent', 'external'] as const;
+
+/** Seed 002: ring `from` first; when it answers, ring `to`; bridge them. */
+export const ClickToCallBody = Type.Object(
+  {
+    from: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.@+*#-]+$' }),
+    to: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.@+*#-]+$' }),
+    to_type: Type.Optional(Type.Union(ClickToCallTypes.map((t) => Type.Literal(t)))),
+    caller_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    /** Seconds to wait for `from` to answer (default 30). */
+    timeout: Type.Optional(Type.Integer({ minimum: 5, maximum: 300 })),
+    variables: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), Type.Union([Type.String({ maxLength: 512 }), Type.Number(), Type.Boolean()]), {
+        maxProperties: 32,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ClickToCallBody = Static<typeof ClickToCallBody>;

@@ -46,6 +46,19 @@ export const ClientPayloads = {
   'call:mute': Type.Object({ callId: Id, muted: Type.Boolean() }, { additionalProperties: false }),
   /** Hold: neither send to nor hear the others until resumed. */
   'call:hold': Type.Object({ callId: Id, held: Type.Boolean() }, { additionalProperties: false }),
+  'call:transfer': Type.Object(
+    {
+      callId: Id,
+      destination: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@+*#-]+$' }),
+      type: Type.Union([Type.Literal('blind'), Type.Literal('attended')]),
+    },
+    { additionalProperties: false },
+  ),
+  /** Finish (complete) or abandon (cancel) an attended transfer. */
+  'call:transfer-end': Type.Object(
+    { callId: Id, action: Type.Union([Type.Literal('complete'), Type.Literal('cancel')]) },
+    { additionalProperties: false },
+  ),
   'call:dtmf': Type.Object(
     { callId: Id, digits: Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9A-Da-d*#]+$' }) },
     { additionalProperties: false },
@@ -95,6 +108,8 @@ export interface ClientResults {
   'call:mute': Record<string, never>;
   'call:hold': Record<string, never>;
   'call:dtmf': Record<string, never>;
+  'call:transfer': Record<string, never>;
+  'call:transfer-end': Record<string, never>;
 }
 
 export type ClientToServerEvents = {
@@ -139,6 +154,10 @@ export type ServerToClientEvents = GatewayDispatchEvents & {
   'call:dtmf': (data: { callId: string; digits: string }) => void;
   'call:remote-muted': (data: { callId: string; muted: boolean }) => void;
   'call:remote-held': (data: { callId: string; held: boolean }) => void;
+  /** The party on the other end changed (a transfer connected someone else). */
+  'call:remote-changed': (data: { callId: string; remote: PartyInfo }) => void;
+  /** An attended transfer's progress, for the transferer: consulting, ready to complete, or failed. */
+  'call:transfer': (data: { callId: string; state: 'ringing' | 'consulting' | 'failed' | 'completed' | 'cancelled'; target: PartyInfo }) => void;
   /** The widget consumes the offered track, then acks so the server resumes the consumer. */
   /** The server moved this session's media (region change): rebuild transports with media:setup. */
   'media:relocated': (data: { region: string }) => void;

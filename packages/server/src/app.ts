@@ -8,7 +8,7 @@ import { botsApi } from './api/bots.js';
 import { callsApi } from './api/calls.js';
 import { channelsApi } from './api/channels.js';
 import { healthApi } from './api/health.js';
-import { liveCallsApi } from './api/live-calls.js';
+import { callControlApi } from './api/call-control.js';
 import { staticFiles } from './api/static.js';
 import { tokensApi } from './api/tokens.js';
 import { useStrictValidation } from './api/validation.js';
@@ -19,6 +19,8 @@ import { TokenIssuer } from './auth/token-issuer.js';
 import { WidgetTokens } from './auth/widget-tokens.js';
 import { CallControl } from './calls/call-control.js';
 import { ChannelCalls } from './calls/channel-calls.js';
+import { Transfers } from './calls/transfers.js';
+import { ClickToCall } from './calls/click-to-call.js';
 import { SessionRegistry } from './calls/sessions.js';
 import type { Config } from './config.js';
 import { Gateway } from './gateway/index.js';
@@ -75,7 +77,9 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const ringTimeoutMs = config.ringTimeoutSeconds * 1000;
   const calls = new CallControl({ store, media, sessions, notifier: gateway, ringTimeoutMs, log: app.log });
   const channels = new ChannelCalls({ store, calls, sessions, notifier: gateway, media, ringTimeoutMs });
-  gateway.attach(calls, channels);
+  const transfers = new Transfers({ store, calls, sessions, notifier: gateway, ringTimeoutMs });
+  const clickToCall = new ClickToCall({ store, calls, sessions, ringTimeoutMs });
+  gateway.attach(calls, channels, transfers);
 
   useStrictValidation(app);
   await app.register(cors, { origin: config.allowedOrigins.includes('*') ? true : config.allowedOrigins });
@@ -83,7 +87,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(healthApi, { healthy: () => media.healthy });
   await app.register(tokensApi, { keys, issuer });
   await app.register(callsApi, { keys, calls: store.calls });
-  await app.register(liveCallsApi, { keys, calls });
+  await app.register(callControlApi, { keys, calls, transfers, clickToCall });
   await app.register(botsApi, { keys, bots });
   await app.register(channelsApi, { store, keys, principals, channels });
   if (config.demo) await app.register(demoApi, { issuer, instanceId });

@@ -5,6 +5,7 @@ import type { MediaService } from '../media/service.js';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import { Call } from './call.js';
+import { resolveDestination } from './directory.js';
 import { LegRegistry, type Leg } from './legs.js';
 import { MediaBridge } from './media-bridge.js';
 import type { SessionNotifier } from './notifier.js';
@@ -60,14 +61,11 @@ export class CallControl {
     const caller = partyOf(session);
     const instanceId = session.principal.instanceId;
     if (this.callOfUser(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
-    const row = /^[0-9*#+]+$/.test(destination)
-      ? ((await store.users.byExtension(instanceId, destination)) ?? (await store.users.byIdentity(instanceId, destination)))
-      : await store.users.byIdentity(instanceId, destination);
-    if (!row) throw new AppError('not_found', `no user or extension "${destination}"`);
-    if (row.id === caller.userId) throw new AppError('bad_request', 'you cannot call yourself');
+    const callee = await resolveDestination(store, instanceId, destination);
+    if (!callee) throw new AppError('not_found', `no user or extension "${destination}"`);
+    if (callee.userId === caller.userId) throw new AppError('bad_request', 'you cannot call yourself');
     // The lookup awaited: the caller may have started another call meanwhile.
     if (this.callOfUser(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
-    const callee: PartyInfo = { userId: row.id, identity: row.identity, displayName: row.display_name, extension: row.extension };
     const busy = this.callOfUser(callee.userId) !== undefined;
     const call = this.create({ instanceId, kind: 'direct', caller, callerSession: session.id, callee, channelId: null });
     call.join(session.id, caller, call.startedAt);
@@ -116,14 +114,15 @@ export class CallControl {
   }
 
   /** Rings one widget session; the caller hears ringback once any rung widget confirms it rings. */
-  ring(call: Call, sessionId: string, party: PartyInfo, silent: boolean): void {
+  /** Rings one widget session, showing `from` (default: the caller). */
+  ring(call: Call, sessionId: string, party: PartyInfo, silent: boolean, from: PartyInfo = call.caller): void {
     call.ringing.set(sessionId, party);
     this.legs.open(call.id, sessionId, party);
     this.deps.notifier
       .request(
         sessionId,
         'call:incoming',
-        { callId: call.id, from: call.caller, ...(call.channelId ? { channelId: call.channelId } : {}), ...(silent ? { silent } : {}) },
+        { callId: call.id, from, ...(call.channelId ? { channelId: call.channelId } : {}), ...(silent ? { silent } : {}) },
         INCOMING_ACK_TIMEOUT_MS,
       )
       .then((res) => {
@@ -160,14 +159,27 @@ export class CallControl {
     }
     this.listener?.joined(call, session.id);
     if (wasRung) this.listener?.ringingChanged(call);
+    const secondLeg = wasRung ? call.onRingAnswered : null;
+    if (secondLeg) {
+      call.onRingAnswered = call.onRingFailed = null;
+      secondLeg(session.id);
+    }
     this.bridge.sync(call);
   }
 
   decline(session: Session, callId: string): void {
     const call = this.callFor(session, callId);
     if (call.role(session.id) !== 'rung') throw new AppError('invalid_state', 'only a ringing call can be declined');
-    if (call.kind === 'direct') this.end(call, 'BUSY', 'declined');
-    else this.stopRinging(call, [session.principal.party.userId]);
+    const userId = session.principal.party.userId;
+    if (call.kind === 'channel') return this.stopRinging(call, [userId]);
+    if (!call.onRingFailed) return this.end(call, 'BUSY', 'declined');
+    // A second leg (transfer target, click-to-call destination) declined: the call decides what follows.
+    for (const sessionId of call.stopRinging(userId)) {
+      this.legs.close(call.id, sessionId);
+      if (sessionId !== session.id) this.notifyEnded(sessionId, call, 'BUSY', 'declined', 0, 0);
+    }
+    this.notifyEnded(session.id, call, 'BUSY', 'declined', 0, 0);
+    call.onRingFailed('declined');
   }
 
   hangup(session: Session, callId: string): void {
@@ -235,15 +247,20 @@ export class CallControl {
   /** Hold: the session's microphone and what it hears are paused until it resumes; the others are told. */
   async hold(session: Session, callId: string, held: boolean): Promise<void> {
     const call = this.callFor(session, callId);
-    const participant = call.joined.get(session.id);
-    if (!participant || !call.answeredAt) throw new AppError('invalid_state', 'only an answered call can be held');
-    if (participant.held === held) return;
+    if (call.role(session.id) !== 'joined' || !call.answeredAt) throw new AppError('invalid_state', 'only an answered call can be held');
+    if (call.consult?.transferee === session.id) throw new AppError('invalid_state', 'you are on hold for a transfer');
+    await this.holdSession(call, session.id, held);
+  }
+
+  async holdSession(call: Call, sessionId: string, held: boolean): Promise<void> {
+    const participant = call.joined.get(sessionId);
+    if (!participant || participant.held === held) return;
     participant.held = held;
     await Promise.all([
-      this.deps.media.setProducerPaused(session.id, callId, held || participant.selfMute),
-      this.deps.media.setConsumersPaused(session.id, callId, held || participant.selfDeaf),
+      this.deps.media.setProducerPaused(sessionId, call.id, held || participant.selfMute),
+      this.deps.media.setConsumersPaused(sessionId, call.id, held || participant.selfDeaf),
     ]);
-    for (const peer of call.peersOf(session.id)) this.deps.notifier.notify(peer, 'call:remote-held', { callId, held });
+    for (const peer of call.peersOf(sessionId)) this.deps.notifier.notify(peer, 'call:remote-held', { callId: call.id, held });
   }
 
   dtmf(session: Session, callId: string, digits: string): void {
@@ -313,9 +330,26 @@ export class CallControl {
     this.legs.close(call.id, sessionId);
     const userStillRung = [...call.ringing.values()].some((p) => p.userId === party.userId);
     if (!userStillRung) call.stopRinging(party.userId);
-    if (call.kind === 'direct' && call.ringing.size === 0 && !call.answeredAt) this.end(call, 'FAILED', 'unavailable');
+    if (call.kind === 'direct' && call.ringing.size === 0 && call.onRingFailed) call.onRingFailed('unavailable');
+    else if (call.kind === 'direct' && call.ringing.size === 0 && !call.answeredAt) this.end(call, 'FAILED', 'unavailable');
     else if (call.kind === 'channel' && call.abandoned) this.end(call, 'NO ANSWER', 'cancelled');
     else if (!userStillRung) this.listener?.ringingChanged(call);
+  }
+
+  /** Takes a joined session out of a call without ending it (transfers); its widget is told why. */
+  release(call: Call, sessionId: string, reason: EndReason): void {
+    if (!call.joined.delete(sessionId)) return;
+    this.legs.close(call.id, sessionId);
+    this.deps.media.endCall(sessionId, call.id);
+    this.notifyEnded(sessionId, call, 'ANSWERED', reason, ...this.secondsOf(call));
+  }
+
+  /** Stops ringing a user for a call without touching the rest of it (a cancelled second leg). */
+  cancelRing(call: Call, userId: string): void {
+    for (const sessionId of call.stopRinging(userId)) {
+      this.legs.close(call.id, sessionId);
+      this.notifyEnded(sessionId, call, 'NO ANSWER', 'cancelled', 0, 0);
+    }
   }
 
   private secondsOf(call: Call): [number, number] {

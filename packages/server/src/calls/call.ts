@@ -25,6 +25,15 @@ export class Call {
   answeredAt: Date | null = null;
   /** Whether the caller has been told a callee widget is ringing. */
   ringbackSent = false;
+  /**
+   * Set while a second leg rings in an answered direct call (transfer target, click-to-call destination): what to
+   * do when nobody answers it, instead of ending the call.
+   */
+  onRingFailed: ((reason: 'declined' | 'unavailable' | 'timeout') => void) | null = null;
+  /** ...and what to do when it is answered (with the answering session). */
+  onRingAnswered: ((sessionId: string) => void) | null = null;
+  /** An attended transfer in progress: the transferer consults the target while the transferee waits on hold. */
+  consult: { transferer: string; transferee: string; target: PartyInfo } | null = null;
   /** Direct calls: one ring timeout. Channel calls: one per rung user (key: user id). */
   readonly ringTimers = new Map<string, NodeJS.Timeout>();
 

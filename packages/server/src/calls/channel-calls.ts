@@ -131,8 +131,7 @@ export class ChannelCalls implements CallListener {
     if (payload.self_mute !== undefined && payload.self_mute !== participant.selfMute) await calls.mute(session, call.id, payload.self_mute);
     if (payload.self_deaf !== undefined && payload.self_deaf !== participant.selfDeaf) {
       participant.selfDeaf = payload.self_deaf;
-      await this.deps.media.setConsumersPaused(session.id, call.id, payload.self_deaf);
-      if (!payload.self_deaf) calls.mediaReady(session.id); // audio skipped while deaf
+      await this.deps.media.setConsumersPaused(session.id, call.id, payload.self_deaf || participant.held);
       this.joined(call, session.id);
     }
     return { callId: call.id };

@@ -23,7 +23,7 @@ export class MediaBridge {
     for (const from of sessions) {
       for (const producerId of this.media.producersOf(from, call.id)) {
         for (const to of sessions) {
-          if (to === from || call.joined.get(to)?.selfDeaf) continue;
+          if (to === from) continue;
           const key = `${to}:${producerId}`;
           if (this.pending.has(key) || this.media.consumes(to, producerId)) continue;
           this.pending.add(key);
@@ -39,6 +39,8 @@ export class MediaBridge {
     const offer = await this.media.consume(sessionId, producerId, call.id);
     const res = await this.notifier.request(sessionId, 'media:consume', offer, CONSUME_ACK_TIMEOUT_MS);
     if (!res.ok) throw new Error(`widget refused consumer: ${res.error.message}`);
-    if (call.state !== 'ended') await this.media.resumeConsumer(sessionId, offer.consumerId);
+    // Someone on hold or deafened keeps the consumer paused until they come back.
+    const listener = call.joined.get(sessionId);
+    if (call.state !== 'ended' && listener && !listener.held && !listener.selfDeaf) await this.media.resumeConsumer(sessionId, offer.consumerId);
   }
 }

@@ -15,6 +15,7 @@ import type { PrincipalResolver } from '../auth/principal.js';
 import type { CallControl } from '../calls/call-control.js';
 import type { ChannelCalls } from '../calls/channel-calls.js';
 import type { SessionNotifier } from '../calls/notifier.js';
+import type { Transfers } from '../calls/transfers.js';
 import { partyOf, type Session, type SessionRegistry } from '../calls/sessions.js';
 import type { MediaService } from '../media/service.js';
 import { AppError, toErrorBody } from '../util/errors.js';
@@ -62,12 +63,12 @@ export class Gateway implements SessionNotifier {
   }
 
   /** Starts routing events (wired after construction: call control notifies through the gateway). */
-  attach(calls: CallControl, channels: ChannelCalls): void {
+  attach(calls: CallControl, channels: ChannelCalls, transfers: Transfers): void {
     this.calls = calls;
-    this.io.on('connection', (socket: AstralSocket) => this.onConnection(socket, calls, channels));
+    this.io.on('connection', (socket: AstralSocket) => this.onConnection(socket, calls, channels, transfers));
   }
 
-  private onConnection(socket: AstralSocket, calls: CallControl, channels: ChannelCalls): void {
+  private onConnection(socket: AstralSocket, calls: CallControl, channels: ChannelCalls, transfers: Transfers): void {
     const { session } = socket.data;
     const { media, sessions } = this.deps;
     sessions.add(session);
@@ -93,6 +94,12 @@ export class Gateway implements SessionNotifier {
     this.on(socket, 'call:hangup', (s, p) => (calls.hangup(s, p.callId), {}));
     this.on(socket, 'call:mute', async (s, p) => (await calls.mute(s, p.callId, p.muted), {}));
     this.on(socket, 'call:hold', async (s, p) => (await calls.hold(s, p.callId, p.held), {}));
+    this.on(socket, 'call:transfer', async (s, p) => (await transfers.start(calls.callFor(s, p.callId), s.id, p.destination, p.type), {}));
+    this.on(socket, 'call:transfer-end', async (s, p) => {
+      const call = calls.callFor(s, p.callId);
+      await (p.action === 'complete' ? transfers.complete(call, s.id) : transfers.cancel(call, s.id));
+      return {};
+    });
     this.on(socket, 'call:dtmf', (s, p) => (calls.dtmf(s, p.callId, p.digits), {}));
     const regions = media.regions.map(({ id, name, emoji, endpoint }) => ({ id, name, emoji, endpoint: endpoint ?? '' }));
     socket.emit('session:ready', { user: partyOf(session), regions });

@@ -176,6 +176,36 @@ export class AstralClient extends EventTarget {
     });
   }
 
+  /**
+   * Transfers the other party to `destination`. Blind: you leave at once. Attended: the other party waits on hold
+   * while you talk to the target; then `completeTransfer()` or `cancelTransfer()`.
+   */
+  async transfer(destination: string, type: 'blind' | 'attended' = 'blind'): Promise<void> {
+    const call = this._call;
+    if (!call || !this.socket || this._state !== 'in-call') throw new AstralError('invalid_state', 'transfer needs an answered call');
+    await request(this.socket, 'call:transfer', { callId: call.id, destination, type }).catch((err: unknown) => {
+      this.fail(err);
+      throw err;
+    });
+  }
+
+  completeTransfer(): Promise<void> {
+    return this.endTransfer('complete');
+  }
+
+  cancelTransfer(): Promise<void> {
+    return this.endTransfer('cancel');
+  }
+
+  private async endTransfer(action: 'complete' | 'cancel'): Promise<void> {
+    const call = this._call;
+    if (!call?.transfer || !this.socket) throw new AstralError('invalid_state', 'no transfer in progress');
+    await request(this.socket, 'call:transfer-end', { callId: call.id, action }).catch((err: unknown) => {
+      this.fail(err);
+      throw err;
+    });
+  }
+
   sendDtmf(digits: string): void {
     if (!this._call || !this.socket || this._state !== 'in-call') return;
     request(this.socket, 'call:dtmf', { callId: this._call.id, digits }).catch((err: unknown) => this.fail(err));
@@ -245,6 +275,15 @@ export class AstralClient extends EventTarget {
     });
     socket.on('call:remote-muted', ({ callId, muted }) => {
       if (this._call?.id === callId) this.setCall({ ...this._call, remoteMuted: muted });
+    });
+    socket.on('call:remote-changed', ({ callId, remote }) => {
+      if (this._call?.id === callId) this.setCall({ ...this._call, remote, remoteHeld: false, remoteMuted: false });
+    });
+    socket.on('call:transfer', (detail) => {
+      if (this._call?.id !== detail.callId) return;
+      const active = detail.state === 'ringing' || detail.state === 'consulting';
+      this.setCall({ ...this._call, transfer: active ? { state: detail.state as 'ringing' | 'consulting', target: detail.target } : null });
+      this.emit('transfer', detail);
     });
     socket.on('call:remote-held', ({ callId, held }) => {
       if (this._call?.id === callId) this.setCall({ ...this._call, remoteHeld: held });

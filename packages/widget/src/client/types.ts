@@ -26,6 +26,8 @@ export interface CallInfo {
   held?: boolean;
   /** The other side put the call on hold. */
   remoteHeld?: boolean;
+  /** An attended transfer this side started: ringing the target, consulting it, or null. */
+  transfer?: { state: 'ringing' | 'consulting'; target: PartyInfo } | null;
   /** The channel, for a channel call (joined, or answered after a ring). */
   channelId?: string;
   /** The RTC region carrying a channel call's media; follows region moves. */
@@ -61,5 +63,7 @@ export interface AstralClientEvents {
   call: { call: CallInfo | null };
   'call-ended': CallEndedDetail;
   dtmf: { callId: string; digits: string };
+  /** Attended transfer progress for the transferer. */
+  transfer: { callId: string; state: 'ringing' | 'consulting' | 'failed' | 'completed' | 'cancelled'; target: PartyInfo };
   error: { code: string; message: string };
 }

@@ -7,6 +7,7 @@ import { ClientController, type PhoneClient } from './client-controller.js';
 import { TickController } from './call-timer.js';
 import { LevelMeterController } from './level-meter.js';
 import { RingtoneController } from './ringtone.js';
+import { transferView } from './transfer-view.js';
 import { isDialKey, type DialKeyDetail } from './dial-pad.js';
 import { phoneStyles } from './styles.js';
 import { callView, errorView, incomingView, lastCallView, meterView, statusView } from './views.js';
@@ -24,7 +25,7 @@ function invalidState(message: string): Error & { code: string } {
  *
  * @fires astral-ready / astral-state / astral-incoming / astral-call / astral-call-ended / astral-dtmf /
  *   astral-error — the client's events, re-dispatched as bubbling, composed CustomEvents (same `detail`).
- * @csspart status, error, incoming, accept-button, decline-button, call, timer, remote-muted, remote-held, region, tones, input,
+ * @csspart status, error, incoming, transfer, transfer-input, transfer-button, consult-button, transfer-complete-button, transfer-cancel-button, accept-button, decline-button, call, timer, remote-muted, remote-held, region, tones, input,
  *   backspace-button, dialpad, key, mute-button, hold-button, call-button, hangup-button, meter, last-call, dismiss-button
  * @cssprop --astral-accent, --astral-bg, --astral-fg, --astral-danger, --astral-radius, --astral-font
  */
@@ -35,6 +36,7 @@ export class AstralPhone extends LitElement {
     token: {},
     tokenUrl: { attribute: 'token-url', reflect: true },
     destination: { state: true },
+    transferTo: { state: true },
     tones: { state: true },
   };
 
@@ -45,6 +47,7 @@ export class AstralPhone extends LitElement {
   /** Or a URL answering `{token, expires_at}`. */
   declare tokenUrl: string | undefined;
   declare private destination: string;
+  declare private transferTo: string;
   declare private tones: string;
 
   private readonly ctl = new ClientController(this);
@@ -62,6 +65,7 @@ export class AstralPhone extends LitElement {
   constructor() {
     super();
     this.destination = '';
+    this.transferTo = '';
     this.tones = '';
   }
 
@@ -129,6 +133,19 @@ export class AstralPhone extends LitElement {
 
   hangup(): Promise<void> {
     return this.client ? this.client.hangup() : Promise.reject(invalidState('not connected'));
+  }
+
+  /** Transfers the other party: `blind` at once, or `attended` after consulting the target. */
+  transfer(destination: string, type: 'blind' | 'attended' = 'blind'): Promise<void> {
+    return this.client?.transfer ? this.client.transfer(destination, type) : Promise.reject(invalidState('not connected'));
+  }
+
+  completeTransfer(): Promise<void> {
+    return this.client?.completeTransfer ? this.client.completeTransfer() : Promise.reject(invalidState('not connected'));
+  }
+
+  cancelTransfer(): Promise<void> {
+    return this.client?.cancelTransfer ? this.client.cancelTransfer() : Promise.reject(invalidState('not connected'));
   }
 
   /** Puts the call on hold (or resumes it): nothing is sent or heard until resumed. */
@@ -230,6 +247,13 @@ export class AstralPhone extends LitElement {
           Hang up
         </button>
       </div>
+      ${transferView(call, inCall, {
+        destination: this.transferTo,
+        setDestination: (v) => (this.transferTo = v),
+        transfer: (type) => this.run(() => this.transfer(this.transferTo.trim(), type).then(() => (this.transferTo = ''))),
+        complete: () => this.run(() => this.completeTransfer()),
+        cancel: () => this.run(() => this.cancelTransfer()),
+      })}
       ${meterView(this.meter.level, stream !== null && active, muted)} ${lastCallView(active ? null : lastEnded)}
     </section>`;
   }

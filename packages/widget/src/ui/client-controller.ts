@@ -21,6 +21,9 @@ export interface PhoneClient extends EventTarget {
   joinChannel?(channelId: string): Promise<string>;
   setDoNotDisturb?(dnd: boolean): void;
   setHeld?(held: boolean): void;
+  transfer?(destination: string, type: 'blind' | 'attended'): Promise<void>;
+  completeTransfer?(): Promise<void>;
+  cancelTransfer?(): Promise<void>;
   answer(): Promise<void>;
   decline(): Promise<void>;
   hangup(): Promise<void>;
@@ -44,6 +47,7 @@ const REDISPATCH: Record<ClientEventName, string> = {
   call: 'astral-call',
   'call-ended': 'astral-call-ended',
   dtmf: 'astral-dtmf',
+  transfer: 'astral-transfer',
   error: 'astral-error',
 };
 
@@ -159,6 +163,7 @@ export class ClientController implements ReactiveController {
         this.error = detail as ErrorDetail;
         break;
       case 'dtmf':
+      case 'transfer':
         break;
     }
   }
@@ -175,6 +180,7 @@ declare global {
     'astral-call': AstralEvent<'call'>;
     'astral-call-ended': AstralEvent<'call-ended'>;
     'astral-dtmf': AstralEvent<'dtmf'>;
+    'astral-transfer': AstralEvent<'transfer'>;
     'astral-error': AstralEvent<'error'>;
   }
 }

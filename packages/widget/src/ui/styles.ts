@@ -158,6 +158,21 @@ export const phoneStyles = css`
     display: flex;
     gap: 8px;
   }
+  .transfer {
+    display: grid;
+    gap: 6px;
+  }
+  .transfer input {
+    font: inherit;
+    padding: 6px 8px;
+    border-radius: var(--astral-radius, 8px);
+    border: 1px solid color-mix(in srgb, currentColor 25%, transparent);
+    background: transparent;
+    color: inherit;
+  }
+  .transfer-state {
+    font-size: 0.85em;
+  }
   .row > button {
     flex: 1;
     min-width: 0;

@@ -36,6 +36,8 @@ const END_REASONS: Record<EndReason, string> = {
   timeout: 'No answer',
   unavailable: 'Unavailable',
   answered_elsewhere: 'Answered elsewhere',
+  transferred: 'Call transferred',
+  transfer_failed: 'Transfer failed',
   disconnected: 'Connection lost',
   media_failed: 'Audio could not be connected',
 };

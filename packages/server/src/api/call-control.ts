@@ -1,0 +1,94 @@
+// Operator call control (seed 001): live legs, hang up a channel, blind/attended transfer with complete/cancel.
+import { ClickToCallBody, ControlResult, ErrorBody, HangupChannelBody, LegChannelId, LiveCall, TransferBody } from '@astral/protocol';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { ApiKeyService } from '../auth/api-keys.js';
+import type { CallControl } from '../calls/call-control.js';
+import { OriginateError, type ClickToCall } from '../calls/click-to-call.js';
+import type { Transfers } from '../calls/transfers.js';
+import { AppError } from '../util/errors.js';
+import { requireApiKey } from './auth.js';
+
+const seconds = (from: Date) => Math.max(0, Math.round((Date.now() - from.getTime()) / 1000));
+
+const LegBody = Type.Object({ call_id: LegChannelId }, { additionalProperties: false });
+
+export const callControlApi: FastifyPluginAsync<{ keys: ApiKeyService; calls: CallControl; transfers: Transfers; clickToCall: ClickToCall }> = async (
+  app,
+  { keys, calls, transfers, clickToCall },
+) => {
+  const control = requireApiKey(keys, 'calls.control');
+  /** The live call and session behind a leg id of this instance, or 404. */
+  const legOf = (instanceId: string, channelId: string) => {
+    const leg = calls.legs.get(channelId);
+    const call = leg && calls.get(leg.linkedId);
+    if (!leg || !call || call.instanceId !== instanceId) throw new AppError('not_found', `no live channel ${channelId}`);
+    return { leg, call };
+  };
+
+  app.get(
+    '/api/v1/calls/live',
+    { schema: { response: { 200: Type.Array(LiveCall), '4xx': ErrorBody } }, preHandler: requireApiKey(keys, 'calls.read') },
+    async (request) =>
+      calls
+        .liveLegs(request.apiKey!.instanceId)
+        .sort((a, b) => a.leg.startedAt.getTime() - b.leg.startedAt.getTime())
+        .map(({ leg, call }) => ({
+          channel_id: leg.channelId,
+          from: call.fromNumber,
+          to: call.toNumber,
+          direction: 'internal',
+          status: leg.answeredAt ? ('answered' as const) : ('ringing' as const),
+          duration: seconds(leg.startedAt),
+        })),
+  );
+
+  app.post<{ Body: HangupChannelBody }>(
+    '/api/v1/calls/hangup-channel',
+    { schema: { body: HangupChannelBody, response: { 200: ControlResult, '4xx': ErrorBody } }, preHandler: control },
+    async (request) => {
+      calls.hangupLeg(request.apiKey!.instanceId, request.body.channel_id);
+      return { status: 'success' as const, message: `Channel ${request.body.channel_id} hung up (${request.body.reason ?? 'normal'})` };
+    },
+  );
+
+  app.post<{ Body: TransferBody }>(
+    '/api/v1/calls/transfer',
+    { schema: { body: TransferBody, response: { 200: ControlResult, '4xx': ErrorBody } }, preHandler: control },
+    async (request) => {
+      const { leg, call } = legOf(request.apiKey!.instanceId, request.body.call_id);
+      await transfers.start(call, leg.sessionId, request.body.destination, request.body.type);
+      const started = request.body.type === 'blind' ? 'Transfer initiated' : 'Consulting the target: complete or cancel the transfer';
+      return { status: 'success' as const, message: `${started} (${request.body.destination})` };
+    },
+  );
+
+  for (const action of ['complete', 'cancel'] as const) {
+    app.post<{ Body: { call_id: string } }>(
+      `/api/v1/calls/transfer/${action}`,
+      { schema: { body: LegBody, response: { 200: ControlResult, '4xx': ErrorBody } }, preHandler: control },
+      async (request) => {
+        const { leg, call } = legOf(request.apiKey!.instanceId, request.body.call_id);
+        await (action === 'complete' ? transfers.complete(call, leg.sessionId) : transfers.cancel(call, leg.sessionId));
+        return { status: 'success' as const, message: action === 'complete' ? 'Transfer completed' : 'Transfer cancelled' };
+      },
+    );
+  }
+
+  app.post<{ Body: ClickToCallBody }>(
+    '/api/v1/calls/click-to-call',
+    {
+      schema: { body: ClickToCallBody, response: { 200: ControlResult, '4xx': Type.Union([ControlResult, ErrorBody]) } },
+      preHandler: requireApiKey(keys, 'calls.click_to_call'),
+    },
+    async (request, reply) => {
+      try {
+        await clickToCall.originate(request.apiKey!.instanceId, request.body);
+      } catch (err) {
+        if (!(err instanceof OriginateError)) throw err;
+        return reply.status(err.status).send({ status: 'error', message: `Failed to originate call: ${err.message}` });
+      }
+      return { status: 'success' as const, message: 'Call initiated' };
+    },
+  );
+};

@@ -1,0 +1,60 @@
+// Click-to-call (seed 002): ring `from` first; once it answers, ring `to`; both answered, they are bridged.
+import type { ClickToCallBody, PartyInfo } from '@astral/protocol';
+import type { Store } from '../store/index.js';
+import { AppError } from '../util/errors.js';
+import type { CallControl } from './call-control.js';
+import { resolveDestination } from './directory.js';
+import type { SessionRegistry } from './sessions.js';
+
+export interface ClickToCallDeps {
+  store: Store;
+  calls: CallControl;
+  sessions: SessionRegistry;
+  ringTimeoutMs: number;
+}
+
+const DEFAULT_FROM_TIMEOUT_S = 30;
+
+/** Why an originate failed, worded as a PBX reports it ("Failed to originate call: ..."). */
+export class OriginateError extends AppError {}
+
+export class ClickToCall {
+  constructor(private readonly deps: ClickToCallDeps) {}
+
+  async originate(instanceId: string, body: ClickToCallBody): Promise<string> {
+    const type = body.to_type ?? 'extension';
+    if (type === 'ai_agent') throw new OriginateError('bad_request', 'ai_agent destinations are not available yet');
+    if (type === 'external') throw new OriginateError('bad_request', 'external destinations need a SIP trunk, and none is configured');
+    if (type === 'queue' || type === 'ivr') throw new OriginateError('not_found', `no ${type} "${body.to}" is configured`);
+    const { store, calls, sessions } = this.deps;
+    const from = await resolveDestination(store, instanceId, body.from);
+    if (!from) throw new OriginateError('not_found', `no extension "${body.from}"`);
+    const to = await resolveDestination(store, instanceId, body.to);
+    if (!to) throw new OriginateError('not_found', `no extension "${body.to}"`);
+    if (to.userId === from.userId) throw new OriginateError('bad_request', 'from and to are the same extension');
+    const fromSessions = sessions.ofUser(from.userId);
+    if (fromSessions.length === 0) throw new OriginateError('conflict', 'extension not registered');
+    if (calls.callOfUser(from.userId)) throw new OriginateError('conflict', `extension ${body.from} is busy`);
+
+    const call = calls.create({ instanceId, kind: 'direct', caller: from, callerSession: null, callee: to, channelId: null });
+    await calls.persistStart(call, to.userId);
+    // What each phone shows: `from` sees who it is about to be connected to; `to` sees the caller id.
+    const shownToFrom: PartyInfo = { ...to, displayName: `Click-to-call: ${to.displayName}` };
+    const shownToTo: PartyInfo = body.caller_id ? { ...from, displayName: body.caller_id } : from;
+    const fromTimeout = (body.timeout ?? DEFAULT_FROM_TIMEOUT_S) * 1000;
+    call.ringTimers.set(from.userId, setTimeout(() => calls.end(call, 'NO ANSWER', 'timeout'), fromTimeout));
+    call.onRingAnswered = () => this.ringDestination(call, to, shownToTo);
+    for (const sessionId of fromSessions) calls.ring(call, sessionId, from, false, shownToFrom);
+    return call.id;
+  }
+
+  private ringDestination(call: ReturnType<CallControl['create']>, to: PartyInfo, shown: PartyInfo): void {
+    const { calls, sessions } = this.deps;
+    if (call.state === 'ended') return;
+    const busy = calls.callOfUser(to.userId) !== undefined && calls.callOfUser(to.userId) !== call;
+    const toSessions = busy ? [] : sessions.ofUser(to.userId);
+    if (toSessions.length === 0) return calls.end(call, busy ? 'BUSY' : 'FAILED', busy ? 'busy' : 'unavailable');
+    call.ringTimers.set(to.userId, setTimeout(() => calls.end(call, 'NO ANSWER', 'timeout'), this.deps.ringTimeoutMs));
+    for (const sessionId of toSessions) calls.ring(call, sessionId, to, sessions.isDnd(to.userId), shown);
+  }
+}

@@ -1,0 +1,109 @@
+// Transfers: blind (the other party is sent to a new destination) and attended (consult the target first, then complete or cancel).
+import type { PartyInfo } from '@astral/protocol';
+import type { Store } from '../store/index.js';
+import { AppError } from '../util/errors.js';
+import type { Call } from './call.js';
+import type { CallControl } from './call-control.js';
+import { resolveDestination } from './directory.js';
+import type { SessionNotifier } from './notifier.js';
+import type { SessionRegistry } from './sessions.js';
+
+export interface TransfersDeps {
+  store: Store;
+  calls: CallControl;
+  sessions: SessionRegistry;
+  notifier: SessionNotifier;
+  ringTimeoutMs: number;
+}
+
+export class Transfers {
+  constructor(private readonly deps: TransfersDeps) {}
+
+  /** Starts a transfer by the party on `transferer`'s session: the *other* party is the one transferred. */
+  async start(call: Call, transferer: string, destination: string, type: 'blind' | 'attended'): Promise<void> {
+    const { calls, sessions } = this.deps;
+    if (call.kind !== 'direct' || !call.answeredAt || call.role(transferer) !== 'joined') {
+      throw new AppError('invalid_state', 'only a party of an answered two-party call can transfer it');
+    }
+    if (call.consult || call.onRingFailed) throw new AppError('conflict', 'a transfer is already in progress');
+    const transferee = call.peersOf(transferer)[0];
+    if (!transferee) throw new AppError('invalid_state', 'there is nobody to transfer');
+    const target = await resolveDestination(this.deps.store, call.instanceId, destination);
+    if (!target) throw new AppError('not_found', `no user or extension "${destination}"`);
+    if ([...call.joined.values()].some((p) => p.party.userId === target.userId)) throw new AppError('bad_request', 'the target is already in this call');
+    if (calls.callOfUser(target.userId)) throw new AppError('conflict', `${destination} is busy`);
+    const targetSessions = sessions.ofUser(target.userId);
+    if (targetSessions.length === 0) throw new AppError('conflict', `${destination} is not registered`);
+    if (call.state === 'ended' || call.role(transferer) !== 'joined') throw new AppError('invalid_state', 'the call ended');
+
+    if (type === 'blind') {
+      calls.release(call, transferer, 'transferred');
+      call.onRingFailed = () => calls.end(call, 'ANSWERED', 'transfer_failed');
+    } else {
+      call.consult = { transferer, transferee, target };
+      await calls.holdSession(call, transferee, true);
+      call.onRingFailed = () => void this.abandon(call, 'failed');
+    }
+    call.onRingAnswered = (sessionId) => this.targetAnswered(call, sessionId);
+    const transfererParty = call.joined.get(transferer)?.party;
+    const from = type === 'attended' && transfererParty ? transfererParty : (call.joined.get(transferee)?.party ?? call.caller);
+    for (const sessionId of targetSessions) calls.ring(call, sessionId, target, sessions.isDnd(target.userId), from);
+    call.ringTimers.set(target.userId, setTimeout(() => this.targetTimedOut(call, target), this.deps.ringTimeoutMs));
+    if (type === 'attended') this.deps.notifier.notify(transferer, 'call:transfer', { callId: call.id, state: 'ringing', target });
+  }
+
+  /** The target answered: a blind transfer is connected; an attended one is now consulting. */
+  private targetAnswered(call: Call, targetSession: string): void {
+    const target = call.joined.get(targetSession)?.party;
+    if (!target) return;
+    if (call.consult) {
+      this.deps.notifier.notify(call.consult.transferer, 'call:transfer', { callId: call.id, state: 'consulting', target });
+      return;
+    }
+    for (const peer of call.peersOf(targetSession)) this.deps.notifier.notify(peer, 'call:remote-changed', { callId: call.id, remote: target });
+  }
+
+  /** Completes an attended transfer: the transferer leaves, the transferee and the target talk. */
+  async complete(call: Call, transferer: string): Promise<void> {
+    const consult = this.consultOf(call, transferer);
+    const targetSession = [...call.joined].find(([, p]) => p.party.userId === consult.target.userId)?.[0];
+    if (!targetSession) throw new AppError('invalid_state', 'the target has not answered yet');
+    call.consult = null;
+    this.deps.notifier.notify(transferer, 'call:transfer', { callId: call.id, state: 'completed', target: consult.target });
+    this.deps.calls.release(call, transferer, 'transferred');
+    await this.deps.calls.holdSession(call, consult.transferee, false);
+    const transfereeParty = call.joined.get(consult.transferee)?.party;
+    this.deps.notifier.notify(consult.transferee, 'call:remote-changed', { callId: call.id, remote: consult.target });
+    if (transfereeParty) this.deps.notifier.notify(targetSession, 'call:remote-changed', { callId: call.id, remote: transfereeParty });
+  }
+
+  /** Cancels an attended transfer: the target is dropped and the transferer is back with the transferee. */
+  async cancel(call: Call, transferer: string): Promise<void> {
+    this.consultOf(call, transferer);
+    await this.abandon(call, 'cancelled');
+  }
+
+  private async abandon(call: Call, state: 'failed' | 'cancelled'): Promise<void> {
+    const consult = call.consult;
+    if (!consult) return;
+    call.consult = null;
+    call.onRingFailed = call.onRingAnswered = null;
+    const { calls } = this.deps;
+    calls.cancelRing(call, consult.target.userId);
+    const targetSession = [...call.joined].find(([, p]) => p.party.userId === consult.target.userId)?.[0];
+    if (targetSession) calls.release(call, targetSession, 'cancelled');
+    await calls.holdSession(call, consult.transferee, false);
+    this.deps.notifier.notify(consult.transferer, 'call:transfer', { callId: call.id, state, target: consult.target });
+  }
+
+  private targetTimedOut(call: Call, target: PartyInfo): void {
+    if (call.state === 'ended' || !call.ringingUserIds.includes(target.userId)) return;
+    this.deps.calls.cancelRing(call, target.userId);
+    call.onRingFailed?.('timeout');
+  }
+
+  private consultOf(call: Call, transferer: string): NonNullable<Call['consult']> {
+    if (!call.consult || call.consult.transferer !== transferer) throw new AppError('invalid_state', 'no attended transfer in progress by this party');
+    return call.consult;
+  }
+}

@@ -1,0 +1,99 @@
+// End to end: click-to-call rings `from` first, then `to`, and bridges two widgets; originate errors answer clearly.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../helpers/browser.js';
+import { PhonePage } from '../helpers/phone.js';
+import { mintToken, startServer, type RunningServer } from '../helpers/server.js';
+import { startSite, type Site } from '../helpers/site.js';
+import { toneFile } from '../helpers/tone.js';
+
+let server: RunningServer;
+let site: Site;
+let browserA: Browser;
+let browserB: Browser;
+const tokens: Record<string, string> = {};
+const open: PhonePage[] = [];
+
+const clickToCall = (body: unknown, key = server.apiKey) =>
+  fetch(`${server.url}/api/v1/calls/click-to-call`, {
+    method: 'POST',
+    headers: { 'x-api-key': key, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> }));
+
+async function phone(browser: Browser, name: string): Promise<PhonePage> {
+  const p = await PhonePage.open(browser, site.url, server.url, tokens[name]!);
+  open.push(p);
+  await p.waitState('ready');
+  return p;
+}
+
+describe('click-to-call', { timeout: 90_000 }, () => {
+  before(async () => {
+    const fixtures = join(tmpdir(), 'astral-fixtures');
+    server = await startServer();
+    site = await startSite(server.url);
+    [browserA, browserB] = await Promise.all([launchBrowser(toneFile(fixtures, 440)), launchBrowser(toneFile(fixtures, 1000))]);
+    tokens.agent = await mintToken(server, 'agent', { display_name: 'Agent', extension: '1001' });
+    tokens.customer = await mintToken(server, 'customer', { display_name: 'Customer', extension: '1002' });
+  });
+  afterEach(() => Promise.all(open.splice(0).map((p) => p.close())));
+  after(async () => {
+    await Promise.all([browserA?.close(), browserB?.close()]);
+    await site?.close();
+    await server?.stop();
+  });
+
+  test('rings from first, then to, and connects them with audio both ways', async () => {
+    const [agent, customer] = [await phone(browserA, 'agent'), await phone(browserB, 'customer')];
+    const res = await clickToCall({ from: '1001', to: '1002', to_type: 'extension', caller_id: '+15550100' });
+    assert.deepEqual(res, { status: 200, body: { status: 'success', message: 'Call initiated' } });
+    const rung = await agent.waitEvent('astral-incoming');
+    assert.equal(await customer.state(), 'ready', 'to is not rung before from answers');
+    assert.match((rung.detail.from as { displayName: string }).displayName, /Customer/);
+    await agent.invoke('answer');
+    const incoming = await customer.waitEvent('astral-incoming');
+    assert.equal((incoming.detail.from as { displayName: string }).displayName, '+15550100', 'caller_id is shown to the destination');
+    await customer.invoke('answer');
+    await Promise.all([agent.waitState('in-call'), customer.waitState('in-call')]);
+    const [agentHears, customerHears] = await Promise.all([agent.heardAudio(), customer.heardAudio()]);
+    assert.ok(Math.abs(agentHears.peakHz - 1000) < 25 && agentHears.rms > 0.01, JSON.stringify(agentHears));
+    assert.ok(Math.abs(customerHears.peakHz - 440) < 25 && customerHears.rms > 0.01, JSON.stringify(customerHears));
+    await customer.invoke('hangup');
+    await agent.waitState('ready');
+  });
+
+  test('from declining ends the attempt before to is ever rung', async () => {
+    const [agent, customer] = [await phone(browserA, 'agent'), await phone(browserB, 'customer')];
+    assert.equal((await clickToCall({ from: 'agent', to: 'customer' })).status, 200);
+    await agent.waitState('incoming');
+    await agent.invoke('decline');
+    await agent.waitState('ready');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await customer.events('astral-incoming')).length, 0);
+  });
+
+  test('originate errors: not registered, unknown, unsupported destination types, bad input, bad key', async () => {
+    await mintToken(server, 'never-online', { extension: '1009' });
+    const offline = await clickToCall({ from: '1009', to: '1002' });
+    assert.deepEqual(offline, { status: 409, body: { status: 'error', message: 'Failed to originate call: extension not registered' } });
+    const unknown = await clickToCall({ from: '1009', to: '7777' });
+    assert.deepEqual(unknown, { status: 404, body: { status: 'error', message: 'Failed to originate call: no extension "7777"' } });
+    for (const to_type of ['ai_agent', 'external']) {
+      const res = await clickToCall({ from: '1009', to: '1002', to_type });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.status, 'error');
+      assert.match(res.body.message!, to_type === 'ai_agent' ? /ai_agent/ : /SIP trunk/);
+    }
+    for (const body of [{ to: '1002' }, { from: '1001', to: '1002', timeout: 1 }, { from: '1001', to: '1002', to_type: 'fax' }, { from: '1001', to: '1002', extra: 1 }]) {
+      const res = await clickToCall(body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.body.code, 'bad_request');
+    }
+    const noKey = await clickToCall({ from: '1001', to: '1002' }, 'ak_wrong_wrong_wrong_wrong');
+    assert.equal(noKey.status, 401);
+  });
+});
