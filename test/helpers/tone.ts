@@ -17,3 +17,20 @@ export function toneFile(dir: string, frequency: number, seconds = 10): string {
   writeFileSync(file, wav.toBuffer());
   return file;
 }
+
+/** Relative power of `frequency` in `samples` (Goertzel), normalised by the signal's energy: ~0.5 for a pure tone. */
+export function tonePower(samples: ArrayLike<number>, rate: number, frequency: number): number {
+  const k = (2 * Math.cos((2 * Math.PI * frequency) / rate));
+  let s1 = 0;
+  let s2 = 0;
+  let energy = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const x = samples[i]!;
+    const s0 = x + k * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+    energy += x * x;
+  }
+  const power = s1 * s1 + s2 * s2 - k * s1 * s2;
+  return energy === 0 ? 0 : power / (energy * samples.length);
+}

@@ -65,3 +65,25 @@ export const ClickToCallBody = Type.Object(
   { additionalProperties: false },
 );
 export type ClickToCallBody = Static<typeof ClickToCallBody>;
+
+export const JourneyStep = Type.Object({
+  time: Type.String(),
+  action: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  duration: Type.Integer(),
+  status: Type.String(),
+});
+
+/** Seed 001: a call's journey by its linkedid (the call id every leg shares). */
+export const JourneyResponse = Type.Object({
+  linkedid: Type.String(),
+  caller: Type.String(),
+  destination: Type.String(),
+  /** The disposition in lower case (`answered`, `no answer`, `busy`, `failed`), or `in progress`. */
+  status: Type.String(),
+  total_duration: Type.Integer(),
+  answered_by: Type.Union([Type.String(), Type.Null()]),
+  steps: Type.Array(JourneyStep),
+});
+export type JourneyResponse = Static<typeof JourneyResponse>;

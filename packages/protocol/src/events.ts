@@ -154,6 +154,8 @@ export type ServerToClientEvents = GatewayDispatchEvents & {
   'call:dtmf': (data: { callId: string; digits: string }) => void;
   'call:remote-muted': (data: { callId: string; muted: boolean }) => void;
   'call:remote-held': (data: { callId: string; held: boolean }) => void;
+  /** The call is being recorded (shown as a recording indicator). */
+  'call:recording': (data: { callId: string; recording: boolean }) => void;
   /** The party on the other end changed (a transfer connected someone else). */
   'call:remote-changed': (data: { callId: string; remote: PartyInfo }) => void;
   /** An attended transfer's progress, for the transferer: consulting, ready to complete, or failed. */

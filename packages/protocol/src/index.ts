@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './calls.js';
 export * from './rest.js';
+export * from './history.js';
 export * from './events.js';
 export * from './voice.js';
 export * from './control.js';

@@ -1,13 +1,17 @@
 // Composes the Astral server: store, auth, media, call control, gateway and the REST plugins, on one port.
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoApi } from './api/demo.js';
 import { errorMapper } from './api/errors.js';
 import { botsApi } from './api/bots.js';
+import { callHistoryApi } from './api/call-history.js';
 import { callsApi } from './api/calls.js';
 import { channelsApi } from './api/channels.js';
 import { healthApi } from './api/health.js';
+import { recordingsApi } from './api/recordings.js';
+import { journeyApi } from './api/journey.js';
 import { callControlApi } from './api/call-control.js';
 import { staticFiles } from './api/static.js';
 import { tokensApi } from './api/tokens.js';
@@ -21,6 +25,8 @@ import { CallControl } from './calls/call-control.js';
 import { ChannelCalls } from './calls/channel-calls.js';
 import { Transfers } from './calls/transfers.js';
 import { ClickToCall } from './calls/click-to-call.js';
+import { Recordings } from './calls/recordings.js';
+import { Journeys } from './calls/journey.js';
 import { SessionRegistry } from './calls/sessions.js';
 import type { Config } from './config.js';
 import { Gateway } from './gateway/index.js';
@@ -75,9 +81,11 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const gateway = new Gateway(app.server, { principals, sessions, media, log: app.log, allowedOrigins: config.allowedOrigins, iceServers: [] });
   media.onConsumerClosed = (sessionId, consumerId) => gateway.notify(sessionId, 'media:consumer-closed', { consumerId });
   const ringTimeoutMs = config.ringTimeoutSeconds * 1000;
-  const calls = new CallControl({ store, media, sessions, notifier: gateway, ringTimeoutMs, log: app.log });
+  const recordings = new Recordings({ media, store, notifier: gateway, log: app.log, dir: join(config.dataDir, 'recordings'), enabled: config.recording });
+  const journeys = new Journeys(store, app.log);
+  const calls = new CallControl({ store, media, sessions, notifier: gateway, ringTimeoutMs, log: app.log, recordings, journeys });
   const channels = new ChannelCalls({ store, calls, sessions, notifier: gateway, media, ringTimeoutMs });
-  const transfers = new Transfers({ store, calls, sessions, notifier: gateway, ringTimeoutMs });
+  const transfers = new Transfers({ store, calls, sessions, notifier: gateway, journeys, ringTimeoutMs });
   const clickToCall = new ClickToCall({ store, calls, sessions, ringTimeoutMs });
   gateway.attach(calls, channels, transfers);
 
@@ -86,7 +94,10 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(errorMapper);
   await app.register(healthApi, { healthy: () => media.healthy });
   await app.register(tokensApi, { keys, issuer });
+  await app.register(callHistoryApi, { keys, history: store.callHistory });
   await app.register(callsApi, { keys, calls: store.calls });
+  await app.register(recordingsApi, { keys, calls: store.calls });
+  await app.register(journeyApi, { keys, calls: store.calls, journeys });
   await app.register(callControlApi, { keys, calls, transfers, clickToCall });
   await app.register(botsApi, { keys, bots });
   await app.register(channelsApi, { store, keys, principals, channels });

@@ -16,6 +16,8 @@ export interface Config {
   /** Serve the demo token endpoint (answers loopback clients only). */
   demo: boolean;
   ringTimeoutSeconds: number;
+  /** Record answered calls (frame logs under <dataDir>/recordings). */
+  recording: boolean;
   logLevel: string;
   regions: RegionConfig[];
   media: {
@@ -133,6 +135,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins: (env.ASTRAL_ALLOWED_ORIGINS || '*').split(',').map((o) => o.trim()).filter(Boolean),
     demo: bool(env, 'ASTRAL_DEMO', true),
     ringTimeoutSeconds: int(env, 'ASTRAL_RING_TIMEOUT', 30, 1, 600),
+    recording: bool(env, 'ASTRAL_RECORDING', true),
     logLevel: env.LOG_LEVEL || 'info',
     regions: loadRegions(env, workers),
     media: {

@@ -87,3 +87,35 @@ test('hangup-channel and live validate input and permissions', async () => {
   assert.equal((await api(t, 'GET', '/api/v1/calls/live', { key: minter })).status, 403);
   assert.equal((await api(t, 'GET', '/api/v1/calls/live')).status, 401);
 });
+
+test('a call journey lists each step with parties, durations and the outcome', async () => {
+  const erin = await phone('journey-erin', '3005');
+  const fred = await phone('journey-fred', '3006');
+  const { data } = await req(erin, 'call:dial', { destination: '3006' });
+  const callId = data!.callId!;
+  assert.equal((await req(fred, 'call:answer', { callId })).ok, true);
+  assert.equal((await req(erin, 'call:dtmf', { callId, digits: '42' })).ok, true);
+  assert.equal((await req(fred, 'call:hold', { callId, held: true })).ok, true);
+  assert.equal((await req(fred, 'call:hold', { callId, held: false })).ok, true);
+  const live = await api(t, 'GET', `/api/v1/calls/${callId}/journey`, { key: ADMIN_KEY });
+  assert.equal(live.body.status, 'in progress');
+  const ended = new Promise((r) => fred.once('call:ended', r));
+  assert.equal((await req(erin, 'call:hangup', { callId })).ok, true);
+  await ended;
+  const res = await api(t, 'GET', `/api/v1/calls/${callId}/journey`, { key: ADMIN_KEY });
+  assert.equal(res.status, 200);
+  const body = res.body as unknown as { linkedid: string; caller: string; destination: string; status: string; answered_by: string; total_duration: number; steps: Record<string, unknown>[] };
+  assert.deepEqual([body.linkedid, body.caller, body.destination, body.status, body.answered_by], [callId, '3005', '3006', 'answered', '3006']);
+  assert.equal(typeof body.total_duration, 'number');
+  assert.deepEqual(body.steps.map((s) => s.action), ['Dial', 'Bridged', 'DTMF', 'Hold', 'Resume', 'Hangup']);
+  assert.deepEqual(body.steps.map((s) => s.status), ['ringing', 'answered', '42', 'held', 'answered', 'answered (hangup)']);
+  assert.deepEqual([body.steps[1]!.from, body.steps[1]!.to], ['3005', '3006']);
+  for (const step of body.steps) {
+    assert.ok(Number.isInteger(step.duration) && (step.duration as number) >= 0);
+    assert.match(step.time as string, /Z$/);
+  }
+  assert.equal((await api(t, 'GET', '/api/v1/calls/999/journey', { key: ADMIN_KEY })).status, 404);
+  assert.equal((await api(t, 'GET', '/api/v1/calls/x/journey', { key: ADMIN_KEY })).status, 400);
+  const minter = await createKey(t, 'journey-minter', ['tokens.create']);
+  assert.equal((await api(t, 'GET', `/api/v1/calls/${callId}/journey`, { key: minter })).status, 403);
+});

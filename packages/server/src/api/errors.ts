@@ -8,7 +8,8 @@ export const errorMapper = fp(async (app: FastifyInstance) => {
     if (err instanceof AppError) return reply.status(err.status).send(err.toBody());
     if (err.validation) {
       const first = err.validation[0];
-      const field = first?.instancePath ? first.instancePath.slice(1).replace(/\//g, '.') : (first?.params as { missingProperty?: string })?.missingProperty;
+      const params = first?.params as { missingProperty?: string; additionalProperty?: string } | undefined;
+      const field = first?.instancePath ? first.instancePath.slice(1).replace(/\//g, '.') : (params?.missingProperty ?? params?.additionalProperty);
       const where = err.validationContext ?? 'request';
       const message = field ? `${where}.${field}: ${first?.message ?? 'is invalid'}` : `${where}: ${err.message.replace(/^(body|querystring|params|headers) /, '')}`;
       return reply.status(400).send({ code: 'bad_request', message });

@@ -9,6 +9,8 @@ import { resolveDestination } from './directory.js';
 import { LegRegistry, type Leg } from './legs.js';
 import { MediaBridge } from './media-bridge.js';
 import type { SessionNotifier } from './notifier.js';
+import type { Journeys } from './journey.js';
+import type { Recordings } from './recordings.js';
 import { partyOf, type Session, type SessionRegistry } from './sessions.js';
 
 export interface CallControlDeps {
@@ -18,6 +20,8 @@ export interface CallControlDeps {
   notifier: SessionNotifier;
   ringTimeoutMs: number;
   log: FastifyBaseLogger;
+  recordings: Recordings;
+  journeys: Journeys;
 }
 
 /** Observes call changes; channel calls use it to publish gateway events. */
@@ -71,6 +75,7 @@ export class CallControl {
     call.join(session.id, caller, call.startedAt);
     this.legs.open(call.id, session.id, caller, call.startedAt);
     await this.persistStart(call, callee.userId);
+    this.deps.journeys.step(call, 'Dial', call.fromNumber, call.toNumber, busy ? 'busy' : 'ringing');
     const calleeSessions = busy ? [] : sessions.ofUser(callee.userId);
     if (calleeSessions.length === 0) {
       // Answer the dial first, then report the outcome, as a PBX answers INVITE with 100 then 486/480.
@@ -151,6 +156,7 @@ export class CallControl {
       this.notifyEnded(sessionId, call, 'ANSWERED', 'answered_elsewhere', 0, 0);
     }
     if (call.answeredAt) for (const leg of this.legs.ofCall(call.id)) if (call.joined.has(leg.sessionId)) leg.answeredAt ??= at;
+    this.journeyOfJoin(call, session, wasRung);
     if (!wasAnswered && call.answeredAt) {
       for (const peer of call.peersOf(session.id)) {
         this.deps.notifier.notify(peer, 'call:answered', { callId: call.id, answeredAt: at.toISOString() });
@@ -165,6 +171,7 @@ export class CallControl {
       secondLeg(session.id);
     }
     this.bridge.sync(call);
+    this.deps.recordings.sync(call);
   }
 
   decline(session: Session, callId: string): void {
@@ -224,7 +231,10 @@ export class CallControl {
     if (call.role(session.id) !== 'joined') throw new AppError('invalid_state', 'answer the call before sending media');
     const producerId = await this.deps.media.produce(session.id, payload.transportId, payload.rtpParameters, call.id);
     if (call.state === 'ended' || call.role(session.id) !== 'joined') this.deps.media.endCall(session.id, call.id);
-    else this.bridge.sync(call);
+    else {
+      this.bridge.sync(call);
+      this.deps.recordings.sync(call);
+    }
     return producerId;
   }
 
@@ -244,6 +254,17 @@ export class CallControl {
     for (const peer of call.peersOf(session.id)) this.deps.notifier.notify(peer, 'call:remote-muted', { callId, muted });
   }
 
+  /** Journey step for a join: a channel Join, a direct call's Bridged (with whoever was waiting), or a first-leg Answer. */
+  private journeyOfJoin(call: Call, session: Session, wasRung: boolean): void {
+    const who = partyOf(session);
+    const number = who.extension ?? who.identity;
+    if (call.kind === 'channel') return this.deps.journeys.step(call, 'Join', number, call.toNumber, 'joined');
+    if (!wasRung) return;
+    const peer = call.joined.get(call.peersOf(session.id)[0] ?? '')?.party;
+    if (!peer) return this.deps.journeys.step(call, 'Answer', number, call.toNumber, 'waiting');
+    this.deps.journeys.step(call, 'Bridged', peer.extension ?? peer.identity, number, 'answered');
+  }
+
   /** Hold: the session's microphone and what it hears are paused until it resumes; the others are told. */
   async hold(session: Session, callId: string, held: boolean): Promise<void> {
     const call = this.callFor(session, callId);
@@ -256,6 +277,8 @@ export class CallControl {
     const participant = call.joined.get(sessionId);
     if (!participant || participant.held === held) return;
     participant.held = held;
+    const number = participant.party.extension ?? participant.party.identity;
+    this.deps.journeys.step(call, held ? 'Hold' : 'Resume', number, call.toNumber, held ? 'held' : 'answered');
     await Promise.all([
       this.deps.media.setProducerPaused(sessionId, call.id, held || participant.selfMute),
       this.deps.media.setConsumersPaused(sessionId, call.id, held || participant.selfDeaf),
@@ -266,6 +289,8 @@ export class CallControl {
   dtmf(session: Session, callId: string, digits: string): void {
     const call = this.callFor(session, callId);
     if (call.role(session.id) !== 'joined' || !call.answeredAt) throw new AppError('invalid_state', 'DTMF needs an answered call');
+    const who = partyOf(session);
+    this.deps.journeys.step(call, 'DTMF', who.extension ?? who.identity, call.toNumber, digits);
     for (const peer of call.peersOf(session.id)) this.deps.notifier.notify(peer, 'call:dtmf', { callId, digits });
   }
 
@@ -291,10 +316,12 @@ export class CallControl {
     call.end();
     this.calls.delete(call.id);
     this.legs.closeCall(call.id);
+    this.deps.recordings.stop(call).catch((err: unknown) => this.deps.log.error({ err }, 'could not close a recording'));
     for (const sessionId of call.joined.keys()) this.deps.media.endCall(sessionId, call.id);
     const endedAt = new Date();
     const { duration, talkTime } = call.durations(endedAt);
     for (const sessionId of notify) this.notifyEnded(sessionId, call, disposition, reason, duration, talkTime);
+    this.deps.journeys.finish(call, call.fromNumber, `${disposition.toLowerCase()} (${reason})`);
     this.listener?.ended(call);
     this.persist(this.deps.store.calls.markEnded(call.id, { disposition, endReason: reason, endedAt, duration, talkTime }));
   }

@@ -32,6 +32,8 @@ export class Call {
   onRingFailed: ((reason: 'declined' | 'unavailable' | 'timeout') => void) | null = null;
   /** ...and what to do when it is answered (with the answering session). */
   onRingAnswered: ((sessionId: string) => void) | null = null;
+  /** Record this call once answered (off per click-to-call `variables.record`, or globally). */
+  record = true;
   /** An attended transfer in progress: the transferer consults the target while the transferee waits on hold. */
   consult: { transferer: string; transferee: string; target: PartyInfo } | null = null;
   /** Direct calls: one ring timeout. Channel calls: one per rung user (key: user id). */

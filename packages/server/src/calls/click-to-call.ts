@@ -37,6 +37,8 @@ export class ClickToCall {
     if (calls.callOfUser(from.userId)) throw new OriginateError('conflict', `extension ${body.from} is busy`);
 
     const call = calls.create({ instanceId, kind: 'direct', caller: from, callerSession: null, callee: to, channelId: null });
+    const record = body.variables?.record;
+    if (record === false || record === 'false' || record === 0 || record === '0') call.record = false;
     await calls.persistStart(call, to.userId);
     // What each phone shows: `from` sees who it is about to be connected to; `to` sees the caller id.
     const shownToFrom: PartyInfo = { ...to, displayName: `Click-to-call: ${to.displayName}` };

@@ -6,6 +6,7 @@ import type { Call } from './call.js';
 import type { CallControl } from './call-control.js';
 import { resolveDestination } from './directory.js';
 import type { SessionNotifier } from './notifier.js';
+import type { Journeys } from './journey.js';
 import type { SessionRegistry } from './sessions.js';
 
 export interface TransfersDeps {
@@ -13,6 +14,7 @@ export interface TransfersDeps {
   calls: CallControl;
   sessions: SessionRegistry;
   notifier: SessionNotifier;
+  journeys: Journeys;
   ringTimeoutMs: number;
 }
 
@@ -36,6 +38,8 @@ export class Transfers {
     if (targetSessions.length === 0) throw new AppError('conflict', `${destination} is not registered`);
     if (call.state === 'ended' || call.role(transferer) !== 'joined') throw new AppError('invalid_state', 'the call ended');
 
+    const by = call.joined.get(transferer)!.party;
+    this.deps.journeys.step(call, 'Transfer', by.extension ?? by.identity, target.extension ?? target.identity, type);
     if (type === 'blind') {
       calls.release(call, transferer, 'transferred');
       call.onRingFailed = () => calls.end(call, 'ANSWERED', 'transfer_failed');

@@ -3,6 +3,7 @@ import type { ClientPayload, ConsumeOffer, MediaSetup } from '@astral/protocol';
 import type { types } from 'mediasoup';
 import { AppError } from '../util/errors.js';
 import { MediaPeer, type TransportPlacement } from './peer.js';
+import { tapProducer, type RtpPacket, type Tap } from './tap.js';
 import type { WorkerPool } from './worker-pool.js';
 import type { RegionConfig } from '../config.js';
 
@@ -115,6 +116,12 @@ export class MediaService {
     const consumer = await peer.consume(producerId, callId);
     consumer.on('producerclose', () => this.onConsumerClosed(sessionId, consumer.id));
     return { callId, consumerId: consumer.id, producerId, kind: 'audio', rtpParameters: consumer.rtpParameters };
+  }
+
+  /** Receives a producer's RTP on the server (recording); undefined when the producer is gone. */
+  async tap(producerId: string, onPacket: (p: RtpPacket) => void): Promise<Tap | undefined> {
+    const source = this.producers.get(producerId);
+    return source && tapProducer(source.router, producerId, onPacket);
   }
 
   async resumeConsumer(sessionId: string, consumerId: string): Promise<void> {

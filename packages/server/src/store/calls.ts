@@ -99,6 +99,10 @@ export class CallStore {
     return Number(result.numUpdatedRows);
   }
 
+  async setRecordingPath(id: string, path: string | null): Promise<void> {
+    await this.db.updateTable('calls').set({ recording_path: path }).where('id', '=', id).execute();
+  }
+
   get(instanceId: string, id: string): Promise<CallRow | undefined> {
     return this.db.selectFrom('calls').selectAll().where('instance_id', '=', instanceId).where('id', '=', id).executeTakeFirst();
   }

@@ -2,10 +2,12 @@
 import { SnowflakeGenerator } from '../util/snowflake.js';
 import { ApiKeyStore } from './api-keys.js';
 import { BotStore } from './bots.js';
+import { CallHistoryStore } from './call-history.js';
 import { CallStore } from './calls.js';
 import { ChannelStore } from './channels.js';
 import { openDatabase, type Db } from './db.js';
 import { InstanceStore } from './instances.js';
+import { JourneyStore } from './journeys.js';
 import { UserStore } from './users.js';
 
 export class Store {
@@ -13,8 +15,10 @@ export class Store {
   readonly apiKeys: ApiKeyStore;
   readonly users: UserStore;
   readonly calls: CallStore;
+  readonly callHistory: CallHistoryStore;
   readonly bots: BotStore;
   readonly channels: ChannelStore;
+  readonly journeys: JourneyStore;
 
   private constructor(
     readonly db: Db,
@@ -24,8 +28,10 @@ export class Store {
     this.apiKeys = new ApiKeyStore(db, ids);
     this.users = new UserStore(db, ids);
     this.calls = new CallStore(db);
+    this.callHistory = new CallHistoryStore(db);
     this.bots = new BotStore(db);
     this.channels = new ChannelStore(db);
+    this.journeys = new JourneyStore(db);
   }
 
   static async open(dataDir: string, ids = new SnowflakeGenerator()): Promise<Store> {

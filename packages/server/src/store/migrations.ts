@@ -1,5 +1,6 @@
 // Schema migrations, run in order at start by Kysely's Migrator (portable across SQLite and PostgreSQL).
 import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { dropAccelerators, installAccelerators, isSqlite } from './call-history-sqlite.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -88,6 +89,49 @@ const migrations: Record<string, Migration> = {
     async down(db: Kysely<unknown>) {
       await db.schema.alterTable('calls').dropColumn('channel_id').execute();
       for (const table of ['channel_recipients', 'channels', 'bots']) await db.schema.dropTable(table).execute();
+    },
+  },
+  '0003_call_history': {
+    async up(db: Kysely<unknown>) {
+      // Set by the recording service (later): a call has a recording when this is not null.
+      await db.schema.alterTable('calls').addColumn('recording_path', 'varchar(512)').execute();
+      // Newest-first listing (started_at, id) and the date range; direction/disposition/duration ride along so
+      // filtering on them and tallying a partial day read only the index.
+      await db.schema.dropIndex('calls_instance_started').execute();
+      await db.schema
+        .createIndex('calls_instance_started_id')
+        .on('calls')
+        .columns(['instance_id', 'started_at', 'id', 'direction', 'disposition', 'duration'])
+        .execute();
+      await db.schema.createIndex('calls_instance_from').on('calls').columns(['instance_id', 'from_number', 'started_at', 'id']).execute();
+      await db.schema.createIndex('calls_instance_to').on('calls').columns(['instance_id', 'to_number', 'started_at', 'id']).execute();
+      // SQLite only: day counters and the trigram search index (other dialects use the portable queries).
+      if (isSqlite(db)) await installAccelerators(db);
+    },
+    async down(db: Kysely<unknown>) {
+      if (isSqlite(db)) await dropAccelerators(db);
+      for (const index of ['calls_instance_to', 'calls_instance_from', 'calls_instance_started_id']) await db.schema.dropIndex(index).execute();
+      await db.schema.createIndex('calls_instance_started').on('calls').columns(['instance_id', 'started_at']).execute();
+      await db.schema.alterTable('calls').dropColumn('recording_path').execute();
+    },
+  },
+  '0004_call_steps': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('call_steps')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('call_id', 'varchar(20)', (c) => c.notNull())
+        .addColumn('time', 'varchar(32)', (c) => c.notNull())
+        .addColumn('action', 'varchar(32)', (c) => c.notNull())
+        .addColumn('from_number', 'varchar(128)', (c) => c.notNull())
+        .addColumn('to_number', 'varchar(128)', (c) => c.notNull())
+        .addColumn('duration', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('status', 'varchar(64)', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('call_steps_call').on('call_steps').columns(['call_id', 'id']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('call_steps').execute();
     },
   },
 };

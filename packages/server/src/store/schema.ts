@@ -46,6 +46,33 @@ export interface CallsTable {
   duration: Generated<number>;
   talk_time: Generated<number>;
   channel_id: string | null;
+  /** Where the recording is stored (set by the recording service); null when the call has none. */
+  recording_path: string | null;
+}
+
+/**
+ * Calls per instance, UTC day (started_at), direction and outcome (disposition, or 'LIVE' until the call ends), with the
+ * sum of their durations. SQLite only: kept exact by triggers on `calls` (see call-history-sqlite.ts).
+ */
+export interface CallCountersTable {
+  instance_id: string;
+  day: string;
+  direction: string;
+  outcome: string;
+  call_count: number;
+  duration_sum: number;
+}
+
+/** One step of a call's journey; `duration` is filled in when the next step starts. */
+export interface CallStepsTable {
+  id: string;
+  call_id: string;
+  time: string;
+  action: string;
+  from_number: string;
+  to_number: string;
+  duration: number;
+  status: string;
 }
 
 export interface BotsTable {
@@ -76,6 +103,8 @@ export interface Database {
   api_keys: ApiKeysTable;
   users: UsersTable;
   calls: CallsTable;
+  call_counters: CallCountersTable;
+  call_steps: CallStepsTable;
   bots: BotsTable;
   channels: ChannelsTable;
   channel_recipients: ChannelRecipientsTable;

@@ -285,6 +285,9 @@ export class AstralClient extends EventTarget {
       this.setCall({ ...this._call, transfer: active ? { state: detail.state as 'ringing' | 'consulting', target: detail.target } : null });
       this.emit('transfer', detail);
     });
+    socket.on('call:recording', ({ callId, recording }) => {
+      if (this._call?.id === callId) this.setCall({ ...this._call, recording });
+    });
     socket.on('call:remote-held', ({ callId, held }) => {
       if (this._call?.id === callId) this.setCall({ ...this._call, remoteHeld: held });
     });

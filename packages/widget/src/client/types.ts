@@ -22,6 +22,8 @@ export interface CallInfo {
   answeredAt: number | null;
   muted: boolean;
   remoteMuted: boolean;
+  /** The server is recording this call. */
+  recording?: boolean;
   /** This side put the call on hold. */
   held?: boolean;
   /** The other side put the call on hold. */

@@ -25,7 +25,7 @@ function invalidState(message: string): Error & { code: string } {
  *
  * @fires astral-ready / astral-state / astral-incoming / astral-call / astral-call-ended / astral-dtmf /
  *   astral-error — the client's events, re-dispatched as bubbling, composed CustomEvents (same `detail`).
- * @csspart status, error, incoming, transfer, transfer-input, transfer-button, consult-button, transfer-complete-button, transfer-cancel-button, accept-button, decline-button, call, timer, remote-muted, remote-held, region, tones, input,
+ * @csspart status, error, incoming, transfer, transfer-input, transfer-button, consult-button, transfer-complete-button, transfer-cancel-button, accept-button, decline-button, call, timer, remote-muted, remote-held, recording, region, tones, input,
  *   backspace-button, dialpad, key, mute-button, hold-button, call-button, hangup-button, meter, last-call, dismiss-button
  * @cssprop --astral-accent, --astral-bg, --astral-fg, --astral-danger, --astral-radius, --astral-font
  */

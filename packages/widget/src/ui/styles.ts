@@ -158,6 +158,22 @@ export const phoneStyles = css`
     display: flex;
     gap: 8px;
   }
+  .recording {
+    justify-self: start;
+    font-size: 0.75em;
+    font-weight: 700;
+    letter-spacing: 0.05em;
+    color: var(--astral-danger, #c62828);
+  }
+  .recording::before {
+    content: '';
+    display: inline-block;
+    width: 0.6em;
+    height: 0.6em;
+    margin-right: 0.35em;
+    border-radius: 50%;
+    background: currentColor;
+  }
   .transfer {
     display: grid;
     gap: 6px;

@@ -125,6 +125,7 @@ export function callView(state: PhoneState, call: CallInfo | null, tones: string
     </div>
     ${call?.remoteHeld ? html`<span class="remote-held" part="remote-held" role="status">${remote ? partyName(remote) : 'The other party'} put you on hold</span>` : nothing}
     ${call?.held ? html`<span class="remote-held" part="remote-held" role="status">On hold</span>` : nothing}
+    ${call?.recording ? html`<span class="recording" part="recording" role="status" aria-label="This call is being recorded">REC</span>` : nothing}
     ${call?.region ? html`<span class="region" part="region">Region: ${call.region}</span>` : nothing}
     ${call?.remoteMuted
       ? html`<span class="remote-muted" part="remote-muted" role="status">${micOffIcon} ${remote ? partyName(remote) : 'The other party'} is muted</span>`

@@ -1,0 +1,45 @@
+// Call recordings: GET /api/v1/calls/:id/recording (a WAV of both parties mixed) and DELETE to remove it.
+import { ErrorBody } from '@astral/protocol';
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { existsSync, rmSync } from 'node:fs';
+import type { ApiKeyService } from '../auth/api-keys.js';
+import { renderWav } from '../recording/render.js';
+import type { CallStore } from '../store/calls.js';
+import { AppError } from '../util/errors.js';
+import { requireApiKey } from './auth.js';
+
+const Params = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,20}$' }) });
+
+export const recordingsApi: FastifyPluginAsync<{ keys: ApiKeyService; calls: CallStore }> = async (app, { keys, calls }) => {
+  const allowed = requireApiKey(keys, 'calls.recording');
+  const recordingOf = async (instanceId: string, id: string): Promise<string> => {
+    const call = await calls.get(instanceId, id);
+    if (!call) throw new AppError('not_found', `no call ${id}`);
+    if (!call.recording_path || !existsSync(call.recording_path)) throw new AppError('not_found', `call ${id} has no recording`);
+    return call.recording_path;
+  };
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/calls/:id/recording',
+    { schema: { params: Params, response: { '4xx': ErrorBody } }, preHandler: allowed },
+    async (request, reply) => {
+      const wav = renderWav(await recordingOf(request.apiKey!.instanceId, request.params.id));
+      return reply
+        .header('content-type', 'audio/wav')
+        .header('content-disposition', `attachment; filename="call-${request.params.id}.wav"`)
+        .send(wav);
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/api/v1/calls/:id/recording',
+    { schema: { params: Params, response: { '4xx': ErrorBody } }, preHandler: allowed },
+    async (request, reply) => {
+      const path = await recordingOf(request.apiKey!.instanceId, request.params.id);
+      rmSync(path, { force: true });
+      await calls.setRecordingPath(request.params.id, null);
+      return reply.status(204).send();
+    },
+  );
+};

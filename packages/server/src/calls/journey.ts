@@ -1,0 +1,53 @@
+// Journeys: each step of a call (dial, bridge, hold, transfer, DTMF, hangup) with time, parties, duration and status.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Store } from '../store/index.js';
+import type { StepRow } from '../store/journeys.js';
+import type { Call } from './call.js';
+
+const seconds = (from: string, to: Date) => Math.max(0, Math.round((to.getTime() - Date.parse(from)) / 1000));
+
+export class Journeys {
+  /** The open (last) step of each live call, whose duration runs until the next step. */
+  private readonly last = new Map<string, StepRow>();
+  /** Writes per call run in order. */
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  step(call: Call, action: string, from: string, to: string, status: string): void {
+    const now = new Date();
+    const previous = this.last.get(call.id);
+    const row: StepRow = { id: this.store.ids.next(), call_id: call.id, time: now.toISOString(), action, from_number: from, to_number: to, duration: 0, status };
+    this.last.set(call.id, row);
+    this.write(call.id, async () => {
+      if (previous) await this.store.journeys.setDuration(previous.id, seconds(previous.time, now));
+      await this.store.journeys.append(row);
+    });
+  }
+
+  /** The call ended: a final Hangup step closes the journey. */
+  finish(call: Call, from: string, status: string): void {
+    this.step(call, 'Hangup', from, call.toNumber, status);
+    this.last.delete(call.id);
+    const queue = this.queues.get(call.id);
+    void queue?.finally(() => {
+      if (this.queues.get(call.id) === queue) this.queues.delete(call.id);
+    });
+  }
+
+  /** Steps so far, the live call's last step timed up to now. */
+  async steps(callId: string): Promise<StepRow[]> {
+    await this.queues.get(callId);
+    const rows = await this.store.journeys.steps(callId);
+    const open = this.last.get(callId);
+    return rows.map((r) => (open && r.id === open.id ? { ...r, duration: seconds(r.time, new Date()) } : r));
+  }
+
+  private write(callId: string, op: () => Promise<void>): void {
+    const next = (this.queues.get(callId) ?? Promise.resolve()).then(op).catch((err: unknown) => this.log.error({ err }, 'could not record a journey step'));
+    this.queues.set(callId, next);
+  }
+}

@@ -1,0 +1,47 @@
+// Renders a frame log to a standard WAV: each track's Opus decoded (opusscript), placed on one timeline and mixed.
+import OpusScript from 'opusscript';
+import wavefile from 'wavefile';
+import { readFrameLog, type Frame } from './frame-log.js';
+
+const RATE = 48_000;
+const MAX_FRAME_SAMPLES = 5_760; // 120 ms at 48 kHz, Opus' longest frame
+
+/** A mono 16-bit 48 kHz WAV with every track of the recording mixed. */
+export function renderWav(path: string): Buffer {
+  const frames = readFrameLog(path);
+  const tracks = new Map<number, Frame[]>();
+  for (const f of frames) (tracks.get(f.track) ?? tracks.set(f.track, []).get(f.track)!).push(f);
+  const placed: { offset: number; pcm: Int16Array }[] = [];
+  let length = 0;
+  for (const list of tracks.values()) {
+    const decoder = new OpusScript(RATE, 2, OpusScript.Application.VOIP);
+    // A track starts where its first packet arrived; later packets follow the RTP clock (48 kHz for Opus).
+    const origin = Math.round((list[0]!.atMs / 1000) * RATE);
+    const firstTs = list[0]!.rtpTimestamp;
+    try {
+      for (const frame of list) {
+        let pcm: Int16Array;
+        try {
+          const out = decoder.decode(frame.payload) as unknown as Buffer;
+          pcm = new Int16Array(out.buffer, out.byteOffset, out.length / 2);
+        } catch {
+          continue; // a damaged packet is a moment of silence, not a failed recording
+        }
+        const offset = origin + ((frame.rtpTimestamp - firstTs) >>> 0);
+        const mono = new Int16Array(Math.min(pcm.length / 2, MAX_FRAME_SAMPLES));
+        for (let i = 0; i < mono.length; i++) mono[i] = (pcm[2 * i]! + pcm[2 * i + 1]!) >> 1;
+        placed.push({ offset, pcm: mono });
+        length = Math.max(length, offset + mono.length);
+      }
+    } finally {
+      decoder.delete();
+    }
+  }
+  const mix = new Int32Array(length);
+  for (const { offset, pcm } of placed) for (let i = 0; i < pcm.length; i++) mix[offset + i]! += pcm[i]!;
+  const samples = new Int16Array(length);
+  for (let i = 0; i < length; i++) samples[i] = Math.max(-32768, Math.min(32767, mix[i]!));
+  const wav = new wavefile.WaveFile();
+  wav.fromScratch(1, RATE, '16', samples);
+  return Buffer.from(wav.toBuffer());
+}
