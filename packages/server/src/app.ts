@@ -101,7 +101,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(callControlApi, { keys, calls, transfers, clickToCall });
   await app.register(botsApi, { keys, bots });
   await app.register(channelsApi, { store, keys, principals, channels });
-  if (config.demo) await app.register(demoApi, { issuer, instanceId });
+  if (config.demo) await app.register(demoApi, { issuer, keys, store: store.apiKeys, instanceId });
   await app.register(staticFiles, { demoDir: config.demo ? repoPath('demo') : null, widgetDir: repoPath('packages/widget/dist') });
 
   app.addHook('preClose', async () => {

@@ -136,3 +136,22 @@ describe('health, errors and demo tokens', () => {
     assert.equal(res.headers.get('access-control-allow-origin'), 'https://shop.example');
   });
 });
+
+describe('demo dashboard proxy', () => {
+  test('forwards /demo/api/v1/calls* with an operator key the page never sees, to this machine only', async () => {
+    const live = await fetch(`${t.url}/demo/api/v1/calls/live`);
+    assert.equal(live.status, 200);
+    assert.deepEqual(await live.json(), []);
+    const missing = await fetch(`${t.url}/demo/api/v1/calls/123/journey`);
+    assert.equal(missing.status, 404);
+    const hang = await fetch(`${t.url}/demo/api/v1/calls/hangup-channel`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channel_id: 'WebRTC/x-00000001' }),
+    });
+    assert.equal(hang.status, 404, 'POST bodies are forwarded (calls.control is granted)');
+    assert.equal((await fetch(`${t.url}/demo/api/v1/tokens`, { method: 'POST' })).status, 404, 'only the calls family is proxied');
+    const remote = await t.server.app.inject({ method: 'GET', url: '/demo/api/v1/calls/live', remoteAddress: '203.0.113.9' });
+    assert.equal(remote.statusCode, 403);
+  });
+});

@@ -1,7 +1,10 @@
-// POST /demo/token: tokens for the demo page's phones, answered to loopback clients only.
+// Demo-only routes, answered to loopback clients only: phone tokens, and the operator dashboard's API proxy.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import type { Permission } from '@astral/protocol';
+import type { ApiKeyService } from '../auth/api-keys.js';
 import type { TokenIssuer } from '../auth/token-issuer.js';
+import type { ApiKeyStore } from '../store/api-keys.js';
 import { AppError } from '../util/errors.js';
 
 /** The demo's two phones; each gets an extension so it can also be dialled by number. */
@@ -14,12 +17,33 @@ const Body = Type.Object({ identity: Type.Union(Object.keys(DEMO_USERS).map((k) 
 
 const isLoopback = (ip: string) => ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
 
-export const demoApi: FastifyPluginAsync<{ issuer: TokenIssuer; instanceId: string }> = async (app, { issuer, instanceId }) => {
+/** Permissions of the key the dashboard proxy acts with (never sent to the browser). */
+const DASHBOARD_PERMISSIONS: Permission[] = ['calls.read', 'calls.recording', 'calls.control', 'calls.click_to_call'];
+
+export const demoApi: FastifyPluginAsync<{ issuer: TokenIssuer; keys: ApiKeyService; store: ApiKeyStore; instanceId: string }> = async (
+  app,
+  { issuer, keys, store, instanceId },
+) => {
+  app.addHook('onRequest', async (request) => {
+    if (!isLoopback(request.socket.remoteAddress ?? '')) throw new AppError('forbidden', 'the demo endpoints only answer this machine');
+  });
+
   app.post<{ Body: { identity: string } }>('/demo/token', { schema: { body: Body } }, async (request) => {
-    if (!isLoopback(request.socket.remoteAddress ?? '')) {
-      throw new AppError('forbidden', 'the demo token endpoint only answers this machine');
-    }
     const user = DEMO_USERS[request.body.identity]!;
     return issuer.issue(instanceId, { identity: request.body.identity, ...user, ttl_seconds: 3600 });
+  });
+
+  // The dashboard calls /demo/api/v1/calls/... and the server adds an operator key, so no key reaches the page.
+  await store.revoke(instanceId, 'demo-dashboard');
+  const { key } = await keys.create(instanceId, 'demo-dashboard', DASHBOARD_PERMISSIONS);
+  app.all('/demo/api/v1/calls*', async (request, reply) => {
+    const res = await app.inject({
+      method: request.method as 'GET',
+      url: request.url.replace(/^\/demo/, ''),
+      headers: { 'x-api-key': key, ...(request.headers['content-type'] ? { 'content-type': request.headers['content-type'] } : {}) },
+      ...(request.body !== undefined ? { payload: request.body as object } : {}),
+    });
+    for (const name of ['content-type', 'content-disposition']) if (res.headers[name]) reply.header(name, res.headers[name]);
+    return reply.status(res.statusCode).send(res.rawPayload);
   });
 };
