@@ -72,3 +72,18 @@ test('recording errors: unknown call, bad id, missing key', async () => {
   assert.equal((await get('/api/v1/calls/abc/recording')).status, 400);
   assert.equal((await fetch(`${server.url}/api/v1/calls/123/recording`)).status, 401);
 });
+
+test('recording is switched off for an extension minted with record_calls: false', async () => {
+  const carol = await PhonePage.open(browserA, site.url, server.url, await mintToken(server, 'rec-carol', { record_calls: false }));
+  const dan = await PhonePage.open(browserB, site.url, server.url, await mintToken(server, 'rec-dan'));
+  await Promise.all([carol.waitState('ready'), dan.waitState('ready')]);
+  const callId = (await dan.invoke('call', 'rec-carol')) as string;
+  await carol.waitState('incoming');
+  await carol.invoke('answer');
+  await dan.heardAudio(800);
+  assert.equal(await dan.page.$('astral-phone >> [part="recording"]'), null, 'no recording indicator');
+  await dan.invoke('hangup');
+  await carol.waitState('ready');
+  assert.equal((await get(`/api/v1/calls/${callId}/recording`)).status, 404);
+  await Promise.all([carol.close(), dan.close()]);
+});

@@ -7,7 +7,7 @@ const SAMPLE_RATE = 48_000;
 
 /** Writes (once) a `seconds`-long sine at `frequency` Hz and returns its path. */
 export function toneFile(dir: string, frequency: number, seconds = 10): string {
-  const file = join(dir, `tone-${frequency}hz.wav`);
+  const file = join(dir, `tone-${frequency}hz-${seconds}s.wav`);
   if (existsSync(file)) return file;
   mkdirSync(dir, { recursive: true });
   const samples = new Int16Array(SAMPLE_RATE * seconds);

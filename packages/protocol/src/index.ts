@@ -6,3 +6,4 @@ export * from './history.js';
 export * from './events.js';
 export * from './voice.js';
 export * from './control.js';
+export * from './routing.js';

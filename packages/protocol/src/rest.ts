@@ -13,6 +13,8 @@ export const CreateTokenBody = Type.Object(
     display_name: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
     extension: Type.Optional(Extension),
     ttl_seconds: Type.Optional(Type.Integer({ minimum: 60, maximum: MAX_TOKEN_TTL_SECONDS })),
+    /** Record this user's calls (default true); false switches recording off for the extension. */
+    record_calls: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

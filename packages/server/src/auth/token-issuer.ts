@@ -20,6 +20,7 @@ export class TokenIssuer {
       identity: body.identity,
       displayName: body.display_name,
       extension: body.extension,
+      recordCalls: body.record_calls,
     });
     const { token, expiresAt } = await this.tokens.mint(
       {

@@ -38,6 +38,10 @@ export class CallControl {
   private readonly calls = new Map<string, Call>();
   private readonly bridge: MediaBridge;
   readonly legs = new LegRegistry();
+  /** When each user's last call ended (longest-idle queues). */
+  readonly lastCallEnded = new Map<string, number>();
+  /** Routes destinations that are not users (queues, IVR menus); set by the app. */
+  router: { dial(session: Session, call: Call, destination: string): Promise<boolean>; route(call: Call, destination: string): Promise<void> } | null = null;
   listener: CallListener | null = null;
 
   constructor(private readonly deps: CallControlDeps) {
@@ -66,7 +70,7 @@ export class CallControl {
     const instanceId = session.principal.instanceId;
     if (this.callOfUser(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
     const callee = await resolveDestination(store, instanceId, destination);
-    if (!callee) throw new AppError('not_found', `no user or extension "${destination}"`);
+    if (!callee) return this.dialRouted(session, destination);
     if (callee.userId === caller.userId) throw new AppError('bad_request', 'you cannot call yourself');
     // The lookup awaited: the caller may have started another call meanwhile.
     if (this.callOfUser(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
@@ -74,6 +78,7 @@ export class CallControl {
     const call = this.create({ instanceId, kind: 'direct', caller, callerSession: session.id, callee, channelId: null });
     call.join(session.id, caller, call.startedAt);
     this.legs.open(call.id, session.id, caller, call.startedAt);
+    if (await store.users.recordingOff([caller.userId, callee.userId])) call.record = false;
     await this.persistStart(call, callee.userId);
     this.deps.journeys.step(call, 'Dial', call.fromNumber, call.toNumber, busy ? 'busy' : 'ringing');
     const calleeSessions = busy ? [] : sessions.ofUser(callee.userId);
@@ -119,6 +124,24 @@ export class CallControl {
   }
 
   /** Rings one widget session; the caller hears ringback once any rung widget confirms it rings. */
+  /** Dials a queue or IVR number: the call is created, then the router takes over. */
+  private async dialRouted(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo }> {
+    const instanceId = session.principal.instanceId;
+    const to: PartyInfo = { userId: `route:${destination}`, identity: destination, displayName: destination, extension: destination };
+    const call = this.create({ instanceId, kind: 'direct', caller: partyOf(session), callerSession: session.id, callee: to, channelId: null });
+    if (!this.router || !(await this.router.dial(session, call, destination))) {
+      this.calls.delete(call.id);
+      throw new AppError('not_found', `no user or extension "${destination}"`);
+    }
+    return { callId: call.id, to };
+  }
+
+  /** Media and recording follow the call's current parties (after the server adds or removes audio). */
+  syncMedia(call: Call): void {
+    this.bridge.sync(call);
+    this.deps.recordings.sync(call);
+  }
+
   /** Rings one widget session, showing `from` (default: the caller). */
   ring(call: Call, sessionId: string, party: PartyInfo, silent: boolean, from: PartyInfo = call.caller): void {
     call.ringing.set(sessionId, party);
@@ -170,8 +193,7 @@ export class CallControl {
       call.onRingAnswered = call.onRingFailed = null;
       secondLeg(session.id);
     }
-    this.bridge.sync(call);
-    this.deps.recordings.sync(call);
+    this.syncMedia(call);
   }
 
   decline(session: Session, callId: string): void {
@@ -186,7 +208,7 @@ export class CallControl {
       if (sessionId !== session.id) this.notifyEnded(sessionId, call, 'BUSY', 'declined', 0, 0);
     }
     this.notifyEnded(session.id, call, 'BUSY', 'declined', 0, 0);
-    call.onRingFailed('declined');
+    if (call.ringing.size === 0) call.onRingFailed('declined');
   }
 
   hangup(session: Session, callId: string): void {
@@ -291,6 +313,7 @@ export class CallControl {
     if (call.role(session.id) !== 'joined' || !call.answeredAt) throw new AppError('invalid_state', 'DTMF needs an answered call');
     const who = partyOf(session);
     this.deps.journeys.step(call, 'DTMF', who.extension ?? who.identity, call.toNumber, digits);
+    if (call.onDtmf) return call.onDtmf(digits);
     for (const peer of call.peersOf(session.id)) this.deps.notifier.notify(peer, 'call:dtmf', { callId, digits });
   }
 
@@ -314,6 +337,14 @@ export class CallControl {
     if (call.state === 'ended') return;
     const notify = call.involvedSessions;
     call.end();
+    for (const cleanup of call.cleanups.splice(0)) {
+      try {
+        cleanup();
+      } catch (err) {
+        this.deps.log.warn({ err, callId: call.id }, 'call cleanup failed');
+      }
+    }
+    for (const p of call.joined.values()) this.lastCallEnded.set(p.party.userId, Date.now());
     this.calls.delete(call.id);
     this.legs.closeCall(call.id);
     this.deps.recordings.stop(call).catch((err: unknown) => this.deps.log.error({ err }, 'could not close a recording'));

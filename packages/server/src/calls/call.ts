@@ -32,6 +32,12 @@ export class Call {
   onRingFailed: ((reason: 'declined' | 'unavailable' | 'timeout') => void) | null = null;
   /** ...and what to do when it is answered (with the answering session). */
   onRingAnswered: ((sessionId: string) => void) | null = null;
+  /** Set while an IVR listens for the caller's digits (instead of relaying them). */
+  onDtmf: ((digits: string) => void) | null = null;
+  /** Audio the server itself plays into the call (IVR prompts): producer ids every joined session consumes. */
+  readonly serverProducers = new Set<string>();
+  /** Run when the call ends (stop IVR prompts, timers of routing steps). */
+  readonly cleanups: (() => void)[] = [];
   /** Record this call once answered (off per click-to-call `variables.record`, or globally). */
   record = true;
   /** An attended transfer in progress: the transferer consults the target while the transferee waits on hold. */

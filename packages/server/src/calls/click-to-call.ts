@@ -25,11 +25,15 @@ export class ClickToCall {
     const type = body.to_type ?? 'extension';
     if (type === 'ai_agent') throw new OriginateError('bad_request', 'ai_agent destinations are not available yet');
     if (type === 'external') throw new OriginateError('bad_request', 'external destinations need a SIP trunk, and none is configured');
-    if (type === 'queue' || type === 'ivr') throw new OriginateError('not_found', `no ${type} "${body.to}" is configured`);
     const { store, calls, sessions } = this.deps;
     const from = await resolveDestination(store, instanceId, body.from);
     if (!from) throw new OriginateError('not_found', `no extension "${body.from}"`);
-    const to = await resolveDestination(store, instanceId, body.to);
+    let to: PartyInfo | undefined;
+    if (type === 'queue' || type === 'ivr') {
+      const target = type === 'queue' ? await store.routing.queue(instanceId, body.to) : await store.routing.ivr(instanceId, body.to);
+      if (!target) throw new OriginateError('not_found', `no ${type} "${body.to}" is configured`);
+      to = { userId: `route:${body.to}`, identity: body.to, displayName: target.name, extension: body.to };
+    } else to = await resolveDestination(store, instanceId, body.to);
     if (!to) throw new OriginateError('not_found', `no extension "${body.to}"`);
     if (to.userId === from.userId) throw new OriginateError('bad_request', 'from and to are the same extension');
     const fromSessions = sessions.ofUser(from.userId);
@@ -39,13 +43,13 @@ export class ClickToCall {
     const call = calls.create({ instanceId, kind: 'direct', caller: from, callerSession: null, callee: to, channelId: null });
     const record = body.variables?.record;
     if (record === false || record === 'false' || record === 0 || record === '0') call.record = false;
-    await calls.persistStart(call, to.userId);
+    await calls.persistStart(call, type === 'extension' ? to.userId : null);
     // What each phone shows: `from` sees who it is about to be connected to; `to` sees the caller id.
     const shownToFrom: PartyInfo = { ...to, displayName: `Click-to-call: ${to.displayName}` };
     const shownToTo: PartyInfo = body.caller_id ? { ...from, displayName: body.caller_id } : from;
     const fromTimeout = (body.timeout ?? DEFAULT_FROM_TIMEOUT_S) * 1000;
     call.ringTimers.set(from.userId, setTimeout(() => calls.end(call, 'NO ANSWER', 'timeout'), fromTimeout));
-    call.onRingAnswered = () => this.ringDestination(call, to, shownToTo);
+    call.onRingAnswered = () => (type === 'extension' ? this.ringDestination(call, to, shownToTo) : void calls.router?.route(call, body.to));
     for (const sessionId of fromSessions) calls.ring(call, sessionId, from, false, shownToFrom);
     return call.id;
   }

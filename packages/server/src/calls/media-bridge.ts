@@ -20,8 +20,10 @@ export class MediaBridge {
   sync(call: Call): void {
     if (call.state === 'ended') return;
     const sessions = [...call.joined.keys()];
-    for (const from of sessions) {
-      for (const producerId of this.media.producersOf(from, call.id)) {
+    const sources: [string | null, string[]][] = sessions.map((s) => [s, this.media.producersOf(s, call.id)]);
+    sources.push([null, [...call.serverProducers]]); // the server's own audio (IVR prompts) reaches everyone
+    for (const [from, producerIds] of sources) {
+      for (const producerId of producerIds) {
         for (const to of sessions) {
           if (to === from) continue;
           const key = `${to}:${producerId}`;

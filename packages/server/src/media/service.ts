@@ -3,6 +3,7 @@ import type { ClientPayload, ConsumeOffer, MediaSetup } from '@astral/protocol';
 import type { types } from 'mediasoup';
 import { AppError } from '../util/errors.js';
 import { MediaPeer, type TransportPlacement } from './peer.js';
+import { startPlayer, type Player } from './player.js';
 import { tapProducer, type RtpPacket, type Tap } from './tap.js';
 import type { WorkerPool } from './worker-pool.js';
 import type { RegionConfig } from '../config.js';
@@ -82,11 +83,7 @@ export class MediaService {
   async produce(sessionId: string, transportId: string, rtpParameters: unknown, callId: string): Promise<string> {
     const peer = this.peer(sessionId);
     const producer = await peer.produce(transportId, rtpParameters as types.RtpParameters, callId);
-    this.producers.set(producer.id, { producer, router: peer.router });
-    producer.observer.once('close', () => {
-      this.producers.delete(producer.id);
-      for (const key of this.pipes) if (key.startsWith(`${producer.id}:`)) this.pipes.delete(key);
-    });
+    this.register(producer, peer.router);
     return producer.id;
   }
 
@@ -122,6 +119,24 @@ export class MediaService {
   async tap(producerId: string, onPacket: (p: RtpPacket) => void): Promise<Tap | undefined> {
     const source = this.producers.get(producerId);
     return source && tapProducer(source.router, producerId, onPacket);
+  }
+
+  /** Starts playing Opus frames into a router of `region` (IVR prompts); the producer can be consumed like any other. */
+  async play(region: string, frames: Buffer[], gapMs: number): Promise<Player> {
+    const router = this.pool.acquireRouter(this.region(region)?.workers);
+    this.pool.release(router); // a player holds no transports a peer would count
+    const { player, producer } = await startPlayer(router, frames, gapMs);
+    this.register(producer, router);
+    return player;
+  }
+
+  /** Makes a producer consumable from any router (piped on demand) until it closes. */
+  private register(producer: types.Producer, router: types.Router): void {
+    this.producers.set(producer.id, { producer, router });
+    producer.observer.once('close', () => {
+      this.producers.delete(producer.id);
+      for (const key of this.pipes) if (key.startsWith(`${producer.id}:`)) this.pipes.delete(key);
+    });
   }
 
   async resumeConsumer(sessionId: string, consumerId: string): Promise<void> {

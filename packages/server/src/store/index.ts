@@ -8,6 +8,7 @@ import { ChannelStore } from './channels.js';
 import { openDatabase, type Db } from './db.js';
 import { InstanceStore } from './instances.js';
 import { JourneyStore } from './journeys.js';
+import { RoutingStore } from './routing.js';
 import { UserStore } from './users.js';
 
 export class Store {
@@ -19,6 +20,7 @@ export class Store {
   readonly bots: BotStore;
   readonly channels: ChannelStore;
   readonly journeys: JourneyStore;
+  readonly routing: RoutingStore;
 
   private constructor(
     readonly db: Db,
@@ -32,6 +34,7 @@ export class Store {
     this.bots = new BotStore(db);
     this.channels = new ChannelStore(db);
     this.journeys = new JourneyStore(db);
+    this.routing = new RoutingStore(db);
   }
 
   static async open(dataDir: string, ids = new SnowflakeGenerator()): Promise<Store> {

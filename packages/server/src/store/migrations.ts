@@ -134,6 +134,42 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('call_steps').execute();
     },
   },
+  '0005_queues_and_ivr': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('queues')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull().references('instances.id'))
+        .addColumn('number', 'varchar(32)', (c) => c.notNull())
+        .addColumn('name', 'varchar(100)', (c) => c.notNull())
+        .addColumn('strategy', 'varchar(16)', (c) => c.notNull())
+        .addColumn('members', 'text', (c) => c.notNull())
+        .addColumn('ring_timeout', 'integer', (c) => c.notNull())
+        .addColumn('overflow', 'varchar(64)')
+        .addColumn('record', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addUniqueConstraint('queues_instance_number', ['instance_id', 'number'])
+        .execute();
+      await db.schema
+        .createTable('ivr_menus')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull().references('instances.id'))
+        .addColumn('number', 'varchar(32)', (c) => c.notNull())
+        .addColumn('name', 'varchar(100)', (c) => c.notNull())
+        .addColumn('options', 'text', (c) => c.notNull())
+        .addColumn('prompt_path', 'varchar(512)', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addUniqueConstraint('ivr_instance_number', ['instance_id', 'number'])
+        .execute();
+      // 0/1 rather than boolean: one representation on SQLite and PostgreSQL.
+      await db.schema.alterTable('users').addColumn('record_calls', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('users').dropColumn('record_calls').execute();
+      await db.schema.dropTable('ivr_menus').execute();
+      await db.schema.dropTable('queues').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

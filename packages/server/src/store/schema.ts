@@ -27,6 +27,8 @@ export interface UsersTable {
   display_name: string;
   extension: string | null;
   created_at: string;
+  /** Calls involving this user are recorded (default true). */
+  record_calls: Generated<number>;
 }
 
 export interface CallsTable {
@@ -75,6 +77,31 @@ export interface CallStepsTable {
   status: string;
 }
 
+export interface QueuesTable {
+  id: string;
+  instance_id: string;
+  number: string;
+  name: string;
+  strategy: string;
+  /** JSON array of member extensions, in order. */
+  members: string;
+  ring_timeout: number;
+  overflow: string | null;
+  record: number;
+  created_at: string;
+}
+
+export interface IvrMenusTable {
+  id: string;
+  instance_id: string;
+  number: string;
+  name: string;
+  /** JSON object: digit → destination (extension, queue or IVR number). */
+  options: string;
+  prompt_path: string;
+  created_at: string;
+}
+
 export interface BotsTable {
   id: string;
   instance_id: string;
@@ -105,6 +132,8 @@ export interface Database {
   calls: CallsTable;
   call_counters: CallCountersTable;
   call_steps: CallStepsTable;
+  queues: QueuesTable;
+  ivr_menus: IvrMenusTable;
   bots: BotsTable;
   channels: ChannelsTable;
   channel_recipients: ChannelRecipientsTable;

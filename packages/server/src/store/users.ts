@@ -11,6 +11,8 @@ export interface UpsertUser {
   identity: string;
   displayName?: string;
   extension?: string;
+  /** Record this user's calls (switch it off per extension). */
+  recordCalls?: boolean;
 }
 
 export class UserStore {
@@ -35,6 +37,7 @@ export class UserStore {
         display_name: input.displayName ?? input.identity,
         extension: input.extension ?? null,
         created_at: new Date().toISOString(),
+        record_calls: input.recordCalls === false ? 0 : 1,
       };
       // A concurrent first mint of the same identity loses the race quietly and reads the winner.
       await this.db.insertInto('users').values(row).onConflict((oc) => oc.doNothing()).execute();
@@ -43,9 +46,16 @@ export class UserStore {
     const changes: Partial<UserRow> = {};
     if (input.displayName !== undefined && input.displayName !== existing.display_name) changes.display_name = input.displayName;
     if (input.extension !== undefined && input.extension !== existing.extension) changes.extension = input.extension;
+    if (input.recordCalls !== undefined && Number(input.recordCalls) !== existing.record_calls) changes.record_calls = input.recordCalls ? 1 : 0;
     if (Object.keys(changes).length === 0) return existing;
     await this.db.updateTable('users').set(changes).where('id', '=', existing.id).execute();
     return { ...existing, ...changes };
+  }
+
+  /** Whether any of these users has call recording switched off. */
+  async recordingOff(userIds: string[]): Promise<boolean> {
+    const row = await this.db.selectFrom('users').select('id').where('id', 'in', userIds).where('record_calls', '=', 0).executeTakeFirst();
+    return row !== undefined;
   }
 
   byIdentity(instanceId: string, identity: string): Promise<UserRow | undefined> {

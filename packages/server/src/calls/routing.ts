@@ -1,0 +1,173 @@
+// Routing: queues (ring-all, round-robin, longest-idle, overflow) and IVR menus (prompt, digit choices) for dialled numbers.
+import type { PartyInfo } from '@astral/protocol';
+import { readFileSync } from 'node:fs';
+import type { MediaService } from '../media/service.js';
+import { encodeWavToOpusFrames } from '../recording/encode.js';
+import type { Store } from '../store/index.js';
+import type { IvrMenu, Queue } from '../store/routing.js';
+import type { Call } from './call.js';
+import type { CallControl } from './call-control.js';
+import { resolveDestination } from './directory.js';
+import type { Journeys } from './journey.js';
+import type { SessionNotifier } from './notifier.js';
+import type { Session, SessionRegistry } from './sessions.js';
+
+export interface RouterDeps {
+  store: Store;
+  calls: CallControl;
+  sessions: SessionRegistry;
+  media: MediaService;
+  notifier: SessionNotifier;
+  journeys: Journeys;
+}
+
+const PROMPT_GAP_MS = 1500;
+
+export class Router {
+  /** Round-robin position per queue: the index of the member tried last. */
+  private readonly lastTried = new Map<string, number>();
+  private readonly prompts = new Map<string, Buffer[]>();
+
+  constructor(private readonly deps: RouterDeps) {}
+
+  /** Takes a freshly created call to a non-user number; false when the number is not a queue or IVR. */
+  async dial(session: Session, call: Call, destination: string): Promise<boolean> {
+    const { routing } = this.deps.store;
+    const queue = await routing.queue(call.instanceId, destination);
+    const menu = queue ? undefined : await routing.ivr(call.instanceId, destination);
+    if (!queue && !menu) return false;
+    call.join(session.id, call.caller, call.startedAt);
+    this.deps.calls.legs.open(call.id, session.id, call.caller, call.startedAt);
+    await this.deps.calls.persistStart(call, null);
+    // Answer the dial first (its ack carries the call id the widget needs), then ring or play.
+    setImmediate(() => void (queue ? this.runQueue(call, queue) : this.runIvr(call, menu!)));
+    return true;
+  }
+
+  /** Sends the call on to a destination: a user, a queue or an IVR menu; ends it when there is none. */
+  async route(call: Call, destination: string): Promise<void> {
+    if (call.state === 'ended') return;
+    const { routing } = this.deps.store;
+    const user = await resolveDestination(this.deps.store, call.instanceId, destination);
+    if (user) {
+      this.deps.journeys.step(call, 'Dial', call.fromNumber, destination, 'ringing');
+      if (!(await this.offer(call, [user], 30_000))) this.deps.calls.end(call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', 'timeout');
+      return;
+    }
+    const queue = await routing.queue(call.instanceId, destination);
+    if (queue) return this.runQueue(call, queue);
+    const menu = await routing.ivr(call.instanceId, destination);
+    if (menu) return this.runIvr(call, menu);
+    this.deps.calls.end(call, call.answeredAt ? 'ANSWERED' : 'FAILED', 'unavailable');
+  }
+
+  private async runQueue(call: Call, queue: Queue): Promise<void> {
+    if (!queue.record) call.record = false;
+    this.deps.journeys.step(call, 'Queue', call.fromNumber, queue.number, 'queued');
+    const members = await this.availableMembers(call, queue);
+    const timeout = queue.ringTimeout * 1000;
+    let answered = false;
+    if (queue.strategy === 'ring-all') answered = members.length > 0 && (await this.offer(call, members, timeout));
+    else {
+      for (const member of this.order(queue, members)) {
+        if (call.state === 'ended') return;
+        this.lastTried.set(queue.id, queue.members.indexOf(member.extension ?? ''));
+        if (await this.offer(call, [member], timeout)) {
+          answered = true;
+          break;
+        }
+      }
+    }
+    if (answered || call.state === 'ended') return;
+    if (queue.overflow) {
+      this.deps.journeys.step(call, 'Overflow', queue.number, queue.overflow, 'overflow');
+      return this.route(call, queue.overflow);
+    }
+    this.deps.calls.end(call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', 'timeout');
+  }
+
+  /** Members to try, in strategy order: round-robin continues after the last tried; longest-idle first. */
+  private order(queue: Queue, members: PartyInfo[]): PartyInfo[] {
+    if (queue.strategy === 'longest-idle') {
+      const idle = (p: PartyInfo) => this.deps.calls.lastCallEnded.get(p.userId) ?? 0;
+      return [...members].sort((a, b) => idle(a) - idle(b));
+    }
+    const all = queue.members;
+    const start = ((this.lastTried.get(queue.id) ?? -1) + 1) % Math.max(1, all.length);
+    const rotated = [...all.slice(start), ...all.slice(0, start)];
+    return rotated.map((ext) => members.find((m) => m.extension === ext)).filter((m): m is PartyInfo => m !== undefined);
+  }
+
+  private async availableMembers(call: Call, queue: Queue): Promise<PartyInfo[]> {
+    const found = await Promise.all(queue.members.map((ext) => resolveDestination(this.deps.store, call.instanceId, ext)));
+    return found.filter((p): p is PartyInfo => !!p && this.deps.sessions.ofUser(p.userId).length > 0 && !this.deps.calls.callOfUser(p.userId));
+  }
+
+  /** Rings these users' widgets for the call; resolves true once one answers, false on decline/timeout/absence. */
+  private offer(call: Call, parties: PartyInfo[], timeoutMs: number): Promise<boolean> {
+    const { calls, sessions, notifier } = this.deps;
+    const available = parties.filter((p) => sessions.ofUser(p.userId).length > 0 && !calls.callOfUser(p.userId));
+    if (call.state === 'ended' || available.length === 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        for (const p of available) calls.cancelRing(call, p.userId);
+        call.onRingAnswered = call.onRingFailed = null;
+        resolve(false);
+      }, timeoutMs);
+      call.cleanups.push(() => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+      call.onRingFailed = () => {
+        clearTimeout(timer);
+        call.onRingAnswered = call.onRingFailed = null;
+        resolve(false);
+      };
+      call.onRingAnswered = (sessionId) => {
+        clearTimeout(timer);
+        for (const p of available) if (p.userId !== call.joined.get(sessionId)?.party.userId) calls.cancelRing(call, p.userId);
+        const agent = call.joined.get(sessionId)?.party;
+        for (const peer of call.peersOf(sessionId)) if (agent) notifier.notify(peer, 'call:remote-changed', { callId: call.id, remote: agent });
+        resolve(true);
+      };
+      const from = [...call.joined.values()][0]?.party ?? call.caller;
+      for (const p of available) for (const sessionId of sessions.ofUser(p.userId)) calls.ring(call, sessionId, p, sessions.isDnd(p.userId), from);
+    });
+  }
+
+  /** The IVR answers, plays its prompt until a digit chooses a destination. */
+  private async runIvr(call: Call, menu: IvrMenu): Promise<void> {
+    const { calls, media, notifier, journeys } = this.deps;
+    const at = new Date();
+    if (!call.answeredAt) {
+      call.answeredAt = at;
+      call.state = 'answered';
+      for (const sessionId of call.joined.keys()) notifier.notify(sessionId, 'call:answered', { callId: call.id, answeredAt: at.toISOString() });
+      await this.deps.store.calls.markAnswered(call.id, at);
+    }
+    journeys.step(call, 'IVR', call.fromNumber, menu.number, 'answered');
+    let frames = this.prompts.get(menu.promptPath);
+    if (!frames) {
+      frames = encodeWavToOpusFrames(readFileSync(menu.promptPath));
+      this.prompts.set(menu.promptPath, frames);
+    }
+    const player = await media.play(call.region, frames, PROMPT_GAP_MS);
+    const stop = () => {
+      player.stop();
+      call.serverProducers.delete(player.producerId);
+    };
+    if (call.state === 'ended') return stop();
+    call.serverProducers.add(player.producerId);
+    call.cleanups.push(stop);
+    calls.syncMedia(call);
+    call.onDtmf = (digits) => {
+      const digit = digits[0]!;
+      const destination = menu.options[digit];
+      if (!destination) return journeys.step(call, 'IVR', call.fromNumber, menu.number, `invalid choice ${digit}`);
+      call.onDtmf = null;
+      stop();
+      journeys.step(call, 'IVR', call.fromNumber, destination, `choice ${digit}`);
+      void this.route(call, destination);
+    };
+  }
+}
