@@ -8,6 +8,8 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The Chromium binary and flags every browser test shares. */
+const chromium = JSON.parse(readFileSync(path.join(rootDir, 'test/helpers/chromium.json'), 'utf8'));
 const requireFromRoot = createRequire(path.join(rootDir, 'package.json'));
 
 const CJS_PREFIX = '/__astral_cjs__/';
@@ -81,20 +83,9 @@ export default {
   browsers: [
     chromeLauncher({
       launchOptions: {
-        executablePath: '/usr/bin/chromium',
+        executablePath: process.env.CHROMIUM_PATH || chromium.executablePath,
         headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--use-fake-ui-for-media-stream',
-          '--use-fake-device-for-media-stream',
-          '--autoplay-policy=no-user-gesture-required',
-        ],
+        args: chromium.args,
       },
     }),
   ],

@@ -38,14 +38,7 @@ async function phones(): Promise<Record<Name, PhonePage>> {
   return out;
 }
 
-async function hears(p: PhonePage, hz: number): Promise<void> {
-  let heard = { peakHz: 0, rms: 0 };
-  for (let i = 0; i < 5; i++) {
-    heard = await p.heardAudio(800);
-    if (heard.rms > 0.01 && Math.abs(heard.peakHz - hz) < 25) return;
-  }
-  assert.fail(`expected ${hz} Hz, heard ${JSON.stringify(heard)}`);
-}
+const hears = (p: PhonePage, hz: number) => p.expectTone(hz);
 
 describe('queues and IVR', { timeout: 150_000 }, () => {
   before(async () => {

@@ -27,15 +27,7 @@ async function phone(name: Name): Promise<PhonePage> {
   return p;
 }
 
-/** Listens until `name`'s tone is heard (media follows signaling by a few hundred ms), failing after ~4 s. */
-async function hears(p: PhonePage, name: Name): Promise<void> {
-  let heard = { peakHz: 0, rms: 0 };
-  for (let attempt = 0; attempt < 5; attempt++) {
-    heard = await p.heardAudio(800);
-    if (heard.rms > 0.01 && Math.abs(heard.peakHz - HZ[name]) < 25) return;
-  }
-  assert.fail(`expected to hear ${name} (${HZ[name]} Hz): ${JSON.stringify(heard)}`);
-}
+const hears = (p: PhonePage, name: Name) => p.expectTone(HZ[name]);
 
 async function connect(alice: PhonePage, bob: PhonePage): Promise<void> {
   await alice.invoke('call', 'bob');

@@ -1,25 +1,16 @@
 // Real headless Chromium (Debian's /usr/bin/chromium) with a fake microphone playing a known tone.
-import { chromium, type Browser } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { chromium as playwright, type Browser } from 'playwright-core';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// One list of Chromium flags for every browser test (the widget's component tests read it too).
+const chromium = JSON.parse(readFileSync(new URL('./chromium.json', import.meta.url), 'utf8')) as { executablePath: string; args: string[] };
 
-export const CHROMIUM_FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--autoplay-policy=no-user-gesture-required',
-  '--allow-loopback-in-peer-connection',
-];
+export const CHROMIUM = process.env.CHROMIUM_PATH || chromium.executablePath;
+export const CHROMIUM_FLAGS = chromium.args;
 
 /** A browser whose microphone plays `audioFile` (a WAV) on a loop. */
 export function launchBrowser(audioFile: string): Promise<Browser> {
-  return chromium.launch({
+  return playwright.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [...CHROMIUM_FLAGS, `--use-file-for-fake-audio-capture=${audioFile}`],

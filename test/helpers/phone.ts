@@ -67,6 +67,16 @@ export class PhonePage {
     return this.invoke('getStats') as Promise<Record<string, number>>;
   }
 
+  /** Listens until the far side carries `hz` (media follows signaling by a moment), failing after ~4 s. */
+  async expectTone(hz: number, toleranceHz = 25): Promise<HeardAudio> {
+    let heard: HeardAudio = { peakHz: 0, rms: 0 };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      heard = await this.heardAudio(800);
+      if (heard.rms > 0.01 && Math.abs(heard.peakHz - hz) < toleranceHz) return heard;
+    }
+    throw new Error(`expected to hear ${hz} Hz, heard ${JSON.stringify(heard)}`);
+  }
+
   /** Listens to the far side for `ms` and reports the dominant frequency and loudness. */
   async heardAudio(ms = 1500): Promise<HeardAudio> {
     // In-call comes first; the far side's track follows once its microphone is producing.

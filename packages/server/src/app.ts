@@ -85,12 +85,12 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const ringTimeoutMs = config.ringTimeoutSeconds * 1000;
   const recordings = new Recordings({ media, store, notifier: gateway, log: app.log, dir: join(config.dataDir, 'recordings'), enabled: config.recording });
   const journeys = new Journeys(store, app.log);
-  const calls = new CallControl({ store, media, sessions, notifier: gateway, ringTimeoutMs, log: app.log, recordings, journeys });
+  const calls = new CallControl({ store, media, notifier: gateway, ringTimeoutMs, log: app.log, recordings, journeys });
   const channels = new ChannelCalls({ store, calls, sessions, notifier: gateway, media, ringTimeoutMs });
-  calls.router = new Router({ store, calls, sessions, media, notifier: gateway, journeys });
+  const router = new Router({ store, calls, sessions, media, notifier: gateway, journeys, ringTimeoutMs });
   const transfers = new Transfers({ store, calls, sessions, notifier: gateway, journeys, ringTimeoutMs });
-  const clickToCall = new ClickToCall({ store, calls, sessions, ringTimeoutMs });
-  gateway.attach(calls, channels, transfers);
+  const clickToCall = new ClickToCall({ store, calls, router, sessions, ringTimeoutMs });
+  gateway.attach({ calls, channels, transfers, router });
 
   useStrictValidation(app);
   await app.register(cors, { origin: config.allowedOrigins.includes('*') ? true : config.allowedOrigins });

@@ -5,18 +5,16 @@ import type { MediaService } from '../media/service.js';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import { Call } from './call.js';
-import { resolveDestination } from './directory.js';
 import { LegRegistry, type Leg } from './legs.js';
 import { MediaBridge } from './media-bridge.js';
 import type { SessionNotifier } from './notifier.js';
 import type { Journeys } from './journey.js';
 import type { Recordings } from './recordings.js';
-import { partyOf, type Session, type SessionRegistry } from './sessions.js';
+import { partyOf, type Session } from './sessions.js';
 
 export interface CallControlDeps {
   store: Store;
   media: MediaService;
-  sessions: SessionRegistry;
   notifier: SessionNotifier;
   ringTimeoutMs: number;
   log: FastifyBaseLogger;
@@ -40,8 +38,6 @@ export class CallControl {
   readonly legs = new LegRegistry();
   /** When each user's last call ended (longest-idle queues). */
   readonly lastCallEnded = new Map<string, number>();
-  /** Routes destinations that are not users (queues, IVR menus); set by the app. */
-  router: { dial(session: Session, call: Call, destination: string): Promise<boolean>; route(call: Call, destination: string): Promise<void> } | null = null;
   listener: CallListener | null = null;
 
   constructor(private readonly deps: CallControlDeps) {
@@ -64,33 +60,7 @@ export class CallControl {
     return undefined;
   }
 
-  async dial(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo }> {
-    const { store, sessions } = this.deps;
-    const caller = partyOf(session);
-    const instanceId = session.principal.instanceId;
-    if (this.callOfUser(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
-    const callee = await resolveDestination(store, instanceId, destination);
-    if (!callee) return this.dialRouted(session, destination);
-    if (callee.userId === caller.userId) throw new AppError('bad_request', 'you cannot call yourself');
-    // The lookup awaited: the caller may have started another call meanwhile.
-    if (this.callOfUser(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
-    const busy = this.callOfUser(callee.userId) !== undefined;
-    const call = this.create({ instanceId, kind: 'direct', caller, callerSession: session.id, callee, channelId: null });
-    call.join(session.id, caller, call.startedAt);
-    this.legs.open(call.id, session.id, caller, call.startedAt);
-    if (await store.users.recordingOff([caller.userId, callee.userId])) call.record = false;
-    await this.persistStart(call, callee.userId);
-    this.deps.journeys.step(call, 'Dial', call.fromNumber, call.toNumber, busy ? 'busy' : 'ringing');
-    const calleeSessions = busy ? [] : sessions.ofUser(callee.userId);
-    if (calleeSessions.length === 0) {
-      // Answer the dial first, then report the outcome, as a PBX answers INVITE with 100 then 486/480.
-      setImmediate(() => this.end(call, busy ? 'BUSY' : 'FAILED', busy ? 'busy' : 'unavailable'));
-      return { callId: call.id, to: callee };
-    }
-    call.ringTimers.set(callee.userId, setTimeout(() => this.end(call, 'NO ANSWER', 'timeout'), this.deps.ringTimeoutMs));
-    for (const sessionId of calleeSessions) this.ring(call, sessionId, callee, false);
-    return { callId: call.id, to: callee };
-  }
+
 
   create(opts: { instanceId: string; kind: Call['kind']; caller: PartyInfo; callerSession: string | null; callee: PartyInfo | null; channelId: string | null; region?: string }): Call {
     const { store, media } = this.deps;
@@ -124,17 +94,7 @@ export class CallControl {
   }
 
   /** Rings one widget session; the caller hears ringback once any rung widget confirms it rings. */
-  /** Dials a queue or IVR number: the call is created, then the router takes over. */
-  private async dialRouted(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo }> {
-    const instanceId = session.principal.instanceId;
-    const to: PartyInfo = { userId: `route:${destination}`, identity: destination, displayName: destination, extension: destination };
-    const call = this.create({ instanceId, kind: 'direct', caller: partyOf(session), callerSession: session.id, callee: to, channelId: null });
-    if (!this.router || !(await this.router.dial(session, call, destination))) {
-      this.calls.delete(call.id);
-      throw new AppError('not_found', `no user or extension "${destination}"`);
-    }
-    return { callId: call.id, to };
-  }
+
 
   /** Media and recording follow the call's current parties (after the server adds or removes audio). */
   syncMedia(call: Call): void {
@@ -179,7 +139,7 @@ export class CallControl {
       this.notifyEnded(sessionId, call, 'ANSWERED', 'answered_elsewhere', 0, 0);
     }
     if (call.answeredAt) for (const leg of this.legs.ofCall(call.id)) if (call.joined.has(leg.sessionId)) leg.answeredAt ??= at;
-    this.journeyOfJoin(call, session, wasRung);
+    this.deps.journeys.joined(call, partyOf(session), session.id, wasRung);
     if (!wasAnswered && call.answeredAt) {
       for (const peer of call.peersOf(session.id)) {
         this.deps.notifier.notify(peer, 'call:answered', { callId: call.id, answeredAt: at.toISOString() });
@@ -276,16 +236,7 @@ export class CallControl {
     for (const peer of call.peersOf(session.id)) this.deps.notifier.notify(peer, 'call:remote-muted', { callId, muted });
   }
 
-  /** Journey step for a join: a channel Join, a direct call's Bridged (with whoever was waiting), or a first-leg Answer. */
-  private journeyOfJoin(call: Call, session: Session, wasRung: boolean): void {
-    const who = partyOf(session);
-    const number = who.extension ?? who.identity;
-    if (call.kind === 'channel') return this.deps.journeys.step(call, 'Join', number, call.toNumber, 'joined');
-    if (!wasRung) return;
-    const peer = call.joined.get(call.peersOf(session.id)[0] ?? '')?.party;
-    if (!peer) return this.deps.journeys.step(call, 'Answer', number, call.toNumber, 'waiting');
-    this.deps.journeys.step(call, 'Bridged', peer.extension ?? peer.identity, number, 'answered');
-  }
+
 
   /** Hold: the session's microphone and what it hears are paused until it resumes; the others are told. */
   async hold(session: Session, callId: string, held: boolean): Promise<void> {

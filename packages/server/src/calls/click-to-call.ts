@@ -4,11 +4,13 @@ import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import type { CallControl } from './call-control.js';
 import { resolveDestination } from './directory.js';
+import type { Router } from './routing.js';
 import type { SessionRegistry } from './sessions.js';
 
 export interface ClickToCallDeps {
   store: Store;
   calls: CallControl;
+  router: Router;
   sessions: SessionRegistry;
   ringTimeoutMs: number;
 }
@@ -49,7 +51,7 @@ export class ClickToCall {
     const shownToTo: PartyInfo = body.caller_id ? { ...from, displayName: body.caller_id } : from;
     const fromTimeout = (body.timeout ?? DEFAULT_FROM_TIMEOUT_S) * 1000;
     call.ringTimers.set(from.userId, setTimeout(() => calls.end(call, 'NO ANSWER', 'timeout'), fromTimeout));
-    call.onRingAnswered = () => (type === 'extension' ? this.ringDestination(call, to, shownToTo) : void calls.router?.route(call, body.to));
+    call.onRingAnswered = () => (type === 'extension' ? this.ringDestination(call, to, shownToTo) : void this.deps.router.route(call, body.to));
     for (const sessionId of fromSessions) calls.ring(call, sessionId, from, false, shownToFrom);
     return call.id;
   }

@@ -1,4 +1,5 @@
 // Journeys: each step of a call (dial, bridge, hold, transfer, DTMF, hangup) with time, parties, duration and status.
+import type { PartyInfo } from '@astral/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/index.js';
 import type { StepRow } from '../store/journeys.js';
@@ -26,6 +27,16 @@ export class Journeys {
       if (previous) await this.store.journeys.setDuration(previous.id, seconds(previous.time, now));
       await this.store.journeys.append(row);
     });
+  }
+
+  /** A join: a channel Join, a direct call's Bridged (with whoever was waiting), or a first-leg Answer. */
+  joined(call: Call, who: PartyInfo, sessionId: string, wasRung: boolean): void {
+    const number = who.extension ?? who.identity;
+    if (call.kind === 'channel') return this.step(call, 'Join', number, call.toNumber, 'joined');
+    if (!wasRung) return;
+    const peer = call.joined.get(call.peersOf(sessionId)[0] ?? '')?.party;
+    if (!peer) return this.step(call, 'Answer', number, call.toNumber, 'waiting');
+    this.step(call, 'Bridged', peer.extension ?? peer.identity, number, 'answered');
   }
 
   /** The call ended: a final Hangup step closes the journey. */

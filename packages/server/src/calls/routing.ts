@@ -1,4 +1,4 @@
-// Routing: queues (ring-all, round-robin, longest-idle, overflow) and IVR menus (prompt, digit choices) for dialled numbers.
+// Routing: where a dialled number goes — a user, a queue (ring-all, round-robin, longest-idle, overflow) or an IVR menu.
 import type { PartyInfo } from '@astral/protocol';
 import { readFileSync } from 'node:fs';
 import type { MediaService } from '../media/service.js';
@@ -10,7 +10,8 @@ import type { CallControl } from './call-control.js';
 import { resolveDestination } from './directory.js';
 import type { Journeys } from './journey.js';
 import type { SessionNotifier } from './notifier.js';
-import type { Session, SessionRegistry } from './sessions.js';
+import { partyOf, type Session, type SessionRegistry } from './sessions.js';
+import { AppError } from '../util/errors.js';
 
 export interface RouterDeps {
   store: Store;
@@ -19,6 +20,7 @@ export interface RouterDeps {
   media: MediaService;
   notifier: SessionNotifier;
   journeys: Journeys;
+  ringTimeoutMs: number;
 }
 
 const PROMPT_GAP_MS = 1500;
@@ -30,18 +32,55 @@ export class Router {
 
   constructor(private readonly deps: RouterDeps) {}
 
-  /** Takes a freshly created call to a non-user number; false when the number is not a queue or IVR. */
-  async dial(session: Session, call: Call, destination: string): Promise<boolean> {
+  /** A widget dials: a user (rung directly), a queue or an IVR menu. */
+  async dial(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo }> {
+    const { store, sessions, calls, journeys } = this.deps;
+    const caller = partyOf(session);
+    const instanceId = session.principal.instanceId;
+    if (calls.callOfUser(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
+    const callee = await resolveDestination(store, instanceId, destination);
+    if (!callee) return this.dialRouted(session, destination);
+    if (callee.userId === caller.userId) throw new AppError('bad_request', 'you cannot call yourself');
+    // The lookup awaited: the caller may have started another call meanwhile.
+    if (calls.callOfUser(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
+    const busy = calls.callOfUser(callee.userId) !== undefined;
+    const call = this.startCall(session, callee);
+    if (await store.users.recordingOff([caller.userId, callee.userId])) call.record = false;
+    await calls.persistStart(call, callee.userId);
+    journeys.step(call, 'Dial', call.fromNumber, call.toNumber, busy ? 'busy' : 'ringing');
+    const calleeSessions = busy ? [] : sessions.ofUser(callee.userId);
+    if (calleeSessions.length === 0) {
+      // Answer the dial first, then report the outcome, as a PBX answers INVITE with 100 then 486/480.
+      setImmediate(() => calls.end(call, busy ? 'BUSY' : 'FAILED', busy ? 'busy' : 'unavailable'));
+      return { callId: call.id, to: callee };
+    }
+    call.ringTimers.set(callee.userId, setTimeout(() => calls.end(call, 'NO ANSWER', 'timeout'), this.deps.ringTimeoutMs));
+    for (const sessionId of calleeSessions) calls.ring(call, sessionId, callee, false);
+    return { callId: call.id, to: callee };
+  }
+
+  /** A queue or IVR number: the call is created and answered by the dial ack, then rung or played. */
+  private async dialRouted(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo }> {
     const { routing } = this.deps.store;
-    const queue = await routing.queue(call.instanceId, destination);
-    const menu = queue ? undefined : await routing.ivr(call.instanceId, destination);
-    if (!queue && !menu) return false;
-    call.join(session.id, call.caller, call.startedAt);
-    this.deps.calls.legs.open(call.id, session.id, call.caller, call.startedAt);
+    const instanceId = session.principal.instanceId;
+    const queue = await routing.queue(instanceId, destination);
+    const menu = queue ? undefined : await routing.ivr(instanceId, destination);
+    if (!queue && !menu) throw new AppError('not_found', `no user or extension "${destination}"`);
+    const to: PartyInfo = { userId: `route:${destination}`, identity: destination, displayName: (queue ?? menu)!.name, extension: destination };
+    const call = this.startCall(session, to);
     await this.deps.calls.persistStart(call, null);
     // Answer the dial first (its ack carries the call id the widget needs), then ring or play.
     setImmediate(() => void (queue ? this.runQueue(call, queue) : this.runIvr(call, menu!)));
-    return true;
+    return { callId: call.id, to };
+  }
+
+  /** A direct call with the dialling session already in it. */
+  private startCall(session: Session, callee: PartyInfo): Call {
+    const caller = partyOf(session);
+    const call = this.deps.calls.create({ instanceId: session.principal.instanceId, kind: 'direct', caller, callerSession: session.id, callee, channelId: null });
+    call.join(session.id, caller, call.startedAt);
+    this.deps.calls.legs.open(call.id, session.id, caller, call.startedAt);
+    return call;
   }
 
   /** Sends the call on to a destination: a user, a queue or an IVR menu; ends it when there is none. */

@@ -15,6 +15,7 @@ import type { PrincipalResolver } from '../auth/principal.js';
 import type { CallControl } from '../calls/call-control.js';
 import type { ChannelCalls } from '../calls/channel-calls.js';
 import type { SessionNotifier } from '../calls/notifier.js';
+import type { Router } from '../calls/routing.js';
 import type { Transfers } from '../calls/transfers.js';
 import { partyOf, type Session, type SessionRegistry } from '../calls/sessions.js';
 import type { MediaService } from '../media/service.js';
@@ -31,6 +32,14 @@ export interface GatewayDeps {
   log: FastifyBaseLogger;
   allowedOrigins: string[];
   iceServers: { urls: string | string[] }[];
+}
+
+/** The call services socket events are routed to. */
+export interface CallServices {
+  calls: CallControl;
+  channels: ChannelCalls;
+  transfers: Transfers;
+  router: Router;
 }
 
 type Handler<E extends ClientEventName> = (session: Session, payload: ClientPayload<E>) => Promise<ClientResults[E]> | ClientResults[E];
@@ -63,12 +72,12 @@ export class Gateway implements SessionNotifier {
   }
 
   /** Starts routing events (wired after construction: call control notifies through the gateway). */
-  attach(calls: CallControl, channels: ChannelCalls, transfers: Transfers): void {
-    this.calls = calls;
-    this.io.on('connection', (socket: AstralSocket) => this.onConnection(socket, calls, channels, transfers));
+  attach(services: CallServices): void {
+    this.calls = services.calls;
+    this.io.on('connection', (socket: AstralSocket) => this.onConnection(socket, services));
   }
 
-  private onConnection(socket: AstralSocket, calls: CallControl, channels: ChannelCalls, transfers: Transfers): void {
+  private onConnection(socket: AstralSocket, { calls, channels, transfers, router }: CallServices): void {
     const { session } = socket.data;
     const { media, sessions } = this.deps;
     sessions.add(session);
@@ -88,7 +97,7 @@ export class Gateway implements SessionNotifier {
     this.on(socket, 'voice:state', (s, p) => channels.voiceState(s, p));
     this.on(socket, 'voice:latency', (s, p) => (channels.setLatency(s, p.rtts), {}));
     this.on(socket, 'presence:update', (s, p) => ((s.dnd = p.dnd), {}));
-    this.on(socket, 'call:dial', (s, p) => calls.dial(s, p.destination));
+    this.on(socket, 'call:dial', (s, p) => router.dial(s, p.destination));
     this.on(socket, 'call:answer', (s, p) => (calls.answer(s, p.callId), {}));
     this.on(socket, 'call:decline', (s, p) => (calls.decline(s, p.callId), {}));
     this.on(socket, 'call:hangup', (s, p) => (calls.hangup(s, p.callId), {}));
@@ -118,7 +127,7 @@ export class Gateway implements SessionNotifier {
         reply({ ok: true, data });
       } catch (err) {
         if (!(err instanceof AppError)) this.deps.log.error({ err, event }, 'socket event failed');
-        reply({ ok: false, error: mediaErrorBody(err) });
+        reply({ ok: false, error: toErrorBody(err) });
       }
     };
     (socket as unknown as { on(e: string, l: (...a: unknown[]) => void): void }).on(event, listener);
@@ -149,10 +158,4 @@ export class Gateway implements SessionNotifier {
     this.calls?.endAll();
     await this.io.close();
   }
-}
-
-/** mediasoup rejects bad RTP/DTLS parameters with TypeError: report those as the client's error. */
-function mediaErrorBody(err: unknown) {
-  if (err instanceof TypeError) return { code: 'bad_request', message: `invalid media parameters: ${err.message}` };
-  return toErrorBody(err);
 }

@@ -8,6 +8,16 @@ import { tapProducer, type RtpPacket, type Tap } from './tap.js';
 import type { WorkerPool } from './worker-pool.js';
 import type { RegionConfig } from '../config.js';
 
+/** mediasoup rejects malformed DTLS/RTP parameters with TypeError: that is the client's bad input, not our failure. */
+async function clientInput<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (err instanceof TypeError) throw new AppError('bad_request', `invalid media parameters: ${err.message}`);
+    throw err;
+  }
+}
+
 export class MediaService {
   private readonly peers = new Map<string, MediaPeer>();
   /** Where each session's media should live; absent = the default region. */
@@ -77,12 +87,13 @@ export class MediaService {
   }
 
   async connect(sessionId: string, { transportId, dtlsParameters }: ClientPayload<'media:connect'>): Promise<void> {
-    await this.peer(sessionId).transport(transportId).connect({ dtlsParameters: dtlsParameters as unknown as types.DtlsParameters });
+    const transport = this.peer(sessionId).transport(transportId);
+    await clientInput(() => transport.connect({ dtlsParameters: dtlsParameters as unknown as types.DtlsParameters }));
   }
 
   async produce(sessionId: string, transportId: string, rtpParameters: unknown, callId: string): Promise<string> {
     const peer = this.peer(sessionId);
-    const producer = await peer.produce(transportId, rtpParameters as types.RtpParameters, callId);
+    const producer = await clientInput(() => peer.produce(transportId, rtpParameters as types.RtpParameters, callId));
     this.register(producer, peer.router);
     return producer.id;
   }

@@ -1,6 +1,7 @@
 // AstralClient: the headless softphone — connection, call state machine and media — that <astral-phone> only renders.
 import type { CallEnded, PartyInfo, PhoneState } from '@astral/protocol';
 import { MediaSession } from './media-session.js';
+import { measureRegionRtts } from './regions.js';
 import { AstralError, openSocket, request, type GatewaySocket } from './signaling.js';
 import { TokenSource } from './token-source.js';
 import type { AstralClientEvents, AstralClientOptions, CallInfo, CallStats } from './types.js';
@@ -365,24 +366,15 @@ export class AstralClient extends EventTarget {
     if (this._call?.channelId === channelId && this._call.region !== region) this.setCall({ ...this._call, region });
   }
 
-  /** Measures round-trip time to each region's endpoint (best of three) and reports it for automatic region choice. */
+  /** Reports measured region round-trip times for automatic region choice (with two or more regions). */
   private async measureRegions(socket: GatewaySocket, regions: { id: string; endpoint: string }[]): Promise<void> {
     if (regions.length < 2) return;
-    const rtts: Record<string, number> = {};
-    for (const region of regions) {
-      const url = `${region.endpoint || this.options.server}/healthz`;
-      let best = Infinity;
-      for (let i = 0; i < 3; i++) {
-        const start = performance.now();
-        const ok = await fetch(url, { cache: 'no-store' }).then((r) => r.ok, () => false);
-        if (ok) best = Math.min(best, performance.now() - start);
-      }
-      if (Number.isFinite(best)) rtts[region.id] = Math.round(best * 10) / 10;
-    }
+    const rtts = await measureRegionRtts(this.options.server, regions);
     if (Object.keys(rtts).length === 0 || this.socket !== socket) return;
     await request(socket, 'voice:latency', { rtts }).catch(() => undefined);
     this._regionRtts = rtts;
   }
+
 
   private finishCall(ended: CallEnded | null): void {
     const call = this._call;
