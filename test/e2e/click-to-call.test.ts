@@ -64,6 +64,30 @@ describe('click-to-call', { timeout: 90_000 }, () => {
     assert.ok(Math.abs(customerHears.peakHz - 440) < 25 && customerHears.rms > 0.01, JSON.stringify(customerHears));
     await customer.invoke('hangup');
     await agent.waitState('ready');
+    const legsGone = await fetch(`${server.url}/api/v1/calls?to=1002&limit=1`, { headers: { 'x-api-key': server.apiKey } });
+    const [last] = ((await legsGone.json()) as { data: { id: string; recording_url: string | null }[] }).data;
+    assert.ok(last?.recording_url, 'click-to-call calls are recorded by default');
+  });
+
+  test('an operator hangs up one channel of a live call: both widgets return to ready', async () => {
+    const [agent, customer] = [await phone(browserA, 'agent'), await phone(browserB, 'customer')];
+    assert.equal((await clickToCall({ from: '1001', to: '1002', variables: { record: false, crm_id: 'A-17' } })).status, 200);
+    await agent.waitState('incoming');
+    await agent.invoke('answer');
+    await customer.waitState('incoming');
+    await customer.invoke('answer');
+    await agent.expectTone(1000);
+    const legs = (await (await fetch(`${server.url}/api/v1/calls/live`, { headers: { 'x-api-key': server.apiKey } })).json()) as { channel_id: string; linkedid: string }[];
+    const customerLeg = legs.find((l) => l.channel_id.startsWith('WebRTC/1002-'))!;
+    const res = await fetch(`${server.url}/api/v1/calls/hangup-channel`, {
+      method: 'POST',
+      headers: { 'x-api-key': server.apiKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ channel_id: customerLeg.channel_id, reason: 'normal' }),
+    });
+    assert.equal(res.status, 200);
+    await Promise.all([agent.waitState('ready'), customer.waitState('ready')]);
+    const recording = await fetch(`${server.url}/api/v1/calls/${customerLeg.linkedid}/recording`, { headers: { 'x-api-key': server.apiKey } });
+    assert.equal(recording.status, 404, 'variables.record = false: no recording');
   });
 
   test('from declining ends the attempt before to is ever rung', async () => {

@@ -52,6 +52,7 @@ describe('queues and IVR', { timeout: 150_000 }, () => {
     }
     assert.equal((await admin('POST', 'queues', { number: '5001', name: 'Sales', strategy: 'ring-all', members: ['1002', '1003'] })).status, 201);
     assert.equal((await admin('POST', 'queues', { number: '5002', name: 'Support', strategy: 'round-robin', members: ['1002', '1003'] })).status, 201);
+    assert.equal((await admin('POST', 'queues', { number: '5004', name: 'Private', strategy: 'ring-all', members: ['1003'], record: false })).status, 201);
     assert.equal((await admin('POST', 'queues', { number: '5003', name: 'Billing', strategy: 'longest-idle', members: ['1003'], ring_timeout: 5, overflow: '1002' })).status, 201);
     const prompt = readFileSync(toneFile(fixtures, PROMPT_HZ, 2)).toString('base64');
     const ivr = await admin('POST', 'ivr', { number: '6001', name: 'Main menu', prompt_wav: prompt, options: { '1': '1002', '2': '5001' } });
@@ -91,6 +92,17 @@ describe('queues and IVR', { timeout: 150_000 }, () => {
     assert.equal(await carol.state(), 'ready');
     await bob.invoke('answer');
     await hears(alice, HZ.bob);
+  });
+
+  test('a queue created with record: false does not record its calls', async () => {
+    const { alice, carol } = await phones();
+    const callId = (await alice.invoke('call', '5004')) as string;
+    await carol.waitState('incoming');
+    await carol.invoke('answer');
+    await hears(alice, HZ.carol);
+    await alice.invoke('hangup');
+    await carol.waitState('ready');
+    assert.equal((await admin('GET', `calls/${callId}/recording`)).status, 404);
   });
 
   test('a queue nobody answers overflows to its overflow destination', async () => {
@@ -145,7 +157,7 @@ describe('queues and IVR', { timeout: 150_000 }, () => {
     assert.equal((await admin('POST', 'ivr', { number: '6009', name: 'Bad', prompt_wav: 'bm90IGEgd2F2IGZpbGU=', options: { '1': '1002' } })).status, 400);
     assert.equal((await admin('POST', 'ivr', { number: '6009', name: 'Bad', prompt_wav: 'bm90IGEgd2F2IGZpbGU=', options: { '12': '1002' } })).status, 400);
     const list = await admin('GET', 'queues');
-    assert.deepEqual((list.body as unknown as { number: string }[]).map((q) => q.number), ['5001', '5002', '5003']);
+    assert.deepEqual((list.body as unknown as { number: string }[]).map((q) => q.number), ['5001', '5002', '5003', '5004']);
     assert.equal((await admin('DELETE', 'queues/5003')).status, 204);
     assert.equal((await admin('DELETE', 'queues/5003')).status, 404);
     assert.equal((await admin('DELETE', 'ivr/5001')).status, 404, 'a queue is not an IVR menu');

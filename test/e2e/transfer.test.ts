@@ -108,6 +108,12 @@ describe('transfers', { timeout: 120_000 }, () => {
     await hears(carol, 'alice');
     assert.equal(await remoteOf(alice), 'carol');
     assert.equal(await remoteOf(carol), 'alice');
+    const linkedid = ((await (await fetch(`${server.url}/api/v1/calls/live`, { headers: { 'x-api-key': server.apiKey } })).json()) as { linkedid: string }[])[0]!.linkedid;
+    await alice.invoke('hangup');
+    await carol.waitState('ready');
+    const journey = (await (await fetch(`${server.url}/api/v1/calls/${linkedid}/journey`, { headers: { 'x-api-key': server.apiKey } })).json()) as { steps: { action: string; status: string; to: string }[] };
+    const transfers = journey.steps.filter((s) => s.action === 'Transfer').map((s) => `${s.status}->${s.to}`);
+    assert.deepEqual(transfers, ['attended->carol', 'completed->carol']);
   });
 
   test('attended transfer cancelled from the UI: Carol is dropped, Alice and Bob talk again', async () => {

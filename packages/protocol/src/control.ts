@@ -6,6 +6,8 @@ export const LegChannelId = Type.String({ minLength: 3, maxLength: 160, pattern:
 
 export const LiveCall = Type.Object({
   channel_id: Type.String(),
+  /** The call every leg of it shares (its id in the history, recording and journey). */
+  linkedid: Type.String(),
   from: Type.String(),
   to: Type.String(),
   direction: Type.String(),

@@ -34,7 +34,7 @@ test('live legs follow a call from ringing to answered, and hanging up a leg end
   assert.equal(legs.length, 2);
   for (const leg of legs) {
     assert.match(leg.channel_id as string, /^WebRTC\/300[12]-[0-9a-f]{8}$/);
-    assert.deepEqual([leg.from, leg.to, leg.direction, leg.status], ['3001', '3002', 'internal', 'ringing']);
+    assert.deepEqual([leg.from, leg.to, leg.direction, leg.status, leg.linkedid], ['3001', '3002', 'internal', 'ringing', data!.callId]);
     assert.equal(typeof leg.duration, 'number');
   }
   assert.notEqual(legs[0]!.channel_id, legs[1]!.channel_id);

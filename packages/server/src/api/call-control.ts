@@ -35,6 +35,7 @@ export const callControlApi: FastifyPluginAsync<{ keys: ApiKeyService; calls: Ca
         .sort((a, b) => a.leg.startedAt.getTime() - b.leg.startedAt.getTime())
         .map(({ leg, call }) => ({
           channel_id: leg.channelId,
+          linkedid: leg.linkedId,
           from: call.fromNumber,
           to: call.toNumber,
           direction: 'internal',

@@ -73,6 +73,8 @@ export class Transfers {
     const targetSession = [...call.joined].find(([, p]) => p.party.userId === consult.target.userId)?.[0];
     if (!targetSession) throw new AppError('invalid_state', 'the target has not answered yet');
     call.consult = null;
+    const by = call.joined.get(transferer)!.party;
+    this.deps.journeys.step(call, 'Transfer', by.extension ?? by.identity, consult.target.extension ?? consult.target.identity, 'completed');
     this.deps.notifier.notify(transferer, 'call:transfer', { callId: call.id, state: 'completed', target: consult.target });
     this.deps.calls.release(call, transferer, 'transferred');
     await this.deps.calls.holdSession(call, consult.transferee, false);
@@ -93,6 +95,8 @@ export class Transfers {
     call.consult = null;
     call.onRingFailed = call.onRingAnswered = null;
     const { calls } = this.deps;
+    const by = call.joined.get(consult.transferer)?.party;
+    this.deps.journeys.step(call, 'Transfer', by ? (by.extension ?? by.identity) : call.fromNumber, consult.target.extension ?? consult.target.identity, state);
     calls.cancelRing(call, consult.target.userId);
     const targetSession = [...call.joined].find(([, p]) => p.party.userId === consult.target.userId)?.[0];
     if (targetSession) calls.release(call, targetSession, 'cancelled');
