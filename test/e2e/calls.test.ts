@@ -1,38 +1,21 @@
 // End to end: two <astral-phone>s on a customer's page call each other through a real server and real mediasoup.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser.js';
-import { PhonePage } from '../helpers/phone.js';
-import { mintToken, startServer, type RunningServer } from '../helpers/server.js';
-import { startSite, type Site } from '../helpers/site.js';
-import { toneFile } from '../helpers/tone.js';
+import type { PhonePage } from '../helpers/phone.js';
+import { mintToken, type RunningServer } from '../helpers/server.js';
+import { startStage, type Stage } from '../helpers/stage.js';
 
 // Alice's microphone plays 440 Hz, Bob's (and Carol's) 1000 Hz: each side must hear the other's tone.
 const ALICE_HZ = 440;
 const BOB_HZ = 1000;
 const TOLERANCE_HZ = 25;
 
+let stage: Stage;
 let server: RunningServer;
-let site: Site;
-let aliceBrowser: Browser;
-let bobBrowser: Browser;
 const tokens: Record<string, string> = {};
-const open: PhonePage[] = [];
 
-async function phone(name: 'alice' | 'bob' | 'carol'): Promise<PhonePage> {
-  const browser = name === 'alice' ? aliceBrowser : bobBrowser;
-  const p = await PhonePage.open(browser, site.url, server.url, tokens[name]!);
-  open.push(p);
-  await p.waitState('ready');
-  return p;
-}
-
-async function closeAll(): Promise<void> {
-  await Promise.all(open.splice(0).map((p) => p.close()));
-}
+/** Alice's browser plays 440 Hz; Bob and Carol share the 1000 Hz one. */
+const phone = (name: 'alice' | 'bob' | 'carol') => stage.phone(name === 'alice' ? 'alice' : 'bob', tokens[name]!);
 
 async function callRecord(id: string): Promise<Record<string, unknown>> {
   // Records are written right after the end event; poll briefly for the final write.
@@ -57,25 +40,15 @@ async function connectedCall(alice: PhonePage, bob: PhonePage): Promise<string> 
 
 describe('calls between two widgets', { timeout: 120_000 }, () => {
   before(async () => {
-    const fixtures = join(tmpdir(), 'astral-fixtures');
-    server = await startServer({ ASTRAL_RING_TIMEOUT: '3' });
-    site = await startSite(server.url);
-    [aliceBrowser, bobBrowser] = await Promise.all([
-      launchBrowser(toneFile(fixtures, ALICE_HZ)),
-      launchBrowser(toneFile(fixtures, BOB_HZ)),
-    ]);
+    stage = await startStage({ browsers: { alice: ALICE_HZ, bob: BOB_HZ }, env: { ASTRAL_RING_TIMEOUT: '3' } });
+    server = stage.server;
     tokens.alice = await mintToken(server, 'alice', { display_name: 'Alice', extension: '1001' });
     tokens.bob = await mintToken(server, 'bob', { display_name: 'Bob', extension: '1002' });
     tokens.carol = await mintToken(server, 'carol', { display_name: 'Carol' });
   });
 
-  afterEach(closeAll);
-
-  after(async () => {
-    await Promise.all([aliceBrowser?.close(), bobBrowser?.close()]);
-    await site?.close();
-    await server?.stop();
-  });
+  afterEach(() => stage.closePhones());
+  after(() => stage?.close());
 
   test('an answered call carries each side\'s tone through the SFU, and the caller hangs up', async () => {
     const [alice, bob] = [await phone('alice'), await phone('bob')];
@@ -172,8 +145,7 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
   });
 
   test('a bad token shows an error instead of failing silently', async () => {
-    const page = await PhonePage.open(aliceBrowser, site.url, server.url, 'not-a-token');
-    open.push(page);
+    const page = await stage.open('alice', 'not-a-token');
     const error = await page.waitEvent('astral-error');
     assert.equal(error.detail.code, 'unauthorized');
     assert.equal(await page.state(), 'disconnected');

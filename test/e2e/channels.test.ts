@@ -1,28 +1,20 @@
 // End to end: a bot rings widget users in a channel through REST; they talk through the SFU; the call moves region mid-call.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser.js';
-import { PhonePage } from '../helpers/phone.js';
-import { mintTokenBody, startServer, type RunningServer } from '../helpers/server.js';
-import { startSite, type Site } from '../helpers/site.js';
-import { toneFile } from '../helpers/tone.js';
+import type { PhonePage } from '../helpers/phone.js';
+import { mintTokenBody, type RunningServer } from '../helpers/server.js';
+import { startStage, type Stage } from '../helpers/stage.js';
 
 const REGIONS = [
   { id: 'eu-central', name: 'EU Central', emoji: '\u{1F1E9}\u{1F1EA}', workers: [0] },
   { id: 'us-east', name: 'US East', emoji: '\u{1F1FA}\u{1F1F8}', workers: [1] },
 ];
 
+let stage: Stage;
 let server: RunningServer;
-let site: Site;
-let browserA: Browser;
-let browserB: Browser;
 let bot: { id: string; token: string };
 const users: Record<string, { token: string; user_id: string }> = {};
 let channelId: string;
-const open: PhonePage[] = [];
 
 async function rest(method: string, path: string, auth: Record<string, string>, body?: unknown): Promise<{ status: number; body: unknown }> {
   const res = await fetch(server.url + path, {
@@ -35,22 +27,15 @@ async function rest(method: string, path: string, auth: Record<string, string>, 
 }
 const asBot = () => ({ authorization: `Bot ${bot.token}` });
 
-async function phone(browser: Browser, name: string): Promise<PhonePage> {
-  const p = await PhonePage.open(browser, site.url, server.url, users[name]!.token);
-  open.push(p);
-  await p.waitState('ready');
-  return p;
-}
+const phone = (browser: 'a' | 'b', name: string) => stage.phone(browser, users[name]!.token);
 
 const activeCall = (p: PhonePage) =>
   p.page.evaluate(() => (document.getElementById('phone') as unknown as { client: { activeCall: { id: string; region?: string } | null } }).client.activeCall);
 
 describe('channel calls rung by a bot', { timeout: 120_000 }, () => {
   before(async () => {
-    const fixtures = join(tmpdir(), 'astral-fixtures');
-    server = await startServer({ ASTRAL_WORKERS: '2', ASTRAL_REGIONS: JSON.stringify(REGIONS) });
-    site = await startSite(server.url);
-    [browserA, browserB] = await Promise.all([launchBrowser(toneFile(fixtures, 440)), launchBrowser(toneFile(fixtures, 1000))]);
+    stage = await startStage({ browsers: { a: 440, b: 1000 }, env: { ASTRAL_WORKERS: '2', ASTRAL_REGIONS: JSON.stringify(REGIONS) } });
+    server = stage.server;
     const created = await rest('POST', '/api/v1/bots', { 'x-api-key': server.apiKey }, { name: 'dispatcher' });
     assert.equal(created.status, 201);
     bot = created.body as typeof bot;
@@ -62,15 +47,11 @@ describe('channel calls rung by a bot', { timeout: 120_000 }, () => {
     assert.equal(channel.status, 201);
     channelId = (channel.body as { id: string }).id;
   });
-  afterEach(() => Promise.all(open.splice(0).map((p) => p.close())));
-  after(async () => {
-    await Promise.all([browserA?.close(), browserB?.close()]);
-    await site?.close();
-    await server?.stop();
-  });
+  afterEach(() => stage.closePhones());
+  after(() => stage?.close());
 
   test('ring two, stop one, the other accepts and talks; PATCH region moves the live call without a re-dial', async () => {
-    const [ana, ben, cy] = [await phone(browserA, 'ana'), await phone(browserB, 'ben'), await phone(browserA, 'cy')];
+    const [ana, ben, cy] = [await phone('a', 'ana'), await phone('b', 'ben'), await phone('a', 'cy')];
     const callId = (await ana.invoke('joinChannel', channelId)) as string;
     await ana.waitState('in-call');
 

@@ -1,21 +1,12 @@
 // End to end: click-to-call rings `from` first, then `to`, and bridges two widgets; originate errors answer clearly.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser.js';
-import { PhonePage } from '../helpers/phone.js';
-import { mintToken, startServer, type RunningServer } from '../helpers/server.js';
-import { startSite, type Site } from '../helpers/site.js';
-import { toneFile } from '../helpers/tone.js';
+import { mintToken, type RunningServer } from '../helpers/server.js';
+import { startStage, type Stage } from '../helpers/stage.js';
 
+let stage: Stage;
 let server: RunningServer;
-let site: Site;
-let browserA: Browser;
-let browserB: Browser;
 const tokens: Record<string, string> = {};
-const open: PhonePage[] = [];
 
 const clickToCall = (body: unknown, key = server.apiKey) =>
   fetch(`${server.url}/api/v1/calls/click-to-call`, {
@@ -24,31 +15,20 @@ const clickToCall = (body: unknown, key = server.apiKey) =>
     body: JSON.stringify(body),
   }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> }));
 
-async function phone(browser: Browser, name: string): Promise<PhonePage> {
-  const p = await PhonePage.open(browser, site.url, server.url, tokens[name]!);
-  open.push(p);
-  await p.waitState('ready');
-  return p;
-}
+const phone = (browser: 'a' | 'b', name: string) => stage.phone(browser, tokens[name]!);
 
 describe('click-to-call', { timeout: 90_000 }, () => {
   before(async () => {
-    const fixtures = join(tmpdir(), 'astral-fixtures');
-    server = await startServer();
-    site = await startSite(server.url);
-    [browserA, browserB] = await Promise.all([launchBrowser(toneFile(fixtures, 440)), launchBrowser(toneFile(fixtures, 1000))]);
+    stage = await startStage({ browsers: { a: 440, b: 1000 } });
+    server = stage.server;
     tokens.agent = await mintToken(server, 'agent', { display_name: 'Agent', extension: '1001' });
     tokens.customer = await mintToken(server, 'customer', { display_name: 'Customer', extension: '1002' });
   });
-  afterEach(() => Promise.all(open.splice(0).map((p) => p.close())));
-  after(async () => {
-    await Promise.all([browserA?.close(), browserB?.close()]);
-    await site?.close();
-    await server?.stop();
-  });
+  afterEach(() => stage.closePhones());
+  after(() => stage?.close());
 
   test('rings from first, then to, and connects them with audio both ways', async () => {
-    const [agent, customer] = [await phone(browserA, 'agent'), await phone(browserB, 'customer')];
+    const [agent, customer] = [await phone('a', 'agent'), await phone('b', 'customer')];
     const res = await clickToCall({ from: '1001', to: '1002', to_type: 'extension', caller_id: '+15550100' });
     assert.deepEqual(res, { status: 200, body: { status: 'success', message: 'Call initiated' } });
     const rung = await agent.waitEvent('astral-incoming');
@@ -70,7 +50,7 @@ describe('click-to-call', { timeout: 90_000 }, () => {
   });
 
   test('an operator hangs up one channel of a live call: both widgets return to ready', async () => {
-    const [agent, customer] = [await phone(browserA, 'agent'), await phone(browserB, 'customer')];
+    const [agent, customer] = [await phone('a', 'agent'), await phone('b', 'customer')];
     assert.equal((await clickToCall({ from: '1001', to: '1002', variables: { record: false, crm_id: 'A-17' } })).status, 200);
     await agent.waitState('incoming');
     await agent.invoke('answer');
@@ -91,7 +71,7 @@ describe('click-to-call', { timeout: 90_000 }, () => {
   });
 
   test('from declining ends the attempt before to is ever rung', async () => {
-    const [agent, customer] = [await phone(browserA, 'agent'), await phone(browserB, 'customer')];
+    const [agent, customer] = [await phone('a', 'agent'), await phone('b', 'customer')];
     assert.equal((await clickToCall({ from: 'agent', to: 'customer' })).status, 200);
     await agent.waitState('incoming');
     await agent.invoke('decline');

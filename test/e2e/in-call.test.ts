@@ -1,61 +1,41 @@
 // End to end: token-url sign-in, mute and DTMF during a real call through the SFU.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser.js';
-import { PhonePage } from '../helpers/phone.js';
-import { mintTokenBody, startServer, type RunningServer } from '../helpers/server.js';
-import { startSite, type Site } from '../helpers/site.js';
-import { toneFile } from '../helpers/tone.js';
+import { mintTokenBody } from '../helpers/server.js';
+import { startStage, type Stage } from '../helpers/stage.js';
 
-let server: RunningServer;
-let site: Site;
-let browserA: Browser;
-let browserB: Browser;
-const open: PhonePage[] = [];
+let stage: Stage;
 
 /** A phone that signs in through the site's token endpoint, as a real embedding would. */
-async function phone(browser: Browser, identity: string): Promise<PhonePage> {
-  const p = await PhonePage.open(browser, site.url, server.url, { tokenUrl: `${site.url}token?identity=${identity}` });
-  open.push(p);
-  await p.waitState('ready');
-  return p;
-}
+const tokenUrl = (identity: string) => ({ tokenUrl: `${stage.site.url}token?identity=${identity}` });
+const phone = (browser: 'a' | 'b', identity: string) => stage.phone(browser, tokenUrl(identity));
 
 describe('in-call features', { timeout: 90_000 }, () => {
   before(async () => {
-    const fixtures = join(tmpdir(), 'astral-fixtures');
-    server = await startServer();
-    site = await startSite(server.url, (identity) => {
-      if (!/^(dora|emil)$/.test(identity)) return Promise.reject(new Error('unknown user'));
-      return mintTokenBody(server, identity, { ttl_seconds: 300 });
+    stage = await startStage({
+      browsers: { a: 440, b: 1000 },
+      // The site's backend: it knows dora and emil, and refuses anyone else.
+      mint: (server) => (identity) =>
+        /^(dora|emil)$/.test(identity) ? mintTokenBody(server, identity, { ttl_seconds: 300 }) : Promise.reject(new Error('unknown user')),
     });
-    [browserA, browserB] = await Promise.all([launchBrowser(toneFile(fixtures, 440)), launchBrowser(toneFile(fixtures, 1000))]);
   });
-  afterEach(() => Promise.all(open.splice(0).map((p) => p.close())));
-  after(async () => {
-    await Promise.all([browserA?.close(), browserB?.close()]);
-    await site?.close();
-    await server?.stop();
-  });
+  afterEach(() => stage.closePhones());
+  after(() => stage?.close());
 
   test('token-url: the widget fetches its token from the site and connects', async () => {
-    const dora = await phone(browserA, 'dora');
+    const dora = await phone('a', 'dora');
     const ready = await dora.waitEvent('astral-ready');
     assert.equal((ready.detail.user as { identity: string }).identity, 'dora');
   });
 
   test('token-url refusing a token surfaces an error', async () => {
-    const p = await PhonePage.open(browserA, site.url, server.url, { tokenUrl: `${site.url}token?identity=mallory` });
-    open.push(p);
+    const p = await stage.open('a', tokenUrl('mallory'));
     const error = await p.waitEvent('astral-error');
     assert.equal(error.detail.code, 'unauthorized');
   });
 
   test('mute silences the far side and tells it; unmute brings the tone back', async () => {
-    const [dora, emil] = [await phone(browserA, 'dora'), await phone(browserB, 'emil')];
+    const [dora, emil] = [await phone('a', 'dora'), await phone('b', 'emil')];
     await dora.invoke('call', 'emil');
     await emil.waitState('incoming');
     await emil.invoke('answer');
@@ -76,7 +56,7 @@ describe('in-call features', { timeout: 90_000 }, () => {
   });
 
   test('hold pauses audio both ways and shows the other side; resume restores it', async () => {
-    const [dora, emil] = [await phone(browserA, 'dora'), await phone(browserB, 'emil')];
+    const [dora, emil] = [await phone('a', 'dora'), await phone('b', 'emil')];
     await dora.invoke('call', 'emil');
     await emil.waitState('incoming');
     await emil.invoke('answer');
@@ -101,7 +81,7 @@ describe('in-call features', { timeout: 90_000 }, () => {
   });
 
   test('DTMF digits from the dial pad reach the other party', async () => {
-    const [dora, emil] = [await phone(browserA, 'dora'), await phone(browserB, 'emil')];
+    const [dora, emil] = [await phone('a', 'dora'), await phone('b', 'emil')];
     await dora.invoke('call', 'emil');
     await emil.waitState('incoming');
     await emil.invoke('answer');

@@ -4,22 +4,18 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser.js';
-import { PhonePage } from '../helpers/phone.js';
-import { mintToken, startServer, type RunningServer } from '../helpers/server.js';
-import { startSite, type Site } from '../helpers/site.js';
+import type { PhonePage } from '../helpers/phone.js';
+import { mintToken, type RunningServer } from '../helpers/server.js';
+import { startStage, type Stage } from '../helpers/stage.js';
 import { toneFile } from '../helpers/tone.js';
 
 const HZ = { alice: 440, bob: 1000, carol: 660 } as const;
 const PROMPT_HZ = 800;
 type Name = keyof typeof HZ;
 
+let stage: Stage;
 let server: RunningServer;
-let site: Site;
-const browsers = {} as Record<Name, Browser>;
 const tokens = {} as Record<Name, string>;
-const open: PhonePage[] = [];
 
 const admin = (method: string, path: string, body?: unknown) =>
   fetch(`${server.url}/api/v1/${path}`, {
@@ -29,42 +25,30 @@ const admin = (method: string, path: string, body?: unknown) =>
   }).then(async (r) => ({ status: r.status, body: (await r.json().catch(() => null)) as Record<string, unknown> }));
 
 async function phones(): Promise<Record<Name, PhonePage>> {
-  const out = {} as Record<Name, PhonePage>;
-  for (const name of Object.keys(HZ) as Name[]) {
-    out[name] = await PhonePage.open(browsers[name], site.url, server.url, tokens[name]);
-    open.push(out[name]);
-  }
-  await Promise.all(Object.values(out).map((p) => p.waitState('ready')));
-  return out;
+  const names = Object.keys(HZ) as Name[];
+  const pages = await Promise.all(names.map((name) => stage.phone(name, tokens[name])));
+  return Object.fromEntries(names.map((name, i) => [name, pages[i]!])) as Record<Name, PhonePage>;
 }
 
 const hears = (p: PhonePage, hz: number) => p.expectTone(hz);
 
 describe('queues and IVR', { timeout: 150_000 }, () => {
   before(async () => {
-    const fixtures = join(tmpdir(), 'astral-fixtures');
-    server = await startServer();
-    site = await startSite(server.url);
+    stage = await startStage({ browsers: HZ });
+    server = stage.server;
     const exts = { alice: '1001', bob: '1002', carol: '1003' } as const;
-    for (const name of Object.keys(HZ) as Name[]) {
-      browsers[name] = await launchBrowser(toneFile(fixtures, HZ[name]));
-      tokens[name] = await mintToken(server, name, { extension: exts[name] });
-    }
+    for (const name of Object.keys(HZ) as Name[]) tokens[name] = await mintToken(server, name, { extension: exts[name] });
     assert.equal((await admin('POST', 'queues', { number: '5001', name: 'Sales', strategy: 'ring-all', members: ['1002', '1003'] })).status, 201);
     assert.equal((await admin('POST', 'queues', { number: '5002', name: 'Support', strategy: 'round-robin', members: ['1002', '1003'] })).status, 201);
     assert.equal((await admin('POST', 'queues', { number: '5004', name: 'Private', strategy: 'ring-all', members: ['1003'], record: false })).status, 201);
     assert.equal((await admin('POST', 'queues', { number: '5003', name: 'Billing', strategy: 'longest-idle', members: ['1003'], ring_timeout: 5, overflow: '1002' })).status, 201);
-    const prompt = readFileSync(toneFile(fixtures, PROMPT_HZ, 2)).toString('base64');
+    const prompt = readFileSync(toneFile(join(tmpdir(), 'astral-fixtures'), PROMPT_HZ, 2)).toString('base64');
     const ivr = await admin('POST', 'ivr', { number: '6001', name: 'Main menu', prompt_wav: prompt, options: { '1': '1002', '2': '5001' } });
     assert.equal(ivr.status, 201);
     assert.ok((ivr.body.prompt_seconds as number) > 1.9);
   });
-  afterEach(() => Promise.all(open.splice(0).map((p) => p.close())));
-  after(async () => {
-    await Promise.all(Object.values(browsers).map((b) => b.close()));
-    await site?.close();
-    await server?.stop();
-  });
+  afterEach(() => stage.closePhones());
+  after(() => stage?.close());
 
   test('ring-all rings every free member; the first to answer takes the call', async () => {
     const { alice, bob, carol } = await phones();

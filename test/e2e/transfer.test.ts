@@ -1,31 +1,18 @@
 // End to end: blind and attended transfers between three widgets, from the UI and the REST API, with audio checks.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser.js';
-import { PhonePage } from '../helpers/phone.js';
-import { mintToken, startServer, type RunningServer } from '../helpers/server.js';
-import { startSite, type Site } from '../helpers/site.js';
-import { toneFile } from '../helpers/tone.js';
+import type { PhonePage } from '../helpers/phone.js';
+import { mintToken, type RunningServer } from '../helpers/server.js';
+import { startStage, type Stage } from '../helpers/stage.js';
 
 // Each party's microphone has its own tone, so what each hears names who it is connected to.
 const HZ = { alice: 440, bob: 1000, carol: 660 } as const;
 type Name = keyof typeof HZ;
 
+let stage: Stage;
 let server: RunningServer;
-let site: Site;
-const browsers = {} as Record<Name, Browser>;
 const tokens = {} as Record<Name, string>;
-const open: PhonePage[] = [];
-
-async function phone(name: Name): Promise<PhonePage> {
-  const p = await PhonePage.open(browsers[name], site.url, server.url, tokens[name]);
-  open.push(p);
-  await p.waitState('ready');
-  return p;
-}
+const phone = (name: Name) => stage.phone(name, tokens[name]);
 
 const hears = (p: PhonePage, name: Name) => p.expectTone(HZ[name]);
 
@@ -58,20 +45,12 @@ const control = (path: string, body: unknown) =>
 
 describe('transfers', { timeout: 120_000 }, () => {
   before(async () => {
-    const fixtures = join(tmpdir(), 'astral-fixtures');
-    server = await startServer();
-    site = await startSite(server.url);
-    for (const name of Object.keys(HZ) as Name[]) {
-      browsers[name] = await launchBrowser(toneFile(fixtures, HZ[name]));
-      tokens[name] = await mintToken(server, name);
-    }
+    stage = await startStage({ browsers: HZ });
+    server = stage.server;
+    for (const name of Object.keys(HZ) as Name[]) tokens[name] = await mintToken(server, name);
   });
-  afterEach(() => Promise.all(open.splice(0).map((p) => p.close())));
-  after(async () => {
-    await Promise.all(Object.values(browsers).map((b) => b.close()));
-    await site?.close();
-    await server?.stop();
-  });
+  afterEach(() => stage.closePhones());
+  after(() => stage?.close());
 
   test('blind transfer from the UI: Bob sends Alice to Carol and leaves', async () => {
     const [alice, bob, carol] = [await phone('alice'), await phone('bob'), await phone('carol')];

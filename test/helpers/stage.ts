@@ -1,0 +1,66 @@
+// A test stage: a real server, a customer site embedding the widget, and one Chromium per fake-microphone tone.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from './browser.js';
+import { PhonePage } from './phone.js';
+import { startServer, type RunningServer } from './server.js';
+import { startSite, type Minter, type Site } from './site.js';
+import { toneFile } from './tone.js';
+
+export interface StageOptions {
+  /** Browser name → the tone (Hz) its microphone plays. */
+  browsers: Record<string, number>;
+  /** Extra server environment. */
+  env?: Record<string, string>;
+  /** The site's token endpoint (for `token-url` sign-in). */
+  mint?: (server: RunningServer) => Minter;
+}
+
+export interface Stage {
+  server: RunningServer;
+  site: Site;
+  browsers: Record<string, Browser>;
+  /** Opens the site in `browser` with a phone given a token (or token URL); closed by `closePhones`. */
+  open(browser: string, auth: string | { tokenUrl: string }): Promise<PhonePage>;
+  /** `open`, then wait until the phone is ready. */
+  phone(browser: string, auth: string | { tokenUrl: string }): Promise<PhonePage>;
+  /** Hangs up and closes every page opened since the last call (between tests). */
+  closePhones(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startStage(options: StageOptions): Promise<Stage> {
+  const fixtures = join(tmpdir(), 'astral-fixtures');
+  const server = await startServer(options.env);
+  const site = await startSite(server.url, options.mint?.(server));
+  const names = Object.keys(options.browsers);
+  const launched = await Promise.all(names.map((name) => launchBrowser(toneFile(fixtures, options.browsers[name]!))));
+  const browsers = Object.fromEntries(names.map((name, i) => [name, launched[i]!]));
+  const open: PhonePage[] = [];
+  const openPage = async (browser: string, auth: string | { tokenUrl: string }) => {
+    const page = await PhonePage.open(browsers[browser]!, site.url, server.url, auth);
+    open.push(page);
+    return page;
+  };
+  return {
+    server,
+    site,
+    browsers,
+    open: openPage,
+    async phone(browser, auth) {
+      const page = await openPage(browser, auth);
+      await page.waitState('ready');
+      return page;
+    },
+    async closePhones() {
+      await Promise.all(open.splice(0).map((p) => p.close()));
+    },
+    async close() {
+      await Promise.all(open.splice(0).map((p) => p.close().catch(() => undefined)));
+      await Promise.all(launched.map((b) => b.close()));
+      await site.close();
+      await server.stop();
+    },
+  };
+}
