@@ -1,7 +1,8 @@
 // Shared fixtures for the channel voice tests: two RTC regions, users, bots, channels and recording gateway clients.
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
-import { ADMIN_KEY, api, type TestServer } from './helpers.js';
+import { ADMIN_KEY, api, startTestServer, type TestServer } from './helpers.js';
 
 export const REGIONS = [
   { id: 'eu-central', name: 'EU Central', emoji: '🇩🇪', workers: [0], endpoint: 'https://eu.media.example.test' },
@@ -125,3 +126,19 @@ export const voiceState = (channelId: string | null, userId: string, sessionId: 
   event: 'VOICE_STATE_UPDATE',
   data: { channel_id: channelId, user_id: userId, session_id: sessionId, self_mute: selfMute, self_deaf: selfDeaf },
 });
+
+/** Registers a two-region test server and a channel kit for a test file (node:test before/after) and hands them over. */
+export function useChannelServer(ready: (t: TestServer, kit: ReturnType<typeof channelKit>) => void): void {
+  let t: TestServer | undefined;
+  let kit: ReturnType<typeof channelKit> | undefined;
+  before(async () => {
+    const server = await startTestServer(REGION_ENV);
+    t = server;
+    kit = channelKit(server);
+    ready(server, kit);
+  });
+  after(async () => {
+    kit?.close();
+    await t?.close();
+  });
+}

@@ -1,20 +1,13 @@
 // REST contract of bots, channels and the channel voice endpoints (rtc-regions, call eligibility, region, ring, stop-ringing).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { io } from 'socket.io-client';
-import { auth, channelKit, REGION_ENV, type Principal } from './channel-helpers.js';
-import { ADMIN_KEY, api, createKey, startTestServer, type TestServer } from './helpers.js';
+import { auth, type channelKit, useChannelServer, type Principal } from './channel-helpers.js';
+import { ADMIN_KEY, api, createKey, type TestServer } from './helpers.js';
 
 let t: TestServer;
 let kit: ReturnType<typeof channelKit>;
-before(async () => {
-  t = await startTestServer(REGION_ENV);
-  kit = channelKit(t);
-});
-after(async () => {
-  kit.close();
-  await t.close();
-});
+useChannelServer((server, k) => ((t = server), (kit = k)));
 
 const UNKNOWN_SNOWFLAKE = '900000000000000001';
 type Res = Awaited<ReturnType<typeof api>>;

@@ -1,19 +1,12 @@
 // Gateway dispatch events of channel calls (CALL_*, VOICE_STATE_UPDATE, VOICE_SERVER_UPDATE) as bots and widgets observe them.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { auth, channelKit, REGION_ENV, REGIONS, voiceState, type Client, type Principal } from './channel-helpers.js';
-import { api, startTestServer, type TestServer } from './helpers.js';
+import { describe, test } from 'node:test';
+import { auth, type channelKit, useChannelServer, REGIONS, voiceState, type Client, type Principal } from './channel-helpers.js';
+import { api, type TestServer } from './helpers.js';
 
 let t: TestServer;
 let kit: ReturnType<typeof channelKit>;
-before(async () => {
-  t = await startTestServer(REGION_ENV);
-  kit = channelKit(t);
-});
-after(async () => {
-  kit.close();
-  await t.close();
-});
+useChannelServer((server, k) => ((t = server), (kit = k)));
 
 const EU = 'eu-central';
 const US = 'us-east';
