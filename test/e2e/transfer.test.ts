@@ -110,6 +110,20 @@ describe('transfers', { timeout: 120_000 }, () => {
     await hears(bob, 'alice');
   });
 
+  test('attended transfer completes when the transferer simply hangs up after the target answered', async () => {
+    const [alice, bob, carol] = [await phone('alice'), await phone('bob'), await phone('carol')];
+    await connect(alice, bob);
+    await bob.page.fill('astral-phone >> [part="transfer-input"]', 'carol');
+    await click(bob, 'consult-button');
+    await carol.waitState('incoming');
+    await carol.invoke('answer');
+    await hears(bob, 'carol');
+    await bob.invoke('hangup');
+    await bob.waitState('ready');
+    await hears(alice, 'carol');
+    await hears(carol, 'alice');
+  });
+
   test('transfer errors: unknown target, busy target, and no transfer to complete', async () => {
     const [alice, bob, carol] = [await phone('alice'), await phone('bob'), await phone('carol')];
     await connect(alice, bob);

@@ -180,7 +180,7 @@ export class CallControl {
   /** A joined session leaves: a direct call ends; a channel call ends once abandoned. */
   leave(call: Call, sessionId: string): void {
     const participant = call.joined.get(sessionId);
-    if (!participant) return;
+    if (!participant || call.onLeave?.(sessionId)) return;
     if (call.kind === 'direct') {
       if (call.answeredAt) this.end(call, 'ANSWERED', 'hangup');
       else this.end(call, 'NO ANSWER', 'cancelled');

@@ -40,6 +40,8 @@ export class Call {
   readonly cleanups: (() => void)[] = [];
   /** Record this call once answered (off per click-to-call `variables.record`, or globally). */
   record = true;
+  /** Gets first say when a joined session leaves (an attended transfer completes on the transferer's hang-up). */
+  onLeave: ((sessionId: string) => boolean) | null = null;
   /** An attended transfer in progress: the transferer consults the target while the transferee waits on hold. */
   consult: { transferer: string; transferee: string; target: PartyInfo } | null = null;
   /** Direct calls: one ring timeout. Channel calls: one per rung user (key: user id). */

@@ -45,6 +45,13 @@ export class Transfers {
       call.onRingFailed = () => calls.end(call, 'ANSWERED', 'transfer_failed');
     } else {
       call.consult = { transferer, transferee, target };
+      // The transferer hanging up once the target answered completes the transfer, as on a desk phone.
+      call.onLeave = (sessionId) => {
+        const targetJoined = [...call.joined.values()].some((p) => p.party.userId === target.userId);
+        if (sessionId !== transferer || call.consult?.transferer !== transferer || !targetJoined) return false;
+        void this.complete(call, transferer);
+        return true;
+      };
       await calls.holdSession(call, transferee, true);
       call.onRingFailed = () => void this.abandon(call, 'failed');
     }
@@ -73,6 +80,7 @@ export class Transfers {
     const targetSession = [...call.joined].find(([, p]) => p.party.userId === consult.target.userId)?.[0];
     if (!targetSession) throw new AppError('invalid_state', 'the target has not answered yet');
     call.consult = null;
+    call.onLeave = null;
     const by = call.joined.get(transferer)!.party;
     this.deps.journeys.step(call, 'Transfer', by.extension ?? by.identity, consult.target.extension ?? consult.target.identity, 'completed');
     this.deps.notifier.notify(transferer, 'call:transfer', { callId: call.id, state: 'completed', target: consult.target });
@@ -93,7 +101,7 @@ export class Transfers {
     const consult = call.consult;
     if (!consult) return;
     call.consult = null;
-    call.onRingFailed = call.onRingAnswered = null;
+    call.onLeave = call.onRingFailed = call.onRingAnswered = null;
     const { calls } = this.deps;
     const by = call.joined.get(consult.transferer)?.party;
     this.deps.journeys.step(call, 'Transfer', by ? (by.extension ?? by.identity) : call.fromNumber, consult.target.extension ?? consult.target.identity, state);
