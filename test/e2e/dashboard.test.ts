@@ -27,7 +27,9 @@ test('a finished call appears in the dashboard with its journey and recording', 
   assert.match(text, /2101/);
   assert.match(text, /2102/);
   assert.match(text, /ANSWERED/i);
-  assert.match(await page.locator('#stat-cards').innerText(), /1/);
+  // Stats load on their own request: wait for the numbers, then check them.
+  await page.waitForFunction(() => /\d/.test((document.getElementById('stat-cards') as HTMLElement).innerText));
+  assert.match(await page.locator('#stat-cards').innerText(), /TOTAL CALLS\s+1\b/i);
 
   await row.locator('.row-link').click();
   await page.locator('#timeline li').first().waitFor();
