@@ -80,6 +80,25 @@ describe('in-call features', { timeout: 90_000 }, () => {
     assert.ok(resumed.rms > 0.01 && Math.abs(resumed.peakHz - 440) < 25, `resumed: ${JSON.stringify(resumed)}`);
   });
 
+  test('a dropped connection mid-call reconnects and resumes the same call with audio both ways', async () => {
+    const [dora, emil] = [await phone('a', 'dora'), await phone('b', 'emil')];
+    const callId = (await dora.invoke('call', 'emil')) as string;
+    await emil.waitState('incoming');
+    await emil.invoke('answer');
+    await dora.waitState('in-call');
+    await emil.expectTone(440);
+    // Cut Dora's signaling connection under the widget, as a network blip would.
+    await dora.page.evaluate(() => (document.getElementById('phone') as unknown as { client: { socket: { io: { engine: { close(): void } } } } }).client.socket.io.engine.close());
+    await dora.waitState('reconnecting', 5000);
+    await dora.waitState('in-call', 10_000);
+    assert.equal(await emil.state(), 'in-call', 'the other party never left the call');
+    const active = await dora.page.evaluate(() => (document.getElementById('phone') as unknown as { client: { activeCall: { id: string } | null } }).client.activeCall?.id);
+    assert.equal(active, callId, 'same call, no re-dial');
+    await dora.expectTone(1000);
+    await emil.expectTone(440);
+    assert.equal((await dora.events('astral-call-ended')).length, 0);
+  });
+
   test('DTMF digits from the dial pad reach the other party', async () => {
     const [dora, emil] = [await phone('a', 'dora'), await phone('b', 'emil')];
     await dora.invoke('call', 'emil');

@@ -41,6 +41,8 @@ export const ClientPayloads = {
     { additionalProperties: false },
   ),
   'call:answer': Type.Object({ callId: Id }, { additionalProperties: false }),
+  /** After a reconnect: take back this user's place in an answered call. */
+  'call:resume': Type.Object({ callId: Id }, { additionalProperties: false }),
   'call:decline': Type.Object({ callId: Id }, { additionalProperties: false }),
   'call:hangup': Type.Object({ callId: Id }, { additionalProperties: false }),
   'call:mute': Type.Object({ callId: Id, muted: Type.Boolean() }, { additionalProperties: false }),
@@ -103,6 +105,7 @@ export interface ClientResults {
   'presence:update': Record<string, never>;
   'call:dial': { callId: string; to: PartyInfo };
   'call:answer': Record<string, never>;
+  'call:resume': Record<string, never>;
   'call:decline': Record<string, never>;
   'call:hangup': Record<string, never>;
   'call:mute': Record<string, never>;

@@ -85,7 +85,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const ringTimeoutMs = config.ringTimeoutSeconds * 1000;
   const recordings = new Recordings({ media, store, notifier: gateway, log: app.log, dir: join(config.dataDir, 'recordings'), enabled: config.recording });
   const journeys = new Journeys(store, app.log);
-  const calls = new CallControl({ store, media, notifier: gateway, ringTimeoutMs, log: app.log, recordings, journeys });
+  const calls = new CallControl({ store, media, notifier: gateway, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys });
   const channels = new ChannelCalls({ store, calls, sessions, notifier: gateway, media, ringTimeoutMs });
   const router = new Router({ store, calls, sessions, media, notifier: gateway, journeys, ringTimeoutMs });
   const transfers = new Transfers({ store, calls, sessions, notifier: gateway, journeys, ringTimeoutMs });

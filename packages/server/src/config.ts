@@ -16,6 +16,8 @@ export interface Config {
   /** Serve the demo token endpoint (answers loopback clients only). */
   demo: boolean;
   ringTimeoutSeconds: number;
+  /** Seconds an answered call waits for a party whose connection dropped (0: end at once). */
+  reconnectGraceSeconds: number;
   /** Record answered calls (frame logs under <dataDir>/recordings). */
   recording: boolean;
   logLevel: string;
@@ -136,6 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
     demo: bool(env, 'ASTRAL_DEMO', true),
     ringTimeoutSeconds: int(env, 'ASTRAL_RING_TIMEOUT', 30, 1, 600),
     recording: bool(env, 'ASTRAL_RECORDING', true),
+    reconnectGraceSeconds: int(env, 'ASTRAL_RECONNECT_GRACE', 15, 0, 300),
     logLevel: env.LOG_LEVEL || 'info',
     regions: loadRegions(env, workers),
     media: {

@@ -17,6 +17,8 @@ export interface CallControlDeps {
   media: MediaService;
   notifier: SessionNotifier;
   ringTimeoutMs: number;
+  /** How long an answered call waits for a party whose connection dropped to come back (0: end at once). */
+  reconnectGraceMs: number;
   log: FastifyBaseLogger;
   recordings: Recordings;
   journeys: Journeys;
@@ -36,6 +38,8 @@ export class CallControl {
   private readonly calls = new Map<string, Call>();
   private readonly bridge: MediaBridge;
   readonly legs = new LegRegistry();
+  /** Parties whose connection dropped mid-call, by `callId:sessionId`, until they resume or time out. */
+  private readonly away = new Map<string, { userId: string; timer: NodeJS.Timeout }>();
   /** When each user's last call ended (longest-idle queues). */
   readonly lastCallEnded = new Map<string, number>();
   listener: CallListener | null = null;
@@ -273,10 +277,39 @@ export class CallControl {
     for (const call of [...this.calls.values()]) {
       const role = call.role(sessionId);
       if (role === 'rung') this.dropRungSession(call, sessionId);
-      else if (role === 'joined' && call.kind === 'direct') this.end(call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', 'disconnected');
-      else if (role === 'joined') this.leave(call, sessionId);
+      else if (role === 'joined' && call.answeredAt && this.deps.reconnectGraceMs > 0) this.awaitReturn(call, sessionId);
+      else if (role === 'joined') this.dropJoined(call, sessionId);
     }
     this.deps.media.closeSession(sessionId);
+  }
+
+  /** A party of an answered call lost its connection: keep its place for the grace period. */
+  private awaitReturn(call: Call, sessionId: string): void {
+    const timer = setTimeout(() => {
+      this.away.delete(`${call.id}:${sessionId}`);
+      if (call.role(sessionId) === 'joined') this.dropJoined(call, sessionId);
+    }, this.deps.reconnectGraceMs);
+    this.away.set(`${call.id}:${sessionId}`, { userId: call.joined.get(sessionId)!.party.userId, timer });
+    call.cleanups.push(() => clearTimeout(timer));
+  }
+
+  private dropJoined(call: Call, sessionId: string): void {
+    if (call.kind === 'direct') this.end(call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', 'disconnected');
+    else this.leave(call, sessionId);
+  }
+
+  /** The same user, reconnected, takes back its place in a call; its media is rebuilt by producing again. */
+  resume(session: Session, callId: string): void {
+    const call = this.calls.get(callId);
+    const userId = session.principal.party.userId;
+    const entry = call && [...this.away].find(([key, a]) => key.startsWith(`${callId}:`) && a.userId === userId);
+    if (!call || !entry) throw new AppError('not_found', `no call ${callId} waiting for you to reconnect`);
+    const [key, { timer }] = entry;
+    const oldSession = key.slice(callId.length + 1);
+    clearTimeout(timer);
+    this.away.delete(key);
+    call.rekey(oldSession, session.id);
+    this.legs.rekey(call.id, oldSession, session.id);
   }
 
   /** Ends every live call (server shutdown). */

@@ -57,7 +57,7 @@ export class Call {
     readonly kind: CallKind,
     readonly caller: PartyInfo,
     /** The session that dialled (null when a bot or the REST API started the call). */
-    readonly callerSession: string | null,
+    public callerSession: string | null,
     readonly callee: PartyInfo | null,
     readonly channelId: string | null,
     public region: string,
@@ -85,6 +85,17 @@ export class Call {
   /** Joined sessions other than `sessionId`, for relaying DTMF, mute and media. */
   peersOf(sessionId: string): string[] {
     return [...this.joined.keys()].filter((s) => s !== sessionId);
+  }
+
+  /** A party came back on a new connection (after a network drop): its session id changes, nothing else. */
+  rekey(oldSession: string, newSession: string): void {
+    const participant = this.joined.get(oldSession);
+    if (!participant) return;
+    this.joined.delete(oldSession);
+    this.joined.set(newSession, participant);
+    if (this.callerSession === oldSession) this.callerSession = newSession;
+    if (this.consult?.transferer === oldSession) this.consult.transferer = newSession;
+    if (this.consult?.transferee === oldSession) this.consult.transferee = newSession;
   }
 
   /** Adds a joined session; returns the user's other sessions that were still ringing (they stop). */

@@ -6,6 +6,7 @@ export interface Leg {
   channelId: string;
   /** The call's id, shared by all its legs (the PBX "linkedid"). */
   linkedId: string;
+  /** The connection this leg rides on (changes when the party reconnects). */
   sessionId: string;
   party: PartyInfo;
   startedAt: Date;
@@ -46,6 +47,15 @@ export class LegRegistry {
 
   get(channelId: string): Leg | undefined {
     return this.legs.get(channelId);
+  }
+
+  /** The leg moves to the party's new connection, keeping its channel id. */
+  rekey(linkedId: string, oldSession: string, newSession: string): void {
+    const id = this.byCallSession.get(`${linkedId}:${oldSession}`);
+    if (!id) return;
+    this.byCallSession.delete(`${linkedId}:${oldSession}`);
+    this.byCallSession.set(`${linkedId}:${newSession}`, id);
+    this.legs.get(id)!.sessionId = newSession;
   }
 
   close(linkedId: string, sessionId: string): void {

@@ -99,6 +99,7 @@ export class Gateway implements SessionNotifier {
     this.on(socket, 'presence:update', (s, p) => ((s.dnd = p.dnd), {}));
     this.on(socket, 'call:dial', (s, p) => router.dial(s, p.destination));
     this.on(socket, 'call:answer', (s, p) => (calls.answer(s, p.callId), {}));
+    this.on(socket, 'call:resume', (s, p) => (calls.resume(s, p.callId), {}));
     this.on(socket, 'call:decline', (s, p) => (calls.decline(s, p.callId), {}));
     this.on(socket, 'call:hangup', (s, p) => (calls.hangup(s, p.callId), {}));
     this.on(socket, 'call:mute', async (s, p) => (await calls.mute(s, p.callId, p.muted), {}));

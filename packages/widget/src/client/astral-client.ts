@@ -7,6 +7,8 @@ import { TokenSource } from './token-source.js';
 import type { AstralClientEvents, AstralClientOptions, CallInfo, CallStats } from './types.js';
 
 const AUTH_CODES = new Set(['unauthorized', 'token_expired']);
+/** How long a call survives a dropped connection on this side (the server keeps it ASTRAL_RECONNECT_GRACE). */
+const RESUME_WAIT_MS = 15_000;
 
 export class AstralClient extends EventTarget {
   private _state: PhoneState = 'disconnected';
@@ -22,6 +24,8 @@ export class AstralClient extends EventTarget {
   /** Media operations run one at a time (mic start, region rebuilds). */
   private mediaQueue: Promise<void> = Promise.resolve();
   private rebuildPending = false;
+  /** Until when an answered call may be resumed after a dropped connection (ms since epoch). */
+  private resumeBy = 0;
   private _regionRtts: Record<string, number> | null = null;
 
   constructor(private readonly options: AstralClientOptions) {
@@ -237,15 +241,28 @@ export class AstralClient extends EventTarget {
     socket.on('connect_error', (err: Error & { data?: { code?: string; message?: string } }) => this.onConnectError(socket, err));
     socket.on('disconnect', (reason) => {
       if (this.socket !== socket) return;
-      this.finishCall(null);
-      this.setState(reason === 'io server disconnect' ? 'disconnected' : 'reconnecting');
+      const lost = reason === 'io server disconnect';
+      // An answered call waits on the server for us to come back; anything else ends here.
+      if (lost || !this._call?.answeredAt) this.finishCall(null);
+      else {
+        this.resumeBy = Date.now() + RESUME_WAIT_MS;
+        const call = this._call;
+        setTimeout(() => {
+          if (this._call === call && !socket.connected) this.finishCall(null); // never came back in time
+        }, RESUME_WAIT_MS);
+      }
+      this.setState(lost ? 'disconnected' : 'reconnecting');
     });
     socket.on('session:ready', ({ user, regions }) => {
       this._user = user;
       void this.measureRegions(socket, regions);
-      this.media!.setup().then(
+      const resuming = this._call?.answeredAt && Date.now() < this.resumeBy ? this._call : null;
+      this.enqueueMedia(() => (resuming ? this.resumeCall(socket, resuming) : this.media!.setup())).then(
         () => {
-          this.setState('ready');
+          if (!resuming || !this._call) {
+            this.finishCall(null);
+            this.setState('ready');
+          }
           this.emit('ready', { user });
           this.tokens.startRefreshing(
             (fresh) => (socket.auth = { token: fresh }),
@@ -353,6 +370,21 @@ export class AstralClient extends EventTarget {
       this.fail(new AstralError('media_error', `microphone unavailable: ${String((err as Error).message ?? err)}`));
       void this.hangup();
     });
+  }
+
+  /** Back on a new connection mid-call: new transports, take our place back, send the microphone again. */
+  private async resumeCall(socket: GatewaySocket, call: CallInfo): Promise<void> {
+    const media = this.media!;
+    await media.rebuild(null, call.muted);
+    try {
+      await request(socket, 'call:resume', { callId: call.id });
+    } catch {
+      media.endCall();
+      this.finishCall(null); // the call ended while we were away
+      return;
+    }
+    await media.produceMicAgain(call.id, call.muted);
+    this.setState('in-call');
   }
 
   private enqueueMedia(op: () => Promise<void>): Promise<void> {

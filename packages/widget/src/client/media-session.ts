@@ -47,6 +47,12 @@ export class MediaSession {
     if (track && callId) await this.produce(track, callId, muted);
   }
 
+  /** Produces the still-open microphone again (after a reconnect rebuilt the transports). */
+  async produceMicAgain(callId: string, muted: boolean): Promise<void> {
+    const track = this.localStream?.getAudioTracks()[0];
+    if (track && track.readyState === 'live') await this.produce(track, callId, muted);
+  }
+
   private async build(): Promise<void> {
     const setup: MediaSetup = await request(this.socket, 'media:setup', {});
     this.region = setup.region;
