@@ -99,6 +99,17 @@ describe('in-call features', { timeout: 90_000 }, () => {
     assert.equal((await dora.events('astral-call-ended')).length, 0);
   });
 
+  test('disconnecting on purpose mid-call hangs up at once (no reconnect grace)', async () => {
+    const [dora, emil] = [await phone('a', 'dora'), await phone('b', 'emil')];
+    await dora.invoke('call', 'emil');
+    await emil.waitState('incoming');
+    await emil.invoke('answer');
+    await dora.waitState('in-call');
+    await dora.invoke('disconnect');
+    await emil.waitState('ready', 3000); // the server's grace is 15 s: only a hang-up ends it this fast
+    assert.equal((await emil.waitEvent('astral-call-ended')).detail.reason, 'hangup');
+  });
+
   test('DTMF digits from the dial pad reach the other party', async () => {
     const [dora, emil] = [await phone('a', 'dora'), await phone('b', 'emil')];
     await dora.invoke('call', 'emil');

@@ -1,0 +1,401 @@
+// AstralClientCore: the headless softphone's connection, call state machine and media; AstralClient adds in-call controls.
+import type { CallEnded, PartyInfo, PhoneState } from '@astral/protocol';
+import { MediaSession } from './media-session.js';
+import { measureRegionRtts } from './regions.js';
+import { AstralError, openSocket, request, type GatewaySocket } from './signaling.js';
+import { TokenSource } from './token-source.js';
+import type { AstralClientEvents, AstralClientOptions, CallInfo, CallStats } from './types.js';
+
+const AUTH_CODES = new Set(['unauthorized', 'token_expired']);
+/** How long a call survives a dropped connection on this side (the server keeps it ASTRAL_RECONNECT_GRACE). */
+const RESUME_WAIT_MS = 15_000;
+
+export class AstralClientCore extends EventTarget {
+  protected _state: PhoneState = 'disconnected';
+  private _user: PartyInfo | null = null;
+  protected _call: CallInfo | null = null;
+  protected socket: GatewaySocket | null = null;
+  private media: MediaSession | null = null;
+  private readonly tokens: TokenSource;
+  /** `call:ended` that raced ahead of our own dial ack. */
+  private readonly earlyEnds = new Map<string, CallEnded>();
+  /** Latest region of each channel's call, from CALL_CREATE / CALL_UPDATE / VOICE_SERVER_UPDATE. */
+  private readonly channelRegions = new Map<string, string>();
+  /** Media operations run one at a time (mic start, region rebuilds). */
+  private mediaQueue: Promise<void> = Promise.resolve();
+  private rebuildPending = false;
+  /** Until when an answered call may be resumed after a dropped connection (ms since epoch). */
+  private resumeBy = 0;
+  private _regionRtts: Record<string, number> | null = null;
+
+  constructor(protected readonly options: AstralClientOptions) {
+    super();
+    this.tokens = new TokenSource(options.token, options.tokenUrl);
+  }
+
+  get state(): PhoneState {
+    return this._state;
+  }
+  get user(): PartyInfo | null {
+    return this._user;
+  }
+  /** The current call, or null. */
+  get activeCall(): CallInfo | null {
+    return this._call;
+  }
+  get remoteStream(): MediaStream | null {
+    return this.media?.remoteStream ?? null;
+  }
+  /** Round-trip times (ms) measured to each region's endpoint, once known (only with two or more regions). */
+  get regionRtts(): Readonly<Record<string, number>> | null {
+    return this._regionRtts;
+  }
+  get localStream(): MediaStream | null {
+    return this.media?.localStream ?? null;
+  }
+
+  /** Subscribes to a typed event; returns the unsubscribe function. */
+  on<K extends keyof AstralClientEvents>(name: K, listener: (detail: AstralClientEvents[K]) => void): () => void {
+    const handler = (e: Event) => listener((e as CustomEvent<AstralClientEvents[K]>).detail);
+    this.addEventListener(name, handler);
+    return () => this.removeEventListener(name, handler);
+  }
+
+  /** Connects and prepares media; resolves once the phone is ready. */
+  connect(): Promise<void> {
+    if (this.socket) return this._state === 'ready' ? Promise.resolve() : this.waitReady();
+    this.setState('connecting');
+    return this.tokens.get().then(
+      (token) => {
+        this.openSocket(token);
+        return this.waitReady();
+      },
+      (err: unknown) => {
+        this.fail(err);
+        this.setState('disconnected');
+        throw err;
+      },
+    );
+  }
+
+  disconnect(): void {
+    this.tokens.stop();
+    const socket = this.socket;
+    const call = this._call;
+    this.finishCall(null);
+    this.media?.close();
+    this.media = null;
+    this.socket = null;
+    this.setState('disconnected');
+    // Leaving on purpose hangs up first, so the call does not wait for our return; the socket closes once the
+    // server confirmed (or after a second).
+    if (socket?.connected && call) socket.timeout(1000).emit('call:hangup', { callId: call.id }, () => socket.disconnect());
+    else socket?.disconnect();
+  }
+
+  async call(destination: string): Promise<string> {
+    const socket = this.requireState('ready');
+    this.setState('dialing');
+    let callId: string;
+    let to: PartyInfo;
+    try {
+      ({ callId, to } = await request(socket, 'call:dial', { destination }));
+    } catch (err) {
+      if (this._state === 'dialing') this.setState('ready');
+      this.fail(err);
+      throw err;
+    }
+    this.setCall({ id: callId, direction: 'outgoing', remote: to, answeredAt: null, muted: false, remoteMuted: false });
+    const early = this.earlyEnds.get(callId);
+    if (early) {
+      this.earlyEnds.delete(callId);
+      this.finishCall(early);
+      return callId;
+    }
+    this.startMic(callId);
+    return callId;
+  }
+
+  async answer(): Promise<void> {
+    const socket = this.requireState('incoming');
+    const call = this._call!;
+    const region = call.channelId ? this.channelRegions.get(call.channelId) : undefined;
+    this.setCall({ ...call, answeredAt: Date.now(), ...(region ? { region } : {}) });
+    this.setState('in-call');
+    this.startMic(call.id);
+    await request(socket, 'call:answer', { callId: call.id }).catch((err: unknown) => this.fail(err));
+  }
+
+  /** Joins a channel's call (starting it when none runs); resolves with the call id. */
+  async joinChannel(channelId: string): Promise<string> {
+    const socket = this.requireState('ready');
+    this.setState('dialing');
+    let callId: string | null;
+    try {
+      ({ callId } = await request(socket, 'voice:state', { channel_id: channelId }));
+    } catch (err) {
+      if (this._state === 'dialing') this.setState('ready');
+      this.fail(err);
+      throw err;
+    }
+    const region = this.channelRegions.get(channelId);
+    const remote = { userId: channelId, identity: channelId, displayName: `Channel ${channelId}`, extension: null };
+    this.setCall({ id: callId!, direction: 'outgoing', remote, answeredAt: Date.now(), muted: false, remoteMuted: false, channelId, ...(region ? { region } : {}) });
+    this.setState('in-call');
+    this.startMic(callId!);
+    return callId!;
+  }
+
+  async decline(): Promise<void> {
+    const socket = this.requireState('incoming');
+    await request(socket, 'call:decline', { callId: this._call!.id }).catch((err: unknown) => this.fail(err));
+  }
+
+  async hangup(): Promise<void> {
+    if (!this._call || !this.socket) return;
+    await request(this.socket, 'call:hangup', { callId: this._call.id }).catch((err: unknown) => this.fail(err));
+  }
+
+  setMuted(muted: boolean): void {
+    if (!this._call || !this.socket) return;
+    this.setCall({ ...this._call, muted });
+    this.media?.setMuted(muted);
+    request(this.socket, 'call:mute', { callId: this._call.id, muted }).catch((err: unknown) => this.fail(err));
+  }
+
+  sendDtmf(digits: string): void {
+    if (!this._call || !this.socket || this._state !== 'in-call') return;
+    request(this.socket, 'call:dtmf', { callId: this._call.id, digits }).catch((err: unknown) => this.fail(err));
+  }
+
+  getStats(): Promise<CallStats> {
+    if (!this.media) return Promise.reject(new AstralError('invalid_state', 'not connected'));
+    return this.media.getStats();
+  }
+
+  private waitReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const offReady = this.on('ready', () => (offReady(), offState(), resolve()));
+      const offState = this.on('state', ({ state }) => {
+        if (state === 'disconnected') {
+          offReady();
+          offState();
+          reject(new AstralError('unavailable', 'connection closed before the phone was ready'));
+        }
+      });
+    });
+  }
+
+  private openSocket(token: string): void {
+    const socket = openSocket(this.options.server, token);
+    this.socket = socket;
+    this.media = new MediaSession(socket, this.options.audioConstraints);
+    socket.on('connect_error', (err: Error & { data?: { code?: string; message?: string } }) => this.onConnectError(socket, err));
+    socket.on('disconnect', (reason) => {
+      if (this.socket !== socket) return;
+      const lost = reason === 'io server disconnect';
+      // An answered call waits on the server for us to come back; anything else ends here.
+      if (lost || !this._call?.answeredAt) this.finishCall(null);
+      else {
+        this.resumeBy = Date.now() + RESUME_WAIT_MS;
+        const call = this._call;
+        setTimeout(() => {
+          if (this._call === call && !socket.connected) this.finishCall(null); // never came back in time
+        }, RESUME_WAIT_MS);
+      }
+      this.setState(lost ? 'disconnected' : 'reconnecting');
+    });
+    socket.on('session:ready', ({ user, regions }) => {
+      this._user = user;
+      void this.measureRegions(socket, regions);
+      const resuming = this._call?.answeredAt && Date.now() < this.resumeBy ? this._call : null;
+      this.enqueueMedia(() => (resuming ? this.resumeCall(socket, resuming) : this.media!.setup())).then(
+        () => {
+          if (!resuming || !this._call) {
+            this.finishCall(null);
+            this.setState('ready');
+          }
+          this.emit('ready', { user });
+          this.tokens.startRefreshing(
+            (fresh) => (socket.auth = { token: fresh }),
+            (err) => this.fail(err),
+          );
+        },
+        (err: unknown) => this.fail(new AstralError('media_error', `media setup failed: ${String((err as Error).message ?? err)}`)),
+      );
+    });
+    socket.on('call:incoming', ({ callId, from, channelId, silent }, ack) => {
+      if (this._state !== 'ready') return ack({ ok: false, error: { code: 'invalid_state', message: `phone is ${this._state}` } });
+      this.setCall({ id: callId, direction: 'incoming', remote: from, answeredAt: null, muted: false, remoteMuted: false, ...(channelId ? { channelId } : {}) });
+      this.setState('incoming');
+      this.emit('incoming', { callId, from, ...(channelId ? { channelId } : {}), ...(silent ? { silent } : {}) });
+      ack({ ok: true, data: {} });
+    });
+    socket.on('call:ringing', ({ callId }) => {
+      if (this._call?.id === callId && this._state === 'dialing') this.setState('ringing');
+    });
+    socket.on('call:answered', ({ callId }) => {
+      if (this._call?.id !== callId) return;
+      this.setCall({ ...this._call, answeredAt: Date.now() });
+      this.setState('in-call');
+    });
+    socket.on('call:ended', (ended) => {
+      if (this._call?.id === ended.callId) this.finishCall(ended);
+      else if (this._state === 'dialing') this.earlyEnds.set(ended.callId, ended);
+    });
+    socket.on('call:remote-muted', ({ callId, muted }) => {
+      if (this._call?.id === callId) this.setCall({ ...this._call, remoteMuted: muted });
+    });
+    socket.on('call:remote-changed', ({ callId, remote }) => {
+      if (this._call?.id === callId) this.setCall({ ...this._call, remote, remoteHeld: false, remoteMuted: false });
+    });
+    socket.on('call:transfer', (detail) => {
+      if (this._call?.id !== detail.callId) return;
+      const active = detail.state === 'ringing' || detail.state === 'consulting';
+      this.setCall({ ...this._call, transfer: active ? { state: detail.state as 'ringing' | 'consulting', target: detail.target } : null });
+      this.emit('transfer', detail);
+    });
+    socket.on('call:recording', ({ callId, recording }) => {
+      if (this._call?.id === callId) this.setCall({ ...this._call, recording });
+    });
+    socket.on('call:remote-held', ({ callId, held }) => {
+      if (this._call?.id === callId) this.setCall({ ...this._call, remoteHeld: held });
+    });
+    socket.on('call:dtmf', (detail) => this.emit('dtmf', detail));
+    socket.on('CALL_CREATE', ({ channel_id, region }) => this.channelRegions.set(channel_id, region));
+    socket.on('CALL_UPDATE', ({ channel_id, region }) => this.noteRegion(channel_id, region));
+    socket.on('CALL_DELETE', ({ channel_id }) => this.channelRegions.delete(channel_id));
+    socket.on('VOICE_SERVER_UPDATE', ({ channel_id, region }) => this.noteRegion(channel_id, region));
+    socket.on('media:relocated', ({ region }) => {
+      const media = this.media;
+      if (!media) return;
+      // The server moved our media: rebuild transports there and keep talking, no re-dial.
+      this.rebuildPending = true;
+      this.enqueueMedia(() => {
+        const call = this._call?.answeredAt ? this._call : null;
+        return media.rebuild(call?.id ?? null, call?.muted ?? false);
+      }).then(
+        () => (this.rebuildPending = false),
+        (err: unknown) => {
+          this.rebuildPending = false;
+          this.fail(new AstralError('media_error', `could not move media to ${region}: ${String((err as Error).message ?? err)}`));
+        },
+      );
+    });
+    socket.on('media:consumer-closed', ({ consumerId }) => this.media?.removeConsumer(consumerId));
+    socket.on('media:consume', (offer, ack) => {
+      if (this._call?.id !== offer.callId || !this.media) return ack({ ok: false, error: { code: 'invalid_state', message: 'not in that call' } });
+      this.media.consume(offer).then(
+        () => ack({ ok: true, data: {} }),
+        (err: unknown) => ack({ ok: false, error: { code: 'media_error', message: String((err as Error).message ?? err) } }),
+      );
+    });
+  }
+
+  private onConnectError(socket: GatewaySocket, err: Error & { data?: { code?: string; message?: string } }): void {
+    const code = err.data?.code;
+    if (!code || !AUTH_CODES.has(code)) {
+      if (this._state !== 'connecting') this.setState('reconnecting');
+      return; // network trouble: socket.io keeps retrying
+    }
+    // The server refused the token: a token URL may give a fresh one; a fixed token cannot recover.
+    this.tokens.refresh().then(
+      (refreshed) => {
+        if (!refreshed) throw new AstralError(code, err.data?.message ?? err.message);
+        return this.tokens.get().then((token) => {
+          socket.auth = { token };
+          socket.connect();
+        });
+      },
+    ).catch((e: unknown) => {
+      this.fail(e);
+      this.disconnect();
+    });
+  }
+
+  private startMic(callId: string): void {
+    const media = this.media;
+    if (!media) return;
+    this.enqueueMedia(() => media.startMic(callId, this._call?.muted ?? false)).catch((err: unknown) => {
+      // A region move queued behind us re-produces the microphone; only a missing mic ends the call.
+      if (this._call?.id !== callId || (this.rebuildPending && media.localStream)) return;
+      this.fail(new AstralError('media_error', `microphone unavailable: ${String((err as Error).message ?? err)}`));
+      void this.hangup();
+    });
+  }
+
+  /** Back on a new connection mid-call: new transports, take our place back, send the microphone again. */
+  private async resumeCall(socket: GatewaySocket, call: CallInfo): Promise<void> {
+    const media = this.media!;
+    await media.rebuild(null, call.muted);
+    try {
+      await request(socket, 'call:resume', { callId: call.id });
+    } catch {
+      media.endCall();
+      this.finishCall(null); // the call ended while we were away
+      return;
+    }
+    await media.produceMicAgain(call.id, call.muted);
+    this.setState('in-call');
+  }
+
+  private enqueueMedia(op: () => Promise<void>): Promise<void> {
+    const run = this.mediaQueue.then(op);
+    this.mediaQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private noteRegion(channelId: string, region: string): void {
+    this.channelRegions.set(channelId, region);
+    if (this._call?.channelId === channelId && this._call.region !== region) this.setCall({ ...this._call, region });
+  }
+
+  /** Reports measured region round-trip times for automatic region choice (with two or more regions). */
+  private async measureRegions(socket: GatewaySocket, regions: { id: string; endpoint: string }[]): Promise<void> {
+    if (regions.length < 2) return;
+    const rtts = await measureRegionRtts(this.options.server, regions);
+    if (Object.keys(rtts).length === 0 || this.socket !== socket) return;
+    await request(socket, 'voice:latency', { rtts }).catch(() => undefined);
+    this._regionRtts = rtts;
+  }
+
+
+  private finishCall(ended: CallEnded | null): void {
+    const call = this._call;
+    if (!call) return;
+    this.media?.endCall();
+    this.setCall(null);
+    this.emit('call-ended', {
+      callId: call.id,
+      disposition: ended?.disposition ?? (call.answeredAt ? 'ANSWERED' : 'FAILED'),
+      reason: ended?.reason ?? 'disconnected',
+      duration: ended?.duration ?? (call.answeredAt ? Math.round((Date.now() - call.answeredAt) / 1000) : 0),
+    });
+    if (this.socket?.connected && this._state !== 'disconnected') this.setState('ready');
+  }
+
+  private requireState(state: PhoneState): GatewaySocket {
+    if (this._state !== state || !this.socket) throw new AstralError('invalid_state', `the phone is ${this._state}, not ${state}`);
+    return this.socket;
+  }
+
+  protected setCall(call: CallInfo | null): void {
+    this._call = call;
+    this.emit('call', { call });
+  }
+
+  private setState(state: PhoneState): void {
+    if (this._state === state) return;
+    this._state = state;
+    this.emit('state', { state });
+  }
+
+  protected fail(err: unknown): void {
+    const e = err instanceof AstralError ? err : new AstralError('internal', String((err as Error)?.message ?? err));
+    this.emit('error', { code: e.code, message: e.message });
+  }
+
+  private emit<K extends keyof AstralClientEvents>(name: K, detail: AstralClientEvents[K]): void {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+}
