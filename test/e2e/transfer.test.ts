@@ -25,6 +25,15 @@ async function connect(alice: PhonePage, bob: PhonePage): Promise<void> {
 }
 
 const click = (p: PhonePage, part: string) => p.page.click(`astral-phone >> [part="${part}"]`);
+
+/** Alice and Bob talk; Bob starts an attended transfer to Carol from the widget's panel, and Carol answers. */
+async function consultFromUi(alice: PhonePage, bob: PhonePage, carol: PhonePage): Promise<void> {
+  await connect(alice, bob);
+  await bob.page.fill('astral-phone >> [part="transfer-input"]', 'carol');
+  await click(bob, 'consult-button');
+  await carol.waitState('incoming');
+  await carol.invoke('answer');
+}
 const remoteOf = (p: PhonePage) =>
   p.page.evaluate(() => (document.getElementById('phone') as unknown as { client: { activeCall: { remote: { identity: string } } | null } }).client.activeCall?.remote.identity);
 
@@ -97,11 +106,7 @@ describe('transfers', { timeout: 120_000 }, () => {
 
   test('attended transfer cancelled from the UI: Carol is dropped, Alice and Bob talk again', async () => {
     const [alice, bob, carol] = [await phone('alice'), await phone('bob'), await phone('carol')];
-    await connect(alice, bob);
-    await bob.page.fill('astral-phone >> [part="transfer-input"]', 'carol');
-    await click(bob, 'consult-button');
-    await carol.waitState('incoming');
-    await carol.invoke('answer');
+    await consultFromUi(alice, bob, carol);
     await bob.page.waitForSelector('astral-phone >> [part="transfer-complete-button"]:not([disabled])');
     await click(bob, 'transfer-cancel-button');
     await carol.waitState('ready');
@@ -112,11 +117,7 @@ describe('transfers', { timeout: 120_000 }, () => {
 
   test('attended transfer completes when the transferer simply hangs up after the target answered', async () => {
     const [alice, bob, carol] = [await phone('alice'), await phone('bob'), await phone('carol')];
-    await connect(alice, bob);
-    await bob.page.fill('astral-phone >> [part="transfer-input"]', 'carol');
-    await click(bob, 'consult-button');
-    await carol.waitState('incoming');
-    await carol.invoke('answer');
+    await consultFromUi(alice, bob, carol);
     await hears(bob, 'carol');
     await bob.invoke('hangup');
     await bob.waitState('ready');

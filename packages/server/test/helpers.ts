@@ -1,5 +1,6 @@
 // In-process test server on a free port with its own data dir and an admin bootstrap key.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { io, type Socket } from 'socket.io-client';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AstralServer } from '../src/app.js';
@@ -63,3 +64,17 @@ export async function createKey(t: TestServer, name: string, permissions: string
   const { key } = await new ApiKeyService(t.server.store.apiKeys).create(t.server.instanceId, name, permissions as never);
   return key;
 }
+
+export type Ack = { ok: boolean; data?: Record<string, string>; error?: { code: string; message: string } };
+
+/** A widget's gateway connection for `identity` that rings (acks call:incoming) like a real widget; closed by `close()`. */
+export async function widgetSocket(t: TestServer, identity: string, extra: Record<string, unknown> = {}): Promise<Socket> {
+  const { body } = await api(t, 'POST', '/api/v1/tokens', { key: ADMIN_KEY, body: { identity, ...extra } });
+  const socket = io(t.url, { auth: { token: body.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  socket.on('call:incoming', (_d: unknown, ack: (r: unknown) => void) => ack({ ok: true, data: {} }));
+  await new Promise((resolve) => socket.once('session:ready', resolve));
+  return socket;
+}
+
+/** Sends a client event and waits for its ack. */
+export const ackRequest = (s: Socket, event: string, payload: unknown) => s.timeout(5000).emitWithAck(event, payload) as Promise<Ack>;

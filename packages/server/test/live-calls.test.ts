@@ -1,8 +1,8 @@
 // Live legs and operator hang-up: GET /api/v1/calls/live and POST /api/v1/calls/hangup-channel against real sessions.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { io, type Socket } from 'socket.io-client';
-import { ADMIN_KEY, api, createKey, startTestServer, type TestServer } from './helpers.js';
+import type { Socket } from 'socket.io-client';
+import { ackRequest, ADMIN_KEY, api, createKey, startTestServer, widgetSocket, type TestServer } from './helpers.js';
 
 let t: TestServer;
 const sockets: Socket[] = [];
@@ -13,15 +13,11 @@ after(async () => {
 });
 
 async function phone(identity: string, extension: string): Promise<Socket> {
-  const { body } = await api(t, 'POST', '/api/v1/tokens', { key: ADMIN_KEY, body: { identity, extension } });
-  const socket = io(t.url, { auth: { token: body.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  const socket = await widgetSocket(t, identity, { extension });
   sockets.push(socket);
-  socket.on('call:incoming', (_d: unknown, ack: (r: unknown) => void) => ack({ ok: true, data: {} }));
-  await new Promise((resolve) => socket.once('session:ready', resolve));
   return socket;
 }
-const req = (s: Socket, event: string, payload: unknown) =>
-  s.timeout(5000).emitWithAck(event, payload) as Promise<{ ok: boolean; data?: Record<string, string> }>;
+const req = ackRequest;
 const live = async () => (await api(t, 'GET', '/api/v1/calls/live', { key: ADMIN_KEY })).body as unknown as Record<string, unknown>[];
 
 test('live legs follow a call from ringing to answered, and hanging up a leg ends the call for both', async () => {

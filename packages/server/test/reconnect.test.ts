@@ -1,8 +1,8 @@
 // A party whose connection drops mid-call keeps its place for the grace period: it can resume, or the call ends.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { io, type Socket } from 'socket.io-client';
-import { ADMIN_KEY, api, startTestServer, type TestServer } from './helpers.js';
+import type { Socket } from 'socket.io-client';
+import { ackRequest, ADMIN_KEY, api, startTestServer, widgetSocket, type TestServer } from './helpers.js';
 
 let t: TestServer;
 const sockets: Socket[] = [];
@@ -13,15 +13,11 @@ after(async () => {
 });
 
 async function connect(identity: string): Promise<Socket> {
-  const { body } = await api(t, 'POST', '/api/v1/tokens', { key: ADMIN_KEY, body: { identity } });
-  const socket = io(t.url, { auth: { token: body.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  const socket = await widgetSocket(t, identity);
   sockets.push(socket);
-  socket.on('call:incoming', (_d: unknown, ack: (r: unknown) => void) => ack({ ok: true, data: {} }));
-  await new Promise((resolve) => socket.once('session:ready', resolve));
   return socket;
 }
-const req = (s: Socket, event: string, payload: unknown) =>
-  s.timeout(5000).emitWithAck(event, payload) as Promise<{ ok: boolean; data?: Record<string, string>; error?: { code: string } }>;
+const req = ackRequest;
 
 async function answeredCall(a: Socket, b: Socket, to: string): Promise<string> {
   const { data } = await req(a, 'call:dial', { destination: to });
