@@ -217,10 +217,7 @@ export class CallControl {
     if (call.role(session.id) !== 'joined') throw new AppError('invalid_state', 'answer the call before sending media');
     const producerId = await this.deps.media.produce(session.id, payload.transportId, payload.rtpParameters, call.id);
     if (call.state === 'ended' || call.role(session.id) !== 'joined') this.deps.media.endCall(session.id, call.id);
-    else {
-      this.bridge.sync(call);
-      this.deps.recordings.sync(call);
-    }
+    else this.syncMedia(call);
     return producerId;
   }
 

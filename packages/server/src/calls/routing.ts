@@ -90,7 +90,7 @@ export class Router {
     const user = await resolveDestination(this.deps.store, call.instanceId, destination);
     if (user) {
       this.deps.journeys.step(call, 'Dial', call.fromNumber, destination, 'ringing');
-      if (!(await this.offer(call, [user], 30_000))) this.deps.calls.end(call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', 'timeout');
+      if (!(await this.offer(call, [user], this.deps.ringTimeoutMs))) this.deps.calls.end(call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', 'timeout');
       return;
     }
     const queue = await routing.queue(call.instanceId, destination);

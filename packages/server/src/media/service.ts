@@ -134,8 +134,7 @@ export class MediaService {
 
   /** Starts playing Opus frames into a router of `region` (IVR prompts); the producer can be consumed like any other. */
   async play(region: string, frames: Buffer[], gapMs: number): Promise<Player> {
-    const router = this.pool.acquireRouter(this.region(region)?.workers);
-    this.pool.release(router); // a player holds no transports a peer would count
+    const router = this.pool.peekRouter(this.region(region)?.workers);
     const { player, producer } = await startPlayer(router, frames, gapMs);
     this.register(producer, router);
     return player;

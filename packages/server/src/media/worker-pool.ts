@@ -57,11 +57,21 @@ export class WorkerPool {
 
   /** The least-loaded router among `workers` (indexes; default all); `release` it when its transports close. */
   acquireRouter(workers?: number[]): types.Router {
+    const slot = this.leastLoaded(workers);
+    slot.load += 1;
+    return slot.router;
+  }
+
+  /** The least-loaded router among `workers`, without counting a placement (server-side audio holds no transports). */
+  peekRouter(workers?: number[]): types.Router {
+    return this.leastLoaded(workers).router;
+  }
+
+  private leastLoaded(workers?: number[]): Slot {
     const live = this.slots.filter((s, i): s is Slot => s !== null && !s.worker.died && (!workers || workers.includes(i)));
     const slot = live.reduce<Slot | undefined>((best, s) => (!best || s.load < best.load ? s : best), undefined);
     if (!slot) throw new Error('no mediasoup worker is available');
-    slot.load += 1;
-    return slot.router;
+    return slot;
   }
 
   release(router: types.Router): void {
