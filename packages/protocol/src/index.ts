@@ -7,3 +7,4 @@ export * from './events.js';
 export * from './voice.js';
 export * from './control.js';
 export * from './routing.js';
+export * from './trunks.js';

@@ -8,7 +8,9 @@ import { ChannelStore } from './channels.js';
 import { openDatabase, type Db } from './db.js';
 import { InstanceStore } from './instances.js';
 import { JourneyStore } from './journeys.js';
+import { NumberStore } from './numbers.js';
 import { RoutingStore } from './routing.js';
+import { TrunkStore } from './trunks.js';
 import { UserStore } from './users.js';
 
 export class Store {
@@ -21,6 +23,8 @@ export class Store {
   readonly channels: ChannelStore;
   readonly journeys: JourneyStore;
   readonly routing: RoutingStore;
+  readonly trunks: TrunkStore;
+  readonly numbers: NumberStore;
 
   private constructor(
     readonly db: Db,
@@ -35,6 +39,8 @@ export class Store {
     this.channels = new ChannelStore(db);
     this.journeys = new JourneyStore(db);
     this.routing = new RoutingStore(db);
+    this.trunks = new TrunkStore(db, ids);
+    this.numbers = new NumberStore(db, ids);
   }
 
   static async open(dataDir: string, ids = new SnowflakeGenerator()): Promise<Store> {

@@ -1,5 +1,5 @@
 // Schema migrations, run in order at start by Kysely's Migrator (portable across SQLite and PostgreSQL).
-import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { dropAccelerators, installAccelerators, isSqlite } from './call-history-sqlite.js';
 
 const migrations: Record<string, Migration> = {
@@ -168,6 +168,49 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('users').dropColumn('record_calls').execute();
       await db.schema.dropTable('ivr_menus').execute();
       await db.schema.dropTable('queues').execute();
+    },
+  },
+  '0006_sip_trunks_and_numbers': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('trunks')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull().references('instances.id'))
+        .addColumn('name', 'varchar(64)', (c) => c.notNull())
+        .addColumn('host', 'varchar(253)', (c) => c.notNull())
+        .addColumn('port', 'integer', (c) => c.notNull())
+        .addColumn('transport', 'varchar(8)', (c) => c.notNull())
+        .addColumn('username', 'varchar(128)')
+        .addColumn('password_sealed', 'text')
+        .addColumn('realm', 'varchar(128)')
+        .addColumn('caller_id', 'varchar(32)')
+        .addColumn('register', 'integer', (c) => c.notNull())
+        .addColumn('codecs', 'text', (c) => c.notNull())
+        .addColumn('allowed_ips', 'text', (c) => c.notNull())
+        .addColumn('is_default', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
+        .addUniqueConstraint('trunks_instance_name', ['instance_id', 'name'])
+        .execute();
+      // At most one default trunk per instance.
+      await db.schema.createIndex('trunks_one_default').on('trunks').column('instance_id').unique().where(sql.ref('is_default'), '=', 1).execute();
+      await db.schema
+        .createTable('phone_numbers')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull().references('instances.id'))
+        .addColumn('number', 'varchar(20)', (c) => c.notNull())
+        .addColumn('plus', 'integer', (c) => c.notNull())
+        .addColumn('destination', 'varchar(64)', (c) => c.notNull())
+        .addColumn('destination_type', 'varchar(16)', (c) => c.notNull())
+        .addColumn('trunk_id', 'varchar(20)', (c) => c.references('trunks.id'))
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addUniqueConstraint('phone_numbers_instance_number', ['instance_id', 'number'])
+        .execute();
+      await db.schema.createIndex('phone_numbers_trunk').on('phone_numbers').column('trunk_id').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('phone_numbers').execute();
+      await db.schema.dropTable('trunks').execute();
     },
   },
 };

@@ -125,6 +125,45 @@ export interface ChannelRecipientsTable {
   recipient_id: string;
 }
 
+export interface TrunksTable {
+  id: string;
+  instance_id: string;
+  /** Unique per instance; part of channel ids (`SIP/<name>-0000001a`). */
+  name: string;
+  host: string;
+  port: number;
+  transport: string;
+  username: string | null;
+  /** The password sealed with SecretBox (purpose `sip-trunk-password/v1`); never the plaintext. */
+  password_sealed: string | null;
+  realm: string | null;
+  caller_id: string | null;
+  register: number;
+  /** JSON array of codec names in preference order. */
+  codecs: string;
+  /** JSON array of CIDR blocks or addresses. */
+  allowed_ips: string;
+  /** 1 for the instance's outbound default (a partial unique index keeps it to one). */
+  is_default: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PhoneNumbersTable {
+  id: string;
+  instance_id: string;
+  /** Digits only, without the '+'. */
+  number: string;
+  /** 1 when the number was given with a leading '+' (it is shown that way). */
+  plus: number;
+  destination: string;
+  /** extension | queue | ivr | ai_agent (the last once AI agents exist). */
+  destination_type: string;
+  /** The trunk it arrives on; null: any trunk of the instance. */
+  trunk_id: string | null;
+  created_at: string;
+}
+
 export interface Database {
   instances: InstancesTable;
   api_keys: ApiKeysTable;
@@ -137,4 +176,6 @@ export interface Database {
   bots: BotsTable;
   channels: ChannelsTable;
   channel_recipients: ChannelRecipientsTable;
+  trunks: TrunksTable;
+  phone_numbers: PhoneNumbersTable;
 }
