@@ -13,6 +13,7 @@ import { healthApi } from './api/health.js';
 import { recordingsApi } from './api/recordings.js';
 import { journeyApi } from './api/journey.js';
 import { routingApi } from './api/routing.js';
+import { trunksApi } from './api/trunks.js';
 import { callControlApi } from './api/call-control.js';
 import { staticFiles } from './api/static.js';
 import { tokensApi } from './api/tokens.js';
@@ -20,6 +21,7 @@ import { useStrictValidation } from './api/validation.js';
 import { ApiKeyService } from './auth/api-keys.js';
 import { BotService } from './auth/bots.js';
 import { PrincipalResolver } from './auth/principal.js';
+import { SecretBox, SecretPurposes } from './auth/secret-box.js';
 import { TokenIssuer } from './auth/token-issuer.js';
 import { WidgetTokens } from './auth/widget-tokens.js';
 import { CallControl } from './calls/call-control.js';
@@ -34,6 +36,7 @@ import type { Config } from './config.js';
 import { Gateway } from './gateway/index.js';
 import { MediaService } from './media/service.js';
 import { WorkerPool } from './media/worker-pool.js';
+import type { TrunkStatus } from './sip/types.js';
 import { Store } from './store/index.js';
 
 const repoPath = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
@@ -51,7 +54,11 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const app = Fastify({
     logger: {
       level: config.logLevel,
-      redact: { paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+      // Bodies are not logged by default; passwords are redacted anyway, should a body or a trunk ever be logged.
+      redact: {
+        paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie', 'req.body.password', 'body.password', 'password', '*.password'],
+        censor: '[redacted]',
+      },
     },
     bodyLimit: 64 * 1024,
   });
@@ -85,7 +92,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const ringTimeoutMs = config.ringTimeoutSeconds * 1000;
   const recordings = new Recordings({ media, store, notifier: gateway, log: app.log, dir: join(config.dataDir, 'recordings'), enabled: config.recording });
   const journeys = new Journeys(store, app.log);
-  const calls = new CallControl({ store, media, notifier: gateway, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys });
+  const calls = new CallControl({ store, media, notifier: gateway, sessions, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys });
   const channels = new ChannelCalls({ store, calls, sessions, notifier: gateway, media, ringTimeoutMs });
   const router = new Router({ store, calls, sessions, media, notifier: gateway, journeys, ringTimeoutMs });
   const transfers = new Transfers({ store, calls, sessions, notifier: gateway, journeys, ringTimeoutMs });
@@ -102,6 +109,12 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(recordingsApi, { keys, calls: store.calls });
   await app.register(journeyApi, { keys, calls: store.calls, journeys });
   await app.register(routingApi, { keys, store, promptDir: join(config.dataDir, 'prompts') });
+  // SIP trunks: passwords sealed with trunkSecrets (the gateway opens them with store.trunks.withSecret(id, trunkSecrets)).
+  // Plug the SIP gateway in here: trunkStatus answers a trunk's status, onTrunksChanged re-reads an instance's trunks.
+  const trunkSecrets = new SecretBox(config.secretKey, SecretPurposes.trunkPassword);
+  const trunkStatus = (_trunkId: string): TrunkStatus => 'unknown';
+  const onTrunksChanged = (_instanceId: string): void => {};
+  await app.register(trunksApi, { keys, store, secrets: trunkSecrets, trunkStatus, onTrunksChanged });
   await app.register(callControlApi, { keys, calls, transfers, clickToCall });
   await app.register(botsApi, { keys, bots });
   await app.register(channelsApi, { store, keys, principals, channels });
