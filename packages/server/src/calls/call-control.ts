@@ -1,5 +1,5 @@
 // CallControl: owns every live call — dial, ring, answer/join, decline, leave/hang up, mute, DTMF — and drives media and records.
-import type { ClientPayload, Disposition, EndReason, PartyInfo } from '@astral/protocol';
+import type { CallDirection, ClientPayload, Disposition, EndReason, PartyInfo } from '@astral/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { MediaService } from '../media/service.js';
 import type { Store } from '../store/index.js';
@@ -10,12 +10,14 @@ import { MediaBridge } from './media-bridge.js';
 import type { SessionNotifier } from './notifier.js';
 import type { Journeys } from './journey.js';
 import type { Recordings } from './recordings.js';
-import { partyOf, type Session } from './sessions.js';
+import { DECLINED, dispositionOf, GONE, Ringer, type Refusal, type RingOptions, type RingOutcome } from './ringing.js';
+import { partyOf, type Session, type SessionRegistry } from './sessions.js';
 
 export interface CallControlDeps {
   store: Store;
   media: MediaService;
   notifier: SessionNotifier;
+  sessions: SessionRegistry;
   ringTimeoutMs: number;
   /** How long an answered call waits for a party whose connection dropped to come back (0: end at once). */
   reconnectGraceMs: number;
@@ -43,9 +45,18 @@ export class CallControl {
   /** When each user's last call ended (longest-idle queues). */
   readonly lastCallEnded = new Map<string, number>();
   listener: CallListener | null = null;
+  private readonly ringer: Ringer;
 
   constructor(private readonly deps: CallControlDeps) {
     this.bridge = new MediaBridge(deps.media, deps.notifier, deps.log);
+    this.ringer = new Ringer(deps.sessions, {
+      alert: (call, sessionId, party, silent, from) => this.alert(call, sessionId, party, silent, from),
+      stopAlerting: (call, userId, reason) => this.stopAlerting(call, userId, reason),
+      isBusy: (userId, call) => {
+        const busyWith = this.callOfUser(userId);
+        return busyWith !== undefined && busyWith !== call;
+      },
+    });
   }
 
   get activeCount(): number {
@@ -64,8 +75,6 @@ export class CallControl {
     return undefined;
   }
 
-
-
   create(opts: { instanceId: string; kind: Call['kind']; caller: PartyInfo; callerSession: string | null; callee: PartyInfo | null; channelId: string | null; region?: string }): Call {
     const { store, media } = this.deps;
     const call = new Call(
@@ -83,7 +92,7 @@ export class CallControl {
     return call;
   }
 
-  async persistStart(call: Call, toUserId: string | null): Promise<void> {
+  async persistStart(call: Call, toUserId: string | null, direction: CallDirection = 'internal'): Promise<void> {
     await this.deps.store.calls.insert({
       id: call.id,
       instanceId: call.instanceId,
@@ -91,14 +100,11 @@ export class CallControl {
       toUserId,
       fromNumber: call.fromNumber,
       toNumber: call.toNumber,
-      direction: 'internal',
+      direction,
       startedAt: call.startedAt,
       channelId: call.channelId,
     });
   }
-
-  /** Rings one widget session; the caller hears ringback once any rung widget confirms it rings. */
-
 
   /** Media and recording follow the call's current parties (after the server adds or removes audio). */
   syncMedia(call: Call): void {
@@ -106,8 +112,24 @@ export class CallControl {
     this.deps.recordings.sync(call);
   }
 
-  /** Rings one widget session, showing `from` (default: the caller). */
-  ring(call: Call, sessionId: string, party: PartyInfo, silent: boolean, from: PartyInfo = call.caller): void {
+  /** Rings parties for the call (the one ring operation: direct dial, queues, transfers, click-to-call, channels, trunks). */
+  ring(call: Call, parties: PartyInfo[], opts: RingOptions): Promise<RingOutcome> {
+    return this.ringer.ring(call, parties, opts);
+  }
+
+  /** Whether a ring of this call is in progress (a second leg: transfer target, routed destination). */
+  isRinging(call: Call): boolean {
+    return this.ringer.ringing(call);
+  }
+
+  /** A ring the call was waiting for did not connect: the call ends with its disposition (an answered call stays ANSWERED). */
+  endAfterRing(call: Call, outcome: RingOutcome): void {
+    if (outcome.result === 'answered') return;
+    this.end(call, call.answeredAt ? 'ANSWERED' : dispositionOf(outcome), outcome.reason);
+  }
+
+  /** Alerts one endpoint, showing `from`; the caller hears ringback once any alerted endpoint confirms it rings. */
+  private alert(call: Call, sessionId: string, party: PartyInfo, silent: boolean, from: PartyInfo): void {
     call.ringing.set(sessionId, party);
     this.legs.open(call.id, sessionId, party);
     this.deps.notifier
@@ -152,27 +174,20 @@ export class CallControl {
     }
     this.listener?.joined(call, session.id);
     if (wasRung) this.listener?.ringingChanged(call);
-    const secondLeg = wasRung ? call.onRingAnswered : null;
-    if (secondLeg) {
-      call.onRingAnswered = call.onRingFailed = null;
-      secondLeg(session.id);
-    }
+    if (wasRung) this.ringer.answered(call, session.id);
     this.syncMedia(call);
   }
 
-  decline(session: Session, callId: string): void {
+  /** A rung endpoint says no: a widget declines (BUSY); a trunk leg reports its SIP failure. The ring decides what follows. */
+  decline(session: Session, callId: string, refusal: Refusal = DECLINED): void {
     const call = this.callFor(session, callId);
     if (call.role(session.id) !== 'rung') throw new AppError('invalid_state', 'only a ringing call can be declined');
     const userId = session.principal.party.userId;
-    if (call.kind === 'channel') return this.stopRinging(call, [userId]);
-    if (!call.onRingFailed) return this.end(call, 'BUSY', 'declined');
-    // A second leg (transfer target, click-to-call destination) declined: the call decides what follows.
     for (const sessionId of call.stopRinging(userId)) {
       this.legs.close(call.id, sessionId);
-      if (sessionId !== session.id) this.notifyEnded(sessionId, call, 'BUSY', 'declined', 0, 0);
+      this.notifyEnded(sessionId, call, dispositionOf(refusal), refusal.reason, 0, 0);
     }
-    this.notifyEnded(session.id, call, 'BUSY', 'declined', 0, 0);
-    if (call.ringing.size === 0) call.onRingFailed('declined');
+    this.ringer.refused(call, userId, refusal);
   }
 
   hangup(session: Session, callId: string): void {
@@ -198,18 +213,9 @@ export class CallControl {
     if (call.abandoned) this.end(call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', call.answeredAt ? 'hangup' : 'cancelled');
   }
 
-  /** Stops ringing users of a channel call (stop-ringing, or their ring timed out); their widgets return to ready. */
-  stopRinging(call: Call, userIds: string[], reason: 'cancelled' | 'timeout' = 'cancelled'): void {
-    let changed = false;
-    for (const userId of userIds) {
-      for (const sessionId of call.stopRinging(userId)) {
-        changed = true;
-        this.legs.close(call.id, sessionId);
-        this.notifyEnded(sessionId, call, 'NO ANSWER', reason, 0, 0);
-      }
-    }
-    if (call.abandoned) this.end(call, 'NO ANSWER', reason);
-    else if (changed) this.listener?.ringingChanged(call);
+  /** Stops ringing users (a channel's stop-ringing); their rings settle as cancelled and their widgets return to ready. */
+  stopRinging(call: Call, userIds: string[]): void {
+    this.ringer.cancel(call, userIds);
   }
 
   async produce(session: Session, payload: ClientPayload<'media:produce'>): Promise<string> {
@@ -318,6 +324,7 @@ export class CallControl {
     if (call.state === 'ended') return;
     const notify = call.involvedSessions;
     call.end();
+    this.ringer.callEnded(call);
     for (const cleanup of call.cleanups.splice(0)) {
       try {
         cleanup();
@@ -353,7 +360,7 @@ export class CallControl {
     if (!leg || !call || call.instanceId !== instanceId) throw new AppError('not_found', `no live channel ${channelId}`);
     if (call.role(leg.sessionId) === 'joined') return this.leave(call, leg.sessionId);
     this.notifyEnded(leg.sessionId, call, 'NO ANSWER', 'cancelled', 0, 0);
-    this.dropRungSession(call, leg.sessionId);
+    this.dropRungSession(call, leg.sessionId, { result: 'no-answer', reason: 'cancelled' });
   }
 
   callFor(session: Session, callId: string): Call {
@@ -362,17 +369,15 @@ export class CallControl {
     return call;
   }
 
-  private dropRungSession(call: Call, sessionId: string): void {
+  /** One rung endpoint is gone (its connection dropped, or an operator hung it up); the ring goes on with the others. */
+  private dropRungSession(call: Call, sessionId: string, refusal: Refusal = GONE): void {
     const party = call.ringing.get(sessionId);
     if (call.state === 'ended' || !party) return;
     call.ringing.delete(sessionId);
     this.legs.close(call.id, sessionId);
-    const userStillRung = [...call.ringing.values()].some((p) => p.userId === party.userId);
-    if (!userStillRung) call.stopRinging(party.userId);
-    if (call.kind === 'direct' && call.ringing.size === 0 && call.onRingFailed) call.onRingFailed('unavailable');
-    else if (call.kind === 'direct' && call.ringing.size === 0 && !call.answeredAt) this.end(call, 'FAILED', 'unavailable');
-    else if (call.kind === 'channel' && call.abandoned) this.end(call, 'NO ANSWER', 'cancelled');
-    else if (!userStillRung) this.listener?.ringingChanged(call);
+    if ([...call.ringing.values()].some((p) => p.userId === party.userId)) return;
+    call.stopRinging(party.userId);
+    this.ringer.refused(call, party.userId, refusal);
   }
 
   /** Takes a joined session out of a call without ending it (transfers); its widget is told why. */
@@ -383,11 +388,11 @@ export class CallControl {
     this.notifyEnded(sessionId, call, 'ANSWERED', reason, ...this.secondsOf(call));
   }
 
-  /** Stops ringing a user for a call without touching the rest of it (a cancelled second leg). */
-  cancelRing(call: Call, userId: string): void {
+  /** Stops alerting a user's endpoints without touching the rest of the call (its ring settled without them). */
+  private stopAlerting(call: Call, userId: string, reason: EndReason): void {
     for (const sessionId of call.stopRinging(userId)) {
       this.legs.close(call.id, sessionId);
-      this.notifyEnded(sessionId, call, 'NO ANSWER', 'cancelled', 0, 0);
+      this.notifyEnded(sessionId, call, reason === 'answered_elsewhere' ? 'ANSWERED' : 'NO ANSWER', reason, 0, 0);
     }
   }
 

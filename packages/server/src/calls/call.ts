@@ -25,13 +25,8 @@ export class Call {
   answeredAt: Date | null = null;
   /** Whether the caller has been told a callee widget is ringing. */
   ringbackSent = false;
-  /**
-   * Set while a second leg rings in an answered direct call (transfer target, click-to-call destination): what to
-   * do when nobody answers it, instead of ending the call.
-   */
-  onRingFailed: ((reason: 'declined' | 'unavailable' | 'timeout') => void) | null = null;
-  /** ...and what to do when it is answered (with the answering session). */
-  onRingAnswered: ((sessionId: string) => void) | null = null;
+  /** A transfer's ring of its target, until it settles (aborting it stops the ring). */
+  transferRing: AbortController | null = null;
   /** Set while an IVR listens for the caller's digits (instead of relaying them). */
   onDtmf: ((digits: string) => void) | null = null;
   /** Audio the server itself plays into the call (IVR prompts): producer ids every joined session consumes. */
@@ -44,8 +39,6 @@ export class Call {
   onLeave: ((sessionId: string) => boolean) | null = null;
   /** An attended transfer in progress: the transferer consults the target while the transferee waits on hold. */
   consult: { transferer: string; transferee: string; target: PartyInfo } | null = null;
-  /** Direct calls: one ring timeout. Channel calls: one per rung user (key: user id). */
-  readonly ringTimers = new Map<string, NodeJS.Timeout>();
 
   /** Numbers as a PBX reports them: extension, else identity; `channel:<id>` for a channel call. */
   readonly fromNumber: string;
@@ -117,9 +110,6 @@ export class Call {
   stopRinging(userId: string): string[] {
     const sessions = [...this.ringing].filter(([, p]) => p.userId === userId).map(([s]) => s);
     for (const s of sessions) this.ringing.delete(s);
-    const timer = this.ringTimers.get(userId);
-    if (timer) clearTimeout(timer);
-    this.ringTimers.delete(userId);
     return sessions;
   }
 
@@ -140,8 +130,6 @@ export class Call {
 
   end(): void {
     this.state = 'ended';
-    for (const t of this.ringTimers.values()) clearTimeout(t);
-    this.ringTimers.clear();
   }
 
   durations(endedAt: Date): { duration: number; talkTime: number } {

@@ -8,6 +8,7 @@ import { AppError } from '../util/errors.js';
 import type { Call } from './call.js';
 import type { CallControl, CallListener } from './call-control.js';
 import type { SessionNotifier } from './notifier.js';
+import type { RingOutcome } from './ringing.js';
 import type { Session, SessionRegistry } from './sessions.js';
 
 export interface ChannelCallsDeps {
@@ -71,17 +72,19 @@ export class ChannelCalls implements CallListener {
     let rang = false;
     for (const userId of targets) {
       if (!ringable.has(userId)) continue;
-      const silent = this.deps.sessions.isDnd(userId);
-      for (const sessionId of this.deps.sessions.ofUser(userId)) {
-        const session = this.deps.sessions.get(sessionId)!;
-        this.deps.calls.ring(call, sessionId, session.principal.party, silent);
-      }
-      const timer = setTimeout(() => this.deps.calls.stopRinging(call, [userId], 'timeout'), this.deps.ringTimeoutMs);
-      call.ringTimers.set(userId, timer);
+      const party = this.deps.sessions.get(this.deps.sessions.ofUser(userId)[0]!)!.principal.party;
+      // Each recipient rings on its own timer; whatever the outcome, the channel call goes on while anyone is in it.
+      void this.deps.calls.ring(call, [party], { timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => this.ringSettled(call, outcome));
       rang = true;
     }
     if (call.abandoned) this.deps.calls.end(call, 'NO ANSWER', 'unavailable');
     else if (rang) this.ringingChanged(call);
+  }
+
+  private ringSettled(call: Call, outcome: RingOutcome): void {
+    if (outcome.result === 'answered' || call.state === 'ended') return;
+    if (call.abandoned) this.deps.calls.end(call, 'NO ANSWER', outcome.reason === 'timeout' ? 'timeout' : 'cancelled');
+    else this.ringingChanged(call);
   }
 
   async stopRinging(principal: Principal, channel: Channel, recipients?: string[]): Promise<void> {

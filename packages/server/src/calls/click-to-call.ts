@@ -3,6 +3,7 @@ import type { ClickToCallBody, PartyInfo } from '@astral/protocol';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import type { CallControl } from './call-control.js';
+import { dispositionOf } from './ringing.js';
 import { resolveDestination } from './directory.js';
 import type { Router } from './routing.js';
 import type { SessionRegistry } from './sessions.js';
@@ -50,19 +51,11 @@ export class ClickToCall {
     const shownToFrom: PartyInfo = { ...to, displayName: `Click-to-call: ${to.displayName}` };
     const shownToTo: PartyInfo = body.caller_id ? { ...from, displayName: body.caller_id } : from;
     const fromTimeout = (body.timeout ?? DEFAULT_FROM_TIMEOUT_S) * 1000;
-    call.ringTimers.set(from.userId, setTimeout(() => calls.end(call, 'NO ANSWER', 'timeout'), fromTimeout));
-    call.onRingAnswered = () => (type === 'extension' ? this.ringDestination(call, to, shownToTo) : void this.deps.router.route(call, body.to));
-    for (const sessionId of fromSessions) calls.ring(call, sessionId, from, false, shownToFrom);
+    void calls.ring(call, [from], { timeoutMs: fromTimeout, from: shownToFrom }).then(async (outcome) => {
+      if (outcome.result !== 'answered') return calls.end(call, dispositionOf(outcome), outcome.reason);
+      if (type !== 'extension') return this.deps.router.route(call, body.to);
+      calls.endAfterRing(call, await calls.ring(call, [to], { timeoutMs: this.deps.ringTimeoutMs, from: shownToTo }));
+    });
     return call.id;
-  }
-
-  private ringDestination(call: ReturnType<CallControl['create']>, to: PartyInfo, shown: PartyInfo): void {
-    const { calls, sessions } = this.deps;
-    if (call.state === 'ended') return;
-    const busy = calls.callOfUser(to.userId) !== undefined && calls.callOfUser(to.userId) !== call;
-    const toSessions = busy ? [] : sessions.ofUser(to.userId);
-    if (toSessions.length === 0) return calls.end(call, busy ? 'BUSY' : 'FAILED', busy ? 'busy' : 'unavailable');
-    call.ringTimers.set(to.userId, setTimeout(() => calls.end(call, 'NO ANSWER', 'timeout'), this.deps.ringTimeoutMs));
-    for (const sessionId of toSessions) calls.ring(call, sessionId, to, sessions.isDnd(to.userId), shown);
   }
 }

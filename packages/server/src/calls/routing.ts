@@ -8,6 +8,7 @@ import type { IvrMenu, Queue } from '../store/routing.js';
 import type { Call } from './call.js';
 import type { CallControl } from './call-control.js';
 import { resolveDestination } from './directory.js';
+import type { RingOutcome } from './ringing.js';
 import type { Journeys } from './journey.js';
 import type { SessionNotifier } from './notifier.js';
 import { partyOf, type Session, type SessionRegistry } from './sessions.js';
@@ -34,7 +35,7 @@ export class Router {
 
   /** A widget dials: a user (rung directly), a queue or an IVR menu. */
   async dial(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo }> {
-    const { store, sessions, calls, journeys } = this.deps;
+    const { store, calls, journeys } = this.deps;
     const caller = partyOf(session);
     const instanceId = session.principal.instanceId;
     if (calls.callOfUser(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
@@ -48,14 +49,8 @@ export class Router {
     if (await store.users.recordingOff([caller.userId, callee.userId])) call.record = false;
     await calls.persistStart(call, callee.userId);
     journeys.step(call, 'Dial', call.fromNumber, call.toNumber, busy ? 'busy' : 'ringing');
-    const calleeSessions = busy ? [] : sessions.ofUser(callee.userId);
-    if (calleeSessions.length === 0) {
-      // Answer the dial first, then report the outcome, as a PBX answers INVITE with 100 then 486/480.
-      setImmediate(() => calls.end(call, busy ? 'BUSY' : 'FAILED', busy ? 'busy' : 'unavailable'));
-      return { callId: call.id, to: callee };
-    }
-    call.ringTimers.set(callee.userId, setTimeout(() => calls.end(call, 'NO ANSWER', 'timeout'), this.deps.ringTimeoutMs));
-    for (const sessionId of calleeSessions) calls.ring(call, sessionId, callee, false);
+    // The ring settles after the dial is acknowledged, as a PBX answers INVITE with 100 before 180 or 486.
+    void calls.ring(call, [callee], { timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => calls.endAfterRing(call, outcome));
     return { callId: call.id, to: callee };
   }
 
@@ -90,8 +85,8 @@ export class Router {
     const user = await resolveDestination(this.deps.store, call.instanceId, destination);
     if (user) {
       this.deps.journeys.step(call, 'Dial', call.fromNumber, destination, 'ringing');
-      if (!(await this.offer(call, [user], this.deps.ringTimeoutMs))) this.deps.calls.end(call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', 'timeout');
-      return;
+      const outcome = await this.offer(call, [user], this.deps.ringTimeoutMs);
+      return this.deps.calls.endAfterRing(call, outcome);
     }
     const queue = await routing.queue(call.instanceId, destination);
     if (queue) return this.runQueue(call, queue);
@@ -106,12 +101,12 @@ export class Router {
     const members = await this.availableMembers(call, queue);
     const timeout = queue.ringTimeout * 1000;
     let answered = false;
-    if (queue.strategy === 'ring-all') answered = members.length > 0 && (await this.offer(call, members, timeout));
+    if (queue.strategy === 'ring-all') answered = members.length > 0 && (await this.offer(call, members, timeout)).result === 'answered';
     else {
       for (const member of this.order(queue, members)) {
         if (call.state === 'ended') return;
         this.lastTried.set(queue.id, queue.members.indexOf(member.extension ?? ''));
-        if (await this.offer(call, [member], timeout)) {
+        if ((await this.offer(call, [member], timeout)).result === 'answered') {
           answered = true;
           break;
         }
@@ -122,7 +117,8 @@ export class Router {
       this.deps.journeys.step(call, 'Overflow', queue.number, queue.overflow, 'overflow');
       return this.route(call, queue.overflow);
     }
-    this.deps.calls.end(call, call.answeredAt ? 'ANSWERED' : 'NO ANSWER', 'timeout');
+    // Nobody in the queue answered in time (a member's decline moves on to the next, as ACD queues do).
+    this.deps.calls.endAfterRing(call, { result: 'no-answer', reason: 'timeout' });
   }
 
   /** Members to try, in strategy order: round-robin continues after the last tried; longest-idle first. */
@@ -142,36 +138,15 @@ export class Router {
     return found.filter((p): p is PartyInfo => !!p && this.deps.sessions.ofUser(p.userId).length > 0 && !this.deps.calls.callOfUser(p.userId));
   }
 
-  /** Rings these users' widgets for the call; resolves true once one answers, false on decline/timeout/absence. */
-  private offer(call: Call, parties: PartyInfo[], timeoutMs: number): Promise<boolean> {
-    const { calls, sessions, notifier } = this.deps;
-    const available = parties.filter((p) => sessions.ofUser(p.userId).length > 0 && !calls.callOfUser(p.userId));
-    if (call.state === 'ended' || available.length === 0) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        for (const p of available) calls.cancelRing(call, p.userId);
-        call.onRingAnswered = call.onRingFailed = null;
-        resolve(false);
-      }, timeoutMs);
-      call.cleanups.push(() => {
-        clearTimeout(timer);
-        resolve(false);
-      });
-      call.onRingFailed = () => {
-        clearTimeout(timer);
-        call.onRingAnswered = call.onRingFailed = null;
-        resolve(false);
-      };
-      call.onRingAnswered = (sessionId) => {
-        clearTimeout(timer);
-        for (const p of available) if (p.userId !== call.joined.get(sessionId)?.party.userId) calls.cancelRing(call, p.userId);
-        const agent = call.joined.get(sessionId)?.party;
-        for (const peer of call.peersOf(sessionId)) if (agent) notifier.notify(peer, 'call:remote-changed', { callId: call.id, remote: agent });
-        resolve(true);
-      };
-      const from = [...call.joined.values()][0]?.party ?? call.caller;
-      for (const p of available) for (const sessionId of sessions.ofUser(p.userId)) calls.ring(call, sessionId, p, sessions.isDnd(p.userId), from);
-    });
+  /** Rings users for the call as the next step of its routing; the one who answers is shown to the caller. */
+  private async offer(call: Call, parties: PartyInfo[], timeoutMs: number): Promise<RingOutcome> {
+    const { calls, notifier } = this.deps;
+    const from = [...call.joined.values()][0]?.party ?? call.caller;
+    const outcome = await calls.ring(call, parties, { timeoutMs, from });
+    if (outcome.result === 'answered' && outcome.sessionId && outcome.party) {
+      for (const peer of call.peersOf(outcome.sessionId)) notifier.notify(peer, 'call:remote-changed', { callId: call.id, remote: outcome.party });
+    }
+    return outcome;
   }
 
   /** The IVR answers, plays its prompt until a digit chooses a destination. */

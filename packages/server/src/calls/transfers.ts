@@ -1,5 +1,4 @@
 // Transfers: blind (the other party is sent to a new destination) and attended (consult the target first, then complete or cancel).
-import type { PartyInfo } from '@astral/protocol';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import type { Call } from './call.js';
@@ -27,7 +26,7 @@ export class Transfers {
     if (call.kind !== 'direct' || !call.answeredAt || call.role(transferer) !== 'joined') {
       throw new AppError('invalid_state', 'only a party of an answered two-party call can transfer it');
     }
-    if (call.consult || call.onRingFailed) throw new AppError('conflict', 'a transfer is already in progress');
+    if (call.consult || call.transferRing) throw new AppError('conflict', 'a transfer is already in progress');
     const transferee = call.peersOf(transferer)[0];
     if (!transferee) throw new AppError('invalid_state', 'there is nobody to transfer');
     const target = await resolveDestination(this.deps.store, call.instanceId, destination);
@@ -40,10 +39,8 @@ export class Transfers {
 
     const by = call.joined.get(transferer)!.party;
     this.deps.journeys.step(call, 'Transfer', by.extension ?? by.identity, target.extension ?? target.identity, type);
-    if (type === 'blind') {
-      calls.release(call, transferer, 'transferred');
-      call.onRingFailed = () => calls.end(call, 'ANSWERED', 'transfer_failed');
-    } else {
+    if (type === 'blind') calls.release(call, transferer, 'transferred');
+    else {
       call.consult = { transferer, transferee, target };
       // The transferer hanging up once the target answered completes the transfer, as on a desk phone.
       call.onLeave = (sessionId) => {
@@ -53,13 +50,17 @@ export class Transfers {
         return true;
       };
       await calls.holdSession(call, transferee, true);
-      call.onRingFailed = () => void this.abandon(call, 'failed');
     }
-    call.onRingAnswered = (sessionId) => this.targetAnswered(call, sessionId);
     const transfererParty = call.joined.get(transferer)?.party;
     const from = type === 'attended' && transfererParty ? transfererParty : (call.joined.get(transferee)?.party ?? call.caller);
-    for (const sessionId of targetSessions) calls.ring(call, sessionId, target, sessions.isDnd(target.userId), from);
-    call.ringTimers.set(target.userId, setTimeout(() => this.targetTimedOut(call, target), this.deps.ringTimeoutMs));
+    const ring = new AbortController();
+    call.transferRing = ring;
+    void calls.ring(call, [target], { timeoutMs: this.deps.ringTimeoutMs, from, signal: ring.signal }).then((outcome) => {
+      if (call.transferRing === ring) call.transferRing = null;
+      if (outcome.result === 'answered') return this.targetAnswered(call, outcome.sessionId!);
+      if (type === 'blind') return calls.end(call, 'ANSWERED', 'transfer_failed');
+      return this.abandon(call, 'failed');
+    });
     if (type === 'attended') this.deps.notifier.notify(transferer, 'call:transfer', { callId: call.id, state: 'ringing', target });
   }
 
@@ -101,21 +102,15 @@ export class Transfers {
     const consult = call.consult;
     if (!consult) return;
     call.consult = null;
-    call.onLeave = call.onRingFailed = call.onRingAnswered = null;
+    call.onLeave = null;
     const { calls } = this.deps;
     const by = call.joined.get(consult.transferer)?.party;
     this.deps.journeys.step(call, 'Transfer', by ? (by.extension ?? by.identity) : call.fromNumber, consult.target.extension ?? consult.target.identity, state);
-    calls.cancelRing(call, consult.target.userId);
+    call.transferRing?.abort();
     const targetSession = [...call.joined].find(([, p]) => p.party.userId === consult.target.userId)?.[0];
     if (targetSession) calls.release(call, targetSession, 'cancelled');
     await calls.holdSession(call, consult.transferee, false);
     this.deps.notifier.notify(consult.transferer, 'call:transfer', { callId: call.id, state, target: consult.target });
-  }
-
-  private targetTimedOut(call: Call, target: PartyInfo): void {
-    if (call.state === 'ended' || !call.ringingUserIds.includes(target.userId)) return;
-    this.deps.calls.cancelRing(call, target.userId);
-    call.onRingFailed?.('timeout');
   }
 
   private consultOf(call: Call, transferer: string): NonNullable<Call['consult']> {

@@ -1,4 +1,4 @@
-// Router codecs: Opus only; Astral carries voice.
+// Router codecs: Opus for browsers; G.711 so browsers talk to SIP trunks without transcoding. Astral carries voice.
 import type { types } from 'mediasoup';
 
 export const mediaCodecs: types.RouterRtpCodecCapability[] = [
@@ -9,4 +9,6 @@ export const mediaCodecs: types.RouterRtpCodecCapability[] = [
     channels: 2,
     parameters: { useinbandfec: 1, usedtx: 1 },
   },
+  { kind: 'audio', mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, preferredPayloadType: 0 },
+  { kind: 'audio', mimeType: 'audio/PCMA', clockRate: 8000, channels: 1, preferredPayloadType: 8 },
 ];

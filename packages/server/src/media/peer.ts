@@ -16,7 +16,20 @@ const toOptions = (t: types.WebRtcTransport): TransportOptions => ({
   dtlsParameters: t.dtlsParameters,
 });
 
-export class MediaPeer {
+/** What MediaService needs of any party's media, whatever carries it (WebRTC for widgets, the RTP relay for SIP legs). */
+export interface Peer {
+  readonly sessionId: string;
+  readonly region: string;
+  readonly router: types.Router;
+  readonly rtpCapabilities: types.RtpCapabilities | null;
+  readonly producers: Map<string, types.Producer>;
+  readonly consumers: Map<string, types.Consumer>;
+  consume(producerId: string, callId: string): Promise<types.Consumer>;
+  closeCallMedia(callId: string): void;
+  close(): void;
+}
+
+export class MediaPeer implements Peer {
   rtpCapabilities: types.RtpCapabilities | null = null;
   readonly producers = new Map<string, types.Producer>();
   readonly consumers = new Map<string, types.Consumer>();

@@ -2,8 +2,10 @@
 import type { ClientPayload, ConsumeOffer, MediaSetup } from '@astral/protocol';
 import type { types } from 'mediasoup';
 import { AppError } from '../util/errors.js';
-import { MediaPeer, type TransportPlacement } from './peer.js';
-import { startPlayer, type Player } from './player.js';
+import { MediaPeer, type Peer, type TransportPlacement } from './peer.js';
+import { startPlayer, type Player, type PromptCodec } from './player.js';
+import { RtpRelay, type G711Codec } from './rtp-relay.js';
+import { SipPeer, type CarrierMedia } from './sip-peer.js';
 import { tapProducer, type RtpPacket, type Tap } from './tap.js';
 import type { WorkerPool } from './worker-pool.js';
 import type { RegionConfig } from '../config.js';
@@ -19,7 +21,11 @@ async function clientInput<T>(op: () => Promise<T>): Promise<T> {
 }
 
 export class MediaService {
-  private readonly peers = new Map<string, MediaPeer>();
+  private readonly peers = new Map<string, Peer>();
+  /** Carries SIP legs' RTP off the main loop; started with the first SIP leg. */
+  private relay: RtpRelay | null = null;
+  /** Told when a SIP leg's carrier sent an RFC 4733 digit. */
+  onSipDtmf: (sessionId: string, digit: string) => void = () => undefined;
   /** Where each session's media should live; absent = the default region. */
   private readonly placements = new Map<string, string>();
   /** Told when a consumer closes because its producer went away (the far side left or moved). */
@@ -82,17 +88,55 @@ export class MediaService {
     return { routerRtpCapabilities: peer.router.rtpCapabilities, region, ...peer.transportOptions };
   }
 
+  /**
+   * Media for a SIP leg of a call: the relay's carrier-facing port (for our SDP) and a producer of the carrier's audio
+   * in `codec`. Replaces any earlier media of the session.
+   */
+  async openSipLeg(sessionId: string, callId: string, region: string, codec: G711Codec): Promise<{ ip: string; port: number }> {
+    this.dropPeer(sessionId);
+    if (!this.relay) {
+      this.relay = RtpRelay.start();
+      this.relay.on('dtmf', (id: string, digit: string) => this.onSipDtmf(id, digit));
+    }
+    const router = this.pool.acquireRouter(this.region(region)?.workers);
+    let peer: SipPeer;
+    try {
+      peer = await SipPeer.create({ sessionId, callId, region, router, relay: this.relay, listenIp: this.placement.listenIp, portRange: this.placement.portRange, codec });
+    } catch (err) {
+      this.pool.release(router);
+      throw err;
+    }
+    this.peers.set(sessionId, peer);
+    for (const producer of peer.producers.values()) this.register(producer, router);
+    return { ip: this.placement.announcedIp, port: peer.port };
+  }
+
+  /** Where a SIP leg's carrier takes its audio, and in which payload types (from its SDP). */
+  setCarrier(sessionId: string, media: CarrierMedia): void {
+    this.sipPeer(sessionId).setCarrier(media);
+  }
+
+  /** Sends digits to a SIP leg's carrier as RFC 4733 events. */
+  sendDtmf(sessionId: string, digits: string): void {
+    this.sipPeer(sessionId).sendDtmf(digits);
+  }
+
+  /** Packet counters of every SIP leg (tests, benchmarks). */
+  sipStats(): Promise<Record<string, import('./rtp-relay.js').RelayLegStats>> {
+    return this.relay ? this.relay.stats() : Promise.resolve({});
+  }
+
   setCapabilities(sessionId: string, rtpCapabilities: types.RtpCapabilities): void {
-    this.peer(sessionId).rtpCapabilities = rtpCapabilities;
+    this.webRtcPeer(sessionId).rtpCapabilities = rtpCapabilities;
   }
 
   async connect(sessionId: string, { transportId, dtlsParameters }: ClientPayload<'media:connect'>): Promise<void> {
-    const transport = this.peer(sessionId).transport(transportId);
+    const transport = this.webRtcPeer(sessionId).transport(transportId);
     await clientInput(() => transport.connect({ dtlsParameters: dtlsParameters as unknown as types.DtlsParameters }));
   }
 
   async produce(sessionId: string, transportId: string, rtpParameters: unknown, callId: string): Promise<string> {
-    const peer = this.peer(sessionId);
+    const peer = this.webRtcPeer(sessionId);
     const producer = await clientInput(() => peer.produce(transportId, rtpParameters as types.RtpParameters, callId));
     this.register(producer, peer.router);
     return producer.id;
@@ -132,10 +176,10 @@ export class MediaService {
     return source && tapProducer(source.router, producerId, onPacket);
   }
 
-  /** Starts playing Opus frames into a router of `region` (IVR prompts); the producer can be consumed like any other. */
-  async play(region: string, frames: Buffer[], gapMs: number): Promise<Player> {
+  /** Starts playing 20 ms frames into a router of `region` (IVR prompts); the producer can be consumed like any other. */
+  async play(region: string, frames: Buffer[], gapMs: number, codec: PromptCodec = 'opus'): Promise<Player> {
     const router = this.pool.peekRouter(this.region(region)?.workers);
-    const { player, producer } = await startPlayer(router, frames, gapMs);
+    const { player, producer } = await startPlayer(router, frames, gapMs, codec);
     this.register(producer, router);
     return player;
   }
@@ -184,9 +228,25 @@ export class MediaService {
     this.pool.release(peer.router);
   }
 
-  private peer(sessionId: string): MediaPeer {
+  private peer(sessionId: string): Peer {
     const peer = this.peers.get(sessionId);
     if (!peer) throw new AppError('invalid_state', 'media is not set up for this session (send media:setup first)');
     return peer;
+  }
+
+  private webRtcPeer(sessionId: string): MediaPeer {
+    const peer = this.peer(sessionId);
+    if (!(peer instanceof MediaPeer)) throw new AppError('invalid_state', 'this session has no WebRTC media');
+    return peer;
+  }
+
+  private sipPeer(sessionId: string): SipPeer {
+    const peer = this.peer(sessionId);
+    if (!(peer instanceof SipPeer)) throw new AppError('invalid_state', 'this session is not a SIP leg');
+    return peer;
+  }
+
+  async close(): Promise<void> {
+    await this.relay?.terminate();
   }
 }
