@@ -458,3 +458,52 @@ describe('/api/v1/numbers', () => {
     assert.equal((await api(t, 'GET', `/api/v1/trunks/${id}`, { key: ADMIN_KEY })).status, 404);
   });
 });
+
+describe('logs', () => {
+  test("a server logging at trace never writes a trunk's password, accepted or refused", async () => {
+    const { spawn } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { fileURLToPath } = await import('node:url');
+    const dataDir = mkdtempSync(join(tmpdir(), 'astral-trunk-log-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/main.ts'], {
+      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ASTRAL_DATA_DIR: dataDir, ASTRAL_BOOTSTRAP_API_KEY: ADMIN_KEY, ASTRAL_WORKERS: '1', ASTRAL_LISTEN_IP: '127.0.0.1', ASTRAL_DEMO: 'false', LOG_LEVEL: 'trace' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), 60_000);
+        const check = () => {
+          const m = /listening at (http:\/\/127\.0\.0\.1:[0-9]+)/.exec(output);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        };
+        child.stdout.on('data', check);
+        child.once('exit', () => reject(new Error(`the server exited:\n${output}`)));
+      });
+      const call = (method: string, path: string, body: unknown) =>
+        fetch(url + path, { method, headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+      const created = await call('POST', '/api/v1/trunks', { name: 'logged', host: 'sip.example', username: 'acct', password: PASSWORD, register: true });
+      assert.equal(created.status, 201);
+      const { id } = (await created.json()) as { id: string };
+      assert.equal((await call('PATCH', `/api/v1/trunks/${id}`, { password: `${PASSWORD}-new` })).status, 200);
+      assert.equal((await call('PATCH', `/api/v1/trunks/${id}`, { password: PASSWORD, port: 'bad' })).status, 400);
+      assert.equal((await call('POST', '/api/v1/trunks', { name: 'x', host: 'bad host', password: PASSWORD })).status, 400);
+      assert.equal((await call('POST', '/api/v1/trunks', `{"name":"y","password":"${PASSWORD}"`)).status, 400);
+      assert.equal((await call('POST', '/api/v1/trunks', { name: 'z', host: 'h.example', password: PASSWORD.repeat(20) })).status, 400);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.match(output, /incoming request/, 'requests were logged');
+      assert.equal(output.includes(PASSWORD), false, 'the password is in the log');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
