@@ -1,7 +1,7 @@
 // Builds the widget: an ES module and one self-contained script-tag file, into packages/widget/dist.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { build, defineConfig, type Plugin } from 'vite';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -17,9 +17,49 @@ function mediasoupClientVersion(): Plugin {
   };
 }
 
+/** The sip.js engine's file, a sibling of astral-phone.js/.mjs in packages/widget/dist. */
+const SIP_CHUNK = 'astral-phone-sip.mjs';
+
+/**
+ * The sip engine stays out of the main bundle (the script-tag build cannot code-split): client/sip-engine.ts's
+ * `import('./sip/index.js')` becomes an import of SIP_CHUNK relative to the script's own URL (an IIFE gets
+ * import.meta.url from document.currentScript), and SIP_CHUNK is built after the main bundle.
+ */
+function sipEngineChunk(): Plugin {
+  return {
+    name: 'astral:sip-engine-chunk',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!id.endsWith('/client/sip-engine.ts')) return null;
+      const rewritten = code.replace(
+        "import('./sip/index.js')",
+        `import(/* @vite-ignore */ new URL(${JSON.stringify(SIP_CHUNK)} + '', import.meta.url).href)`,
+      );
+      if (rewritten === code) this.error('sip-engine.ts no longer imports ./sip/index.js');
+      return { code: rewritten, map: null };
+    },
+    async closeBundle() {
+      await build({
+        configFile: false,
+        logLevel: 'warn',
+        build: {
+          outDir: here('packages/widget/dist'),
+          emptyOutDir: false,
+          target: 'es2022',
+          minify: 'esbuild',
+          sourcemap: true,
+          reportCompressedSize: false,
+          lib: { entry: here('packages/widget/src/client/sip/index.ts'), formats: ['es'], fileName: () => SIP_CHUNK },
+        },
+        esbuild: { legalComments: 'none' },
+      });
+    },
+  };
+}
+
 export default defineConfig({
   logLevel: 'warn',
-  plugins: [mediasoupClientVersion()],
+  plugins: [mediasoupClientVersion(), sipEngineChunk()],
   resolve: {
     // Trim what a browser softphone never runs from mediasoup-client (CommonJS, so not tree-shaken):
     // its test fakes (via the package index), the React Native handler and the `debug` logger.

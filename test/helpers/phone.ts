@@ -17,6 +17,11 @@ export interface PageEvent {
 export class PhonePage {
   private constructor(readonly page: Page) {}
 
+  /** Wraps a page that already holds a configured `<astral-phone id="phone">` (e.g. engine="sip"). */
+  static of(page: Page): PhonePage {
+    return new PhonePage(page);
+  }
+
   /** Opens the customer page and points its phone at the server with a token (or `{tokenUrl}`). */
   static async open(browser: Browser, siteUrl: string, server: string, auth: string | { tokenUrl: string }): Promise<PhonePage> {
     const page = await browser.newPage();

@@ -2,6 +2,7 @@
 import { LitElement, html, type PropertyValues } from 'lit';
 import type { PhoneState } from '@astral/protocol';
 import { AstralClient } from '../client/astral-client.js';
+import { createSipClient, type SipClientOptions } from '../client/sip-engine.js';
 import type { AstralClientOptions, CallStats } from '../client/types.js';
 import { ClientController, type PhoneClient } from './client-controller.js';
 import { TickController } from './call-timer.js';
@@ -35,6 +36,12 @@ export class AstralPhone extends LitElement {
     server: { reflect: true },
     token: {},
     tokenUrl: { attribute: 'token-url', reflect: true },
+    engine: { reflect: true },
+    sipServer: { attribute: 'sip-server' },
+    sipUri: { attribute: 'sip-uri' },
+    sipPassword: { attribute: 'sip-password' },
+    sipAuthorizationUser: { attribute: 'sip-authorization-user' },
+    sipDisplayName: { attribute: 'sip-display-name' },
     destination: { state: true },
     transferTo: { state: true },
     tones: { state: true },
@@ -46,6 +53,14 @@ export class AstralPhone extends LitElement {
   declare token: string | undefined;
   /** Or a URL answering `{token, expires_at}`. */
   declare tokenUrl: string | undefined;
+  /** `sip`: register with any SIP-over-WebSocket PBX through sip.js (loaded on demand) instead of an Astral server. */
+  declare engine: string | undefined;
+  /** engine="sip": the PBX's WebSocket URL, the SIP URI and credentials (or `token-url` answering `{"sip": {...}}`). */
+  declare sipServer: string | undefined;
+  declare sipUri: string | undefined;
+  declare sipPassword: string | undefined;
+  declare sipAuthorizationUser: string | undefined;
+  declare sipDisplayName: string | undefined;
   declare private destination: string;
   declare private transferTo: string;
   declare private tones: string;
@@ -182,7 +197,7 @@ export class AstralPhone extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (this.stale || changed.has('server') || changed.has('token') || changed.has('tokenUrl')) this.syncClient();
+    if (this.stale || ['server', 'token', 'tokenUrl', 'engine', 'sipServer', 'sipUri', 'sipPassword', 'sipAuthorizationUser', 'sipDisplayName'].some((k) => changed.has(k as keyof AstralPhone))) this.syncClient();
   }
 
   protected override updated(): void {
@@ -302,6 +317,7 @@ export class AstralPhone extends LitElement {
   private syncClient(): void {
     this.stale = false;
     if (this.manual || !this.isConnected) return;
+    if (this.engine === 'sip') return this.syncSipClient();
     const options: AstralClientOptions = { server: this.server ?? '', token: this.token || undefined, tokenUrl: this.tokenUrl || undefined };
     const key = JSON.stringify(options);
     if (key === this.clientKey && this.client) return;
@@ -314,6 +330,33 @@ export class AstralPhone extends LitElement {
       this.ctl.showError(err);
       return;
     }
+    this.useClient(client, key);
+  }
+
+  /** engine="sip": loads the sip.js engine, then connects a SipClient for the sip-* attributes (or token-url). */
+  private syncSipClient(): void {
+    const s = (v: string | undefined) => v || undefined;
+    const account = this.sipServer && this.sipUri
+      ? { server: this.sipServer, uri: this.sipUri, password: s(this.sipPassword), authorization_user: s(this.sipAuthorizationUser), display_name: s(this.sipDisplayName) }
+      : undefined;
+    const options: SipClientOptions = { account, tokenUrl: account ? undefined : s(this.tokenUrl) };
+    const key = `sip:${JSON.stringify(options)}`;
+    if (key === this.clientKey && (this.client || this.connecting)) return;
+    this.dropOwnedClient();
+    if (!options.account && !options.tokenUrl) return;
+    this.clientKey = key;
+    this.owned = true;
+    const loading = createSipClient(options).then((client) => {
+      if (this.clientKey !== key || !this.isConnected) return client.disconnect();
+      this.connecting = null;
+      this.useClient(client, key);
+      return this.connecting ?? undefined;
+    });
+    this.connecting = loading;
+    loading.catch((err: unknown) => this.clientKey === key && this.ctl.showError(err));
+  }
+
+  private useClient(client: PhoneClient, key: string): void {
     this.owned = true;
     this.clientKey = key;
     this.ctl.setClient(client);

@@ -1,0 +1,379 @@
+// SipClientCore: the sip engine's connection, call state machine and media, with AstralClientCore's public surface.
+import { Invitation, Inviter, SessionState, UserAgent, type Session } from 'sip.js';
+import type { Disposition, EndReason, PartyInfo, PhoneState } from '@astral/protocol';
+import type { AstralClientEvents, CallInfo, CallStats } from '../types.js';
+import { SipError, resolveAccount, targetUri, toSipError } from './sip-account.js';
+import { SipConnection } from './sip-connection.js';
+import { applyTracks, localStreamOf, remoteStreamOf, sdpHolds, sessionStats } from './sip-media.js';
+import type { SipClientOptions } from './sip-types.js';
+
+const DEFAULT_AUDIO: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true };
+
+/** The SIP party a session talks to, in the PartyInfo shape the UI renders. */
+export function partyOf(uri: { user?: string; toString(): string } | undefined, displayName?: string): PartyInfo {
+  const user = uri?.user ?? 'unknown';
+  return { userId: uri ? String(uri) : user, identity: user, displayName: displayName || user, extension: user };
+}
+
+export function callIdOf(session: Session): string {
+  return (session as Inviter | Invitation).request?.callId ?? session.id;
+}
+
+/** Final response status of a call that never connected → its PBX disposition. */
+function unanswered(status: number, cancelled: boolean): { disposition: Disposition; reason: EndReason } {
+  if (cancelled || status === 487) return { disposition: 'NO ANSWER', reason: 'cancelled' };
+  if (status === 486 || status === 600) return { disposition: 'BUSY', reason: 'busy' };
+  if (status === 603) return { disposition: 'BUSY', reason: 'declined' };
+  if (status === 408 || status === 480) return { disposition: 'NO ANSWER', reason: 'timeout' };
+  return { disposition: 'FAILED', reason: 'unavailable' };
+}
+
+export class SipClientCore extends EventTarget {
+  protected _state: PhoneState = 'disconnected';
+  private _user: PartyInfo | null = null;
+  protected _call: CallInfo | null = null;
+  /** The current call's session. */
+  protected session: Session | null = null;
+  /** An attended transfer's consultation with the target (the current call waits on hold). */
+  protected consult: Session | null = null;
+  protected conn: SipConnection | null = null;
+  private registered = false;
+  /** Final status per outgoing session, and sessions we ended ourselves before an answer. */
+  private readonly finals = new WeakMap<Session, number>();
+  private readonly cancelled = new WeakSet<Session>();
+  /** Sessions ended by a transfer: their end says `transferred`. */
+  protected readonly transferred = new WeakSet<Session>();
+  private readonly audio: HTMLAudioElement = new Audio();
+
+  constructor(protected readonly options: SipClientOptions) {
+    super();
+    this.audio.autoplay = true;
+  }
+
+  get state(): PhoneState {
+    return this._state;
+  }
+  get user(): PartyInfo | null {
+    return this._user;
+  }
+  get activeCall(): CallInfo | null {
+    return this._call;
+  }
+  /** The session whose audio plays: the consultation during an attended transfer, else the call. */
+  protected get audible(): Session | null {
+    return this.consult ?? this.session;
+  }
+  get remoteStream(): MediaStream | null {
+    return remoteStreamOf(this.audible);
+  }
+  get localStream(): MediaStream | null {
+    return localStreamOf(this.audible);
+  }
+  /** The sip.js UserAgent (for advanced use), once connecting. */
+  get userAgent(): UserAgent | null {
+    return this.conn?.ua ?? null;
+  }
+
+  on<K extends keyof AstralClientEvents>(name: K, listener: (detail: AstralClientEvents[K]) => void): () => void {
+    const handler = (e: Event) => listener((e as CustomEvent<AstralClientEvents[K]>).detail);
+    this.addEventListener(name, handler);
+    return () => this.removeEventListener(name, handler);
+  }
+
+  /** Connects to the PBX and registers; resolves once the phone is ready. */
+  async connect(): Promise<void> {
+    if (this.conn) return this._state === 'ready' ? undefined : this.waitReady();
+    this.setState('connecting');
+    const ready = this.waitReady();
+    try {
+      const account = await resolveAccount(this.options);
+      if (this._state !== 'connecting') throw new SipError('unavailable', 'disconnected while connecting');
+      this.conn = new SipConnection(account, this.options, {
+        registered: (again) => this.onRegistered(again),
+        lost: () => this.onLost(),
+        invite: (invitation) => this.onInvite(invitation),
+        fatal: (err) => {
+          this.fail(err);
+          this.disconnect();
+        },
+      });
+      this.conn.start();
+    } catch (err) {
+      this.fail(err);
+      this.setState('disconnected');
+    }
+    return ready;
+  }
+
+  disconnect(): void {
+    const conn = this.conn;
+    this.conn = null;
+    this.registered = false;
+    if (this.consult) this.endSession(this.consult);
+    if (this.session) this.endSession(this.session);
+    this.finish(this.session, null);
+    this.consult = null;
+    this.audio.srcObject = null;
+    this.setState('disconnected');
+    conn?.stop();
+  }
+
+  async call(destination: string): Promise<string> {
+    this.requireState('ready');
+    const inviter = this.newInviter(destination);
+    const id = callIdOf(inviter);
+    this.adopt(inviter, { id, direction: 'outgoing', remote: partyOf(inviter.remoteIdentity.uri), answeredAt: null, muted: false, remoteMuted: false });
+    this.setState('dialing');
+    this.sendInvite(inviter, () => {
+      if (this.session === inviter && this._state === 'dialing') this.setState('ringing');
+    });
+    return id;
+  }
+
+  async answer(): Promise<void> {
+    this.requireState('incoming');
+    const invitation = this.session as Invitation;
+    this.setCall({ ...this._call!, answeredAt: Date.now() });
+    this.setState('in-call');
+    await invitation.accept({ sessionDescriptionHandlerOptions: this.sdhOptions() }).catch((err: unknown) => {
+      this.fail(new SipError('media_error', `could not answer: ${String((err as Error).message ?? err)}`));
+      this.endSession(invitation);
+    });
+  }
+
+  async decline(): Promise<void> {
+    this.requireState('incoming');
+    const invitation = this.session as Invitation;
+    this.finals.set(invitation, 603);
+    await invitation.reject({ statusCode: 603 }).catch((err: unknown) => this.fail(err));
+  }
+
+  async hangup(): Promise<void> {
+    if (this.consult) this.endSession(this.consult);
+    if (this.session) this.endSession(this.session);
+  }
+
+  setMuted(muted: boolean): void {
+    if (!this._call) return;
+    this.setCall({ ...this._call, muted });
+    this.retrack();
+  }
+
+  getStats(): Promise<CallStats> {
+    if (!this.conn) return Promise.reject(new SipError('invalid_state', 'not connected'));
+    return sessionStats(this.audible);
+  }
+
+  // ---- for SipClient and internals ----
+
+  protected sdhOptions(hold = false) {
+    return { constraints: { audio: this.options.audioConstraints ?? DEFAULT_AUDIO, video: false }, hold };
+  }
+
+  protected newInviter(destination: string, extra: { extraHeaders?: string[] } = {}): Inviter {
+    const conn = this.conn!;
+    const target = UserAgent.makeURI(targetUri(destination, conn.account));
+    if (!target) throw new SipError('bad_request', `not a SIP destination: ${destination}`);
+    return new Inviter(conn.ua, target, { sessionDescriptionHandlerOptions: this.sdhOptions(), ...extra });
+  }
+
+  /** Sends the INVITE of `inviter`, recording its final status; `onRinging` on 180/183. */
+  protected sendInvite(inviter: Inviter, onRinging: () => void): void {
+    this.watch(inviter);
+    inviter
+      .invite({
+        requestDelegate: {
+          onProgress: (res) => {
+            if (res.message.statusCode === 180 || res.message.statusCode === 183) onRinging();
+          },
+          onReject: (res) => this.finals.set(inviter, res.message.statusCode ?? 500),
+        },
+      })
+      .catch((err: unknown) => {
+        this.fail(toSipError(err, 'unavailable'));
+        this.endSession(inviter);
+      });
+  }
+
+  /** Makes `session` the current call. */
+  protected adopt(session: Session, info: CallInfo): void {
+    this.session = session;
+    this.watch(session);
+    this.setCall(info);
+  }
+
+  /** Follows a session's life and in-dialog requests (delegate hooks go to the on* methods). */
+  protected watch(session: Session): void {
+    if ((session as { astralWatched?: boolean }).astralWatched) return;
+    (session as { astralWatched?: boolean }).astralWatched = true;
+    session.sessionDescriptionHandlerOptionsReInvite = this.sdhOptions();
+    session.delegate = {
+      onSessionDescriptionHandler: () => this.play(),
+      onInfo: (info) => this.onInfo(session, info),
+      onRefer: (referral) => this.onRefer(session, referral),
+      onInvite: (request) => {
+        // A re-INVITE from the far side: note its hold state, then re-apply ours to the (re)negotiated tracks.
+        if (session === this.session && this._call) {
+          const held = sdpHolds(request.body);
+          if (held !== null && held !== !!this._call.remoteHeld) this.setCall({ ...this._call, remoteHeld: held });
+        }
+        this.retrack();
+      },
+      onCancel: () => this.cancelled.add(session),
+    };
+    session.stateChange.addListener((state) => {
+      if (state === SessionState.Established) this.onEstablished(session);
+      else if (state === SessionState.Terminated) this.onTerminated(session);
+    });
+  }
+
+  protected onEstablished(session: Session): void {
+    this.play();
+    this.retrack();
+    if (session === this.session && this._call && (this._state === 'dialing' || this._state === 'ringing')) {
+      this.setCall({ ...this._call, answeredAt: Date.now() });
+      this.setState('in-call');
+    }
+  }
+
+  protected onTerminated(session: Session): void {
+    if (session !== this.session) return;
+    const call = this._call;
+    if (!call) return;
+    if (this.transferred.has(session)) return this.finish(session, { disposition: 'ANSWERED', reason: 'transferred' });
+    if (call.answeredAt) return this.finish(session, { disposition: 'ANSWERED', reason: 'hangup' });
+    const status = this.finals.get(session) ?? 0;
+    this.finish(session, unanswered(status, this.cancelled.has(session) || (call.direction === 'outgoing' && status === 0)));
+  }
+
+  /** Ends a session whatever its stage: CANCEL, reject or BYE. */
+  protected endSession(session: Session): void {
+    const quiet = () => undefined;
+    if (session instanceof Inviter && session.state !== SessionState.Established) {
+      this.cancelled.add(session);
+      if (session.state === SessionState.Initial || session.state === SessionState.Establishing) session.cancel().catch(quiet);
+      else void session.dispose().catch(quiet);
+    } else if (session instanceof Invitation && session.state !== SessionState.Established) {
+      session.reject({ statusCode: 603 }).catch(quiet);
+    } else if (session.state === SessionState.Established) {
+      session.bye().catch(() => void session.dispose().catch(quiet));
+    }
+  }
+
+  protected finish(session: Session | null, end: { disposition: Disposition; reason: EndReason } | null): void {
+    const call = this._call;
+    if (!call || (session && session !== this.session)) return;
+    this.session = null;
+    this.setCall(null);
+    this.play();
+    const duration = call.answeredAt ? Math.round((Date.now() - call.answeredAt) / 1000) : 0;
+    this.emit('call-ended', {
+      callId: call.id,
+      disposition: end?.disposition ?? (call.answeredAt ? 'ANSWERED' : 'FAILED'),
+      reason: end?.reason ?? 'disconnected',
+      duration,
+    });
+    if (this.conn) this.setState(this.registered ? 'ready' : 'reconnecting');
+  }
+
+  /** Re-applies mute/hold to every live session's tracks. */
+  protected retrack(): void {
+    const call = this._call;
+    if (this.session) applyTracks(this.session, { muted: call?.muted ?? false, held: (call?.held ?? false) || this.consult !== null });
+    if (this.consult) applyTracks(this.consult, { muted: call?.muted ?? false, held: false });
+  }
+
+  /** Points the audio element at the audible session's remote stream. */
+  protected play(): void {
+    const stream = this.remoteStream;
+    if (this.audio.srcObject !== stream) this.audio.srcObject = stream;
+    if (stream) this.audio.play().catch(() => undefined);
+  }
+
+  // Hooks SipClient implements.
+  protected onInfo(_session: Session, info: { accept(): Promise<void> }): void {
+    info.accept().catch(() => undefined);
+  }
+  protected onRefer(_session: Session, referral: { reject(): Promise<void> }): void {
+    referral.reject().catch(() => undefined);
+  }
+  /** An INVITE with Replaces for one of our sessions (attended transfer target side). */
+  protected onReplace(invitation: Invitation, _replaced: Session): void {
+    invitation.reject({ statusCode: 481 }).catch(() => undefined);
+  }
+  /** After a reconnect with an answered call: refresh the dialog's route (SipClient sends a re-INVITE). */
+  protected refreshCall(): void {
+    this.setState('in-call');
+  }
+
+  private onInvite(invitation: Invitation): void {
+    const replaced = invitation.replacee;
+    if (replaced && (replaced === this.session || replaced === this.consult)) return this.onReplace(invitation, replaced);
+    if (this._state !== 'ready' || this.session) {
+      invitation.reject({ statusCode: 486 }).catch(() => undefined);
+      return;
+    }
+    const from = partyOf(invitation.remoteIdentity.uri, invitation.remoteIdentity.displayName);
+    const id = callIdOf(invitation);
+    this.adopt(invitation, { id, direction: 'incoming', remote: from, answeredAt: null, muted: false, remoteMuted: false });
+    this.setState('incoming');
+    this.emit('incoming', { callId: id, from });
+  }
+
+  private onRegistered(again: boolean): void {
+    this.registered = true;
+    const account = this.conn!.account;
+    this._user = partyOf(UserAgent.makeURI(account.uri), account.display_name);
+    if (this._call?.answeredAt && again) this.refreshCall();
+    else if (!this._call) this.setState('ready');
+    this.emit('ready', { user: this._user });
+  }
+
+  private onLost(): void {
+    this.registered = false;
+    // An answered call keeps its media (peer to peer) and its dialog; a call still ringing cannot survive.
+    if (this._call && !this._call.answeredAt && this.session) {
+      const session = this.session;
+      this.endSession(session);
+      this.finish(session, null);
+    }
+    this.setState('reconnecting');
+  }
+
+  private waitReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const offReady = this.on('ready', () => (offReady(), offState(), resolve()));
+      const offState = this.on('state', ({ state }) => {
+        if (state === 'disconnected') {
+          offReady();
+          offState();
+          reject(new SipError('unavailable', 'disconnected before the phone was ready'));
+        }
+      });
+    });
+  }
+
+  protected requireState(state: PhoneState): void {
+    if (this._state !== state || !this.conn) throw new SipError('invalid_state', `the phone is ${this._state}, not ${state}`);
+  }
+
+  protected setCall(call: CallInfo | null): void {
+    this._call = call;
+    this.emit('call', { call });
+  }
+
+  protected setState(state: PhoneState): void {
+    if (this._state === state) return;
+    this._state = state;
+    this.emit('state', { state });
+  }
+
+  protected fail(err: unknown): void {
+    const e = toSipError(err);
+    this.emit('error', { code: e.code, message: e.message });
+  }
+
+  protected emit<K extends keyof AstralClientEvents>(name: K, detail: AstralClientEvents[K]): void {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+}

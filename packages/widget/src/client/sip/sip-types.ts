@@ -1,0 +1,39 @@
+// Public types of the sip.js engine: SipClient options and the token-url answer that carries SIP credentials.
+
+/** SIP account for `engine="sip"`: any SIP-over-WebSocket PBX (Kamailio, Asterisk, FreeSWITCH...). */
+export interface SipAccount {
+  /** WebSocket URL of the PBX, e.g. `wss://pbx.example:8089/ws`. */
+  server: string;
+  /** Address of record, e.g. `sip:1001@pbx.example`. */
+  uri: string;
+  password?: string;
+  /** Digest user name when it differs from the URI's user. */
+  authorization_user?: string;
+  display_name?: string;
+}
+
+export interface SipClientOptions {
+  /** A fixed account (the element's `sip-server`, `sip-uri`, `sip-password` attributes)... */
+  account?: SipAccount;
+  /** ...or a URL answering `{"sip": SipAccount}`, fetched on every (re)connect. */
+  tokenUrl?: string;
+  /** Microphone constraints (default: echo cancellation + noise suppression). */
+  audioConstraints?: MediaTrackConstraints;
+  /** ICE servers; default none (no public STUN). */
+  iceServers?: RTCIceServer[];
+  /** Longest wait for ICE candidates before sending an offer/answer (ms, default 500; ends early on end-of-candidates). */
+  iceGatheringTimeout?: number;
+  /** Re-connect back-off: first and longest delay (ms, defaults 500 and 30000). */
+  reconnectDelay?: { initial: number; max: number };
+  /** REGISTER expiry in seconds (default 300). */
+  registerExpires?: number;
+  /** Log every SIP message to the console. */
+  traceSip?: boolean;
+}
+
+/** How `sendDtmf` sends: RTP events through the sender (RFC 4733) when negotiated, else SIP INFO. */
+export interface SipDtmfOptions {
+  via?: 'auto' | 'rfc4733' | 'info';
+  /** Tone length in ms (default 100). */
+  duration?: number;
+}
