@@ -46,6 +46,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
       ASTRAL_RTC_MIN_PORT: String(rtcMinPort),
       ASTRAL_RTC_MAX_PORT: String(rtcMinPort + 999),
       ASTRAL_WORKERS: '2',
+      ASTRAL_SIP_PORT: '0', // SIP off unless a test turns it on with a free port
       LOG_LEVEL: 'warn',
       ...env,
     },

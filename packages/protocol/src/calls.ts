@@ -31,7 +31,9 @@ export const EndReasons = [
   'disconnected', // a party's connection dropped for good
   'media_failed', // media could not be set up (FAILED)
 ] as const;
-export type EndReason = (typeof EndReasons)[number];
+/** ...or, for a call through a SIP trunk, the carrier's final response (`sip_503`). */
+export type EndReason = (typeof EndReasons)[number] | `sip_${number}`;
+export const SipEndReason = Type.String({ pattern: '^sip_[1-6][0-9]{2}$' });
 
 export const CallDirections = ['inbound', 'outbound', 'internal'] as const;
 export type CallDirection = (typeof CallDirections)[number];
@@ -47,7 +49,7 @@ export const CallRecord = Type.Object({
   direction: Type.Union(CallDirections.map((d) => Type.Literal(d))),
   status: Type.Union(CallStatuses.map((s) => Type.Literal(s))),
   disposition: Type.Union([Type.Union(Dispositions.map((d) => Type.Literal(d))), Type.Null()]),
-  end_reason: Type.Union([Type.Union(EndReasons.map((r) => Type.Literal(r))), Type.Null()]),
+  end_reason: Type.Union([Type.Union(EndReasons.map((r) => Type.Literal(r))), SipEndReason, Type.Null()]),
   started_at: Type.String(),
   answered_at: Type.Union([Type.String(), Type.Null()]),
   ended_at: Type.Union([Type.String(), Type.Null()]),

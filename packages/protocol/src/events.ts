@@ -103,7 +103,8 @@ export interface ClientResults {
   'voice:state': { callId: string | null };
   'voice:latency': Record<string, never>;
   'presence:update': Record<string, never>;
-  'call:dial': { callId: string; to: PartyInfo };
+  /** `codec`: send the microphone in this codec (a call to the phone network speaks G.711 end to end). */
+  'call:dial': { callId: string; to: PartyInfo; codec?: CallCodec };
   'call:answer': Record<string, never>;
   'call:resume': Record<string, never>;
   'call:decline': Record<string, never>;
@@ -134,7 +135,12 @@ export interface IncomingCall {
   channelId?: string;
   /** Ring without sound (the user is in do-not-disturb). */
   silent?: boolean;
+  /** Answer with the microphone in this codec (the caller is on the phone network). */
+  codec?: CallCodec;
 }
+
+/** The codec a widget sends when a call's far end is a SIP trunk; absent: Opus. */
+export type CallCodec = 'PCMU' | 'PCMA';
 
 export interface CallEnded {
   callId: string;

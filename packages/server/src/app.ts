@@ -34,6 +34,8 @@ import { Router } from './calls/routing.js';
 import { SessionRegistry } from './calls/sessions.js';
 import type { Config } from './config.js';
 import { Gateway } from './gateway/index.js';
+import { PartyNotifier } from './calls/notifier.js';
+import { startSip } from './sip/index.js';
 import { MediaService } from './media/service.js';
 import { WorkerPool } from './media/worker-pool.js';
 import type { TrunkStatus } from './sip/types.js';
@@ -88,14 +90,16 @@ export async function createServer(config: Config): Promise<AstralServer> {
   );
   const sessions = new SessionRegistry();
   const gateway = new Gateway(app.server, { principals, sessions, media, log: app.log, allowedOrigins: config.allowedOrigins, iceServers: [] });
-  media.onConsumerClosed = (sessionId, consumerId) => gateway.notify(sessionId, 'media:consumer-closed', { consumerId });
+  // Parties are reached through their transport: widgets over socket.io, trunk legs over SIP (plugged in below).
+  const notifier = new PartyNotifier(gateway);
+  media.onConsumerClosed = (sessionId, consumerId) => notifier.notify(sessionId, 'media:consumer-closed', { consumerId });
   const ringTimeoutMs = config.ringTimeoutSeconds * 1000;
-  const recordings = new Recordings({ media, store, notifier: gateway, log: app.log, dir: join(config.dataDir, 'recordings'), enabled: config.recording });
+  const recordings = new Recordings({ media, store, notifier, log: app.log, dir: join(config.dataDir, 'recordings'), enabled: config.recording });
   const journeys = new Journeys(store, app.log);
-  const calls = new CallControl({ store, media, notifier: gateway, sessions, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys });
-  const channels = new ChannelCalls({ store, calls, sessions, notifier: gateway, media, ringTimeoutMs });
-  const router = new Router({ store, calls, sessions, media, notifier: gateway, journeys, ringTimeoutMs });
-  const transfers = new Transfers({ store, calls, sessions, notifier: gateway, journeys, ringTimeoutMs });
+  const calls = new CallControl({ store, media, notifier, sessions, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys });
+  const channels = new ChannelCalls({ store, calls, sessions, notifier, media, ringTimeoutMs });
+  const router = new Router({ store, calls, sessions, media, notifier, journeys, ringTimeoutMs });
+  const transfers = new Transfers({ store, calls, sessions, notifier, journeys, ringTimeoutMs });
   const clickToCall = new ClickToCall({ store, calls, router, sessions, ringTimeoutMs });
   gateway.attach({ calls, channels, transfers, router });
 
@@ -109,11 +113,19 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(recordingsApi, { keys, calls: store.calls });
   await app.register(journeyApi, { keys, calls: store.calls, journeys });
   await app.register(routingApi, { keys, store, promptDir: join(config.dataDir, 'prompts') });
-  // SIP trunks: passwords sealed with trunkSecrets (the gateway opens them with store.trunks.withSecret(id, trunkSecrets)).
-  // Plug the SIP gateway in here: trunkStatus answers a trunk's status, onTrunksChanged re-reads an instance's trunks.
+  // SIP trunks: passwords sealed with trunkSecrets; the SIP side opens them only to authenticate.
   const trunkSecrets = new SecretBox(config.secretKey, SecretPurposes.trunkPassword);
-  const trunkStatus = (_trunkId: string): TrunkStatus => 'unknown';
-  const onTrunksChanged = (_instanceId: string): void => {};
+  const sip = config.sip.port === null
+    ? null
+    : await startSip({ ...config.sip, port: config.sip.port, announcedIp: config.media.announcedIp, store, secrets: trunkSecrets, calls, router, sessions, media, journeys, ringTimeoutMs, log: app.log });
+  if (sip) {
+    notifier.sip = sip.gateway;
+    router.phone = sip.gateway;
+  }
+  const trunkStatus = (trunkId: string): TrunkStatus => sip?.trunks.status(trunkId) ?? 'unknown';
+  const onTrunksChanged = (instanceId: string): void => {
+    sip?.trunks.refresh(instanceId).catch((err: unknown) => app.log.error({ err }, 'sip: could not reload trunks'));
+  };
   await app.register(trunksApi, { keys, store, secrets: trunkSecrets, trunkStatus, onTrunksChanged });
   await app.register(callControlApi, { keys, calls, transfers, clickToCall });
   await app.register(botsApi, { keys, bots });
@@ -123,8 +135,10 @@ export async function createServer(config: Config): Promise<AstralServer> {
 
   app.addHook('preClose', async () => {
     await gateway.close();
+    await sip?.close();
   });
   app.addHook('onClose', async () => {
+    await media.close();
     pool.close();
     await store.close();
   });

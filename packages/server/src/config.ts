@@ -22,6 +22,8 @@ export interface Config {
   recording: boolean;
   logLevel: string;
   regions: RegionConfig[];
+  /** SIP trunks: UDP and TCP on `port` (null: SIP off) at `ip`, announcing media.announcedIp. */
+  sip: { port: number | null; ip: string };
   media: {
     workers: number;
     listenIp: string;
@@ -141,6 +143,10 @@ export function loadConfig(env: Env = process.env): Config {
     reconnectGraceSeconds: int(env, 'ASTRAL_RECONNECT_GRACE', 15, 0, 300),
     logLevel: env.LOG_LEVEL || 'info',
     regions: loadRegions(env, workers),
+    sip: (() => {
+      const sipPort = int(env, 'ASTRAL_SIP_PORT', 5060, 0, 65535);
+      return { port: sipPort === 0 ? null : sipPort, ip: env.ASTRAL_SIP_IP || listenIp };
+    })(),
     media: {
       workers,
       listenIp,

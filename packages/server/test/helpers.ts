@@ -24,6 +24,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ASTRAL_BOOTSTRAP_API_KEY: ADMIN_KEY,
     ASTRAL_WORKERS: '1',
     ASTRAL_LISTEN_IP: '127.0.0.1',
+    ASTRAL_SIP_PORT: '0', // SIP off unless a test turns it on with a free port
     LOG_LEVEL: 'silent',
     ...env,
   });

@@ -5,7 +5,8 @@ import { BOT_TOKEN_PREFIX, type BotService } from './bots.js';
 import type { WidgetTokens } from './widget-tokens.js';
 
 export interface Principal {
-  kind: 'user' | 'bot';
+  /** `trunk`: a caller or callee on the phone network, reached through a SIP trunk (never authenticates itself). */
+  kind: 'user' | 'bot' | 'trunk';
   instanceId: string;
   party: PartyInfo;
 }

@@ -106,6 +106,13 @@ export class CallControl {
     });
   }
 
+  /** A rung SIP leg has early media (183): the joined parties hear it before the answer. */
+  earlyMedia(call: Call, sessionId: string): void {
+    if (call.role(sessionId) !== 'rung') return;
+    call.earlyMedia.add(sessionId);
+    this.bridge.sync(call);
+  }
+
   /** Media and recording follow the call's current parties (after the server adds or removes audio). */
   syncMedia(call: Call): void {
     this.bridge.sync(call);
@@ -136,7 +143,13 @@ export class CallControl {
       .request(
         sessionId,
         'call:incoming',
-        { callId: call.id, from, ...(call.channelId ? { channelId: call.channelId } : {}), ...(silent ? { silent } : {}) },
+        {
+          callId: call.id,
+          from,
+          ...(call.channelId ? { channelId: call.channelId } : {}),
+          ...(silent ? { silent } : {}),
+          ...(call.codec !== 'opus' ? { codec: call.codec } : {}),
+        },
         INCOMING_ACK_TIMEOUT_MS,
       )
       .then((res) => {

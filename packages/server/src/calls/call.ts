@@ -1,5 +1,5 @@
 // Call: one call's state — who joined, who is being rung, timestamps — for direct calls and channel calls alike.
-import type { PartyInfo, VoiceState } from '@astral/protocol';
+import type { CallCodec, PartyInfo, VoiceState } from '@astral/protocol';
 import { AppError } from '../util/errors.js';
 
 export type CallState = 'ringing' | 'answered' | 'ended';
@@ -33,6 +33,10 @@ export class Call {
   readonly serverProducers = new Set<string>();
   /** Run when the call ends (stop IVR prompts, timers of routing steps). */
   readonly cleanups: (() => void)[] = [];
+  /** What widgets send: Opus, or G.711 when the call reaches a SIP trunk (so nobody transcodes). */
+  codec: 'opus' | CallCodec = 'opus';
+  /** Rung sessions whose audio the joined parties already hear (a carrier's 183 early media: ringback, announcements). */
+  readonly earlyMedia = new Set<string>();
   /** Record this call once answered (off per click-to-call `variables.record`, or globally). */
   record = true;
   /** Gets first say when a joined session leaves (an attended transfer completes on the transferer's hang-up). */
@@ -40,9 +44,9 @@ export class Call {
   /** An attended transfer in progress: the transferer consults the target while the transferee waits on hold. */
   consult: { transferer: string; transferee: string; target: PartyInfo } | null = null;
 
-  /** Numbers as a PBX reports them: extension, else identity; `channel:<id>` for a channel call. */
-  readonly fromNumber: string;
-  readonly toNumber: string;
+  /** Numbers as a PBX reports them: extension, else identity; `channel:<id>` for a channel call; the DID a carrier called. */
+  fromNumber: string;
+  toNumber: string;
 
   constructor(
     readonly id: string,

@@ -3,6 +3,7 @@ import type { ClickToCallBody, PartyInfo } from '@astral/protocol';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import type { CallControl } from './call-control.js';
+import { phoneParty, type OutboundTrunk } from './phone-network.js';
 import { dispositionOf } from './ringing.js';
 import { resolveDestination } from './directory.js';
 import type { Router } from './routing.js';
@@ -27,12 +28,20 @@ export class ClickToCall {
   async originate(instanceId: string, body: ClickToCallBody): Promise<string> {
     const type = body.to_type ?? 'extension';
     if (type === 'ai_agent') throw new OriginateError('bad_request', 'ai_agent destinations are not available yet');
-    if (type === 'external') throw new OriginateError('bad_request', 'external destinations need a SIP trunk, and none is configured');
     const { store, calls, sessions } = this.deps;
     const from = await resolveDestination(store, instanceId, body.from);
     if (!from) throw new OriginateError('not_found', `no extension "${body.from}"`);
     let to: PartyInfo | undefined;
-    if (type === 'queue' || type === 'ivr') {
+    let trunk: OutboundTrunk | undefined;
+    if (type === 'external') {
+      const trunkName = body.variables?.trunk;
+      if (trunkName !== undefined && typeof trunkName !== 'string') throw new OriginateError('bad_request', 'variables.trunk must be a trunk name');
+      if (!/^\+?[0-9]{3,20}$/.test(body.to)) throw new OriginateError('bad_request', 'to must be a phone number (digits, optionally after +) for an external destination');
+      if (!this.deps.router.phone) throw new OriginateError('bad_request', 'external destinations need SIP (ASTRAL_SIP_PORT is 0)');
+      trunk = await this.deps.router.phone.trunkFor(instanceId, trunkName);
+      if (!trunk) throw new OriginateError('not_found', trunkName ? `no SIP trunk "${trunkName}"` : 'no SIP trunk is configured');
+      to = phoneParty(body.to);
+    } else if (type === 'queue' || type === 'ivr') {
       const target = type === 'queue' ? await store.routing.queue(instanceId, body.to) : await store.routing.ivr(instanceId, body.to);
       if (!target) throw new OriginateError('not_found', `no ${type} "${body.to}" is configured`);
       to = { userId: `route:${body.to}`, identity: body.to, displayName: target.name, extension: body.to };
@@ -46,13 +55,18 @@ export class ClickToCall {
     const call = calls.create({ instanceId, kind: 'direct', caller: from, callerSession: null, callee: to, channelId: null });
     const record = body.variables?.record;
     if (record === false || record === 'false' || record === 0 || record === '0') call.record = false;
-    await calls.persistStart(call, type === 'extension' ? to.userId : null);
+    if (trunk) call.codec = trunk.codec;
+    await calls.persistStart(call, type === 'extension' ? to.userId : null, trunk ? 'outbound' : 'internal');
     // What each phone shows: `from` sees who it is about to be connected to; `to` sees the caller id.
     const shownToFrom: PartyInfo = { ...to, displayName: `Click-to-call: ${to.displayName}` };
     const shownToTo: PartyInfo = body.caller_id ? { ...from, displayName: body.caller_id } : from;
     const fromTimeout = (body.timeout ?? DEFAULT_FROM_TIMEOUT_S) * 1000;
     void calls.ring(call, [from], { timeoutMs: fromTimeout, from: shownToFrom }).then(async (outcome) => {
       if (outcome.result !== 'answered') return calls.end(call, dispositionOf(outcome), outcome.reason);
+      if (trunk) {
+        const external = this.deps.router.phone!.ring(call, body.to, { trunk, callerId: body.caller_id, timeoutMs: this.deps.ringTimeoutMs, from: shownToTo });
+        return calls.endAfterRing(call, await external);
+      }
       if (type !== 'extension') return this.deps.router.route(call, body.to);
       calls.endAfterRing(call, await calls.ring(call, [to], { timeoutMs: this.deps.ringTimeoutMs, from: shownToTo }));
     });

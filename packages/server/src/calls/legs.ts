@@ -1,4 +1,5 @@
-// Call legs: each session's channel in a call, named TECH/endpoint-sequence (WebRTC/1001-0000002a); legs of one call share its linkedid.
+// Call legs: each session's channel in a call, named TECH/endpoint-sequence (WebRTC/1001-0000002a, SIP/carrier-0000002b);
+// legs of one call share its linkedid.
 import type { PartyInfo } from '@astral/protocol';
 
 export interface Leg {
@@ -13,7 +14,15 @@ export interface Leg {
   answeredAt: Date | null;
 }
 
-export const LEG_TECH = 'WebRTC';
+/** SIP legs ride on sessions named `sip:<trunk name>:<leg id>`; their channels are `SIP/<trunk name>-<seq>`. */
+export const sipSessionId = (trunkName: string, legId: string): string => `sip:${trunkName}:${legId}`;
+export const isSipSession = (sessionId: string): boolean => sessionId.startsWith('sip:');
+
+function channelName(sessionId: string, party: PartyInfo): { tech: string; endpoint: string } {
+  const sip = /^sip:([^:]+):/.exec(sessionId);
+  if (sip) return { tech: 'SIP', endpoint: sip[1]! };
+  return { tech: 'WebRTC', endpoint: (party.extension ?? party.identity).replace(/[^A-Za-z0-9_.@+-]/g, '_') };
+}
 
 export class LegRegistry {
   private sequence = 0;
@@ -26,9 +35,9 @@ export class LegRegistry {
     const existing = this.byCallSession.get(key);
     if (existing) return this.legs.get(existing)!;
     this.sequence = (this.sequence + 1) % 0x100000000;
-    const endpoint = (party.extension ?? party.identity).replace(/[^A-Za-z0-9_.@+-]/g, '_');
+    const { tech, endpoint } = channelName(sessionId, party);
     const leg: Leg = {
-      channelId: `${LEG_TECH}/${endpoint}-${this.sequence.toString(16).padStart(8, '0')}`,
+      channelId: `${tech}/${endpoint}-${this.sequence.toString(16).padStart(8, '0')}`,
       linkedId,
       sessionId,
       party,

@@ -22,6 +22,7 @@ export class MediaBridge {
     const sessions = [...call.joined.keys()];
     const sources: [string | null, string[]][] = sessions.map((s) => [s, this.media.producersOf(s, call.id)]);
     sources.push([null, [...call.serverProducers]]); // the server's own audio (IVR prompts) reaches everyone
+    for (const s of call.earlyMedia) if (call.role(s) === 'rung') sources.push([s, this.media.producersOf(s, call.id)]);
     for (const [from, producerIds] of sources) {
       for (const producerId of producerIds) {
         for (const to of sessions) {

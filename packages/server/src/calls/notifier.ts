@@ -1,5 +1,6 @@
-// The port through which call control reaches widget sessions; the gateway implements it over socket.io.
+// The port through which call control reaches parties' sessions: the socket.io gateway for widgets, the SIP gateway for trunk legs.
 import type { Ack, GatewayDispatch, ServerToClientEvents } from '@astral/protocol';
+import { isSipSession } from './legs.js';
 
 type Params<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>;
 
@@ -15,4 +16,29 @@ export interface SessionNotifier {
     payload: Params<E>[0],
     timeoutMs: number,
   ): Promise<Ack<Record<string, never>>>;
+}
+
+/** Sends each session's events to the transport that carries it: SIP legs to the SIP gateway, the rest to the widgets' gateway. */
+export class PartyNotifier implements SessionNotifier {
+  sip: SessionNotifier | null = null;
+
+  constructor(private readonly widgets: SessionNotifier) {}
+
+  private of(sessionId: string): SessionNotifier | null {
+    return isSipSession(sessionId) ? this.sip : this.widgets;
+  }
+
+  notify<E extends keyof ServerToClientEvents>(sessionId: string, event: E, payload: Params<E>[0]): void {
+    this.of(sessionId)?.notify(sessionId, event, payload);
+  }
+
+  dispatch<E extends keyof GatewayDispatch>(principalIds: string[], event: E, payload: GatewayDispatch[E]): void {
+    this.widgets.dispatch(principalIds, event, payload);
+  }
+
+  request<E extends 'media:consume' | 'call:incoming'>(sessionId: string, event: E, payload: Params<E>[0], timeoutMs: number): Promise<Ack<Record<string, never>>> {
+    const to = this.of(sessionId);
+    if (!to) return Promise.reject(new Error(`no transport for session ${sessionId}`));
+    return to.request(sessionId, event, payload, timeoutMs);
+  }
 }

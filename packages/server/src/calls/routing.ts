@@ -2,12 +2,14 @@
 import type { PartyInfo } from '@astral/protocol';
 import { readFileSync } from 'node:fs';
 import type { MediaService } from '../media/service.js';
-import { encodeWavToOpusFrames } from '../recording/encode.js';
+import type { PromptCodec } from '../media/player.js';
+import { encodeWavToG711Frames, encodeWavToOpusFrames } from '../recording/encode.js';
 import type { Store } from '../store/index.js';
 import type { IvrMenu, Queue } from '../store/routing.js';
 import type { Call } from './call.js';
 import type { CallControl } from './call-control.js';
 import { resolveDestination } from './directory.js';
+import { looksLikePhoneNumber, phoneParty, type PhoneNetwork } from './phone-network.js';
 import type { RingOutcome } from './ringing.js';
 import type { Journeys } from './journey.js';
 import type { SessionNotifier } from './notifier.js';
@@ -29,12 +31,15 @@ const PROMPT_GAP_MS = 1500;
 export class Router {
   /** Round-robin position per queue: the index of the member tried last. */
   private readonly lastTried = new Map<string, number>();
+  /** Encoded prompts by `codec:path`. */
   private readonly prompts = new Map<string, Buffer[]>();
+  /** SIP trunks, when the server has SIP on: numbers no user, queue or IVR answers to go out there. */
+  phone: PhoneNetwork | null = null;
 
   constructor(private readonly deps: RouterDeps) {}
 
-  /** A widget dials: a user (rung directly), a queue or an IVR menu. */
-  async dial(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo }> {
+  /** A widget dials: a user (rung directly), a queue, an IVR menu or a phone number (through the default trunk). */
+  async dial(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo; codec?: 'PCMU' | 'PCMA' }> {
     const { store, calls, journeys } = this.deps;
     const caller = partyOf(session);
     const instanceId = session.principal.instanceId;
@@ -60,7 +65,7 @@ export class Router {
     const instanceId = session.principal.instanceId;
     const queue = await routing.queue(instanceId, destination);
     const menu = queue ? undefined : await routing.ivr(instanceId, destination);
-    if (!queue && !menu) throw new AppError('not_found', `no user or extension "${destination}"`);
+    if (!queue && !menu) return this.dialPhone(session, destination);
     const to: PartyInfo = { userId: `route:${destination}`, identity: destination, displayName: (queue ?? menu)!.name, extension: destination };
     const call = this.startCall(session, to);
     await this.deps.calls.persistStart(call, null);
@@ -69,8 +74,25 @@ export class Router {
     return { callId: call.id, to };
   }
 
-  /** A direct call with the dialling session already in it. */
-  private startCall(session: Session, callee: PartyInfo): Call {
+  /** A phone number, out through the instance's default trunk: the widget sends G.711, the trunk leg rings like any other. */
+  private async dialPhone(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo; codec: 'PCMU' | 'PCMA' }> {
+    const { store, calls, journeys } = this.deps;
+    const instanceId = session.principal.instanceId;
+    const phoneLike = looksLikePhoneNumber(destination, await store.users.longestExtension(instanceId));
+    const trunk = phoneLike ? await this.phone?.trunkFor(instanceId) : undefined;
+    if (!phoneLike) throw new AppError('not_found', `no user or extension "${destination}"`);
+    if (!trunk) throw new AppError('not_found', `no SIP trunk to reach ${destination}`);
+    if (calls.callOfUser(session.principal.party.userId)) throw new AppError('invalid_state', 'you are already in a call');
+    const call = this.startCall(session, phoneParty(destination));
+    call.codec = trunk.codec;
+    await calls.persistStart(call, null, 'outbound');
+    journeys.step(call, 'Dial', call.fromNumber, destination, 'ringing');
+    void this.phone!.ring(call, destination, { trunk, timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => calls.endAfterRing(call, outcome));
+    return { callId: call.id, to: call.callee!, codec: trunk.codec };
+  }
+
+  /** A direct call with the dialling session (a widget, or a carrier's caller) already in it. */
+  startCall(session: Session, callee: PartyInfo): Call {
     const caller = partyOf(session);
     const call = this.deps.calls.create({ instanceId: session.principal.instanceId, kind: 'direct', caller, callerSession: session.id, callee, channelId: null });
     call.join(session.id, caller, call.startedAt);
@@ -160,12 +182,16 @@ export class Router {
       await this.deps.store.calls.markAnswered(call.id, at);
     }
     journeys.step(call, 'IVR', call.fromNumber, menu.number, 'answered');
-    let frames = this.prompts.get(menu.promptPath);
+    // A call with a carrier on it hears the prompt in its G.711, encoded once per menu, never per call.
+    const codec: PromptCodec = call.codec;
+    const key = `${codec}:${menu.promptPath}`;
+    let frames = this.prompts.get(key);
     if (!frames) {
-      frames = encodeWavToOpusFrames(readFileSync(menu.promptPath));
-      this.prompts.set(menu.promptPath, frames);
+      const wav = readFileSync(menu.promptPath);
+      frames = codec === 'opus' ? encodeWavToOpusFrames(wav) : encodeWavToG711Frames(wav, codec);
+      this.prompts.set(key, frames);
     }
-    const player = await media.play(call.region, frames, PROMPT_GAP_MS);
+    const player = await media.play(call.region, frames, PROMPT_GAP_MS, codec);
     const stop = () => {
       player.stop();
       call.serverProducers.delete(player.producerId);

@@ -76,6 +76,16 @@ export class UserStore {
       .executeTakeFirst();
   }
 
+  /** The length of the instance's longest extension (0 when none): longer digit strings are phone numbers. */
+  async longestExtension(instanceId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.max(eb.fn<number>('length', ['extension'])).as('longest'))
+      .where('instance_id', '=', instanceId)
+      .executeTakeFirst();
+    return Number(row?.longest ?? 0);
+  }
+
   /** Another user of the instance that already holds this extension, if any. */
   async extensionHolder(instanceId: string, extension: string, exceptIdentity: string): Promise<UserRow | undefined> {
     const holder = await this.byExtension(instanceId, extension);

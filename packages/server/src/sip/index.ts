@@ -1,0 +1,61 @@
+// Starts the server's SIP side: the user agent on ASTRAL_SIP_PORT, the trunk directory and its monitors, the gateway into call control.
+import type { FastifyBaseLogger } from 'fastify';
+import type { SecretBox } from '../auth/secret-box.js';
+import type { CallControl } from '../calls/call-control.js';
+import type { Journeys } from '../calls/journey.js';
+import type { Router } from '../calls/routing.js';
+import type { SessionRegistry } from '../calls/sessions.js';
+import type { MediaService } from '../media/service.js';
+import type { Store } from '../store/index.js';
+import { SipGateway } from './gateway.js';
+import { InboundCalls } from './inbound-calls.js';
+import { TrunkDirectory } from './trunk-directory.js';
+import { SipUserAgent } from './user-agent.js';
+
+export interface SipDeps {
+  ip: string;
+  port: number;
+  announcedIp: string;
+  store: Store;
+  secrets: SecretBox;
+  calls: CallControl;
+  router: Router;
+  sessions: SessionRegistry;
+  media: MediaService;
+  journeys: Journeys;
+  ringTimeoutMs: number;
+  log: FastifyBaseLogger;
+}
+
+export interface SipService {
+  gateway: SipGateway;
+  trunks: TrunkDirectory;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startSip(deps: SipDeps): Promise<SipService> {
+  const log = deps.log.child({ component: 'sip' });
+  const ua = await SipUserAgent.start({ ip: deps.ip, port: deps.port, announcedIp: deps.announcedIp }, log);
+  const trunks = new TrunkDirectory({ store: deps.store, secrets: deps.secrets, ua, log });
+  const gateway = new SipGateway({ ua, calls: deps.calls, sessions: deps.sessions, media: deps.media, trunks, log });
+  const inbound = new InboundCalls({ gateway, trunks, ...deps, log });
+  ua.onInvite = (invite) => {
+    inbound.handle(invite).catch((err: unknown) => {
+      log.error({ err, sipCallId: invite.callId }, 'sip: inbound call failed');
+      invite.reject(500, 'Server Internal Error');
+    });
+  };
+  await trunks.watchAll();
+  log.info({ port: ua.port, ip: deps.ip }, 'sip: listening (udp, tcp)');
+  return {
+    gateway,
+    trunks,
+    port: ua.port,
+    async close() {
+      gateway.closeAll();
+      trunks.stopAll();
+      await ua.close();
+    },
+  };
+}
