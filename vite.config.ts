@@ -33,7 +33,7 @@ function sipEngineChunk(): Plugin {
       if (!id.endsWith('/client/sip-engine.ts')) return null;
       const rewritten = code.replace(
         "import('./sip/index.js')",
-        `import(/* @vite-ignore */ new URL(${JSON.stringify(SIP_CHUNK)} + '', import.meta.url).href)`,
+        `import(/* @vite-ignore */ new URL(/* @vite-ignore */ ${JSON.stringify(SIP_CHUNK)}, import.meta.url).href)`,
       );
       if (rewritten === code) this.error('sip-engine.ts no longer imports ./sip/index.js');
       return { code: rewritten, map: null };

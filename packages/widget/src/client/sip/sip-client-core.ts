@@ -223,7 +223,8 @@ export class SipClientCore extends EventTarget {
     };
     session.stateChange.addListener((state) => {
       if (state === SessionState.Established) this.onEstablished(session);
-      else if (state === SessionState.Terminated) this.onTerminated(session);
+      // sip.js turns Terminated before it hands us the final response (onReject): look at it a tick later.
+      else if (state === SessionState.Terminated) queueMicrotask(() => this.onTerminated(session));
     });
   }
 

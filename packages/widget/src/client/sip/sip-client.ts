@@ -7,6 +7,13 @@ import type { SipDtmfOptions } from './sip-types.js';
 
 const DTMF_KEY = /^[0-9A-D*#]+$/i;
 
+/** Who a REFER sends us to; an attended transfer's Refer-To is a device contact (sip.js: *.invalid), so its name wins. */
+function referredParty(referral: Referral): ReturnType<typeof partyOf> {
+  const { uri, displayName } = referral.referTo;
+  const party = partyOf(uri, displayName);
+  return uri.host.endsWith('.invalid') && displayName ? { ...party, identity: displayName, extension: displayName } : party;
+}
+
 export class SipClient extends SipClientCore {
   /** Which way the last sendDtmf went (tests and diagnostics). */
   lastDtmfVia: 'rfc4733' | 'info' | null = null;
@@ -153,7 +160,9 @@ export class SipClient extends SipClientCore {
         this.retrack();
         return;
       }
-      this.endSession(consult);
+      // Transferred: the target ends the consultation when the transferee replaces it (completeTransfer's fallback
+      // BYE covers a target that does not).
+      if (!this.transferred.has(session)) this.endSession(consult);
     }
     super.onTerminated(session);
   }
@@ -177,7 +186,7 @@ export class SipClient extends SipClientCore {
         const old = this._call!;
         this.session = inviter;
         this.watch(inviter);
-        this.setCall({ ...old, id: callIdOf(inviter), direction: 'outgoing', remote: partyOf(inviter.remoteIdentity.uri), answeredAt: null, held: false, remoteHeld: false });
+        this.setCall({ ...old, id: callIdOf(inviter), direction: 'outgoing', remote: referredParty(referral), answeredAt: null, held: false, remoteHeld: false });
         this.setState('dialing');
         if (session.state === SessionState.Established) session.bye().catch(() => undefined);
         this.sendInvite(inviter, () => {
