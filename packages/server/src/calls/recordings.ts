@@ -48,6 +48,7 @@ export class Recordings {
         const track = rec.taps.size;
         rec.taps.set(producerId, null);
         const writer = rec.writer;
+        writer.declare(track, this.deps.media.codecOf(producerId));
         this.deps.media
           .tap(producerId, (p) => writer.append(track, p.timestamp, p.payload))
           .then((tap) => {

@@ -30,7 +30,16 @@ export type RelayEvent =
   | { type: 'dtmf'; id: string; digit: string }
   | { type: 'stats'; requestId: number; stats: Record<string, RelayLegStats> };
 
-/** Events: `dtmf` (legId, digit) — an RFC 4733 digit from the carrier; `latched` (legId, ip, port). */
+/** Runs a worker module; under tsx (development) the worker registers tsx's loader first, since preloads do not reach it. */
+function startWorker(url: URL): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url);
+  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`, { eval: true });
+}
+
+/**
+ * Events: `dtmf` (legId, digit) — an RFC 4733 digit from the carrier; `latched` (legId, ip, port); `exit` (err) — the
+ * worker died (its legs lost their media; the owner starts a new relay).
+ */
 export class RtpRelay extends EventEmitter {
   private readonly pending = new Map<string, { resolve: (ports: { port: number; internalPort: number }) => void; reject: (err: Error) => void }>();
   private readonly statRequests = new Map<number, (stats: Record<string, RelayLegStats>) => void>();
@@ -39,12 +48,14 @@ export class RtpRelay extends EventEmitter {
   private constructor(private readonly worker: Worker) {
     super();
     worker.on('message', (event: RelayEvent) => this.onEvent(event));
+    worker.on('error', (err) => this.died(err));
+    worker.on('exit', (code) => this.died(new Error(`RTP relay worker exited with code ${code}`)));
     worker.unref();
   }
 
   static start(): RtpRelay {
     // The worker inherits this process's loaders (tsx in development), so it can be TypeScript like the rest.
-    return new RtpRelay(new Worker(new URL('./rtp-relay-worker.ts', import.meta.url)));
+    return new RtpRelay(startWorker(new URL('./rtp-relay-worker.ts', import.meta.url)));
   }
 
   /**
@@ -88,7 +99,21 @@ export class RtpRelay extends EventEmitter {
     await this.worker.terminate();
   }
 
+  private dead = false;
+
+  private died(err: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.emit('exit', err);
+  }
+
   private send(cmd: RelayCommand): void {
+    if (this.dead) {
+      if (cmd.type === 'open') this.pending.get(cmd.id)?.reject(new Error('the RTP relay is not running'));
+      return;
+    }
     this.worker.postMessage(cmd);
   }
 

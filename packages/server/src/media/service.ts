@@ -24,6 +24,8 @@ export class MediaService {
   private readonly peers = new Map<string, Peer>();
   /** Carries SIP legs' RTP off the main loop; started with the first SIP leg. */
   private relay: RtpRelay | null = null;
+  /** Told when the RTP relay worker died: SIP legs on it lost their media (the next leg starts a new relay). */
+  onRelayLost: (err: Error) => void = () => undefined;
   /** Told when a SIP leg's carrier sent an RFC 4733 digit. */
   onSipDtmf: (sessionId: string, digit: string) => void = () => undefined;
   /** Where each session's media should live; absent = the default region. */
@@ -95,8 +97,13 @@ export class MediaService {
   async openSipLeg(sessionId: string, callId: string, region: string, codec: G711Codec): Promise<{ ip: string; port: number }> {
     this.dropPeer(sessionId);
     if (!this.relay) {
-      this.relay = RtpRelay.start();
-      this.relay.on('dtmf', (id: string, digit: string) => this.onSipDtmf(id, digit));
+      const relay = RtpRelay.start();
+      relay.on('dtmf', (id: string, digit: string) => this.onSipDtmf(id, digit));
+      relay.once('exit', (err: Error) => {
+        this.onRelayLost(err);
+        if (this.relay === relay) this.relay = null;
+      });
+      this.relay = relay;
     }
     const router = this.pool.acquireRouter(this.region(region)?.workers);
     let peer: SipPeer;
@@ -168,6 +175,12 @@ export class MediaService {
     const consumer = await peer.consume(producerId, callId);
     consumer.on('producerclose', () => this.onConsumerClosed(sessionId, consumer.id));
     return { callId, consumerId: consumer.id, producerId, kind: 'audio', rtpParameters: consumer.rtpParameters };
+  }
+
+  /** A producer's codec, as recordings name it. */
+  codecOf(producerId: string): 'opus' | G711Codec {
+    const mime = this.producers.get(producerId)?.producer.rtpParameters.codecs[0]?.mimeType.toLowerCase();
+    return mime === 'audio/pcmu' ? 'PCMU' : mime === 'audio/pcma' ? 'PCMA' : 'opus';
   }
 
   /** Receives a producer's RTP on the server (recording); undefined when the producer is gone. */

@@ -1,19 +1,45 @@
-// Renders a frame log to a standard WAV: each track's Opus decoded (opusscript), placed on one timeline and mixed.
+// Renders a frame log to a standard WAV: each track decoded (Opus with opusscript, G.711 with alawmulaw, raised to 48 kHz),
+// placed on one timeline and mixed.
+import alawmulaw from 'alawmulaw';
 import OpusScript from 'opusscript';
 import wavefile from 'wavefile';
 import { readFrameLog, type Frame } from './frame-log.js';
+
+/** 8 kHz G.711 → 48 kHz PCM: decoded, then linearly interpolated (×6). */
+function decodeG711(payload: Buffer, codec: 'PCMU' | 'PCMA'): Int16Array {
+  const narrow = (codec === 'PCMU' ? alawmulaw.mulaw : alawmulaw.alaw).decode(payload);
+  const wide = new Int16Array(narrow.length * 6);
+  for (let i = 0; i < narrow.length; i++) {
+    const a = narrow[i]!;
+    const b = narrow[i + 1] ?? a;
+    for (let k = 0; k < 6; k++) wide[6 * i + k] = a + ((b - a) * k) / 6;
+  }
+  return wide;
+}
 
 const RATE = 48_000;
 const MAX_FRAME_SAMPLES = 5_760; // 120 ms at 48 kHz, Opus' longest frame
 
 /** A mono 16-bit 48 kHz WAV with every track of the recording mixed. */
 export function renderWav(path: string): Buffer {
-  const frames = readFrameLog(path);
+  const { frames, codecs } = readFrameLog(path);
   const tracks = new Map<number, Frame[]>();
   for (const f of frames) (tracks.get(f.track) ?? tracks.set(f.track, []).get(f.track)!).push(f);
   const placed: { offset: number; pcm: Int16Array }[] = [];
   let length = 0;
-  for (const list of tracks.values()) {
+  for (const [track, list] of tracks) {
+    const codec = codecs.get(track) ?? 'opus';
+    const origin0 = Math.round((list[0]!.atMs / 1000) * RATE);
+    if (codec !== 'opus') {
+      // G.711's RTP clock is 8 kHz: six 48 kHz samples per tick.
+      for (const frame of list) {
+        const pcm = decodeG711(frame.payload, codec);
+        const offset = origin0 + ((frame.rtpTimestamp - list[0]!.rtpTimestamp) >>> 0) * 6;
+        placed.push({ offset, pcm });
+        length = Math.max(length, offset + pcm.length);
+      }
+      continue;
+    }
     const decoder = new OpusScript(RATE, 2, OpusScript.Application.VOIP);
     // A track starts where its first packet arrived; later packets follow the RTP clock (48 kHz for Opus).
     const origin = Math.round((list[0]!.atMs / 1000) * RATE);

@@ -1,5 +1,5 @@
 // AstralClientCore: the headless softphone's connection, call state machine and media; AstralClient adds in-call controls.
-import type { CallEnded, PartyInfo, PhoneState } from '@astral/protocol';
+import type { CallCodec, CallEnded, PartyInfo, PhoneState } from '@astral/protocol';
 import { MediaSession } from './media-session.js';
 import { measureRegionRtts } from './regions.js';
 import { AstralError, openSocket, request, type GatewaySocket } from './signaling.js';
@@ -19,6 +19,8 @@ export class AstralClientCore extends EventTarget {
   private readonly tokens: TokenSource;
   /** `call:ended` that raced ahead of our own dial ack. */
   private readonly earlyEnds = new Map<string, CallEnded>();
+  /** The codec the server asked a call's microphone to be sent in (G.711 toward the phone network). */
+  private readonly codecs = new Map<string, CallCodec>();
   /** Latest region of each channel's call, from CALL_CREATE / CALL_UPDATE / VOICE_SERVER_UPDATE. */
   private readonly channelRegions = new Map<string, string>();
   /** Media operations run one at a time (mic start, region rebuilds). */
@@ -99,7 +101,9 @@ export class AstralClientCore extends EventTarget {
     let callId: string;
     let to: PartyInfo;
     try {
-      ({ callId, to } = await request(socket, 'call:dial', { destination }));
+      let codec: CallCodec | undefined;
+      ({ callId, to, codec } = await request(socket, 'call:dial', { destination }));
+      if (codec) this.codecs.set(callId, codec);
     } catch (err) {
       if (this._state === 'dialing') this.setState('ready');
       this.fail(err);
@@ -224,7 +228,8 @@ export class AstralClientCore extends EventTarget {
         (err: unknown) => this.fail(new AstralError('media_error', `media setup failed: ${String((err as Error).message ?? err)}`)),
       );
     });
-    socket.on('call:incoming', ({ callId, from, channelId, silent }, ack) => {
+    socket.on('call:incoming', ({ callId, from, channelId, silent, codec }, ack) => {
+      if (codec) this.codecs.set(callId, codec);
       if (this._state !== 'ready') return ack({ ok: false, error: { code: 'invalid_state', message: `phone is ${this._state}` } });
       this.setCall({ id: callId, direction: 'incoming', remote: from, answeredAt: null, muted: false, remoteMuted: false, ...(channelId ? { channelId } : {}) });
       this.setState('incoming');
@@ -316,7 +321,7 @@ export class AstralClientCore extends EventTarget {
   private startMic(callId: string): void {
     const media = this.media;
     if (!media) return;
-    this.enqueueMedia(() => media.startMic(callId, this._call?.muted ?? false)).catch((err: unknown) => {
+    this.enqueueMedia(() => media.startMic(callId, this._call?.muted ?? false, this.codecs.get(callId))).catch((err: unknown) => {
       // A region move queued behind us re-produces the microphone; only a missing mic ends the call.
       if (this._call?.id !== callId || (this.rebuildPending && media.localStream)) return;
       this.fail(new AstralError('media_error', `microphone unavailable: ${String((err as Error).message ?? err)}`));
@@ -364,6 +369,7 @@ export class AstralClientCore extends EventTarget {
     const call = this._call;
     if (!call) return;
     this.media?.endCall();
+    this.codecs.delete(call.id);
     this.setCall(null);
     this.emit('call-ended', {
       callId: call.id,

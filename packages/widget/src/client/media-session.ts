@@ -1,5 +1,5 @@
 // MediaSession: the widget's mediasoup-client side — device, the two long-lived transports, mic producer, consumers, stats.
-import type { ConsumeOffer, MediaSetup } from '@astral/protocol';
+import type { CallCodec, ConsumeOffer, MediaSetup } from '@astral/protocol';
 import { Device, type types } from 'mediasoup-client';
 import type { CallStats } from './types.js';
 import { request, type GatewaySocket } from './signaling.js';
@@ -11,6 +11,8 @@ export class MediaSession {
   private send: types.Transport | null = null;
   private recv: types.Transport | null = null;
   private producer: types.Producer | null = null;
+  /** The codec of the current call's microphone (null: Opus). */
+  private codec: CallCodec | null = null;
   private readonly consumers = new Map<string, types.Consumer>();
   localStream: MediaStream | null = null;
   /** The RTC region the transports live in (from the server's setup answer). */
@@ -80,8 +82,9 @@ export class MediaSession {
     });
   }
 
-  /** Opens the microphone and sends it into the call; `muted` starts the producer paused. */
-  async startMic(callId: string, muted: boolean): Promise<void> {
+  /** Opens the microphone and sends it into the call (in `codec`, else Opus); `muted` starts the producer paused. */
+  async startMic(callId: string, muted: boolean, codec?: CallCodec): Promise<void> {
+    this.codec = codec ?? null;
     if (!this.send) throw new Error('media is not set up');
     const stream = await navigator.mediaDevices.getUserMedia({ audio: this.audioConstraints, video: false });
     this.localStream = stream;
@@ -89,9 +92,12 @@ export class MediaSession {
   }
 
   private async produce(track: MediaStreamTrack, callId: string, muted: boolean): Promise<void> {
+    const wanted = this.codec && `audio/${this.codec.toLowerCase()}`;
+    const codec = wanted ? this.device.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === wanted) : undefined;
     this.producer = await this.send!.produce({
       track,
       stopTracks: false,
+      ...(codec ? { codec } : {}),
       codecOptions: { opusDtx: true, opusFec: true },
       appData: { callId },
     });
