@@ -197,6 +197,21 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     assert.match(kamailio.log(), /REQ INVITE sip:\S+;alias=/, 'the transferee INVITEs the target with Replaces');
   });
 
+  test('a call in progress survives a PBX restart: reconnecting, then in-call with audio both ways; hangup reaches the other side', async () => {
+    const [alice, bob] = [await phone('a', '1001'), await phone('b', '1002')];
+    await connect(alice, bob, '1002');
+    await kamailio.stop();
+    await Promise.all([alice.waitState('reconnecting'), bob.waitState('reconnecting')]);
+    await kamailio.start();
+    await Promise.all([alice.waitState('in-call', 15_000), bob.waitState('in-call', 15_000)]);
+    await bob.expectTone(440);
+    await alice.expectTone(1000);
+    assert.ok((await packetsIn(alice, 500)) > 10 && (await packetsIn(bob, 500)) > 10, 'RTP flows both ways after the restart');
+    await alice.invoke('hangup');
+    await Promise.all([alice.waitState('ready'), bob.waitState('ready')]);
+    assert.equal((await bob.waitEvent('astral-call-ended')).detail.reason, 'hangup');
+  });
+
   test('reconnect: Kamailio goes away (reconnecting), comes back (ready again, re-registered) and a new call works', async () => {
     const [alice, bob] = [await phone('a', '1001'), await phone('b', '1002')];
     await kamailio.stop();

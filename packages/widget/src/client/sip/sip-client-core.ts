@@ -44,6 +44,8 @@ export class SipClientCore extends EventTarget {
   /** Sessions ended by a transfer: their end says `transferred`. */
   protected readonly transferred = new WeakSet<Session>();
   private readonly audio: HTMLAudioElement = new Audio();
+  /** Do-not-disturb: calls still ring, marked silent (as with the native engine). */
+  protected dnd = false;
 
   constructor(protected readonly options: SipClientOptions) {
     super();
@@ -318,7 +320,7 @@ export class SipClientCore extends EventTarget {
     const id = callIdOf(invitation);
     this.adopt(invitation, { id, direction: 'incoming', remote: from, answeredAt: null, muted: false, remoteMuted: false });
     this.setState('incoming');
-    this.emit('incoming', { callId: id, from });
+    this.emit('incoming', { callId: id, from, ...(this.dnd ? { silent: true } : {}) });
   }
 
   private onRegistered(again: boolean): void {

@@ -18,6 +18,11 @@ export class SipClient extends SipClientCore {
   /** Which way the last sendDtmf went (tests and diagnostics). */
   lastDtmfVia: 'rfc4733' | 'info' | null = null;
 
+  /** Do-not-disturb: incoming calls still ring, silently. */
+  setDoNotDisturb(dnd: boolean): void {
+    this.dnd = dnd;
+  }
+
   /** Hold (or resume) by re-INVITE: sendonly/inactive while held, sendrecv again on resume, tracks re-enabled. */
   setHeld(held: boolean): void {
     const call = this._call;
@@ -219,10 +224,13 @@ export class SipClient extends SipClientCore {
         if (this.session === session) this.setState('in-call');
         this.retrack();
       },
-      () => {
+      (err: SipError) => {
         if (this.session !== session) return;
-        this.endSession(session); // the PBX no longer knows the call
-        this.finish(session, null);
+        if (/\b481\b/.test(err.message)) {
+          this.endSession(session); // the far side no longer knows the call
+          this.finish(session, null);
+        } else this.setState('in-call'); // media is peer to peer and still flows; the far side's refresh may reach us
+        this.retrack();
       },
     );
   }
