@@ -5,7 +5,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alaw, mulaw } from 'alawmulaw';
+import alawmulaw from 'alawmulaw';
+
+const { alaw, mulaw } = alawmulaw;
 import { tonePower } from './tone.js';
 
 export interface UdpPacket {
@@ -244,8 +246,9 @@ export async function captureRtp(opts: { port: number; proto?: 'udp'; direction?
   const dirWord = { in: 'dst ', out: 'src ', any: '' }[opts.direction ?? 'in'];
   const filter = `udp and ${dirWord}port ${opts.port}`;
   const iface = opts.iface ?? 'lo';
-  const tcpdump = which('tcpdump');
-  const dumpcap = which('dumpcap');
+  const pick = process.env.ASTRAL_CAPTURE_TOOL; // 'tcpdump' | 'dumpcap' to force one
+  const tcpdump = pick && pick !== 'tcpdump' ? undefined : which('tcpdump');
+  const dumpcap = pick && pick !== 'dumpcap' ? undefined : which('dumpcap');
   let cmd: string;
   let args: string[];
   let ready: RegExp;
@@ -427,8 +430,9 @@ export function isNotSilent(pcm: ArrayLike<number>, threshold = 100, minSamples 
   return pcm.length >= minSamples && rms(pcm) > threshold;
 }
 
-/** The strongest frequency in `pcm` between `min` and `max` Hz, scanned every `step` Hz with Goertzel over (at most)
- * `windowS` seconds from the middle of the signal; `power` is the normalised power (about 0.5 for a pure tone). */
+/** The strongest frequency in `pcm` between `min` and `max` Hz over (at most) `windowS` seconds from the middle of the
+ * signal: a Goertzel scan every `step` Hz over short frames (bins as wide as the step, powers summed over the frames),
+ * refined to 0.25 Hz over the whole window; `power` is the normalised power there (about 0.5 for a pure tone). */
 export function dominantFrequency(
   pcm: ArrayLike<number>,
   { rate = 8000, min = 100, max = 3800, step = 5, windowS = 1 } = {},
@@ -436,8 +440,15 @@ export function dominantFrequency(
   const n = Math.min(pcm.length, Math.round(rate * windowS));
   const start = Math.floor((pcm.length - n) / 2);
   const win = Array.prototype.slice.call(pcm, start, start + n) as number[];
-  let best = { frequency: 0, power: 0 };
+  const frame = Math.max(16, Math.min(n, Math.round(rate / (2 * step))));
+  let coarse = { frequency: 0, power: -1 };
   for (let f = min; f <= max; f += step) {
+    let p = 0;
+    for (let o = 0; o + frame <= n; o += frame) p += tonePower(win.slice(o, o + frame), rate, f);
+    if (p > coarse.power) coarse = { frequency: f, power: p };
+  }
+  let best = { frequency: coarse.frequency, power: 0 };
+  for (let f = Math.max(min, coarse.frequency - step); f <= Math.min(max, coarse.frequency + step); f += 0.25) {
     const p = tonePower(win, rate, f);
     if (p > best.power) best = { frequency: f, power: p };
   }
