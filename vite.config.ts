@@ -49,7 +49,14 @@ function sipEngineChunk(): Plugin {
           minify: 'esbuild',
           sourcemap: true,
           reportCompressedSize: false,
-          lib: { entry: here('packages/widget/src/client/sip/index.ts'), formats: ['es'], fileName: () => SIP_CHUNK },
+          // Not lib mode: lib mode leaves an ES module's whitespace unminified, and nothing tree-shakes this leaf.
+          modulePreload: false,
+          copyPublicDir: false,
+          rollupOptions: {
+            input: here('packages/widget/src/client/sip/index.ts'),
+            preserveEntrySignatures: 'exports-only',
+            output: { format: 'es', entryFileNames: SIP_CHUNK },
+          },
         },
         esbuild: { legalComments: 'none' },
       });

@@ -15,7 +15,7 @@ export interface SipAccount {
 export interface SipClientOptions {
   /** A fixed account (the element's `sip-server`, `sip-uri`, `sip-password` attributes)... */
   account?: SipAccount;
-  /** ...or a URL answering `{"sip": SipAccount}`, fetched on every (re)connect. */
+  /** ...or a URL answering `{"sip": SipAccount}`, fetched on connect(). */
   tokenUrl?: string;
   /** Microphone constraints (default: echo cancellation + noise suppression). */
   audioConstraints?: MediaTrackConstraints;
