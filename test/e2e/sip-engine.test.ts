@@ -96,19 +96,29 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     await alice.expectTone(1000);
     assert.ok((await packetsIn(alice, 500)) > 10, 'Alice receives RTP');
     assert.ok((await packetsIn(bob, 500)) > 10, 'Bob receives RTP');
+    await alice.invoke('setMuted', true);
+    await sleep(300);
+    const muted = await bob.heardAudio(600);
+    assert.ok(muted.rms < 0.005, `Bob hears silence while Alice is muted: ${JSON.stringify(muted)}`);
+    await alice.invoke('setMuted', false);
+    await bob.expectTone(440);
     await alice.invoke('hangup');
     await Promise.all([alice.waitState('ready'), bob.waitState('ready')]);
     const ended = await bob.waitEvent('astral-call-ended');
     assert.equal(ended.detail.disposition, 'ANSWERED');
   });
 
-  test('declining ends the caller with BUSY', async () => {
+  test('declining ends the caller with BUSY; an unregistered number ends FAILED', async () => {
     const [alice, bob] = [await phone('a', '1001'), await phone('b', '1002')];
     await alice.invoke('call', '1002');
     await bob.waitState('incoming');
     await bob.invoke('decline');
     const ended = await alice.waitEvent('astral-call-ended');
     assert.equal(ended.detail.disposition, 'BUSY');
+    await alice.waitState('ready');
+    await alice.invoke('call', '1999'); // nobody registered: Kamailio answers 404
+    await alice.page.waitForFunction(() => (window as unknown as { astralEvents: { type: string }[] }).astralEvents.filter((e) => e.type === 'astral-call-ended').length === 2);
+    assert.equal((await alice.events('astral-call-ended'))[1]!.detail.disposition, 'FAILED');
     await alice.waitState('ready');
   });
 
@@ -195,6 +205,21 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     assert.equal(await carol.state(), 'in-call');
     assert.deepEqual((await bob.events('astral-transfer')).map((e) => e.detail.state), ['ringing', 'consulting', 'completed']);
     assert.match(kamailio.log(), /REQ INVITE sip:\S+;alias=/, 'the transferee INVITEs the target with Replaces');
+  });
+
+  test('attended transfer cancelled: the consultation ends and the held party is back with audio', async () => {
+    const [alice, bob, carol] = [await phone('a', '1001'), await phone('b', '1002'), await phone('c', '1003')];
+    await connect(alice, bob, '1002');
+    await bob.invoke('transfer', '1003', 'attended');
+    await carol.waitState('incoming');
+    await carol.invoke('answer');
+    await bob.page.waitForFunction(() => (document.getElementById('phone') as unknown as { client: { activeCall: { transfer?: { state: string } } } }).client.activeCall?.transfer?.state === 'consulting');
+    await bob.invoke('cancelTransfer');
+    await carol.waitState('ready');
+    await alice.page.waitForFunction(() => (document.getElementById('phone') as unknown as { client: { activeCall: { remoteHeld?: boolean } } }).client.activeCall?.remoteHeld === false);
+    await alice.expectTone(1000);
+    await bob.expectTone(440);
+    assert.deepEqual((await bob.events('astral-transfer')).map((e) => e.detail.state), ['ringing', 'consulting', 'cancelled']);
   });
 
   test('a call in progress survives a PBX restart: reconnecting, then in-call with audio both ways; hangup reaches the other side', async () => {
