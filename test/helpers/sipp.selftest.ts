@@ -1,6 +1,7 @@
 // Self-test of the SIPp harness and RTP capture: the test/sipp scenarios played SIPp against SIPp (no Astral server).
 // Not part of `npm test`; run as root: node --import tsx --test --test-concurrency=1 test/helpers/sipp.selftest.ts
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { analyseRtp, captureRtp, dominantFrequency, isNotSilent, readRtpPcap, rms } from './rtp-capture.js';
@@ -144,6 +145,28 @@ test('early media: 183 with SDP and audio before the 200', async () => {
   const answeredAt = new Date(ok.time.replace(' ', 'T')).getTime();
   const early = cap.rtp.filter((r) => r.time < answeredAt - 100).length;
   assert.ok(early >= 50, `early RTP packets ${early}`);
+  done(s, c);
+});
+
+test('a UAS answers an out-of-call OPTIONS keepalive 200 and still takes its call', async () => {
+  const server = await startSipp({ scenario: 'uas-busy.xml' });
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const reply = new Promise<string>((r) => sock.once('message', (m) => r(m.toString().split('\r\n')[0]!)));
+  const { port } = sock.address();
+  sock.send(
+    `OPTIONS sip:carrier@127.0.0.1:${server.port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${port};branch=z9hG4bKopt1\r\n` +
+      `From: <sip:astral@127.0.0.1>;tag=1\r\nTo: <sip:carrier@127.0.0.1>\r\nCall-ID: keepalive-1\r\nCSeq: 1 OPTIONS\r\n` +
+      `Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n`,
+    server.port,
+    '127.0.0.1',
+  );
+  assert.equal(await reply, 'SIP/2.0 200 OK');
+  sock.close();
+  const client = await startSipp({ scenario: 'uac-call-pcap.xml', remote: server.address, service: NUMBER, vars: { from: CALLER } });
+  const [s, c] = await Promise.all([server.done, client.done]);
+  expectSipp(s, { finalStatus: 486 });
+  expectSipp(c, { finalStatus: 486 });
   done(s, c);
 });
 

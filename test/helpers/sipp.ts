@@ -31,7 +31,7 @@ export interface SippOptions {
   auth?: { username: string; password: string };
   /** -set variables (the scenario must declare them in <Global variables=...>). */
   vars?: Record<string, string>;
-  /** Calls to run before exiting (-m), default 1. */
+  /** Calls to run before exiting, default 1 (a UAC: -m; a UAS: the harness stops it once that many ended). */
   calls?: number;
   /** Calls per second (-r), default 10. */
   rate?: number;
@@ -281,7 +281,9 @@ export async function startSipp(opts: SippOptions): Promise<RunningSipp> {
     '-t', transport === 'tcp' ? 't1' : 'u1',
     '-i', HOST, '-p', String(port),
     '-mi', HOST, '-mp', String(mediaPort),
-    '-m', String(opts.calls ?? 1),
+    // A UAS runs without -m: with -aa an out-of-call OPTIONS (Astral's keepalive) is answered 200 but counts towards
+    // -m, so the harness ends a UAS itself once `calls` calls succeeded or failed (polling the -fd 1 stats).
+    ...(opts.remote ? ['-m', String(opts.calls ?? 1)] : []),
     '-r', String(opts.rate ?? 10),
     '-d', String(opts.durationMs ?? pcapMs + 1000),
     '-aa', '-nostdin',
@@ -311,14 +313,35 @@ export async function startSipp(opts: SippOptions): Promise<RunningSipp> {
     child.kill('SIGKILL');
   }, (timeoutS + 5) * 1000);
 
+  const calls = opts.calls ?? 1;
+  let ending = false;
+  const poller = opts.remote
+    ? undefined
+    : setInterval(() => {
+        if (ending || child.exitCode !== null) return;
+        const st = parseStats(readIf(f('stats.csv')));
+        if (st.successful + st.failed >= calls) {
+          ending = true;
+          quit();
+        }
+      }, 200);
+  /** SIGUSR1 twice: SIPp quits at once, writing its stats; SIGKILL if it does not. */
+  const quit = () => {
+    child.kill('SIGUSR1');
+    setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGUSR1'), 300).unref();
+    setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 3000).unref();
+  };
+
   const password = opts.vars?.pass ?? opts.auth?.password;
   const done = new Promise<SippResult>((resolve, reject) => {
     child.once('error', (err) => {
       clearTimeout(killer);
+      if (poller) clearInterval(poller);
       reject(new Error(`sipp did not start: ${err.message}`));
     });
     child.once('exit', (exitCode, signal) => {
       clearTimeout(killer);
+      if (poller) clearInterval(poller);
       const messages = parseMessageLog(readIf(f('messages.log')));
       const errors = readIf(f('errors.log'));
       const stats = parseStats(readIf(f('stats.csv')));
@@ -386,10 +409,9 @@ export async function startSipp(opts: SippOptions): Promise<RunningSipp> {
     done,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGUSR1'); // SIPp: dump and quit gracefully
-        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+        ending = true;
+        quit();
         await done.catch(() => {});
-        clearTimeout(t);
       }
       return done;
     },
