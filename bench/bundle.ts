@@ -1,4 +1,4 @@
-// Measures the widget bundle: raw and gzip -9 sizes of the script-tag IIFE and the ES module.
+// Measures the widget bundle: raw and gzip -9 sizes of the script-tag IIFE, the ES module and the on-demand sip engine.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -33,5 +33,12 @@ export function bundleRows(): string[] {
     ),
     row('bundle astral-phone.mjs (ES module), raw', `${bytes(esm.raw).padStart(11)}   ${kib(esm.raw)}`),
     row('bundle astral-phone.mjs (ES module), gzip -9', `${bytes(esm.gzip).padStart(11)}   ${kib(esm.gzip)}`),
+    ...sipRows(),
   ];
+}
+
+/** The sip engine chunk, downloaded only by engine="sip" phones. */
+function sipRows(): string[] {
+  const sip = measureBundle('astral-phone-sip.mjs');
+  return [row('bundle astral-phone-sip.mjs (sip engine, on demand), gzip -9', `${bytes(sip.gzip).padStart(11)}   ${kib(sip.gzip)}`)];
 }
