@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,7 +93,7 @@ export function sipp(args: string[], opts: { timeoutS?: number } = {}): SippRun 
 /** Starts a SIPp UAS on a free port and waits until it listens. */
 export async function sippServer(scenario: string, extra: string[] = [], tcp = false): Promise<SippRun & { port: number }> {
   const port = await freePort();
-  const run = sipp(['-sf', join(SIPP_DIR, scenario), '-i', '127.0.0.1', '-p', String(port), ...(tcp ? ['-t', 't1'] : []), ...extra]);
+  const run = sipp(['-sf', scenario.startsWith('/') ? scenario : join(SIPP_DIR, scenario), '-i', '127.0.0.1', '-p', String(port), ...(tcp ? ['-t', 't1'] : []), ...extra]);
   for (let i = 0; i < 200 && !listening(port, tcp); i++) await new Promise((r) => setTimeout(r, 25));
   return { ...run, port };
 }
@@ -176,3 +176,31 @@ export const ANSWER = 'v=0\r\no=astral 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 1
 
 export const until = <T>(emitter: { once(ev: string, cb: (...a: any[]) => void): unknown }, ev: string): Promise<any[]> =>
   new Promise((r) => emitter.once(ev, (...a: unknown[]) => r(a)));
+
+/** A copy of a scenario with `[name]` placeholders filled in (SIPp wants literal response codes). */
+export function scenarioWith(name: string, values: Record<string, string>): string {
+  let text = readFileSync(join(SIPP_DIR, name), 'utf8');
+  for (const [k, v] of Object.entries(values)) text = text.split(`[${k}]`).join(v);
+  const dir = mkdtempSync(join(tmpdir(), 'astral-scenario-'));
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** A response to a raw request (copies Via/From/To/Call-ID/CSeq; adds a To tag). */
+export function responseTo(rq: string, status: number, reason: string, extra = '', body = ''): string {
+  const h = (n: string) => `${n}: ${header(rq, n) ?? ''}`;
+  const to = header(rq, 'To') ?? '';
+  return [
+    `SIP/2.0 ${status} ${reason}`,
+    h('Via'),
+    h('From'),
+    `To: ${to}${/;tag=/.test(to) ? '' : ';tag=rawtag'}`,
+    h('Call-ID'),
+    h('CSeq'),
+    ...(extra ? [extra] : []),
+    `Content-Length: ${Buffer.byteLength(body, 'latin1')}`,
+    '',
+    body,
+  ].join('\r\n');
+}
