@@ -50,10 +50,17 @@ export class SipConnection {
       },
     });
     this.registerer = new Registerer(this.ua, { expires: options.registerExpires ?? 300 });
+    // A refresh that got no answer (a half-open connection nobody closed): drop the socket and start over.
+    this.registerer.stateChange.addListener((state) => {
+      if (state !== RegistererState.Unregistered || this.stopped || !this.everRegistered || !this.ua.isConnected()) return;
+      this.on.lost();
+      void this.ua.transport.disconnect().catch(() => undefined).finally(() => this.scheduleReconnect());
+    });
   }
 
   /** Connects and registers; network failures keep retrying (the state stays connecting/reconnecting). */
   start(): void {
+    globalThis.addEventListener?.('online', this.onOnline);
     this.ua.start().then(
       () => this.register(),
       () => this.scheduleReconnect(),
@@ -62,6 +69,7 @@ export class SipConnection {
 
   stop(): void {
     this.stopped = true;
+    globalThis.removeEventListener?.('online', this.onOnline);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const ua = this.ua;
@@ -107,6 +115,15 @@ export class SipConnection {
     this.on.lost();
     this.scheduleReconnect();
   }
+
+  /** Back on the network: retry now instead of at the end of a long back-off. */
+  private readonly onOnline = (): void => {
+    if (this.stopped || !this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.attempt = 0;
+    this.scheduleReconnect();
+  };
 
   /** Exponential back-off with jitter: initial, 2x, 4x ... up to max. */
   private scheduleReconnect(): void {
