@@ -51,6 +51,10 @@ describe('sip account and parsing helpers', () => {
     equal((await resolveAccount({ tokenUrl: ok })).uri, 'sip:1001@pbx.test', 'account from the URL');
     const err = await resolveAccount({ tokenUrl: bad }).then(() => null, (e: { code: string }) => e);
     equal(err?.code, 'unauthorized', 'a native token answer is refused');
+    const turn = { ...account, ice_servers: [{ urls: 'turn:turn.test', username: 'u', credential: 'c' }] };
+    equal((await resolveAccount({ account: turn })).ice_servers?.length, 1, 'ICE servers pass through');
+    const badIce = await resolveAccount({ account: { ...account, ice_servers: 'stun:x' as never } }).then(() => null, (e: { code: string }) => e);
+    equal(badIce?.code, 'unauthorized', 'malformed ice_servers are refused');
   });
 
   it('targets: numbers go to the account domain, full URIs pass through', () => {

@@ -27,6 +27,9 @@ function checkAccount(value: unknown, source: string): SipAccount {
   for (const key of ['password', 'authorization_user', 'display_name'] as const) {
     if (a[key] !== undefined && typeof a[key] !== 'string') throw new SipError('unauthorized', `${source}: sip.${key} must be a string`);
   }
+  if (a.ice_servers !== undefined && !(Array.isArray(a.ice_servers) && a.ice_servers.every((s) => s && (typeof s.urls === 'string' || Array.isArray(s.urls))))) {
+    throw new SipError('unauthorized', `${source}: sip.ice_servers must be a list of {urls, username?, credential?}`);
+  }
   return a as SipAccount;
 }
 

@@ -37,7 +37,7 @@ export class SipConnection {
       authorizationPassword: account.password,
       transportOptions: { server: account.server, traceSip: options.traceSip ?? false, connectionTimeout: 5 },
       sessionDescriptionHandlerFactoryOptions: {
-        peerConnectionConfiguration: { iceServers: options.iceServers ?? [] },
+        peerConnectionConfiguration: { iceServers: options.iceServers ?? account.ice_servers ?? [] },
         // Offers/answers go out at end-of-candidates; this only caps a gathering that never completes.
         iceGatheringTimeout: options.iceGatheringTimeout ?? 500,
       },

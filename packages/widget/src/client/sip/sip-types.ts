@@ -10,6 +10,8 @@ export interface SipAccount {
   /** Digest user name when it differs from the URI's user. */
   authorization_user?: string;
   display_name?: string;
+  /** STUN/TURN servers for calls (default none; on a LAN or loopback host candidates suffice). */
+  ice_servers?: RTCIceServer[];
 }
 
 export interface SipClientOptions {
@@ -19,7 +21,7 @@ export interface SipClientOptions {
   tokenUrl?: string;
   /** Microphone constraints (default: echo cancellation + noise suppression). */
   audioConstraints?: MediaTrackConstraints;
-  /** ICE servers; default none (no public STUN). */
+  /** ICE servers; default the account's `ice_servers`, else none (no public STUN). */
   iceServers?: RTCIceServer[];
   /** Longest wait for ICE candidates before sending an offer/answer (ms, default 500; ends early on end-of-candidates). */
   iceGatheringTimeout?: number;
