@@ -25,6 +25,8 @@ type Params<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEve
 const TELEPHONE_EVENT_PT = 101;
 const STATIC_PT: Record<G711Codec, number> = { PCMU: 0, PCMA: 8 };
 
+const stillRung = (call: Call, leg: SipLeg): boolean => call.state !== 'ended' && call.role(leg.session.id) === 'rung';
+
 /** One SIP leg: a session of a call carried by a SIP dialog. */
 export interface SipLeg {
   session: Session;
@@ -122,7 +124,7 @@ export class SipGateway implements SessionNotifier, PhoneNetwork {
       media
         .openSipLeg(leg.session.id, callId, call.region, sfuCodec)
         .then((local) => {
-          if (leg.finished || call.role(leg.session.id) !== 'rung') return ack({ ok: false, error: { code: 'invalid_state', message: 'no longer rung' } });
+          if (leg.finished || !stillRung(call, leg)) return ack({ ok: false, error: { code: 'invalid_state', message: 'no longer rung' } });
           leg.localSdp = this.sdpFor(leg, local, offerCodec, STATIC_PT[offerCodec]);
           const dialog = this.deps.ua.invite({ trunk: leg.trunk, toUser: leg.number!, fromUser: leg.callerId!, sdp: leg.localSdp });
           leg.dialog = dialog;
@@ -146,13 +148,13 @@ export class SipGateway implements SessionNotifier, PhoneNetwork {
             leg.finished = true;
             ack({ ok: false, error: { code: 'sip_failed', message: `${status} ${reason}` } });
             log.info({ callId, leg: leg.session.id, status, reason }, 'sip: outbound call failed');
-            if (call.role(leg.session.id) === 'rung') calls.decline(leg.session, callId, refusalOf(status));
+            if (stillRung(call, leg)) calls.decline(leg.session, callId, refusalOf(status));
           });
         })
         .catch((err: unknown) => {
           log.error({ err, callId }, 'sip: could not set up media for an outbound leg');
           ack({ ok: false, error: { code: 'media_error', message: 'no media for the SIP leg' } });
-          if (call.role(leg.session.id) === 'rung') calls.decline(leg.session, callId, { result: 'failed', reason: 'media_failed' });
+          if (stillRung(call, leg)) calls.decline(leg.session, callId, { result: 'failed', reason: 'media_failed' });
         });
     });
   }

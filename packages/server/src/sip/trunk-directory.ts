@@ -60,7 +60,8 @@ export class TrunkDirectory {
   }
 
   /**
-   * The trunk an INVITE comes from: by source address (its `allowed_ips`, else its host), else by digest credentials.
+   * The trunk an INVITE comes from: by source address (its `allowed_ips`, else its host), else by digest credentials
+   * (trunks without `allowed_ips` only).
    * Answers the INVITE itself when it cannot be accepted (403, or a 401 challenge) and returns undefined.
    */
   async admit(invite: InboundInvite): Promise<TrunkWithSecret | undefined> {
@@ -69,8 +70,9 @@ export class TrunkDirectory {
     for (const trunk of trunks) {
       if (await this.fromTrunkAddress(trunk, address)) return this.withSecret(trunk.id);
     }
+    // Digest identifies the trunks that say nothing of where their INVITEs come from; an allow-list is the final word.
     const auth = invite.authorization;
-    const withCredentials = trunks.filter((t) => t.username && t.hasPassword);
+    const withCredentials = trunks.filter((t) => t.username && t.hasPassword && t.allowedIps.length === 0);
     if (auth) {
       for (const trunk of withCredentials.filter((t) => t.username === auth.username)) {
         const full = await this.withSecret(trunk.id);

@@ -1,0 +1,61 @@
+// Trunk test helpers: a stage whose server speaks SIP on a free port, and the admin calls a test makes (trunks, numbers, records).
+import { freeSipPort } from './sipp.js';
+import type { RunningServer } from './server.js';
+import { startStage, type Stage, type StageOptions } from './stage.js';
+
+export interface TrunkStage extends Stage {
+  sipPort: number;
+}
+
+export async function startTrunkStage(options: StageOptions): Promise<TrunkStage> {
+  const sipPort = await freeSipPort();
+  const stage = await startStage({ ...options, env: { ASTRAL_SIP_PORT: String(sipPort), ...options.env } });
+  return Object.assign(stage, { sipPort });
+}
+
+export async function api(server: RunningServer, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { 'x-api-key': server.apiKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Replaces every trunk and number of the instance with these (each test sets up the carrier it plays). */
+export async function configureTrunk(server: RunningServer, trunk: Record<string, unknown>, numbers: Record<string, unknown>[] = []): Promise<string> {
+  for (const n of (await api(server, 'GET', '/api/v1/numbers')).body as { number: string }[]) await api(server, 'DELETE', `/api/v1/numbers/${encodeURIComponent(n.number)}`);
+  for (const t of (await api(server, 'GET', '/api/v1/trunks')).body as { id: string }[]) await api(server, 'DELETE', `/api/v1/trunks/${t.id}`);
+  const created = await api(server, 'POST', '/api/v1/trunks', { default: true, ...trunk });
+  if (created.status !== 201) throw new Error(`trunk: ${created.status} ${JSON.stringify(created.body)}`);
+  for (const n of numbers) {
+    const res = await api(server, 'POST', '/api/v1/numbers', { trunk_id: created.body.id, ...n });
+    if (res.status !== 201) throw new Error(`number: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return created.body.id as string;
+}
+
+export interface HistoryRow {
+  id: string;
+  from_number: string;
+  to_number: string;
+  direction: string;
+  status: string;
+  duration: number;
+  talk_time: number;
+  recording_url: string | null;
+}
+
+/** The newest call record, once it has ended (records are written as the call ends). */
+export async function lastEndedCall(server: RunningServer): Promise<HistoryRow & { record: Record<string, unknown> }> {
+  for (let i = 0; i < 50; i++) {
+    const [row] = (await api(server, 'GET', '/api/v1/calls?limit=1')).body.data as HistoryRow[];
+    if (row && !['RINGING', 'IN PROGRESS'].includes(row.status)) {
+      const record = (await api(server, 'GET', `/api/v1/calls/${row.id}`)).body as Record<string, unknown>;
+      if (record.ended_at) return { ...row, record };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('no ended call in the history');
+}
