@@ -12,7 +12,7 @@ export function refusalOf(status: number): Refusal {
 
 /** The final response an unanswered inbound INVITE gets when its call ends that way. */
 export function rejectStatusOf(disposition: Disposition, reason: EndReason): number {
-  if (disposition === 'BUSY') return reason === 'declined' ? 603 : 486;
+  if (disposition === 'BUSY') return 486; // busy or declined: what desk phones answer when the user rejects
   if (disposition === 'NO ANSWER') return reason === 'cancelled' ? 487 : 480;
   if (reason === 'media_failed') return 488;
   const sip = /^sip_([0-9]{3})$/.exec(reason);
