@@ -99,6 +99,42 @@ describe('calls in from a SIP trunk (SIPp as the carrier)', { timeout: 240_000 }
     assert.ok(actions.includes('IVR:choice 1') && actions.includes('DTMF:1'), actions.join(', '));
   });
 
+  test('a trunk caller is held, transferred blind to another extension, and hung up by an operator (BYE to the carrier)', async () => {
+    const [agent, sales] = [await stage.phone('a', tokens.agent!), await stage.phone('b', tokens.sales!)];
+    const sipp = await dialIn('15550001', { scenario: 'uac-call-pcap-wait-bye.xml' });
+    const heardByCarrier = await captureRtp({ port: sipp.mediaPort });
+    await agent.waitState('incoming', 10_000);
+    await agent.invoke('answer');
+    await agent.waitState('in-call');
+    assert.ok((await agent.heardAudio(800)).rms > 0.005, 'the agent hears the caller');
+    await agent.invoke('setHeld', true);
+    await new Promise((r) => setTimeout(r, 500));
+    await agent.invoke('setHeld', false);
+    await agent.invoke('transfer', '1002', 'blind');
+    const rung = await sales.waitEvent('astral-incoming', 10_000);
+    assert.equal((rung.detail.from as { identity: string }).identity, '+14155550123', 'the target sees the trunk caller');
+    await sales.invoke('answer');
+    await sales.waitState('in-call');
+    await agent.waitState('ready');
+    const heard = await sales.heardAudio(1000);
+    assert.ok(heard.rms > 0.005, `the target hears the carrier: ${JSON.stringify(heard)}`);
+    await new Promise((r) => setTimeout(r, 1500));
+    const live = (await api(stage.server, 'GET', '/api/v1/calls/live')).body as { channel_id: string; status: string }[];
+    const trunkLeg = live.find((l) => l.channel_id.startsWith('SIP/carrier-'));
+    assert.ok(trunkLeg && trunkLeg.status === 'answered', JSON.stringify(live));
+    const hungUp = await api(stage.server, 'POST', '/api/v1/calls/hangup-channel', { channel_id: trunkLeg.channel_id });
+    assert.equal(hungUp.status, 200);
+    const result = await sipp.done;
+    assert.ok(result.receivedRequests.includes('BYE'), `the carrier got BYE: ${result.receivedRequests}`);
+    await sales.waitState('ready');
+    const got = await heardByCarrier.stop();
+    assert.ok(hasTone(got.pcm.subarray(got.pcm.length - 8000), 1000), 'after the transfer the carrier hears the target (1000 Hz)');
+    const call = await lastEndedCall(stage.server);
+    const journey = (await api(stage.server, 'GET', `/api/v1/calls/${call.id}/journey`)).body as { steps: { action: string }[] };
+    const actions = journey.steps.map((s) => s.action);
+    for (const a of ['Hold', 'Resume', 'Transfer']) assert.ok(actions.includes(a), actions.join(', '));
+  });
+
   test('busy, no answer, caller cancel and unknown numbers get 486, 480, 487 and 404', async () => {
     const agent = await stage.phone('a', tokens.agent!);
     // The extension declines: 486.

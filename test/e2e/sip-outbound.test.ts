@@ -114,6 +114,20 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
     assert.ok(tonePower(window, 48_000, 440) < 0.1, `and not the muted widget's tone: ${tonePower(window, 48_000, 440).toFixed(3)}`);
   });
 
+  test("early media: the carrier's 183 audio plays to the caller before the answer", async () => {
+    const sipp = await carrier('uas-early-media.xml');
+    await trunkTo(sipp);
+    const agent = await stage.phone('a', tokens.agent!);
+    await agent.invoke('call', '+15550000004');
+    await agent.waitState('ringing', 5_000);
+    await receivesRtp(agent, 25);
+    assert.equal(await agent.state(), 'ringing', 'audio arrived while the carrier was still ringing');
+    await agent.waitState('in-call', 10_000);
+    await agent.invoke('hangup');
+    const result = await sipp.done;
+    assert.ok(result.sentStatuses.includes(183) && result.receivedRequests.includes('BYE'), `${result.sentStatuses} ${result.receivedRequests}`);
+  });
+
   test('busy, failure and no-answer responses map to BUSY, FAILED (sip_503) and NO ANSWER', async () => {
     const agent = await stage.phone('a', tokens.agent!);
     const cases: [string, string, string][] = [
