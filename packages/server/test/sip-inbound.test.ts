@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import type { InboundInvite } from '../src/sip/types.js';
 import { ANSWER, OFFER, RawUdp, rawRequest, sipp, sippScenario, startUa, statusOf, header, until } from './sip-helpers.js';
 
+const T = { timeout: 20_000 };
+
 const { ua, log } = await startUa({ ackTimeoutMs: 5000 });
 after(() => ua.close());
 
@@ -15,7 +17,7 @@ function next(): Promise<InboundInvite> {
 for (const transport of ['udp', 'tcp'] as const) {
   const t = transport === 'tcp' ? ['-t', 't1'] : [];
 
-  test(`${transport}: INVITE → 180 → 200 → ACK → BYE from the caller`, async () => {
+  test(`${transport}: INVITE → 180 → 200 → ACK → BYE from the caller`, T, async () => {
     const incoming = next();
     const run = sipp(['-sn', 'uac', '-s', '+15551230000', '-d', '200', ...t, `127.0.0.1:${ua.port}`]);
     const inv = await incoming;
@@ -35,7 +37,7 @@ for (const transport of ['udp', 'tcp'] as const) {
     assert.equal(res.code, 0, res.errors);
   });
 
-  test(`${transport}: we hang up (BYE to the caller)`, async () => {
+  test(`${transport}: we hang up (BYE to the caller)`, T, async () => {
     const incoming = next();
     const run = sipp(['-sf', sippScenario('uac-wait-bye.xml'), '-s', '200', ...t, `127.0.0.1:${ua.port}`]);
     const inv = await incoming;
@@ -53,7 +55,7 @@ for (const transport of ['udp', 'tcp'] as const) {
   });
 }
 
-test('CANCEL before the answer → 200 + 487, the invite emits cancel', async () => {
+test('CANCEL before the answer → 200 + 487, the invite emits cancel', T, async () => {
   const incoming = next();
   const run = sipp(['-sf', sippScenario('uac-cancel.xml'), '-s', '300', `127.0.0.1:${ua.port}`]);
   const inv = await incoming;
@@ -65,7 +67,7 @@ test('CANCEL before the answer → 200 + 487, the invite emits cancel', async ()
   assert.equal(res.code, 0, res.errors);
 });
 
-test('challenge → INVITE with credentials → verifyDigest true → call', async () => {
+test('challenge → INVITE with credentials → verifyDigest true → call', T, async () => {
   const checks: (boolean | null)[] = [];
   ua.onInvite = (inv) => {
     if (!inv.authorization) {
@@ -86,7 +88,7 @@ test('challenge → INVITE with credentials → verifyDigest true → call', asy
   assert.ok(!JSON.stringify(log.lines).includes('s3cret-pw'));
 });
 
-test('challenge → wrong password → verifyDigest false (403)', async () => {
+test('challenge → wrong password → verifyDigest false (403)', T, async () => {
   const checks: (boolean | null)[] = [];
   ua.onInvite = (inv) => {
     if (!inv.authorization) {
@@ -105,7 +107,7 @@ test('challenge → wrong password → verifyDigest false (403)', async () => {
   assert.deepEqual(checks, [null, false]);
 });
 
-test('reject codes reach the caller with a To tag; retransmitted INVITEs make one onInvite', async () => {
+test('reject codes reach the caller with a To tag; retransmitted INVITEs make one onInvite', T, async () => {
   const raw = await RawUdp.open();
   try {
     for (const code of [403, 404, 486, 503]) {
@@ -129,7 +131,7 @@ test('reject codes reach the caller with a To tag; retransmitted INVITEs make on
   }
 });
 
-test('in-dialog requests for unknown dialogs get 481; REGISTER and unknown methods 405; OPTIONS 200', async () => {
+test('in-dialog requests for unknown dialogs get 481; REGISTER and unknown methods 405; OPTIONS 200', T, async () => {
   const raw = await RawUdp.open();
   try {
     const bye = rawRequest('BYE', { port: ua.port, localPort: raw.port }).replace(/^(To: .*)$/m, '$1;tag=nope');

@@ -6,6 +6,8 @@ import type { InboundInvite, OutboundInvite, TrunkTarget } from '../src/sip/type
 import { createHash } from 'node:crypto';
 import { ANSWER, OFFER, RawUdp, header, responseTo, scenarioWith, sippServer, startUa, until } from './sip-helpers.js';
 
+const T = { timeout: 20_000 };
+
 const { ua, log } = await startUa({ ackTimeoutMs: 5000 });
 after(() => ua.close());
 
@@ -28,7 +30,7 @@ function outcome(call: OutboundInvite): Promise<{ kind: 'answered'; sdp: string 
 }
 
 for (const transport of ['udp', 'tcp'] as const) {
-  test(`${transport}: 401 challenge answered (SIPp verifyauth), 180, 200 (ACKed), then our BYE`, async () => {
+  test(`${transport}: 401 challenge answered (SIPp verifyauth), 180, 200 (ACKed), then our BYE`, T, async () => {
     const peer = await sippServer(scenarioWith('uas-auth.xml', { TRUNK_USER: 'astral-user', TRUNK_PASS: 'carrier-pw' }), [], transport === 'tcp');
     const call = ua.invite({ trunk: trunk(peer.port, transport), toUser: '+15557654321', fromUser: '+15550009999', fromDisplayName: 'Astral Café', sdp: OFFER });
     const progress: number[] = [];
@@ -45,7 +47,7 @@ for (const transport of ['udp', 'tcp'] as const) {
   });
 }
 
-test('407 from a proxy: Proxy-Authorization with a correct digest (checked independently), then 200', async () => {
+test('407 from a proxy: Proxy-Authorization with a correct digest (checked independently), then 200', T, async () => {
   const raw = await RawUdp.open();
   try {
     const call = ua.invite({ trunk: { ...trunk(raw.port), realm: 'proxy.example' }, toUser: '+15557654321', fromUser: '200', sdp: OFFER });
@@ -73,7 +75,7 @@ test('407 from a proxy: Proxy-Authorization with a correct digest (checked indep
   }
 });
 
-test('wrong trunk password: the one digest retry gets 403 → failed 403', async () => {
+test('wrong trunk password: the one digest retry gets 403 → failed 403', T, async () => {
   const peer = await sippServer(scenarioWith('uas-auth.xml', { TRUNK_USER: 'astral-user', TRUNK_PASS: 'carrier-pw' }));
   const call = ua.invite({ trunk: trunk(peer.port, 'udp', 'not-it'), toUser: '100', fromUser: '200', sdp: OFFER });
   const result = await outcome(call);
@@ -82,7 +84,7 @@ test('wrong trunk password: the one digest retry gets 403 → failed 403', async
 });
 
 for (const code of [486, 480, 503]) {
-  test(`a ${code} from the trunk surfaces as failed ${code}`, async () => {
+  test(`a ${code} from the trunk surfaces as failed ${code}`, T, async () => {
     const peer = await sippServer(scenarioWith('uas-code.xml', { code: String(code) }));
     const call = ua.invite({ trunk: trunk(peer.port), toUser: '100', fromUser: '200', sdp: OFFER });
     const result = await outcome(call);
@@ -93,7 +95,7 @@ for (const code of [486, 480, 503]) {
   });
 }
 
-test('the far end hangs up: bye event', async () => {
+test('the far end hangs up: bye event', T, async () => {
   const peer = await sippServer('uas-bye.xml');
   const call = ua.invite({ trunk: trunk(peer.port), toUser: '100', fromUser: '200', sdp: OFFER });
   const bye = until(call, 'bye');
@@ -103,7 +105,7 @@ test('the far end hangs up: bye event', async () => {
   assert.equal(res.code, 0, res.errors);
 });
 
-test('cancel() after 180: CANCEL sent, the INVITE ends 487', async () => {
+test('cancel() after 180: CANCEL sent, the INVITE ends 487', T, async () => {
   const peer = await sippServer('uas-cancel.xml');
   const call = ua.invite({ trunk: trunk(peer.port), toUser: '100', fromUser: '200', sdp: OFFER });
   await until(call, 'progress');
@@ -114,7 +116,7 @@ test('cancel() after 180: CANCEL sent, the INVITE ends 487', async () => {
   assert.equal(res.code, 0, res.errors);
 });
 
-test('cancel() before any response: failed 487 at once', async () => {
+test('cancel() before any response: failed 487 at once', T, async () => {
   const peer = await sippServer('uas-cancel.xml');
   const call = ua.invite({ trunk: trunk(peer.port), toUser: '100', fromUser: '200', sdp: OFFER });
   const result = outcome(call);
@@ -125,7 +127,7 @@ test('cancel() before any response: failed 487 at once', async () => {
   assert.equal(res.code, 0, res.errors);
 });
 
-test('tcp: an unreachable trunk fails 408 (transport error)', async () => {
+test('tcp: an unreachable trunk fails 408 (transport error)', T, async () => {
   const call = ua.invite({ trunk: trunk(1, 'tcp'), toUser: '100', fromUser: '200', sdp: OFFER });
   const result = await outcome(call);
   assert.equal(result.kind, 'failed');
@@ -135,7 +137,7 @@ test('tcp: an unreachable trunk fails 408 (transport error)', async () => {
   }
 });
 
-test('re-INVITE both ways and INFO in an answered call (agent to agent)', async () => {
+test('re-INVITE both ways and INFO in an answered call (agent to agent)', T, async () => {
   // Our agent calls a second agent of ours: exercises reinvite(), the 'reinvite' and 'info' events and BYE.
   const { ua: callee } = await startUa({ ackTimeoutMs: 5000 });
   try {
