@@ -100,7 +100,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const calls = new CallControl({ store, media, notifier, sessions, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys });
   const channels = new ChannelCalls({ store, calls, sessions, notifier, media, ringTimeoutMs });
   const router = new Router({ store, calls, sessions, media, notifier, journeys, ringTimeoutMs });
-  const transfers = new Transfers({ store, calls, sessions, notifier, journeys, ringTimeoutMs });
+  const transfers = new Transfers({ store, calls, sessions, notifier, journeys, ringTimeoutMs, route: (call, to) => router.route(call, to) });
   const clickToCall = new ClickToCall({ store, calls, router, sessions, ringTimeoutMs });
   gateway.attach({ calls, channels, transfers, router });
 

@@ -15,6 +15,8 @@ export interface TransfersDeps {
   notifier: SessionNotifier;
   journeys: Journeys;
   ringTimeoutMs: number;
+  /** Sends the call on to a queue or IVR menu (the Router's routing). */
+  route(call: Call, destination: string): Promise<void>;
 }
 
 export class Transfers {
@@ -30,7 +32,7 @@ export class Transfers {
     const transferee = call.peersOf(transferer)[0];
     if (!transferee) throw new AppError('invalid_state', 'there is nobody to transfer');
     const target = await resolveDestination(this.deps.store, call.instanceId, destination);
-    if (!target) throw new AppError('not_found', `no user or extension "${destination}"`);
+    if (!target) return this.toRoute(call, transferer, destination, type);
     if ([...call.joined.values()].some((p) => p.party.userId === target.userId)) throw new AppError('bad_request', 'the target is already in this call');
     if (calls.callOfUser(target.userId)) throw new AppError('conflict', `${destination} is busy`);
     const targetSessions = sessions.ofUser(target.userId);
@@ -62,6 +64,19 @@ export class Transfers {
       return this.abandon(call, 'failed');
     });
     if (type === 'attended') this.deps.notifier.notify(transferer, 'call:transfer', { callId: call.id, state: 'ringing', target });
+  }
+
+  /** A blind transfer to a queue or IVR menu: the transferer leaves and the caller is routed there, as if dialled. */
+  private async toRoute(call: Call, transferer: string, destination: string, type: 'blind' | 'attended'): Promise<void> {
+    const { routing } = this.deps.store;
+    const routed = (await routing.queue(call.instanceId, destination)) ?? (await routing.ivr(call.instanceId, destination));
+    if (!routed) throw new AppError('not_found', `no user, extension, queue or IVR "${destination}"`);
+    if (type === 'attended') throw new AppError('bad_request', 'a queue or IVR takes blind transfers only (there is nobody to consult)');
+    if (call.state === 'ended' || call.role(transferer) !== 'joined') throw new AppError('invalid_state', 'the call ended');
+    const by = call.joined.get(transferer)!.party;
+    this.deps.journeys.step(call, 'Transfer', by.extension ?? by.identity, destination, type);
+    this.deps.calls.release(call, transferer, 'transferred');
+    void this.deps.route(call, destination);
   }
 
   /** The target answered: a blind transfer is connected; an attended one is now consulting. */

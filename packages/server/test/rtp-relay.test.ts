@@ -1,0 +1,170 @@
+// The RTP relay worker on real sockets: SSRC stamping, µ-law↔A-law, Opus→G.711 transcoding, one steady stream toward
+// the carrier, symmetric RTP, RFC 4733 both ways, and network garbage dropped without harm.
+import alawmulaw from 'alawmulaw';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { after, before, describe, test } from 'node:test';
+import OpusScript from 'opusscript';
+import { RtpRelay } from '../src/media/rtp-relay.js';
+
+interface Packet {
+  pt: number;
+  marker: boolean;
+  seq: number;
+  ts: number;
+  ssrc: number;
+  payload: Buffer;
+}
+
+const rtp = (pt: number, seq: number, ts: number, ssrc: number, payload: Buffer, marker = false) => {
+  const h = Buffer.alloc(12);
+  h[0] = 0x80;
+  h[1] = pt | (marker ? 0x80 : 0);
+  h.writeUInt16BE(seq & 0xffff, 2);
+  h.writeUInt32BE(ts >>> 0, 4);
+  h.writeUInt32BE(ssrc >>> 0, 8);
+  return Buffer.concat([h, payload]);
+};
+const parse = (b: Buffer): Packet => ({ pt: b[1]! & 0x7f, marker: (b[1]! & 0x80) !== 0, seq: b.readUInt16BE(2), ts: b.readUInt32BE(4), ssrc: b.readUInt32BE(8), payload: b.subarray(12) });
+
+const tone = (hz: number, rate: number, samples: number, from = 0) =>
+  Int16Array.from({ length: samples }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * hz * (from + i)) / rate)));
+
+/** Goertzel power of `hz`, normalised: ~0.5 for a pure tone. */
+function power(pcm: Int16Array, rate: number, hz: number): number {
+  const k = 2 * Math.cos((2 * Math.PI * hz) / rate);
+  let s1 = 0;
+  let s2 = 0;
+  let energy = 0;
+  for (const x of pcm) {
+    const s0 = x + k * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+    energy += x * x;
+  }
+  return energy === 0 ? 0 : (s1 * s1 + s2 * s2 - k * s1 * s2) / (energy * pcm.length);
+}
+
+class Sink {
+  readonly packets: { packet: Packet; port: number }[] = [];
+  private constructor(readonly socket: Socket) {
+    socket.on('message', (msg, rinfo) => this.packets.push({ packet: parse(msg), port: rinfo.port }));
+  }
+  static async open(): Promise<Sink> {
+    const socket = createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    return new Sink(socket);
+  }
+  get port(): number {
+    return this.socket.address().port;
+  }
+  send(b: Buffer, port: number): Promise<void> {
+    return new Promise((r) => this.socket.send(b, port, '127.0.0.1', () => r()));
+  }
+  async waitFor(n: number, filter: (p: Packet) => boolean = () => true): Promise<Packet[]> {
+    for (let i = 0; i < 100; i++) {
+      const got = this.packets.map((p) => p.packet).filter(filter);
+      if (got.length >= n) return got;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`only ${this.packets.map((p) => p.packet).filter(filter).length} of ${n} packets arrived`);
+  }
+  close(): void {
+    this.socket.close();
+  }
+}
+
+describe('RTP relay worker', () => {
+  let relay: RtpRelay;
+  let sfu: Sink;
+  let carrier: Sink;
+  let ports: { port: number; internalPort: number };
+  const IN_SSRC = 0x11223344;
+  const digits: string[] = [];
+
+  before(async () => {
+    relay = RtpRelay.start();
+    relay.on('dtmf', (_id: string, d: string) => digits.push(d));
+    [sfu, carrier] = [await Sink.open(), await Sink.open()];
+    ports = await relay.open('leg', '127.0.0.1', { min: 42000, max: 42999 }, IN_SSRC);
+    relay.connectSfu('leg', sfu.port, 'PCMU');
+    relay.setCarrier('leg', { ip: '127.0.0.1', port: carrier.port, codec: 'PCMA', payloadType: 8, telephoneEventPt: 101 });
+  });
+  after(async () => {
+    sfu.close();
+    carrier.close();
+    await relay.terminate();
+  });
+
+  test('the carrier binds in the media port range', () => {
+    assert.ok(ports.port >= 42000 && ports.port <= 42999, String(ports.port));
+  });
+
+  test("carrier A-law reaches the SFU as µ-law under the producer's SSRC, the tone intact", async () => {
+    for (let i = 0; i < 25; i++) {
+      const payload = Buffer.from(alawmulaw.alaw.encode(tone(1000, 8000, 160, i * 160)));
+      await carrier.send(rtp(8, 100 + i, 5000 + i * 160, 0xcafe, payload), ports.port);
+    }
+    const got = await sfu.waitFor(25);
+    assert.ok(got.every((p) => p.pt === 0 && p.ssrc === IN_SSRC), 'PT 0 (PCMU) and the stamped SSRC');
+    const pcm = alawmulaw.mulaw.decode(Buffer.concat(got.map((p) => p.payload)));
+    assert.ok(power(pcm, 8000, 1000) > 0.3, 'the 1000 Hz tone survives the A-law → µ-law conversion');
+  });
+
+  test('Opus from the SFU is transcoded to the carrier’s A-law; sources switch without changing its stream', async () => {
+    const enc = new OpusScript(48000, 1, OpusScript.Application.VOIP);
+    const frames = Array.from({ length: 25 }, (_, i) => Buffer.from(enc.encode(Buffer.from(tone(440, 48000, 960, i * 960).buffer), 960)));
+    enc.delete();
+    carrier.packets.length = 0;
+    for (const [i, f] of frames.entries()) await sfu.send(rtp(100, 7 + i, 90_000 + i * 960, 0xaaaa, f), ports.internalPort);
+    await new Promise((r) => setTimeout(r, 150)); // the first source goes quiet: another may take over
+    for (let i = 0; i < 10; i++) await sfu.send(rtp(0, 3000 + i, 777 + i * 160, 0xbbbb, Buffer.from(alawmulaw.mulaw.encode(tone(440, 8000, 160)))), ports.internalPort);
+    const got = await carrier.waitFor(35);
+    assert.ok(got.every((p) => p.pt === 8), 'A-law, as the carrier negotiated');
+    assert.equal(new Set(got.map((p) => p.ssrc)).size, 1, 'one SSRC toward the carrier whatever the source');
+    for (let i = 1; i < got.length; i++) assert.equal(got[i]!.seq, (got[i - 1]!.seq + 1) & 0xffff, 'continuous sequence numbers');
+    const pcm = alawmulaw.alaw.decode(Buffer.concat(got.slice(5, 25).map((p) => p.payload)));
+    assert.ok(power(pcm, 8000, 440) > 0.2, `the 440 Hz tone survives Opus → A-law: ${power(pcm, 8000, 440).toFixed(3)}`);
+  });
+
+  test('symmetric RTP: audio goes back where the carrier really sends from', async () => {
+    const elsewhere = await Sink.open();
+    try {
+      await elsewhere.send(rtp(8, 1, 1, 0xcafe, Buffer.alloc(160, 0xd5)), ports.port);
+      await new Promise((r) => setTimeout(r, 50));
+      await sfu.send(rtp(0, 9000, 1, 0xbbbb, Buffer.alloc(160, 0xff)), ports.internalPort);
+      await elsewhere.waitFor(1);
+    } finally {
+      elsewhere.close();
+    }
+    await carrier.send(rtp(8, 2, 2, 0xcafe, Buffer.alloc(160, 0xd5)), ports.port); // latch back for the next tests
+  });
+
+  test('RFC 4733 from the carrier is one digit per event; digits to the carrier are RFC 4733 events', async () => {
+    const event = (digit: number, end: boolean, duration: number) => Buffer.from([digit, (end ? 0x80 : 0) | 10, duration >> 8, duration & 0xff]);
+    for (const [i, end] of [false, false, true, true, true].entries()) await carrier.send(rtp(101, 500 + i, 40_000, 0xcafe, event(9, end, 160 * (i + 1)), i === 0), ports.port);
+    for (let i = 0; i < 50 && digits.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(digits, ['9'], 'the end packet sent three times is one digit');
+    carrier.packets.length = 0;
+    relay.sendDtmf('leg', '7#');
+    const events = await carrier.waitFor(16, (p) => p.pt === 101);
+    const ends = events.filter((p) => (p.payload[1]! & 0x80) !== 0);
+    assert.deepEqual([...new Set(ends.map((p) => p.payload[0]))], [7, 11], 'digit 7 then # (event 11), each ended');
+    assert.ok(events[0]!.marker, 'the first packet of an event has the marker bit');
+  });
+
+  test('garbage on either side is dropped and audio keeps flowing', async () => {
+    const junk = [Buffer.alloc(0), Buffer.from([1, 2, 3]), Buffer.alloc(1500, 0xff), Buffer.from([0x80, 0xc8, 0, 1, 0, 0, 0, 0]), rtp(8, 1, 1, 1, Buffer.alloc(0))];
+    for (let i = 0; i < 200; i++) junk.push(Buffer.from(Array.from({ length: 1 + Math.floor(Math.random() * 400) }, () => Math.floor(Math.random() * 256))));
+    for (const j of junk) {
+      await carrier.send(j, ports.port);
+      await sfu.send(j, ports.internalPort);
+    }
+    sfu.packets.length = 0;
+    await carrier.send(rtp(8, 9999, 1, 0xcafe, Buffer.alloc(160, 0xd5)), ports.port);
+    const [p] = await sfu.waitFor(1, (x) => x.seq === 9999);
+    assert.equal(p!.ssrc, IN_SSRC);
+    const stats = (await relay.stats()).leg!;
+    assert.ok(stats.transcoded >= 20 && stats.dtmfIn === 1 && stats.dtmfOut === 2, JSON.stringify(stats));
+  });
+});
