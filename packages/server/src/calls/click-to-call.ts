@@ -37,7 +37,7 @@ export class ClickToCall {
       const trunkName = body.variables?.trunk;
       if (trunkName !== undefined && typeof trunkName !== 'string') throw new OriginateError('bad_request', 'variables.trunk must be a trunk name');
       if (!/^\+?[0-9]{3,20}$/.test(body.to)) throw new OriginateError('bad_request', 'to must be a phone number (digits, optionally after +) for an external destination');
-      if (!this.deps.router.phone) throw new OriginateError('bad_request', 'external destinations need SIP (ASTRAL_SIP_PORT is 0)');
+      if (!this.deps.router.phone) throw new OriginateError('bad_request', 'external destinations need SIP trunks, and SIP is off (ASTRAL_SIP_PORT=0)');
       trunk = await this.deps.router.phone.trunkFor(instanceId, trunkName);
       if (!trunk) throw new OriginateError('not_found', trunkName ? `no SIP trunk "${trunkName}"` : 'no SIP trunk is configured');
       to = phoneParty(body.to);

@@ -1,6 +1,7 @@
 // Prompt player: the server's own audio into a call — pre-encoded Opus or G.711 frames sent as RTP into a PlainTransport producer.
 import { createSocket } from 'node:dgram';
 import type { types } from 'mediasoup';
+import { buildRtp } from './rtp.js';
 
 const FRAME_MS = 20;
 
@@ -47,14 +48,9 @@ export async function startPlayer(
       silentFor -= FRAME_MS;
       return;
     }
-    const header = Buffer.alloc(12);
-    header[0] = 0x80;
-    header[1] = PAYLOAD_TYPE | (index === 0 ? 0x80 : 0); // marker on the first packet of a round
-    header.writeUInt16BE(seq, 2);
-    header.writeUInt32BE(timestamp, 4);
-    header.writeUInt32BE(ssrc, 8);
+    const packet = buildRtp({ payloadType: PAYLOAD_TYPE, marker: index === 0, seq, timestamp, ssrc }, frames[index]!); // marker: a round starts
     seq = (seq + 1) & 0xffff;
-    socket.send(Buffer.concat([header, frames[index]!]), port, '127.0.0.1');
+    socket.send(packet, port, '127.0.0.1');
     index += 1;
     if (index === frames.length) {
       index = 0;

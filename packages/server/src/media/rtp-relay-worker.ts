@@ -5,6 +5,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import OpusScript from 'opusscript';
 import { parentPort } from 'node:worker_threads';
 import type { RelayCommand, RelayEvent, RelayLegStats } from './rtp-relay.js';
+import { buildRtp, parseRtp, type ParsedRtp } from './rtp.js';
 
 type G711 = 'PCMU' | 'PCMA';
 const SFU_PT: Record<G711, number> = { PCMU: 0, PCMA: 8 };
@@ -15,41 +16,6 @@ const SOURCE_SWITCH_MS = 120;
 
 const port = parentPort!;
 const emit = (event: RelayEvent) => port.postMessage(event);
-
-interface Rtp {
-  payloadType: number;
-  marker: boolean;
-  seq: number;
-  timestamp: number;
-  ssrc: number;
-  payload: Buffer;
-}
-
-function parseRtp(msg: Buffer): Rtp | null {
-  if (msg.length < 12 || msg[0]! >> 6 !== 2) return null;
-  const payloadType = msg[1]! & 0x7f;
-  if (payloadType >= 72 && payloadType <= 76) return null; // RTCP (200-204 with the marker bit)
-  let start = 12 + 4 * (msg[0]! & 0x0f);
-  if (msg[0]! & 0x10) {
-    if (msg.length < start + 4) return null;
-    start += 4 + 4 * msg.readUInt16BE(start + 2);
-  }
-  let end = msg.length;
-  if (msg[0]! & 0x20) end -= msg[end - 1]!;
-  if (start > end) return null;
-  return { payloadType, marker: (msg[1]! & 0x80) !== 0, seq: msg.readUInt16BE(2), timestamp: msg.readUInt32BE(4), ssrc: msg.readUInt32BE(8), payload: msg.subarray(start, end) };
-}
-
-function rtp(pt: number, marker: boolean, seq: number, ts: number, ssrc: number, payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(12 + payload.length);
-  out[0] = 0x80;
-  out[1] = (marker ? 0x80 : 0) | pt;
-  out.writeUInt16BE(seq & 0xffff, 2);
-  out.writeUInt32BE(ts >>> 0, 4);
-  out.writeUInt32BE(ssrc >>> 0, 8);
-  payload.copy(out, 12);
-  return out;
-}
 
 const codecOf = (g: G711) => (g === 'PCMU' ? alawmulaw.mulaw : alawmulaw.alaw);
 
@@ -100,12 +66,12 @@ class Leg {
     if (packet.payloadType !== this.carrier.payloadType || this.sfuPort === 0) return;
     let payload = packet.payload;
     if (this.carrier.codec !== this.sfuCodec) payload = Buffer.from(codecOf(this.sfuCodec).encode(codecOf(this.carrier.codec).decode(payload)));
-    this.int.send(rtp(SFU_PT[this.sfuCodec], packet.marker, packet.seq, packet.timestamp, this.inSsrc, payload), this.sfuPort, '127.0.0.1');
+    this.int.send(buildRtp({ payloadType: SFU_PT[this.sfuCodec], marker: packet.marker, seq: packet.seq, timestamp: packet.timestamp, ssrc: this.inSsrc }, payload), this.sfuPort, '127.0.0.1');
     this.stats.toSfu++;
   }
 
   /** RFC 4733: one digit per event, reported once at its end (the end packet is sent three times). */
-  private dtmfIn(packet: Rtp): void {
+  private dtmfIn(packet: ParsedRtp): void {
     if (packet.payload.length < 4) return;
     const event = packet.payload[0]!;
     const ended = (packet.payload[1]! & 0x80) !== 0;
@@ -144,7 +110,7 @@ class Leg {
       const codec: G711 = packet.payloadType === SFU_PT.PCMU ? 'PCMU' : 'PCMA';
       payload = codec === this.carrier.codec ? packet.payload : Buffer.from(codecOf(this.carrier.codec).encode(codecOf(codec).decode(packet.payload)));
     }
-    this.ext.send(rtp(this.carrier.payloadType, packet.marker, this.outSeq++, this.outTs, this.outSsrc, payload), to.port, to.ip);
+    this.ext.send(buildRtp({ payloadType: this.carrier.payloadType, marker: packet.marker, seq: this.outSeq++, timestamp: this.outTs, ssrc: this.outSsrc }, payload), to.port, to.ip);
     this.stats.toCarrier++;
   }
 
@@ -190,7 +156,7 @@ class Leg {
       const ended = step > 5;
       const duration = Math.min(step, 5) * 160;
       const payload = Buffer.from([event, (ended ? 0x80 : 0) | 10, duration >> 8, duration & 0xff]);
-      this.ext.send(rtp(pt, step === 1, this.outSeq++, ts, this.outSsrc, payload), to.port, to.ip);
+      this.ext.send(buildRtp({ payloadType: pt, marker: step === 1, seq: this.outSeq++, timestamp: ts, ssrc: this.outSsrc }, payload), to.port, to.ip);
       this.stats.toCarrier++;
       if (step < 8) this.dtmfTimer = setTimeout(send, ended ? 5 : 20);
       else {
