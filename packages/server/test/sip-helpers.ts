@@ -94,8 +94,13 @@ export function sipp(args: string[], opts: { timeoutS?: number } = {}): SippRun 
 export async function sippServer(scenario: string, extra: string[] = [], tcp = false): Promise<SippRun & { port: number }> {
   const port = await freePort();
   const run = sipp(['-sf', scenario.startsWith('/') ? scenario : join(SIPP_DIR, scenario), '-i', '127.0.0.1', '-p', String(port), ...(tcp ? ['-t', 't1'] : []), ...extra]);
-  for (let i = 0; i < 200 && !listening(port, tcp); i++) await new Promise((r) => setTimeout(r, 25));
+  await waitListening(port, tcp);
   return { ...run, port };
+}
+
+/** Waits (up to 5 s) until something listens on 127.0.0.1:port (UDP, or TCP). */
+export async function waitListening(port: number, tcp: boolean): Promise<void> {
+  for (let i = 0; i < 200 && !listening(port, tcp); i++) await new Promise((r) => setTimeout(r, 25));
 }
 
 export const sippScenario = (name: string): string => join(SIPP_DIR, name);

@@ -3,7 +3,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TrunkStatus, TrunkTarget } from '../src/sip/types.js';
-import { RawUdp, freePort, header, responseTo, scenarioWith, sippServer, startUa } from './sip-helpers.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RawUdp, SIPP_DIR, freePort, header, responseTo, scenarioWith, sippServer, startUa, waitListening } from './sip-helpers.js';
 
 const T = { timeout: 20_000 };
 
@@ -113,4 +117,33 @@ test('OPTIONS ping over TCP to a closed port → unreachable', T, async () => {
   const m = ua.monitor({ ...trunk(port, { transport: 'tcp' }), register: false }, st.cb);
   await st.next('unreachable');
   m.stop();
+});
+
+test('REGISTER against Kamailio (registrar with digest auth): registered, and auth_failed with a wrong password', T, async () => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'astral-kamailio-'));
+  const cfg = join(dir, 'kamailio.cfg');
+  writeFileSync(cfg, readFileSync(join(SIPP_DIR, 'kamailio-registrar.cfg'), 'utf8').replace(/KAMPORT/g, String(port)).replace(/KAMPASS/g, 'kam-secret'));
+  const kam = spawn('/usr/sbin/kamailio', ['-DD', '-E', '-f', cfg, '-P', join(dir, 'kam.pid'), '-Y', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  kam.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    await waitListening(port, false);
+    const ok = statuses();
+    const m1 = ua.monitor({ ...trunk(port, { password: 'kam-secret' }), register: true }, ok.cb);
+    await ok.next('registered');
+    m1.stop();
+    const bad = statuses();
+    const m2 = ua.monitor({ ...trunk(port, { password: 'nope', username: 'other-user' }), register: true }, bad.cb);
+    await bad.next('auth_failed');
+    m2.stop();
+    assert.deepEqual([ok.list, bad.list], [['registered'], ['auth_failed']]);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${stderr.slice(-2000)}`);
+  } finally {
+    const exited = new Promise((r) => kam.once('exit', r));
+    kam.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
