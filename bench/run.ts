@@ -1,4 +1,4 @@
-// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring, answer-to-first-audio, ring fan-out, region-move audio gap and call history at 1M calls.
+// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring, answer-to-first-audio, ring fan-out, region-move audio gap, SIP trunk setup and load, call history at 1M calls.
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -10,6 +10,7 @@ import { toneFile } from '../test/helpers/tone.js';
 import { bundleRows } from './bundle.js';
 import { LIST_TARGET_MS, runCallHistory, STATS_TARGET_MS } from './call-history.js';
 import { runBaseline, runCalls, type Phones } from './calls.js';
+import { runSipSection } from './sip.js';
 import { FANOUT_SIZES, runFanout, WARMUP_ROUNDS } from './fanout.js';
 import { POLL_MS, preparePage } from './probes.js';
 import { GAP_TARGET_MS, MOVE_REGIONS, runRegionMove } from './region-move.js';
@@ -22,10 +23,13 @@ const RINGS = Math.max(1, Number.parseInt(process.env.BENCH_RINGS ?? '', 10) || 
 const MOVES = Math.max(1, Number.parseInt(process.env.BENCH_MOVES ?? '', 10) || 12);
 /** BENCH_SKIP_CALLS=1 skips the browser sections (calls, fan-out, region move), e.g. to iterate on call history. */
 const SKIP_CALLS = process.env.BENCH_SKIP_CALLS === '1';
+/** BENCH_SKIP_SIP=1 skips the SIP trunk section; BENCH_ONLY=sip runs nothing else. */
+const ONLY_SIP = process.env.BENCH_ONLY === 'sip';
+const SKIP_SIP = process.env.BENCH_SKIP_SIP === '1' && !ONLY_SIP;
 const HISTORY_ROWS = Math.max(1000, Number.parseInt(process.env.BENCH_HISTORY_ROWS ?? '', 10) || 1_000_000);
 const HISTORY_REQUESTS = Math.max(50, Number.parseInt(process.env.BENCH_HISTORY_REQUESTS ?? '', 10) || 100);
-/** The whole run is abandoned (and cleaned up) after this long (the call history section gets 4 minutes of it). */
-const WATCHDOG_MS = Math.max(60_000, Number.parseInt(process.env.BENCH_TIMEOUT_MS ?? '', 10) || 300_000 + 240_000);
+/** The whole run is abandoned (and cleaned up) after this long (call history gets 4 minutes of it, the SIP section 4). */
+const WATCHDOG_MS = Math.max(60_000, Number.parseInt(process.env.BENCH_TIMEOUT_MS ?? '', 10) || 300_000 + 240_000 + (SKIP_SIP ? 0 : 240_000));
 
 const out = (line = ''): void => void process.stdout.write(line + '\n');
 
@@ -47,6 +51,10 @@ async function cleanup(): Promise<void> {
 async function main(): Promise<void> {
   out(`Astral benchmark — node ${process.version}, ${cpus().length} CPUs, ${CALLS} calls (BENCH_CALLS), ${RINGS} rings per size (BENCH_RINGS), ${MOVES} region moves (BENCH_MOVES), ASTRAL_WORKERS=2`);
   out();
+  if (ONLY_SIP) {
+    await runSipSection(out, (c) => void closers.push(c));
+    return;
+  }
   out('Widget bundle');
   for (const line of bundleRows()) out('  ' + line);
   out();
@@ -54,6 +62,11 @@ async function main(): Promise<void> {
   if (SKIP_CALLS) out('Calls, ring fan-out and region move: skipped (BENCH_SKIP_CALLS=1)');
   else await browserSections();
   await cleanup(); // browsers, pages and servers of those sections would compete for the CPU with the next one
+  out();
+
+  if (SKIP_SIP) out('SIP trunk: skipped (BENCH_SKIP_SIP=1)');
+  else await runSipSection(out, (c) => void closers.push(c));
+  await cleanup();
   out();
 
   out(`Call history (GET /api/v1/calls, /calls/count, /calls/stats over loopback HTTP; in-process server, ${HISTORY_ROWS.toLocaleString('en-US')} calls, ${HISTORY_REQUESTS} requests per row):`);

@@ -1,0 +1,181 @@
+// SIP trunk bench section: trunk call setup (widget dials a number → INVITE at SIPp; SIPp's 200 OK → first audio at the widget) and load.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../test/helpers/browser.js';
+import { PhonePage } from '../test/helpers/phone.js';
+import { mintToken, startServer, type RunningServer } from '../test/helpers/server.js';
+import { startSite } from '../test/helpers/site.js';
+import { freeSipPort, startSipp, type SipMessage } from '../test/helpers/sipp.js';
+import { toneFile } from '../test/helpers/tone.js';
+import { configureTrunk } from '../test/helpers/trunks.js';
+import { runBaseline } from './calls.js';
+import { machine } from './proc-stats.js';
+import { armMedia, dial, POLL_MS, preparePage, stopPolling, waitMedia } from './probes.js';
+import { runSipLoad } from './sip-load.js';
+import { latencyRow, percentile, row } from './stats.js';
+
+const CALLS = Math.max(1, Number.parseInt(process.env.BENCH_SIP_CALLS ?? '', 10) || 20);
+const STEP_TIMEOUT_MS = 10_000;
+const TRUNK_USER = 'astral';
+const TRUNK_PASS = 's3cret-pw';
+
+type Closer = { close(): Promise<void> };
+
+/** SIPp's -trace_msg timestamps ("2026-12-01 09:14:02.727325", local time, µs) as epoch ms. */
+export function sippTime(time: string): number {
+  const [date, clock = ''] = time.trim().split(/\s+/);
+  const [hms, frac = '0'] = clock.split('.');
+  return Date.parse(`${date}T${hms}`) + Number(`0.${frac}`) * 1000;
+}
+
+/** What one call's dialog looked like at SIPp (epoch ms). */
+interface CarrierSide {
+  invite?: number;
+  authInvite?: number;
+  ok?: number;
+  ack?: number;
+}
+
+/** Per dialled number: when SIPp received the first and the authenticated INVITE, sent the 200 OK and got the ACK. */
+function carrierSides(messages: SipMessage[]): Map<string, CarrierSide> {
+  const byCallId = new Map<string, CarrierSide>();
+  const numberOf = new Map<string, string>();
+  for (const m of messages) {
+    const at = sippTime(m.time);
+    if (m.direction === 'received' && m.method === 'INVITE') {
+      const number = /^INVITE sip:([^@;]+)@/.exec(m.firstLine)?.[1];
+      if (number) numberOf.set(m.callId, number);
+    }
+    const side = byCallId.get(m.callId) ?? {};
+    byCallId.set(m.callId, side);
+    if (m.direction === 'received' && m.method === 'INVITE') {
+      side.invite ??= at;
+      if (m.header('authorization')) side.authInvite ??= at;
+    }
+    if (m.direction === 'sent' && m.status === 200 && m.cseq.method === 'INVITE') side.ok ??= at;
+    if (m.direction === 'received' && m.method === 'ACK' && side.ok !== undefined) side.ack ??= at;
+  }
+  const out = new Map<string, CarrierSide>();
+  for (const [callId, number] of numberOf) out.set(number, byCallId.get(callId)!);
+  return out;
+}
+
+interface SetupSamples {
+  baseline: number[];
+  ring: number[];
+  invite: number[];
+  authInvite: number[];
+  okToAck: number[];
+  okToFrame: number[];
+  ackToFrame: number[];
+  dialToFrame: number[];
+  failures: string[];
+}
+
+/** Opens what the setup rows need (closed again before the load rows, which would compete with it for the CPU). */
+async function runSetup(out: (line?: string) => void, register: (c: Closer) => void): Promise<SetupSamples> {
+  const opened: Closer[] = [];
+  const keep = (c: Closer) => void opened.push(c);
+  const closeOpened = async () => {
+    for (const c of opened.splice(0).reverse()) await c.close().catch(() => undefined);
+  };
+  register({ close: closeOpened });
+  try {
+    return await measureSetup(out, keep);
+  } finally {
+    await closeOpened();
+  }
+}
+
+async function measureSetup(out: (line?: string) => void, keep: (c: Closer) => void): Promise<SetupSamples> {
+  const sipPort = await freeSipPort();
+  const server: RunningServer = await startServer({ ASTRAL_WORKERS: '2', ASTRAL_SIP_PORT: String(sipPort), ASTRAL_RING_TIMEOUT: '30' });
+  keep({ close: () => server.stop() });
+  const site = await startSite(server.url);
+  keep(site);
+  const browser: Browser = await launchBrowser(toneFile(join(tmpdir(), 'astral-fixtures'), 440));
+  keep({ close: () => browser.close() });
+  const sipp = await startSipp({ scenario: 'uas-auth-answer-pcap.xml', vars: { user: TRUNK_USER, pass: TRUNK_PASS }, calls: CALLS, timeoutS: 150 });
+  keep({ close: async () => void (await sipp.stop()) });
+  await configureTrunk(server, { name: 'carrier', host: '127.0.0.1', port: sipp.port, username: TRUNK_USER, password: TRUNK_PASS, allowed_ips: ['127.0.0.1/32'] });
+  const phone = await PhonePage.open(browser, site.url, server.url, await mintToken(server, 'agent', { display_name: 'Agent', extension: '1001' }));
+  keep({ close: () => phone.close() });
+  await phone.waitState('ready', 15_000);
+  await preparePage(phone.page);
+  out(`  Chromium ${browser.version()} (headless), one widget (440 Hz mic); server ${server.url} (child process, ASTRAL_WORKERS=2), SIP on UDP ${sipPort}`);
+
+  const s: SetupSamples = { baseline: [], ring: [], invite: [], authInvite: [], okToAck: [], okToFrame: [], ackToFrame: [], dialToFrame: [], failures: [] };
+  const base = await runBaseline(phone, CALLS);
+  s.baseline.push(...base.samples);
+  s.failures.push(...base.failures);
+
+  const widgetSide = new Map<string, { wall0: number; frame?: number }>();
+  for (let i = 1; i <= CALLS; i++) {
+    const number = `+1555010${String(i).padStart(4, '0')}`;
+    try {
+      await armMedia(phone.page, STEP_TIMEOUT_MS);
+      const d = await dial(phone.page, number, STEP_TIMEOUT_MS);
+      if (d.error) throw new Error(d.error);
+      if (d.ringMs !== null) s.ring.push(d.ringMs);
+      const marks = await waitMedia(phone.page, STEP_TIMEOUT_MS);
+      await stopPolling(phone.page);
+      widgetSide.set(number, { wall0: d.wall0, frame: marks.frame?.wall });
+      if (!marks.frame) s.failures.push(`call ${i}: no inbound audio frame within ${STEP_TIMEOUT_MS} ms`);
+      await phone.invoke('hangup');
+      await phone.waitState('ready', STEP_TIMEOUT_MS);
+    } catch (err) {
+      s.failures.push(`call ${i}: ${String((err as Error).message ?? err).split('\n')[0]}`);
+      await stopPolling(phone.page).catch(() => undefined);
+      await phone.invoke('hangup').catch(() => undefined);
+      await phone.waitState('ready', STEP_TIMEOUT_MS).catch(() => undefined);
+    }
+  }
+  const result = await sipp.stop();
+  const carrier = carrierSides(result.messages);
+  for (const [number, w] of widgetSide) {
+    const c = carrier.get(number);
+    if (!c?.invite) {
+      s.failures.push(`${number}: SIPp logged no INVITE`);
+      continue;
+    }
+    s.invite.push(c.invite - w.wall0);
+    if (c.authInvite !== undefined) s.authInvite.push(c.authInvite - w.wall0);
+    if (c.ok !== undefined && c.ack !== undefined) s.okToAck.push(c.ack - c.ok);
+    if (w.frame !== undefined && c.ok !== undefined) s.okToFrame.push(w.frame - c.ok);
+    if (w.frame !== undefined && c.ack !== undefined) s.ackToFrame.push(w.frame - c.ack);
+    if (w.frame !== undefined) s.dialToFrame.push(w.frame - w.wall0);
+  }
+  return s;
+}
+
+/** The SIP section of `npm run bench`. */
+export async function runSipSection(out: (line?: string) => void, keep: (c: Closer) => void): Promise<void> {
+  out(`SIP trunk call setup (a widget call()s a phone number through a trunk whose carrier is SIPp 3.6.1, uas-auth-answer-pcap.xml; ${CALLS} calls, BENCH_SIP_CALLS):`);
+  const s = await runSetup(out, keep);
+  const rtt = percentile(s.baseline, 50);
+  const ratio = (v: number[]) => (Number.isFinite(rtt) && v.length ? `${(percentile(v, 50) / rtt).toFixed(1)}x baseline p50` : '');
+  out();
+  out('Results');
+  const rows: [string, number[], string?][] = [
+    ['baseline: call(unknown) → rejected          [A]', s.baseline, 'one signaling round trip + DB lookup'],
+    ['call(number) → INVITE at the carrier      [A→S]', s.invite, ratio(s.invite)],
+    ['call(number) → INVITE with digest (401)   [A→S]', s.authInvite, 'after the carrier\'s 401 challenge'],
+    ["call(number) → widget 'ringing' (180)       [A]", s.ring, ratio(s.ring)],
+    ['200 OK sent → ACK received at the carrier   [S]', s.okToAck],
+    ['200 OK sent → first audio frame at widget [S→A]', s.okToFrame, 'SIPp starts its pcap after the ACK'],
+    ['ACK at the carrier → first audio frame    [S→A]', s.ackToFrame],
+    ['call(number) → first audio frame (total)    [A]', s.dialToFrame],
+  ];
+  for (const [label, samples, note] of rows) out('  ' + latencyRow(label, samples, note));
+  out();
+  out("  [A] the widget's page (performance.now(), or Date.now() for totals); [S] SIPp's -trace_msg timestamps (wall clock, µs, logged");
+  out('  when SIPp handles the message); [A→S], [S→A]: Date.now() in the page against SIPp\'s trace time (same machine, 1 ms resolution).');
+  out('  The trunk has digest credentials, so every call is INVITE → 401 → ACK → INVITE with Authorization → 100/180/200 → ACK.');
+  out(`  first audio frame: RTCRtpReceiver.getSynchronizationSources() of the remote stream's receiver, polled every ${POLL_MS} ms.`);
+  out('  ' + row('failures', s.failures.length === 0 ? 'none' : String(s.failures.length)));
+  for (const f of s.failures) out('    ' + f);
+  out();
+  out(`SIP trunk load (${machine()}; SIPp and the bench's carrier process are other processes and not counted):`);
+  await runSipLoad(out, keep);
+}
