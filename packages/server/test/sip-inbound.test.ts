@@ -154,3 +154,49 @@ test('in-dialog requests for unknown dialogs get 481; REGISTER and unknown metho
     raw.close();
   }
 });
+
+test('no ACK for our 200: retransmitted, then accept() rejects and we BYE (timer H)', T, async () => {
+  const { ua: short } = await startUa({ ackTimeoutMs: 1500 });
+  const raw = await RawUdp.open();
+  try {
+    const incoming = new Promise<InboundInvite>((r) => (short.onInvite = r));
+    const msg = rawRequest('INVITE', { port: short.port, localPort: raw.port, body: OFFER });
+    await raw.send(short.port, msg);
+    const inv = await incoming;
+    await assert.rejects(inv.accept(ANSWER), /timer H/);
+    assert.ok(raw.received.filter((m) => statusOf(m) === 200).length >= 2, '200 OK retransmitted over UDP');
+    const bye = await raw.wait((m) => m.startsWith('BYE '));
+    assert.ok(bye.startsWith(`BYE sip:raw@127.0.0.1:${raw.port} `));
+    assert.match(header(bye, 'To') ?? '', /tag=raw/);
+  } finally {
+    raw.close();
+    await short.close();
+  }
+});
+
+test('BYE before the ACK: accept() rejects, bye is emitted, BYE answered 200', T, async () => {
+  const raw = await RawUdp.open();
+  try {
+    const incoming = next();
+    const msg = rawRequest('INVITE', { port: ua.port, localPort: raw.port, body: OFFER });
+    await raw.send(ua.port, msg);
+    const inv = await incoming;
+    const accepted = inv.accept(ANSWER);
+    const ok = await raw.wait((m) => statusOf(m) === 200);
+    const bye = msg
+      .replace(/^INVITE /, 'BYE ')
+      .replace(/^CSeq: 1 INVITE$/m, 'CSeq: 2 BYE')
+      .replace(/^To: .*$/m, `To: ${header(ok, 'To')}`)
+      .replace(/branch=[^;\r]+/, 'branch=z9hG4bK-bye-1')
+      .replace(/\r\n\r\nv=0[\s\S]*$/, '\r\n\r\n')
+      .replace(/^Content-Length: \d+$/m, 'Content-Length: 0')
+      .replace(/^Content-Type: .*\r\n/m, '');
+    const byeEvent = until(inv, 'bye');
+    await raw.send(ua.port, bye);
+    await assert.rejects(accepted, /hung up/);
+    await byeEvent;
+    assert.equal(statusOf(await raw.wait((m) => statusOf(m) === 200 && /CSeq: 2 BYE/.test(m))), 200);
+  } finally {
+    raw.close();
+  }
+});

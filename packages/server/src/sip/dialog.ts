@@ -243,6 +243,9 @@ export abstract class DialogBase extends EventEmitter implements SipDialog {
 
   protected acked(_m: SipMessage): void {}
 
+  /** The far end hung up while we still waited for the ACK of our 2xx. */
+  protected ackAbandoned(): void {}
+
   /** A request inside this dialog from the far end. */
   onRequest(m: SipMessage, remote: Remote, tx: ServerTransaction): void {
     const method = m.method ?? '';
@@ -259,8 +262,11 @@ export abstract class DialogBase extends EventEmitter implements SipDialog {
         if (this.phase !== 'ended') {
           const wasConfirmed = this.phase === 'confirmed';
           this.phase = 'ended';
-          this.awaitingAck?.stop();
-          this.awaitingAck = null;
+          if (this.awaitingAck) {
+            this.awaitingAck.stop();
+            this.awaitingAck = null;
+            this.ackAbandoned();
+          }
           this.ua.removeDialog(this);
           if (wasConfirmed) this.emit('bye');
           else this.farEndedEarly();

@@ -119,6 +119,12 @@ export class InboundInviteImpl extends DialogBase implements InboundInvite {
     p?.resolve({ ackSdp: body });
   }
 
+  protected override ackAbandoned(): void {
+    const p = this.acceptPromise;
+    this.acceptPromise = null;
+    p?.reject(new Error('the caller hung up before ACKing our 200 OK'));
+  }
+
   reject(status: number, reason?: string): void {
     if (this.finalSent) return;
     this.finish();

@@ -42,6 +42,11 @@ export class TrunkMonitor {
     this.target = { protocol, host: trunk.host, port: trunk.port || 5060 };
     const host = trunk.host.includes(':') ? `[${trunk.host}]` : trunk.host;
     this.hostPort = `${host}:${this.target.port}${protocol === 'TCP' ? ';transport=tcp' : ''}`;
+    if (trunk.transport === 'tls') {
+      ua.log.warn({ trunk: trunk.id }, 'sip: TLS trunks are not supported yet; reporting unreachable');
+      setImmediate(() => this.report('unreachable'));
+      return;
+    }
     setImmediate(() => this.tick());
   }
 

@@ -18,6 +18,9 @@ export interface SipUserAgentTuning extends Partial<MonitorTiming> {
   /** New INVITEs per second per source IP, and the burst allowed (20/s, 40). */
   inviteRate?: number;
   inviteBurst?: number;
+  /** Any new request per second per source IP, and the burst (200/s, 400). */
+  requestRate?: number;
+  requestBurst?: number;
   userAgent?: string;
 }
 
@@ -31,6 +34,8 @@ export class SipUserAgent {
   private readonly nonces = new NonceIssuer();
   private readonly buckets: TokenBuckets;
   private readonly rejectBuckets = new TokenBuckets(5, 5);
+  /** Any new request (each costs a transaction kept ~32 s): a looser bucket, dropping silently above it. */
+  private readonly requestBuckets: TokenBuckets;
   private readonly ctx: UaContext;
   private readonly timing: MonitorTiming;
   private closed = false;
@@ -41,6 +46,7 @@ export class SipUserAgent {
     private readonly log: FastifyBaseLogger,
   ) {
     this.buckets = new TokenBuckets(opts.inviteRate ?? 20, opts.inviteBurst ?? 40);
+    this.requestBuckets = new TokenBuckets(opts.requestRate ?? 200, opts.requestBurst ?? 400);
     this.timing = {
       optionsIntervalMs: opts.optionsIntervalMs ?? 30_000,
       registerExpires: opts.registerExpires ?? 300,
@@ -92,6 +98,10 @@ export class SipUserAgent {
 
   /** The INVITE flood guard: a token bucket per source IP; over it, a few 503s, then silence. */
   private admit(m: SipMessage, remote: Remote): boolean {
+    if (!this.requestBuckets.take(remote.address)) {
+      this.stack.transport.limiter.warn('request-flood', { source: remote.address }, 'sip: request rate limit exceeded, dropping');
+      return false;
+    }
     if (m.method !== 'INVITE' || m.headers.to.params.tag) return true;
     if (this.buckets.take(remote.address)) return true;
     this.stack.transport.limiter.warn('invite-flood', { source: remote.address }, 'sip: INVITE rate limit exceeded, rejecting');
