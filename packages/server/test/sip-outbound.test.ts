@@ -167,3 +167,28 @@ test('re-INVITE both ways and INFO in an answered call (agent to agent)', T, asy
     await callee.close();
   }
 });
+
+test('a 200 retransmission is ACKed again; a 200 from a second fork is ACKed and BYEd', T, async () => {
+  const raw = await RawUdp.open();
+  try {
+    const call = ua.invite({ trunk: { ...trunk(raw.port), username: null, password: null }, toUser: '100', fromUser: '200', sdp: OFFER });
+    const inv = await raw.wait((m) => m.startsWith('INVITE '));
+    const answered = outcome(call);
+    const ok = (tag: string) =>
+      responseTo(inv.replace(/^(To: .*)$/m, `$1;tag=${tag}`), 200, 'OK', `Contact: <sip:${tag}@127.0.0.1:${raw.port}>\r\nContent-Type: application/sdp`, ANSWER);
+    await raw.send(ua.port, ok('forkA'));
+    assert.equal((await answered).kind, 'answered');
+    await raw.wait((m) => m.startsWith(`ACK sip:forkA@`));
+    await raw.send(ua.port, ok('forkA'));
+    await raw.wait((m) => m.startsWith(`ACK sip:forkA@`) && raw.received.filter((x) => x.startsWith('ACK sip:forkA@')).length >= 2);
+    await raw.send(ua.port, ok('forkB'));
+    await raw.wait((m) => m.startsWith(`ACK sip:forkB@`));
+    const bye = await raw.wait((m) => m.startsWith(`BYE sip:forkB@`));
+    assert.match(header(bye, 'To') ?? '', /tag=forkB/);
+    assert.equal(raw.received.filter((m) => m.startsWith('BYE sip:forkA@')).length, 0);
+    call.bye();
+    await raw.wait((m) => m.startsWith(`BYE sip:forkA@`));
+  } finally {
+    raw.close();
+  }
+});

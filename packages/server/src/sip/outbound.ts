@@ -99,7 +99,7 @@ export class OutboundInviteImpl extends DialogBase implements OutboundInvite {
     const seq = rs.headers.cseq.seq;
     if (this.answeredTag !== null) {
       if (tag === this.answeredTag) this.sendAck(seq); // a retransmitted 200: ACK again
-      else this.ua.log.info({ callId: this.callId }, 'sip: ignored a 200 from a second fork');
+      else this.hangUpFork(rs, tag);
       return;
     }
     this.answeredTag = tag ?? '';
@@ -115,6 +115,21 @@ export class OutboundInviteImpl extends DialogBase implements OutboundInvite {
     }
     this.settled = true;
     this.emit('answered', rs.content ?? '');
+  }
+
+  /** A 2xx from another fork (a different To tag): ACK it and BYE it at once, keeping our dialog as it is. */
+  private hangUpFork(rs: SipMessage, tag: string | null): void {
+    this.ua.log.info({ callId: this.callId }, 'sip: a second fork answered; hanging it up');
+    const saved = { remoteTag: this.remoteTag, routeSet: this.routeSet, remoteTarget: this.remoteTarget };
+    this.remoteTag = tag;
+    this.routeSet = [...(rs.headers['record-route'] ?? [])].reverse().map((r) => aorCopy(r));
+    this.updateTarget(rs);
+    try {
+      this.sendAck(rs.headers.cseq.seq);
+      this.sendRequest(this.buildRequest('BYE'), () => undefined);
+    } finally {
+      Object.assign(this, saved);
+    }
   }
 
   private fail(status: number, reason: string): void {

@@ -170,10 +170,11 @@ export class SipTransportLayer {
     }
   }
 
-  private addFlow(socket: net.Socket, address: string, port: number): TcpFlow {
+  private addFlow(socket: net.Socket, address: string, port: number, outgoing = false): TcpFlow {
     const key = `${address}:${port}`;
     const remote: Remote = { protocol: 'TCP', address, port };
-    const flow: TcpFlow = { socket, errorListeners: new Set(), valid: false };
+    // Accepted connections get 30 s to send a first valid message; flows in use (or ours) stay up to 1 h idle.
+    const flow: TcpFlow = { socket, errorListeners: new Set(), valid: outgoing };
     this.flows.set(key, flow);
     let buf = '';
     const fail = (kind: string, why: string) => {
@@ -182,7 +183,7 @@ export class SipTransportLayer {
       socket.destroy();
     };
     socket.setNoDelay(true);
-    socket.setTimeout(30_000);
+    socket.setTimeout(outgoing ? 3_600_000 : 30_000);
     socket.on('timeout', () => {
       if (!flow.valid || flow.errorListeners.size === 0) socket.destroy();
     });
@@ -249,9 +250,7 @@ export class SipTransportLayer {
     const existing = this.flows.get(key);
     if (existing && !existing.socket.destroyed) return existing;
     const socket = net.connect({ host: target.address, port: target.port });
-    const flow = this.addFlow(socket, target.address, target.port);
-    flow.valid = true;
-    return flow;
+    return this.addFlow(socket, target.address, target.port, true);
   }
 
   /** Stamps our Via on requests (host = announced IP, our port, the transport) and serialises the message. */
