@@ -135,6 +135,24 @@ describe('calls in from a SIP trunk (SIPp as the carrier)', { timeout: 240_000 }
     for (const a of ['Hold', 'Resume', 'Transfer']) assert.ok(actions.includes(a), actions.join(', '));
   });
 
+  test('attended transfer of a trunk caller: the agent consults another extension, then completes', async () => {
+    const [agent, sales] = [await stage.phone('a', tokens.agent!), await stage.phone('b', tokens.sales!)];
+    const sipp = await dialIn('15550001', { scenario: 'uac-call-pcap-wait-bye.xml' });
+    await agent.waitState('incoming', 10_000);
+    await agent.invoke('answer');
+    await agent.waitState('in-call');
+    await agent.invoke('transfer', '1002', 'attended');
+    await sales.waitState('incoming', 10_000);
+    await sales.invoke('answer');
+    await agent.expectTone(1000); // consulting: the agent talks to sales while the caller waits on hold
+    await agent.invoke('completeTransfer');
+    await agent.waitState('ready');
+    assert.ok((await sales.heardAudio(1000)).rms > 0.005, 'sales now hears the trunk caller');
+    await sales.invoke('hangup');
+    const result = await sipp.done;
+    assert.ok(result.receivedRequests.includes('BYE'), 'the carrier got BYE when sales hung up');
+  });
+
   test('busy, no answer, caller cancel and unknown numbers get 486, 480, 487 and 404', async () => {
     const agent = await stage.phone('a', tokens.agent!);
     // The extension declines: 486.

@@ -33,6 +33,15 @@ async function receivesRtp(phone: PhonePage, packets: number): Promise<void> {
   throw new Error(`the widget received fewer than ${packets} RTP packets: ${JSON.stringify(await phone.stats())}`);
 }
 
+async function trunkStatusIs(id: string, status: string): Promise<void> {
+  let seen = '';
+  for (let i = 0; i < 50 && seen !== status; i++) {
+    seen = (await api(stage.server, 'GET', `/api/v1/trunks/${id}`)).body.status as string;
+    if (seen !== status) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(seen, status, 'the trunk status');
+}
+
 const clickToCall = (body: Record<string, unknown>) => api(stage.server, 'POST', '/api/v1/calls/click-to-call', body);
 
 describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_000 }, () => {
@@ -51,7 +60,8 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
 
   test('click-to-call external: the 401 challenge is answered, audio crosses both ways, Astral hangs up with BYE', async () => {
     const sipp = await carrier('uas-auth-answer-pcap.xml', { user: 'astral', pass: 's3cret-pw' });
-    await trunkTo(sipp);
+    const trunkId = await trunkTo(sipp);
+    await trunkStatusIs(trunkId, 'reachable'); // the carrier answered our OPTIONS ping
     const heardByCarrier = await captureRtp({ port: sipp.mediaPort });
     const agent = await stage.phone('a', tokens.agent!);
     const res = await clickToCall({ from: '1001', to: '+15551234567', to_type: 'external', caller_id: '+918065978015' });

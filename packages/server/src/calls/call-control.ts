@@ -129,6 +129,11 @@ export class CallControl {
     return this.ringer.ringing(call);
   }
 
+  /** Runs call work that nobody awaits (a ring's continuation, routing): a failure is logged with the call, never unhandled. */
+  detach(call: Call, work: Promise<unknown>): void {
+    work.catch((err: unknown) => this.deps.log.error({ err, callId: call.id }, 'call work failed'));
+  }
+
   /** A ring the call was waiting for did not connect: the call ends with its disposition (an answered call stays ANSWERED). */
   endAfterRing(call: Call, outcome: RingOutcome): void {
     if (outcome.result === 'answered') return;

@@ -74,7 +74,7 @@ export class ChannelCalls implements CallListener {
       if (!ringable.has(userId)) continue;
       const party = this.deps.sessions.get(this.deps.sessions.ofUser(userId)[0]!)!.principal.party;
       // Each recipient rings on its own timer; whatever the outcome, the channel call goes on while anyone is in it.
-      void this.deps.calls.ring(call, [party], { timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => this.ringSettled(call, outcome));
+      this.deps.calls.detach(call, this.deps.calls.ring(call, [party], { timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => this.ringSettled(call, outcome)));
       rang = true;
     }
     if (call.abandoned) this.deps.calls.end(call, 'NO ANSWER', 'unavailable');

@@ -61,7 +61,7 @@ export class ClickToCall {
     const shownToFrom: PartyInfo = { ...to, displayName: `Click-to-call: ${to.displayName}` };
     const shownToTo: PartyInfo = body.caller_id ? { ...from, displayName: body.caller_id } : from;
     const fromTimeout = (body.timeout ?? DEFAULT_FROM_TIMEOUT_S) * 1000;
-    void calls.ring(call, [from], { timeoutMs: fromTimeout, from: shownToFrom }).then(async (outcome) => {
+    const ringing = calls.ring(call, [from], { timeoutMs: fromTimeout, from: shownToFrom }).then(async (outcome) => {
       if (outcome.result !== 'answered') return calls.end(call, dispositionOf(outcome), outcome.reason);
       if (trunk) {
         const external = this.deps.router.phone!.ring(call, body.to, { trunk, callerId: body.caller_id, timeoutMs: this.deps.ringTimeoutMs, from: shownToTo });
@@ -70,6 +70,7 @@ export class ClickToCall {
       if (type !== 'extension') return this.deps.router.route(call, body.to);
       calls.endAfterRing(call, await calls.ring(call, [to], { timeoutMs: this.deps.ringTimeoutMs, from: shownToTo }));
     });
+    calls.detach(call, ringing);
     return call.id;
   }
 }

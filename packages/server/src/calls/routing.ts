@@ -55,7 +55,7 @@ export class Router {
     await calls.persistStart(call, callee.userId);
     journeys.step(call, 'Dial', call.fromNumber, call.toNumber, busy ? 'busy' : 'ringing');
     // The ring settles after the dial is acknowledged, as a PBX answers INVITE with 100 before 180 or 486.
-    void calls.ring(call, [callee], { timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => calls.endAfterRing(call, outcome));
+    calls.detach(call, calls.ring(call, [callee], { timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => calls.endAfterRing(call, outcome)));
     return { callId: call.id, to: callee };
   }
 
@@ -70,7 +70,7 @@ export class Router {
     const call = this.startCall(session, to);
     await this.deps.calls.persistStart(call, null);
     // Answer the dial first (its ack carries the call id the widget needs), then ring or play.
-    setImmediate(() => void (queue ? this.runQueue(call, queue) : this.runIvr(call, menu!)));
+    setImmediate(() => this.deps.calls.detach(call, queue ? this.runQueue(call, queue) : this.runIvr(call, menu!)));
     return { callId: call.id, to };
   }
 
@@ -87,7 +87,7 @@ export class Router {
     call.codec = trunk.codec;
     await calls.persistStart(call, null, 'outbound');
     journeys.step(call, 'Dial', call.fromNumber, destination, 'ringing');
-    void this.phone!.ring(call, destination, { trunk, timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => calls.endAfterRing(call, outcome));
+    calls.detach(call, this.phone!.ring(call, destination, { trunk, timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => calls.endAfterRing(call, outcome)));
     return { callId: call.id, to: call.callee!, codec: trunk.codec };
   }
 
@@ -207,7 +207,7 @@ export class Router {
       call.onDtmf = null;
       stop();
       journeys.step(call, 'IVR', call.fromNumber, destination, `choice ${digit}`);
-      void this.route(call, destination);
+      calls.detach(call, this.route(call, destination));
     };
   }
 }

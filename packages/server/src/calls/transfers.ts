@@ -48,7 +48,7 @@ export class Transfers {
       call.onLeave = (sessionId) => {
         const targetJoined = [...call.joined.values()].some((p) => p.party.userId === target.userId);
         if (sessionId !== transferer || call.consult?.transferer !== transferer || !targetJoined) return false;
-        void this.complete(call, transferer);
+        calls.detach(call, this.complete(call, transferer));
         return true;
       };
       await calls.holdSession(call, transferee, true);
@@ -57,12 +57,13 @@ export class Transfers {
     const from = type === 'attended' && transfererParty ? transfererParty : (call.joined.get(transferee)?.party ?? call.caller);
     const ring = new AbortController();
     call.transferRing = ring;
-    void calls.ring(call, [target], { timeoutMs: this.deps.ringTimeoutMs, from, signal: ring.signal }).then((outcome) => {
+    const ringing = calls.ring(call, [target], { timeoutMs: this.deps.ringTimeoutMs, from, signal: ring.signal }).then((outcome) => {
       if (call.transferRing === ring) call.transferRing = null;
       if (outcome.result === 'answered') return this.targetAnswered(call, outcome.sessionId!);
       if (type === 'blind') return calls.end(call, 'ANSWERED', 'transfer_failed');
       return this.abandon(call, 'failed');
     });
+    calls.detach(call, ringing);
     if (type === 'attended') this.deps.notifier.notify(transferer, 'call:transfer', { callId: call.id, state: 'ringing', target });
   }
 
@@ -76,7 +77,7 @@ export class Transfers {
     const by = call.joined.get(transferer)!.party;
     this.deps.journeys.step(call, 'Transfer', by.extension ?? by.identity, destination, type);
     this.deps.calls.release(call, transferer, 'transferred');
-    void this.deps.route(call, destination);
+    this.deps.calls.detach(call, this.deps.route(call, destination));
   }
 
   /** The target answered: a blind transfer is connected; an attended one is now consulting. */

@@ -20,6 +20,18 @@ async function clientInput<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Pausing or resuming media that closes meanwhile (its producer left, a transfer moved it) is moot, not a failure:
+ * the worker answers such requests with "not found".
+ */
+async function settleUnlessClosed(media: { closed: boolean }, op: Promise<void>): Promise<void> {
+  try {
+    await op;
+  } catch (err) {
+    if (!media.closed && !/not found/.test((err as Error).message)) throw err;
+  }
+}
+
 export class MediaService {
   private readonly peers = new Map<string, Peer>();
   /** Carries SIP legs' RTP off the main loop; started with the first SIP leg. */
@@ -33,8 +45,8 @@ export class MediaService {
   /** Told when a consumer closes because its producer went away (the far side left or moved). */
   onConsumerClosed: (sessionId: string, consumerId: string) => void = () => undefined;
   private readonly producers = new Map<string, { producer: types.Producer; router: types.Router }>();
-  /** Producers already piped to another router, keyed `producerId:routerId`. */
-  private readonly pipes = new Set<string>();
+  /** Producers piped (or being piped) to another router, keyed `producerId:routerId`: consumers there wait for it. */
+  private readonly pipes = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly pool: WorkerPool,
@@ -167,10 +179,16 @@ export class MediaService {
     const peer = this.peer(sessionId);
     const source = this.producers.get(producerId);
     if (!source) throw new AppError('not_found', `producer ${producerId} is gone`);
-    const pipeKey = `${producerId}:${peer.router.id}`;
-    if (source.router !== peer.router && !this.pipes.has(pipeKey)) {
-      this.pipes.add(pipeKey);
-      await source.router.pipeToRouter({ producerId, router: peer.router });
+    if (source.router !== peer.router) {
+      // Two consumers of one producer landing on a new router at once share one pipe and both wait for it.
+      const pipeKey = `${producerId}:${peer.router.id}`;
+      let pipe = this.pipes.get(pipeKey);
+      if (!pipe) {
+        pipe = source.router.pipeToRouter({ producerId, router: peer.router });
+        this.pipes.set(pipeKey, pipe);
+        pipe.catch(() => this.pipes.delete(pipeKey));
+      }
+      await pipe;
     }
     const consumer = await peer.consume(producerId, callId);
     consumer.on('producerclose', () => this.onConsumerClosed(sessionId, consumer.id));
@@ -202,26 +220,27 @@ export class MediaService {
     this.producers.set(producer.id, { producer, router });
     producer.observer.once('close', () => {
       this.producers.delete(producer.id);
-      for (const key of this.pipes) if (key.startsWith(`${producer.id}:`)) this.pipes.delete(key);
+      for (const key of this.pipes.keys()) if (key.startsWith(`${producer.id}:`)) this.pipes.delete(key);
     });
   }
 
   async resumeConsumer(sessionId: string, consumerId: string): Promise<void> {
-    await this.peers.get(sessionId)?.consumers.get(consumerId)?.resume();
+    const consumer = this.peers.get(sessionId)?.consumers.get(consumerId);
+    if (consumer) await settleUnlessClosed(consumer, consumer.resume());
   }
 
   async setProducerPaused(sessionId: string, callId: string, paused: boolean): Promise<void> {
     const peer = this.peers.get(sessionId);
     for (const id of this.producersOf(sessionId, callId)) {
       const producer = peer?.producers.get(id);
-      await (paused ? producer?.pause() : producer?.resume());
+      if (producer) await settleUnlessClosed(producer, paused ? producer.pause() : producer.resume());
     }
   }
 
   /** Deafen: pause (or resume) everything the session receives in a call. */
   async setConsumersPaused(sessionId: string, callId: string, paused: boolean): Promise<void> {
     const consumers = [...(this.peers.get(sessionId)?.consumers.values() ?? [])].filter((c) => c.appData.callId === callId);
-    await Promise.all(consumers.map((c) => (paused ? c.pause() : c.resume())));
+    await Promise.all(consumers.map((c) => settleUnlessClosed(c, paused ? c.pause() : c.resume())));
   }
 
   endCall(sessionId: string, callId: string): void {

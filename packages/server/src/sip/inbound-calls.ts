@@ -70,9 +70,9 @@ export class InboundCalls {
     if (call.state === 'ended') return; // the carrier cancelled meanwhile
     journeys.step(call, 'Dial', call.fromNumber, number.number, 'ringing');
     if (number.destinationType === 'extension') {
-      void calls.ring(call, [callee], { timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => calls.endAfterRing(call, outcome));
+      calls.detach(call, calls.ring(call, [callee], { timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => calls.endAfterRing(call, outcome)));
     } else {
-      void router.route(call, number.destination);
+      calls.detach(call, router.route(call, number.destination));
     }
   }
 
