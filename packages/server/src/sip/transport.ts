@@ -258,7 +258,7 @@ export class SipTransportLayer {
     if (m.method) {
       const via = m.headers.via[0];
       if (via) {
-        via.host = this.opts.announcedIp;
+        via.host = this.opts.announcedIp.includes(':') ? `[${this.opts.announcedIp}]` : this.opts.announcedIp;
         via.port = this.port;
         via.protocol = protocol;
         if (protocol === 'UDP' && !('rport' in via.params)) via.params.rport = null;
