@@ -153,6 +153,33 @@ describe('calls in from a SIP trunk (SIPp as the carrier)', { timeout: 240_000 }
     assert.ok(result.receivedRequests.includes('BYE'), 'the carrier got BYE when sales hung up');
   });
 
+  test('the carrier holds and resumes with re-INVITEs: the widget is told, and audio returns', async () => {
+    const agent = await stage.phone('a', tokens.agent!);
+    const sipp = await dialIn('15550001', { scenario: 'uac-call-hold.xml' });
+    await agent.waitState('incoming', 10_000);
+    await agent.invoke('answer');
+    const remoteHeld = (held: boolean) =>
+      agent.page.waitForFunction((h) => (document.getElementById('phone') as unknown as { client: { activeCall?: { remoteHeld?: boolean } } }).client.activeCall?.remoteHeld === h, held, { timeout: 6_000 });
+    await remoteHeld(true);
+    await new Promise((r) => setTimeout(r, 200));
+    const heldAt = (await agent.stats()).packetsReceived!;
+    await new Promise((r) => setTimeout(r, 700));
+    const heldLater = (await agent.stats()).packetsReceived!;
+    assert.ok(heldLater - heldAt <= 3, `no audio reaches the widget while held: ${heldAt} → ${heldLater}`);
+    await remoteHeld(false);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.ok((await agent.stats()).packetsReceived! - heldLater > 15, 'audio flows again after the resume');
+    const result = await sipp.done;
+    const answers = result.messages.filter((m) => m.direction === 'received' && m.status === 200 && m.cseq.method === 'INVITE');
+    assert.ok(answers.some((m) => /a=recvonly/.test(m.body)), 'hold is answered recvonly');
+    assert.match(answers[answers.length - 1]!.body, /a=sendrecv/, 'resume is answered sendrecv');
+    await agent.waitState('ready', 5_000);
+    const call = await lastEndedCall(stage.server);
+    const journey = (await api(stage.server, 'GET', `/api/v1/calls/${call.id}/journey`)).body as { steps: { action: string }[] };
+    const actions = journey.steps.map((s) => s.action);
+    assert.ok(actions.includes('Hold') && actions.includes('Resume'), actions.join(', '));
+  });
+
   test('busy, no answer, caller cancel and unknown numbers get 486, 480, 487 and 404', async () => {
     const agent = await stage.phone('a', tokens.agent!);
     // The extension declines: 486.
