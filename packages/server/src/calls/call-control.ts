@@ -6,6 +6,7 @@ import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import { Call } from './call.js';
 import { LegRegistry, type Leg } from './legs.js';
+import { AwayParties } from './away.js';
 import { MediaBridge } from './media-bridge.js';
 import type { SessionNotifier } from './notifier.js';
 import type { Journeys } from './journey.js';
@@ -41,7 +42,7 @@ export class CallControl {
   private readonly bridge: MediaBridge;
   readonly legs = new LegRegistry();
   /** Parties whose connection dropped mid-call, by `callId:sessionId`, until they resume or time out. */
-  private readonly away = new Map<string, { userId: string; timer: NodeJS.Timeout }>();
+  private readonly away: AwayParties;
   /** When each user's last call ended (longest-idle queues). */
   readonly lastCallEnded = new Map<string, number>();
   listener: CallListener | null = null;
@@ -49,6 +50,7 @@ export class CallControl {
 
   constructor(private readonly deps: CallControlDeps) {
     this.bridge = new MediaBridge(deps.media, deps.notifier, deps.log);
+    this.away = new AwayParties(deps.reconnectGraceMs);
     this.ringer = new Ringer(deps.sessions, {
       alert: (call, sessionId, party, silent, from) => this.alert(call, sessionId, party, silent, from),
       stopAlerting: (call, userId, reason) => this.stopAlerting(call, userId, reason),
@@ -298,20 +300,12 @@ export class CallControl {
     for (const call of [...this.calls.values()]) {
       const role = call.role(sessionId);
       if (role === 'rung') this.dropRungSession(call, sessionId);
-      else if (role === 'joined' && call.answeredAt && this.deps.reconnectGraceMs > 0) this.awaitReturn(call, sessionId);
+      else if (role === 'joined' && call.answeredAt && this.away.enabled) {
+        this.away.hold(call, sessionId, () => call.role(sessionId) === 'joined' && this.dropJoined(call, sessionId));
+      }
       else if (role === 'joined') this.dropJoined(call, sessionId);
     }
     this.deps.media.closeSession(sessionId);
-  }
-
-  /** A party of an answered call lost its connection: keep its place for the grace period. */
-  private awaitReturn(call: Call, sessionId: string): void {
-    const timer = setTimeout(() => {
-      this.away.delete(`${call.id}:${sessionId}`);
-      if (call.role(sessionId) === 'joined') this.dropJoined(call, sessionId);
-    }, this.deps.reconnectGraceMs);
-    this.away.set(`${call.id}:${sessionId}`, { userId: call.joined.get(sessionId)!.party.userId, timer });
-    call.cleanups.push(() => clearTimeout(timer));
   }
 
   private dropJoined(call: Call, sessionId: string): void {
@@ -322,13 +316,8 @@ export class CallControl {
   /** The same user, reconnected, takes back its place in a call; its media is rebuilt by producing again. */
   resume(session: Session, callId: string): void {
     const call = this.calls.get(callId);
-    const userId = session.principal.party.userId;
-    const entry = call && [...this.away].find(([key, a]) => key.startsWith(`${callId}:`) && a.userId === userId);
-    if (!call || !entry) throw new AppError('not_found', `no call ${callId} waiting for you to reconnect`);
-    const [key, { timer }] = entry;
-    const oldSession = key.slice(callId.length + 1);
-    clearTimeout(timer);
-    this.away.delete(key);
+    const oldSession = call && this.away.take(callId, session.principal.party.userId);
+    if (!call || !oldSession) throw new AppError('not_found', `no call ${callId} waiting for you to reconnect`);
     call.rekey(oldSession, session.id);
     this.legs.rekey(call.id, oldSession, session.id);
   }
