@@ -33,10 +33,7 @@ export class AstralClient extends AstralClientCore {
   async transfer(destination: string, type: 'blind' | 'attended' = 'blind'): Promise<void> {
     const call = this._call;
     if (!call || !this.socket || this._state !== 'in-call') throw new AstralError('invalid_state', 'transfer needs an answered call');
-    await request(this.socket, 'call:transfer', { callId: call.id, destination, type }).catch((err: unknown) => {
-      this.fail(err);
-      throw err;
-    });
+    await request(this.socket, 'call:transfer', { callId: call.id, destination, type }).catch((err: unknown) => this.failAndThrow(err));
   }
 
   completeTransfer(): Promise<void> {
@@ -50,9 +47,6 @@ export class AstralClient extends AstralClientCore {
   private async endTransfer(action: 'complete' | 'cancel'): Promise<void> {
     const call = this._call;
     if (!call?.transfer || !this.socket) throw new AstralError('invalid_state', 'no transfer in progress');
-    await request(this.socket, 'call:transfer-end', { callId: call.id, action }).catch((err: unknown) => {
-      this.fail(err);
-      throw err;
-    });
+    await request(this.socket, 'call:transfer-end', { callId: call.id, action }).catch((err: unknown) => this.failAndThrow(err));
   }
 }

@@ -1,19 +1,19 @@
 // AstralClientCore: the headless softphone's connection, call state machine and media; AstralClient adds in-call controls.
-import type { CallCodec, CallEnded, PartyInfo, PhoneState } from '@astral/protocol';
+import type { CallCodec, CallEnded, PartyInfo } from '@astral/protocol';
 import { MediaSession } from './media-session.js';
 import { measureRegionRtts } from './regions.js';
 import { AstralError, openSocket, request, type GatewaySocket } from './signaling.js';
 import { TokenSource } from './token-source.js';
-import type { AstralClientEvents, AstralClientOptions, CallInfo, CallStats } from './types.js';
+import type { AstralClientOptions, CallInfo, CallStats } from './types.js';
+// Last, so the bundle places the base class right before this one.
+import { ClientCoreBase } from './client-core-base.js';
 
 const AUTH_CODES = new Set(['unauthorized', 'token_expired']);
 /** How long a call survives a dropped connection on this side (the server keeps it ASTRAL_RECONNECT_GRACE). */
 const RESUME_WAIT_MS = 15_000;
 
-export class AstralClientCore extends EventTarget {
-  protected _state: PhoneState = 'disconnected';
-  private _user: PartyInfo | null = null;
-  protected _call: CallInfo | null = null;
+export class AstralClientCore extends ClientCoreBase {
+  protected readonly errorType = AstralError;
   protected socket: GatewaySocket | null = null;
   private media: MediaSession | null = null;
   private readonly tokens: TokenSource;
@@ -35,16 +35,6 @@ export class AstralClientCore extends EventTarget {
     this.tokens = new TokenSource(options.token, options.tokenUrl);
   }
 
-  get state(): PhoneState {
-    return this._state;
-  }
-  get user(): PartyInfo | null {
-    return this._user;
-  }
-  /** The current call, or null. */
-  get activeCall(): CallInfo | null {
-    return this._call;
-  }
   get remoteStream(): MediaStream | null {
     return this.media?.remoteStream ?? null;
   }
@@ -56,21 +46,14 @@ export class AstralClientCore extends EventTarget {
     return this.media?.localStream ?? null;
   }
 
-  /** Subscribes to a typed event; returns the unsubscribe function. */
-  on<K extends keyof AstralClientEvents>(name: K, listener: (detail: AstralClientEvents[K]) => void): () => void {
-    const handler = (e: Event) => listener((e as CustomEvent<AstralClientEvents[K]>).detail);
-    this.addEventListener(name, handler);
-    return () => this.removeEventListener(name, handler);
-  }
-
   /** Connects and prepares media; resolves once the phone is ready. */
   connect(): Promise<void> {
-    if (this.socket) return this._state === 'ready' ? Promise.resolve() : this.waitReady();
+    if (this.socket) return this._state === 'ready' ? Promise.resolve() : this.waitReady('connection closed before the phone was ready');
     this.setState('connecting');
     return this.tokens.get().then(
       (token) => {
         this.openSocket(token);
-        return this.waitReady();
+        return this.waitReady('connection closed before the phone was ready');
       },
       (err: unknown) => {
         this.fail(err);
@@ -96,7 +79,7 @@ export class AstralClientCore extends EventTarget {
   }
 
   async call(destination: string): Promise<string> {
-    const socket = this.requireState('ready');
+    const socket = this.requireState('ready', this.socket);
     this.setState('dialing');
     let callId: string;
     let to: PartyInfo;
@@ -106,8 +89,7 @@ export class AstralClientCore extends EventTarget {
       if (codec) this.codecs.set(callId, codec);
     } catch (err) {
       if (this._state === 'dialing') this.setState('ready');
-      this.fail(err);
-      throw err;
+      this.failAndThrow(err);
     }
     this.setCall({ id: callId, direction: 'outgoing', remote: to, answeredAt: null, muted: false, remoteMuted: false });
     const early = this.earlyEnds.get(callId);
@@ -121,7 +103,7 @@ export class AstralClientCore extends EventTarget {
   }
 
   async answer(): Promise<void> {
-    const socket = this.requireState('incoming');
+    const socket = this.requireState('incoming', this.socket);
     const call = this._call!;
     const region = call.channelId ? this.channelRegions.get(call.channelId) : undefined;
     this.setCall({ ...call, answeredAt: Date.now(), ...(region ? { region } : {}) });
@@ -132,15 +114,14 @@ export class AstralClientCore extends EventTarget {
 
   /** Joins a channel's call (starting it when none runs); resolves with the call id. */
   async joinChannel(channelId: string): Promise<string> {
-    const socket = this.requireState('ready');
+    const socket = this.requireState('ready', this.socket);
     this.setState('dialing');
     let callId: string | null;
     try {
       ({ callId } = await request(socket, 'voice:state', { channel_id: channelId }));
     } catch (err) {
       if (this._state === 'dialing') this.setState('ready');
-      this.fail(err);
-      throw err;
+      this.failAndThrow(err);
     }
     const region = this.channelRegions.get(channelId);
     const remote = { userId: channelId, identity: channelId, displayName: `Channel ${channelId}`, extension: null };
@@ -151,7 +132,7 @@ export class AstralClientCore extends EventTarget {
   }
 
   async decline(): Promise<void> {
-    const socket = this.requireState('incoming');
+    const socket = this.requireState('incoming', this.socket);
     await request(socket, 'call:decline', { callId: this._call!.id }).catch((err: unknown) => this.fail(err));
   }
 
@@ -175,19 +156,6 @@ export class AstralClientCore extends EventTarget {
   getStats(): Promise<CallStats> {
     if (!this.media) return Promise.reject(new AstralError('invalid_state', 'not connected'));
     return this.media.getStats();
-  }
-
-  private waitReady(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const offReady = this.on('ready', () => (offReady(), offState(), resolve()));
-      const offState = this.on('state', ({ state }) => {
-        if (state === 'disconnected') {
-          offReady();
-          offState();
-          reject(new AstralError('unavailable', 'connection closed before the phone was ready'));
-        }
-      });
-    });
   }
 
   private openSocket(token: string): void {
@@ -364,44 +332,13 @@ export class AstralClientCore extends EventTarget {
     this._regionRtts = rtts;
   }
 
-
   private finishCall(ended: CallEnded | null): void {
     const call = this._call;
     if (!call) return;
     this.media?.endCall();
     this.codecs.delete(call.id);
     this.setCall(null);
-    this.emit('call-ended', {
-      callId: call.id,
-      disposition: ended?.disposition ?? (call.answeredAt ? 'ANSWERED' : 'FAILED'),
-      reason: ended?.reason ?? 'disconnected',
-      duration: ended?.duration ?? (call.answeredAt ? Math.round((Date.now() - call.answeredAt) / 1000) : 0),
-    });
+    this.emitCallEnded(call, ended);
     if (this.socket?.connected && this._state !== 'disconnected') this.setState('ready');
-  }
-
-  private requireState(state: PhoneState): GatewaySocket {
-    if (this._state !== state || !this.socket) throw new AstralError('invalid_state', `the phone is ${this._state}, not ${state}`);
-    return this.socket;
-  }
-
-  protected setCall(call: CallInfo | null): void {
-    this._call = call;
-    this.emit('call', { call });
-  }
-
-  private setState(state: PhoneState): void {
-    if (this._state === state) return;
-    this._state = state;
-    this.emit('state', { state });
-  }
-
-  protected fail(err: unknown): void {
-    const e = err instanceof AstralError ? err : new AstralError('internal', String((err as Error)?.message ?? err));
-    this.emit('error', { code: e.code, message: e.message });
-  }
-
-  private emit<K extends keyof AstralClientEvents>(name: K, detail: AstralClientEvents[K]): void {
-    this.dispatchEvent(new CustomEvent(name, { detail }));
   }
 }

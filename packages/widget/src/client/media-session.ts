@@ -1,6 +1,7 @@
 // MediaSession: the widget's mediasoup-client side — device, the two long-lived transports, mic producer, consumers, stats.
 import type { CallCodec, ConsumeOffer, MediaSetup } from '@astral/protocol';
 import { Device, type types } from 'mediasoup-client';
+import { statsFrom } from './call-stats.js';
 import type { CallStats } from './types.js';
 import { request, type GatewaySocket } from './signaling.js';
 
@@ -148,24 +149,7 @@ export class MediaSession {
   }
 
   async getStats(): Promise<CallStats> {
-    const stats: CallStats = { packetsSent: 0, packetsReceived: 0, bytesReceived: 0, audioLevel: 0, jitter: 0, roundTripTime: 0, packetsLost: 0 };
-    const reports = await Promise.all([this.producer?.getStats(), ...[...this.consumers.values()].map((c) => c.getStats())]);
-    for (const report of reports) {
-      report?.forEach((s: Record<string, number | string | boolean>) => {
-        const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
-        if (s.type === 'outbound-rtp') stats.packetsSent += n('packetsSent');
-        else if (s.type === 'inbound-rtp') {
-          stats.packetsReceived += n('packetsReceived');
-          stats.bytesReceived += n('bytesReceived');
-          stats.packetsLost += n('packetsLost');
-          stats.jitter = Math.max(stats.jitter, n('jitter'));
-          stats.audioLevel = Math.max(stats.audioLevel, n('audioLevel'));
-        } else if (s.type === 'candidate-pair' && s.nominated && n('currentRoundTripTime') > 0) {
-          stats.roundTripTime = n('currentRoundTripTime');
-        }
-      });
-    }
-    return stats;
+    return statsFrom(await Promise.all([this.producer?.getStats(), ...[...this.consumers.values()].map((c) => c.getStats())]));
   }
 
   close(): void {

@@ -1,7 +1,8 @@
 // SipClientCore: the sip engine's connection, call state machine and media, with AstralClientCore's public surface.
 import { Invitation, Inviter, SessionState, UserAgent, type Session } from 'sip.js';
-import type { Disposition, EndReason, PartyInfo, PhoneState } from '@astral/protocol';
-import type { AstralClientEvents, CallInfo, CallStats } from '../types.js';
+import type { Disposition, EndReason, PartyInfo } from '@astral/protocol';
+import { ClientCoreBase, type CallEnd } from '../client-core-base.js';
+import type { CallInfo, CallStats } from '../types.js';
 import { SipError, resolveAccount, targetUri, toSipError } from './sip-account.js';
 import { SipConnection } from './sip-connection.js';
 import { applyTracks, localStreamOf, remoteStreamOf, sdpHolds, sessionStats } from './sip-media.js';
@@ -28,10 +29,11 @@ function unanswered(status: number, cancelled: boolean): { disposition: Disposit
   return { disposition: 'FAILED', reason: 'unavailable' };
 }
 
-export class SipClientCore extends EventTarget {
-  protected _state: PhoneState = 'disconnected';
-  private _user: PartyInfo | null = null;
-  protected _call: CallInfo | null = null;
+/** What connect() rejects with when the phone disconnects first. */
+const CLOSED_BEFORE_READY = 'disconnected before the phone was ready';
+
+export class SipClientCore extends ClientCoreBase {
+  protected readonly errorType = SipError;
   /** The current call's session. */
   protected session: Session | null = null;
   /** An attended transfer's consultation with the target (the current call waits on hold). */
@@ -52,15 +54,6 @@ export class SipClientCore extends EventTarget {
     this.audio.autoplay = true;
   }
 
-  get state(): PhoneState {
-    return this._state;
-  }
-  get user(): PartyInfo | null {
-    return this._user;
-  }
-  get activeCall(): CallInfo | null {
-    return this._call;
-  }
   /** The session whose audio plays: the consultation during an attended transfer, else the call. */
   protected get audible(): Session | null {
     return this.consult ?? this.session;
@@ -76,17 +69,11 @@ export class SipClientCore extends EventTarget {
     return this.conn?.ua ?? null;
   }
 
-  on<K extends keyof AstralClientEvents>(name: K, listener: (detail: AstralClientEvents[K]) => void): () => void {
-    const handler = (e: Event) => listener((e as CustomEvent<AstralClientEvents[K]>).detail);
-    this.addEventListener(name, handler);
-    return () => this.removeEventListener(name, handler);
-  }
-
   /** Connects to the PBX and registers; resolves once the phone is ready. */
   async connect(): Promise<void> {
-    if (this.conn) return this._state === 'ready' ? undefined : this.waitReady();
+    if (this.conn) return this._state === 'ready' ? undefined : this.waitReady(CLOSED_BEFORE_READY);
     this.setState('connecting');
-    const ready = this.waitReady();
+    const ready = this.waitReady(CLOSED_BEFORE_READY);
     try {
       const account = await resolveAccount(this.options);
       if (this._state !== 'connecting') throw new SipError('unavailable', 'disconnected while connecting');
@@ -121,19 +108,17 @@ export class SipClientCore extends EventTarget {
   }
 
   async call(destination: string): Promise<string> {
-    this.requireState('ready');
+    this.requireState('ready', this.conn);
     const inviter = this.newInviter(destination);
     const id = callIdOf(inviter);
     this.adopt(inviter, { id, direction: 'outgoing', remote: partyOf(inviter.remoteIdentity.uri), answeredAt: null, muted: false, remoteMuted: false });
     this.setState('dialing');
-    this.sendInvite(inviter, () => {
-      if (this.session === inviter && this._state === 'dialing') this.setState('ringing');
-    });
+    this.sendInvite(inviter);
     return id;
   }
 
   async answer(): Promise<void> {
-    this.requireState('incoming');
+    this.requireState('incoming', this.conn);
     const invitation = this.session as Invitation;
     this.setCall({ ...this._call!, answeredAt: Date.now() });
     this.setState('in-call');
@@ -144,7 +129,7 @@ export class SipClientCore extends EventTarget {
   }
 
   async decline(): Promise<void> {
-    this.requireState('incoming');
+    this.requireState('incoming', this.conn);
     const invitation = this.session as Invitation;
     this.finals.set(invitation, 603);
     await invitation.reject({ statusCode: 603 }).catch((err: unknown) => this.fail(err));
@@ -179,8 +164,8 @@ export class SipClientCore extends EventTarget {
     return new Inviter(conn.ua, target, { sessionDescriptionHandlerOptions: this.sdhOptions(), ...extra });
   }
 
-  /** Sends the INVITE of `inviter`, recording its final status; `onRinging` on 180/183. */
-  protected sendInvite(inviter: Inviter, onRinging: () => void): void {
+  /** Sends the INVITE of `inviter`, recording its final status; `onRinging` on 180/183 (default: the dialing call rings). */
+  protected sendInvite(inviter: Inviter, onRinging = () => this.ringing(inviter)): void {
     this.watch(inviter);
     inviter
       .invite({
@@ -195,6 +180,11 @@ export class SipClientCore extends EventTarget {
         this.fail(toSipError(err, 'unavailable'));
         this.endSession(inviter);
       });
+  }
+
+  /** A 180/183 for `inviter`: the call rings, if it is still the one dialing. */
+  private ringing(inviter: Inviter): void {
+    if (this.session === inviter && this._state === 'dialing') this.setState('ringing');
   }
 
   /** Makes `session` the current call. */
@@ -263,19 +253,13 @@ export class SipClientCore extends EventTarget {
     }
   }
 
-  protected finish(session: Session | null, end: { disposition: Disposition; reason: EndReason } | null): void {
+  protected finish(session: Session | null, end: CallEnd | null): void {
     const call = this._call;
     if (!call || (session && session !== this.session)) return;
     this.session = null;
     this.setCall(null);
     this.play();
-    const duration = call.answeredAt ? Math.round((Date.now() - call.answeredAt) / 1000) : 0;
-    this.emit('call-ended', {
-      callId: call.id,
-      disposition: end?.disposition ?? (call.answeredAt ? 'ANSWERED' : 'FAILED'),
-      reason: end?.reason ?? 'disconnected',
-      duration,
-    });
+    this.emitCallEnded(call, end);
     if (this.conn) this.setState(this.registered ? 'ready' : 'reconnecting');
   }
 
@@ -341,42 +325,5 @@ export class SipClientCore extends EventTarget {
       this.finish(session, null);
     }
     this.setState('reconnecting');
-  }
-
-  private waitReady(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const offReady = this.on('ready', () => (offReady(), offState(), resolve()));
-      const offState = this.on('state', ({ state }) => {
-        if (state === 'disconnected') {
-          offReady();
-          offState();
-          reject(new SipError('unavailable', 'disconnected before the phone was ready'));
-        }
-      });
-    });
-  }
-
-  protected requireState(state: PhoneState): void {
-    if (this._state !== state || !this.conn) throw new SipError('invalid_state', `the phone is ${this._state}, not ${state}`);
-  }
-
-  protected setCall(call: CallInfo | null): void {
-    this._call = call;
-    this.emit('call', { call });
-  }
-
-  protected setState(state: PhoneState): void {
-    if (this._state === state) return;
-    this._state = state;
-    this.emit('state', { state });
-  }
-
-  protected fail(err: unknown): void {
-    const e = toSipError(err);
-    this.emit('error', { code: e.code, message: e.message });
-  }
-
-  protected emit<K extends keyof AstralClientEvents>(name: K, detail: AstralClientEvents[K]): void {
-    this.dispatchEvent(new CustomEvent(name, { detail }));
   }
 }

@@ -1,5 +1,5 @@
 // SipClient: the sip.js engine's headless softphone — SipClientCore plus hold, DTMF and blind/attended transfer.
-import { SessionState, type Invitation, type Inviter, type Referral, type Session } from 'sip.js';
+import { SessionState, type Invitation, type Inviter, type Referral, type Session, type URI } from 'sip.js';
 import { SipClientCore, callIdOf, partyOf } from './sip-client-core.js';
 import { SipError } from './sip-account.js';
 import { infoDigits, rtpDtmfSender } from './sip-media.js';
@@ -12,6 +12,23 @@ function referredParty(referral: Referral): ReturnType<typeof partyOf> {
   const { uri, displayName } = referral.referTo;
   const party = partyOf(uri, displayName);
   return uri.host.endsWith('.invalid') && displayName ? { ...party, identity: displayName, extension: displayName } : party;
+}
+
+/**
+ * Sends an in-dialog request (REFER, re-INVITE) through `send` and resolves on its 2xx; a refusal rejects with a
+ * SipError `code` saying `refused` and the status.
+ */
+function untilAccepted(
+  send: (requestDelegate: { onAccept(): void; onReject(res: { message: { statusCode?: number; reasonPhrase?: string } }): void }) => Promise<unknown>,
+  code: string,
+  refused: string,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    send({
+      onAccept: () => resolve(),
+      onReject: (res) => reject(new SipError(code, `${refused}: ${res.message.statusCode} ${res.message.reasonPhrase}`)),
+    }).catch(reject);
+  });
 }
 
 export class SipClient extends SipClientCore {
@@ -75,24 +92,10 @@ export class SipClient extends SipClientCore {
     }
     if (type === 'blind') {
       const target = this.newInviter(destination).remoteIdentity.uri;
-      await new Promise<void>((resolve, reject) => {
-        session
-          .refer(target, {
-            requestDelegate: {
-              onAccept: () => {
-                this.transferred.add(session);
-                session.bye().catch(() => undefined);
-                resolve();
-              },
-              onReject: (res) => reject(new SipError('transfer_failed', `the transfer was refused: ${res.message.statusCode} ${res.message.reasonPhrase}`)),
-            },
-          })
-          .catch(reject);
-      }).catch((err: unknown) => {
-        this.fail(err);
-        throw err;
+      return this.refer(session, target, () => {
+        this.transferred.add(session);
+        session.bye().catch(() => undefined);
       });
-      return;
     }
     if (this.consult) throw new SipError('invalid_state', 'a transfer is already in progress');
     const consult = this.newInviter(destination);
@@ -110,25 +113,12 @@ export class SipClient extends SipClientCore {
     if (!session || !consult || !call?.transfer) return Promise.reject(new SipError('invalid_state', 'no transfer in progress'));
     if (consult.state !== SessionState.Established) return Promise.reject(new SipError('invalid_state', 'the target has not answered yet'));
     const target = call.transfer.target;
-    return new Promise<void>((resolve, reject) => {
-      session
-        .refer(consult, {
-          requestDelegate: {
-            onAccept: () => {
-              // The transferee now INVITEs the target with Replaces; the target ends our consultation leg.
-              this.transferred.add(session);
-              this.emit('transfer', { callId: call.id, state: 'completed', target });
-              session.bye().catch(() => undefined);
-              setTimeout(() => consult.state === SessionState.Established && consult.bye().catch(() => undefined), 5000);
-              resolve();
-            },
-            onReject: (res) => reject(new SipError('transfer_failed', `the transfer was refused: ${res.message.statusCode} ${res.message.reasonPhrase}`)),
-          },
-        })
-        .catch(reject);
-    }).catch((err: unknown) => {
-      this.fail(err);
-      throw err;
+    return this.refer(session, consult, () => {
+      // The transferee now INVITEs the target with Replaces; the target ends our consultation leg.
+      this.transferred.add(session);
+      this.emit('transfer', { callId: call.id, state: 'completed', target });
+      session.bye().catch(() => undefined);
+      setTimeout(() => consult.state === SessionState.Established && consult.bye().catch(() => undefined), 5000);
     });
   }
 
@@ -194,9 +184,7 @@ export class SipClient extends SipClientCore {
         this.setCall({ ...old, id: callIdOf(inviter), direction: 'outgoing', remote: referredParty(referral), answeredAt: null, held: false, remoteHeld: false });
         this.setState('dialing');
         if (session.state === SessionState.Established) session.bye().catch(() => undefined);
-        this.sendInvite(inviter, () => {
-          if (this.session === inviter && this._state === 'dialing') this.setState('ringing');
-        });
+        this.sendInvite(inviter);
       },
       (err: unknown) => this.fail(err),
     );
@@ -251,20 +239,15 @@ export class SipClient extends SipClientCore {
     );
   }
 
+  /** REFERs the call's other party to `target` (a URI, or a session to replace); `accepted` runs on 2xx, a refusal is reported and thrown. */
+  private refer(session: Session, target: URI | Session, accepted: () => void): Promise<void> {
+    return untilAccepted((requestDelegate) => session.refer(target, { requestDelegate }), 'transfer_failed', 'the transfer was refused').then(accepted, (err: unknown) => this.failAndThrow(err));
+  }
+
   /** A re-INVITE with the given hold state; resolves on 2xx, rejects otherwise. */
   private reinvite(session: Session, hold: boolean): Promise<void> {
     const options = this.sdhOptions(hold);
     session.sessionDescriptionHandlerOptionsReInvite = options;
-    return new Promise<void>((resolve, reject) => {
-      session
-        .invite({
-          sessionDescriptionHandlerOptions: options,
-          requestDelegate: {
-            onAccept: () => resolve(),
-            onReject: (res) => reject(new SipError('hold_failed', `re-INVITE refused: ${res.message.statusCode} ${res.message.reasonPhrase}`)),
-          },
-        })
-        .catch(reject);
-    });
+    return untilAccepted((requestDelegate) => session.invite({ sessionDescriptionHandlerOptions: options, requestDelegate }), 'hold_failed', 're-INVITE refused');
   }
 }

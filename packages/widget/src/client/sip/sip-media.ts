@@ -1,5 +1,6 @@
 // Media of one sip.js session: its streams, track enabling for mute/hold, RFC 4733 DTMF, remote hold detection, stats.
 import type { Session } from 'sip.js';
+import { statsFrom } from '../call-stats.js';
 import type { CallStats } from '../types.js';
 
 interface WebSdh {
@@ -81,23 +82,6 @@ export function infoDigits(contentType: string, body: string): string | null {
 
 /** The same stats shape as the native engine, from the session's RTCPeerConnection. */
 export async function sessionStats(session: Session | null | undefined): Promise<CallStats> {
-  const stats: CallStats = { packetsSent: 0, packetsReceived: 0, bytesReceived: 0, audioLevel: 0, jitter: 0, roundTripTime: 0, packetsLost: 0 };
   const pc = peerOf(session);
-  if (!pc) return stats;
-  const report = await pc.getStats();
-  report.forEach((s: Record<string, number | string | boolean>) => {
-    const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
-    if (s.kind !== undefined && s.kind !== 'audio') return;
-    if (s.type === 'outbound-rtp') stats.packetsSent += n('packetsSent');
-    else if (s.type === 'inbound-rtp') {
-      stats.packetsReceived += n('packetsReceived');
-      stats.bytesReceived += n('bytesReceived');
-      stats.packetsLost += n('packetsLost');
-      stats.jitter = Math.max(stats.jitter, n('jitter'));
-      stats.audioLevel = Math.max(stats.audioLevel, n('audioLevel'));
-    } else if (s.type === 'candidate-pair' && s.nominated && n('currentRoundTripTime') > 0) {
-      stats.roundTripTime = n('currentRoundTripTime');
-    }
-  });
-  return stats;
+  return statsFrom(pc ? [await pc.getStats()] : []);
 }
