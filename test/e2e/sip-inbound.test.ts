@@ -6,12 +6,12 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { captureRtp, hasTone, isNotSilent } from '../helpers/rtp-capture.js';
 import { mintToken } from '../helpers/server.js';
 import { startSipp, type RunningSipp, type SippOptions } from '../helpers/sipp.js';
 import { toneFile } from '../helpers/tone.js';
-import { api, configureTrunk, lastEndedCall, startTrunkStage, type TrunkStage } from '../helpers/trunks.js';
+import { api, configureTrunk, lastEndedCall, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
 
 const PROMPT_HZ = 600;
 let stage: TrunkStage;
@@ -37,14 +37,7 @@ describe('calls in from a SIP trunk (SIPp as the carrier)', { timeout: 240_000 }
       { number: '15550006', destination: '6001', destination_type: 'ivr' },
     ]);
   });
-  afterEach(async () => {
-    await stage.closePhones();
-    await Promise.all(sipps.splice(0).map((s) => s.stop()));
-  });
-  after(async () => {
-    if (process.env.DUMP_SERVER) console.log(stage?.server.output());
-    await stage?.close();
-  });
+  trunkSuiteHooks(() => stage, sipps);
 
   test('a number routed to an extension: the widget rings, answers, audio and DTMF cross both ways', async () => {
     const agent = await stage.phone('a', tokens.agent!);

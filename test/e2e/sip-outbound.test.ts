@@ -1,13 +1,13 @@
 // End to end: calls out to the phone network through a SIP trunk whose carrier is SIPp — digest challenge, carrier audio at
 // the widget, the widget's audio at the carrier, BYE from each side, busy / no answer / cancel / failure dispositions.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import wavefile from 'wavefile';
 import { captureRtp, hasTone, isNotSilent } from '../helpers/rtp-capture.js';
 import type { PhonePage } from '../helpers/phone.js';
 import { mintToken } from '../helpers/server.js';
 import { startSipp, type RunningSipp } from '../helpers/sipp.js';
-import { api, configureTrunk, lastEndedCall, startTrunkStage, type TrunkStage } from '../helpers/trunks.js';
+import { api, configureTrunk, lastEndedCall, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
 import { tonePower } from '../helpers/tone.js';
 
 let stage: TrunkStage;
@@ -49,14 +49,7 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
     stage = await startTrunkStage({ browsers: { a: 440 }, env: { ASTRAL_RING_TIMEOUT: '6' } });
     tokens.agent = await mintToken(stage.server, 'agent', { display_name: 'Agent', extension: '1001' });
   });
-  afterEach(async () => {
-    await stage.closePhones();
-    await Promise.all(sipps.splice(0).map((s) => s.stop()));
-  });
-  after(async () => {
-    if (process.env.DUMP_SERVER) console.log(stage?.server.output());
-    await stage?.close();
-  });
+  trunkSuiteHooks(() => stage, sipps);
 
   test('click-to-call external: the 401 challenge is answered, audio crosses both ways, Astral hangs up with BYE', async () => {
     const sipp = await carrier('uas-auth-answer-pcap.xml', { user: 'astral', pass: 's3cret-pw' });

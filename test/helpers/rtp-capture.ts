@@ -1,6 +1,7 @@
 // RTP as a SIP peer (SIPp) got it: a packet capture on the loopback interface (tcpdump, else dumpcap) filtered to a UDP
 // port, parsed here: RTP headers, G.711 decoded to 8 kHz PCM, RFC 4733 telephone-events turned into digits. Also writes
 // pcaps SIPp can play (g711a audio with DTMF events in the same RTP stream) and judges 8 kHz audio (silence, tone).
+import { buildRtp } from '../../packages/server/src/media/rtp.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -347,16 +348,6 @@ export function writeRtpPcap(records: PcapRecord[], ports = { src: 5000, dst: 20
   return Buffer.concat(parts);
 }
 
-function rtpBytes(h: { pt: number; marker: boolean; seq: number; timestamp: number; ssrc: number }, payload: Uint8Array): Uint8Array {
-  const b = Buffer.alloc(12 + payload.length);
-  b[0] = 0x80;
-  b[1] = (h.marker ? 0x80 : 0) | h.pt;
-  b.writeUInt16BE(h.seq & 0xffff, 2);
-  b.writeUInt32BE(h.timestamp >>> 0, 4);
-  b.writeUInt32BE(h.ssrc >>> 0, 8);
-  Buffer.from(payload).copy(b, 12);
-  return b;
-}
 
 /**
  * The g711a.pcap audio (or another PCMA/PCMU pcap) with RFC 4733 events for `digits` inserted `atMs` into it, in the
@@ -387,7 +378,7 @@ export function buildDtmfPcap(opts: { digits: string; atMs?: number; pt?: number
         const end = i >= 8;
         const duration = Math.min(i + 1, 8) * 160;
         const payload = Uint8Array.from([id, (end ? 0x80 : 0) | 10, duration >> 8, duration & 0xff]);
-        out.push({ timeUs: (t0 + t) * 1000, rtp: rtpBytes({ pt, marker: i === 0, seq: seq++, timestamp: evTs, ssrc }, payload) });
+        out.push({ timeUs: (t0 + t) * 1000, rtp: buildRtp({ payloadType: pt, marker: i === 0, seq: seq++, timestamp: evTs, ssrc }, Buffer.from(payload)) });
         if (i < 8) t += 20;
       }
       t += 100;
@@ -403,7 +394,7 @@ export function buildDtmfPcap(opts: { digits: string; atMs?: number; pt?: number
       shiftTs = d.ts;
       inserted = true;
     }
-    const rtp = rtpBytes({ pt: r.pt, marker: r.marker, seq: seq++, timestamp: r.timestamp + shiftTs, ssrc }, r.payload);
+    const rtp = buildRtp({ payloadType: r.pt, marker: r.marker, seq: seq++, timestamp: r.timestamp + shiftTs, ssrc }, Buffer.from(r.payload));
     out.push({ timeUs: (u.time + shiftMs) * 1000, rtp });
   }
   if (!inserted) {

@@ -1,5 +1,6 @@
 // Trunk test helpers: a stage whose server speaks SIP on a free port, and the admin calls a test makes (trunks, numbers, records).
-import { freeSipPort } from './sipp.js';
+import { after, afterEach } from 'node:test';
+import { freeSipPort, type RunningSipp } from './sipp.js';
 import type { RunningServer } from './server.js';
 import { startStage, type Stage, type StageOptions } from './stage.js';
 
@@ -11,6 +12,18 @@ export async function startTrunkStage(options: StageOptions): Promise<TrunkStage
   const sipPort = await freeSipPort();
   const stage = await startStage({ ...options, env: { ASTRAL_SIP_PORT: String(sipPort), ...options.env } });
   return Object.assign(stage, { sipPort });
+}
+
+/** The hooks of a trunk e2e suite: phones and SIPp peers gone after each test, the server's log printed on DUMP_SERVER=1. */
+export function trunkSuiteHooks(stage: () => TrunkStage | undefined, sipps: RunningSipp[]): void {
+  afterEach(async () => {
+    await stage()?.closePhones();
+    await Promise.all(sipps.splice(0).map((s) => s.stop()));
+  });
+  after(async () => {
+    if (process.env.DUMP_SERVER) console.log(stage()?.server.output());
+    await stage()?.close();
+  });
 }
 
 export async function api(server: RunningServer, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
