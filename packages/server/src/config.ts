@@ -22,8 +22,8 @@ export interface Config {
   recording: boolean;
   logLevel: string;
   regions: RegionConfig[];
-  /** SIP trunks: UDP and TCP on `port` (null: SIP off) at `ip`, announcing media.announcedIp. */
-  sip: { port: number | null; ip: string };
+  /** SIP trunks: UDP and TCP on `port` (null: SIP off) at `ip`, announcing media.announcedIp; TLS per `tls`. */
+  sip: { port: number | null; ip: string; tls: SipTlsConfig };
   media: {
     workers: number;
     listenIp: string;
@@ -35,6 +35,14 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+/** SIP over TLS: a listener on `port` (0: ephemeral) when `certFile` and `keyFile` are set; `caFile` adds a CA trusted for trunks. */
+export interface SipTlsConfig {
+  port: number;
+  certFile: string | null;
+  keyFile: string | null;
+  caFile: string | null;
+}
 
 /** An RTC region: a named set of media workers; `endpoint` is where widgets measure latency (default: this server). */
 export interface RegionConfig {
@@ -104,6 +112,20 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
 }
 
+/** ASTRAL_SIP_TLS_*: certificate and key together or neither; each named file must exist. */
+function sipTls(env: Env): SipTlsConfig {
+  const file = (name: string): string | null => {
+    const v = env[name];
+    if (!v) return null;
+    if (!existsSync(v)) throw new ConfigError(`${name}: no such file "${v}"`);
+    return resolve(v);
+  };
+  const certFile = file('ASTRAL_SIP_TLS_CERT');
+  const keyFile = file('ASTRAL_SIP_TLS_KEY');
+  if (!certFile !== !keyFile) throw new ConfigError('ASTRAL_SIP_TLS_CERT and ASTRAL_SIP_TLS_KEY must be set together');
+  return { port: int(env, 'ASTRAL_SIP_TLS_PORT', 5061, 0, 65535), certFile, keyFile, caFile: file('ASTRAL_SIP_TLS_CA') };
+}
+
 /** Reads ASTRAL_SECRET_KEY, or the key kept in the data dir, or generates and keeps one. */
 function loadSecretKey(env: Env, dataDir: string): Buffer {
   const given = env.ASTRAL_SECRET_KEY;
@@ -145,7 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     regions: loadRegions(env, workers),
     sip: (() => {
       const sipPort = int(env, 'ASTRAL_SIP_PORT', 5060, 0, 65535);
-      return { port: sipPort === 0 ? null : sipPort, ip: env.ASTRAL_SIP_IP || listenIp };
+      return { port: sipPort === 0 ? null : sipPort, ip: env.ASTRAL_SIP_IP || listenIp, tls: sipTls(env) };
     })(),
     media: {
       workers,

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import sip, { type ServerTransaction, type SipAor, type SipMessage } from 'sip';
 import type { SipDialog } from './types.js';
-import type { Remote } from './transport.js';
+import type { Protocol, Remote } from './transport.js';
 import { randomToken, targetOfUri, type SipStack, type Target } from './stack.js';
 import { answerChallenge, type Credentials } from './auth.js';
 
@@ -15,7 +15,7 @@ export interface UaContext {
   log: FastifyBaseLogger;
   userAgent: string;
   ackTimeoutMs: number;
-  contact(protocol: 'UDP' | 'TCP', user?: string): string;
+  contact(protocol: Protocol, user?: string): string;
   addDialog(d: DialogBase): void;
   removeDialog(d: DialogBase): void;
 }
@@ -70,8 +70,8 @@ export abstract class DialogBase extends EventEmitter implements SipDialog {
   routeSet: SipAor[] = [];
   localSeq = 1 + Math.floor(Math.random() * 10_000);
   remoteSeq: number | null = null;
-  protocol: 'UDP' | 'TCP' = 'UDP';
-  /** The TCP connection the far side used, reused for our in-dialog requests while open. */
+  protocol: Protocol = 'UDP';
+  /** The TCP/TLS connection the far side used, reused for our in-dialog requests while open. */
   flow: Remote | null = null;
   /** 'confirmed' once answered (2xx sent or received); 'ended' after BYE, failure or cancel. */
   phase: 'early' | 'confirmed' | 'ended' = 'early';
@@ -255,7 +255,7 @@ export abstract class DialogBase extends EventEmitter implements SipDialog {
       return;
     }
     this.remoteSeq = seq;
-    if (remote.protocol === 'TCP') this.flow = remote;
+    if (remote.protocol !== 'UDP') this.flow = remote;
     switch (method) {
       case 'BYE':
         this.reply(tx, m, 200, 'OK');

@@ -60,14 +60,14 @@ export class InboundInviteImpl extends DialogBase implements InboundInvite {
     delete this.localAor.params.tag;
     this.remoteSeq = h.cseq.seq;
     this.protocol = remote.protocol;
-    this.flow = remote.protocol === 'TCP' ? remote : null;
+    this.flow = remote.protocol !== 'UDP' ? remote : null;
     this.updateTarget(invite);
     this.routeSet = (h['record-route'] ?? []).map((r) => aorCopy(r));
     this.requestUser = uriUser(invite.uri);
     this.toUser = uriUser(h.to.uri);
     this.fromUser = uriUser(h.from.uri);
     this.fromDisplayName = displayName(h.from);
-    this.source = { address: remote.address, port: remote.port, transport: remote.protocol === 'TCP' ? 'tcp' : 'udp' };
+    this.source = { address: remote.address, port: remote.port, transport: remote.protocol === 'TLS' ? 'tls' : remote.protocol === 'TCP' ? 'tcp' : 'udp' };
     const ct = String(h['content-type'] ?? 'application/sdp').toLowerCase();
     this.sdp = invite.content && invite.content.trim() && ct.startsWith('application/sdp') ? invite.content : null;
     const auth = findAuthorization(invite);

@@ -1,5 +1,7 @@
-// Starts the server's SIP side: the user agent on ASTRAL_SIP_PORT, the trunk directory and its monitors, the gateway into call control.
+// Starts the server's SIP side: the user agent on ASTRAL_SIP_PORT (and ASTRAL_SIP_TLS_PORT), the trunk directory and its monitors, the gateway into call control.
+import { readFileSync } from 'node:fs';
 import type { FastifyBaseLogger } from 'fastify';
+import type { SipTlsConfig } from '../config.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { CallControl } from '../calls/call-control.js';
 import type { Journeys } from '../calls/journey.js';
@@ -16,6 +18,8 @@ export interface SipDeps {
   ip: string;
   port: number;
   announcedIp: string;
+  /** SIP over TLS (listener and extra CA); absent: UDP and TCP only. */
+  tls?: SipTlsConfig;
   store: Store;
   secrets: SecretBox;
   calls: CallControl;
@@ -36,7 +40,17 @@ export interface SipService {
 
 export async function startSip(deps: SipDeps): Promise<SipService> {
   const log = deps.log.child({ component: 'sip' });
-  const ua = await SipUserAgent.start({ ip: deps.ip, port: deps.port, announcedIp: deps.announcedIp }, log);
+  const t = deps.tls;
+  const ua = await SipUserAgent.start(
+    {
+      ip: deps.ip,
+      port: deps.port,
+      announcedIp: deps.announcedIp,
+      tls: t?.certFile && t.keyFile ? { port: t.port, cert: readFileSync(t.certFile), key: readFileSync(t.keyFile) } : null,
+      tlsCa: t?.caFile ? readFileSync(t.caFile) : null,
+    },
+    log,
+  );
   const trunks = new TrunkDirectory({ store: deps.store, secrets: deps.secrets, ua, log });
   const gateway = new SipGateway({ ua, calls: deps.calls, sessions: deps.sessions, media: deps.media, trunks, log });
   const inbound = new InboundCalls({ gateway, trunks, ...deps, log });
@@ -47,7 +61,7 @@ export async function startSip(deps: SipDeps): Promise<SipService> {
     });
   };
   await trunks.watchAll();
-  log.info({ port: ua.port, ip: deps.ip }, 'sip: listening (udp, tcp)');
+  log.info({ port: ua.port, tlsPort: ua.tlsPort, ip: deps.ip }, ua.tlsPort === null ? 'sip: listening (udp, tcp)' : 'sip: listening (udp, tcp, tls)');
   return {
     gateway,
     trunks,

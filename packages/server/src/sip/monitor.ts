@@ -6,7 +6,7 @@ import type { TrunkStatus, TrunkTarget } from './types.js';
 import type { UaContext } from './dialog.js';
 import { randomToken, type Target } from './stack.js';
 import { answerChallenge, resign } from './auth.js';
-import { escapeUser } from './outbound.js';
+import { escapeUser, protocolOf, transportParam } from './outbound.js';
 
 export interface MonitorTiming {
   /** OPTIONS ping interval (30 s). */
@@ -38,15 +38,10 @@ export class TrunkMonitor {
     private readonly timing: MonitorTiming,
   ) {
     this.callId = `${randomToken(12)}@${ua.stack.announcedIp}`;
-    const protocol = trunk.transport === 'tcp' ? 'TCP' : 'UDP';
-    this.target = { protocol, host: trunk.host, port: trunk.port || 5060 };
+    const protocol = protocolOf(trunk.transport);
+    this.target = { protocol, host: trunk.host, port: trunk.port || (protocol === 'TLS' ? 5061 : 5060) };
     const host = trunk.host.includes(':') ? `[${trunk.host}]` : trunk.host;
-    this.hostPort = `${host}:${this.target.port}${protocol === 'TCP' ? ';transport=tcp' : ''}`;
-    if (trunk.transport === 'tls') {
-      ua.log.warn({ trunk: trunk.id }, 'sip: TLS trunks are not supported yet; reporting unreachable');
-      setImmediate(() => this.report('unreachable'));
-      return;
-    }
+    this.hostPort = `${host}:${this.target.port}${transportParam(protocol)}`;
     setImmediate(() => this.tick());
   }
 

@@ -1,6 +1,7 @@
 // An INVITE we send to a trunk (OutboundInvite): digest retry, provisional/answer/failure events, ACK, CANCEL.
 import sip, { type SipMessage } from 'sip';
-import type { OutboundInvite, OutboundInviteOptions, TrunkTarget } from './types.js';
+import type { OutboundInvite, OutboundInviteOptions, SipTransport, TrunkTarget } from './types.js';
+import type { Protocol } from './transport.js';
 import { DialogBase, ALLOW, aorCopy, type UaContext } from './dialog.js';
 import { randomToken, type RequestHandle, type Synthetic, type Target } from './stack.js';
 import { answerChallenge, type Credentials } from './auth.js';
@@ -13,6 +14,9 @@ export const escapeUser = (u: string): string =>
       return /[A-Za-z0-9\-_.!~*'()&=+$,;?/]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
     })
     .join('');
+
+export const protocolOf = (t: SipTransport): Protocol => (t === 'tls' ? 'TLS' : t === 'tcp' ? 'TCP' : 'UDP');
+export const transportParam = (p: Protocol): string => (p === 'TLS' ? ';transport=tls' : p === 'TCP' ? ';transport=tcp' : '');
 
 /** A quoted display name, as latin1 bytes of its UTF-8 (the library writes header text byte for byte). */
 export const quoteName = (n: string): string => `"${Buffer.from(n.replace(/["\\\r\n]/g, ''), 'utf8').toString('latin1')}"`;
@@ -33,19 +37,15 @@ export class OutboundInviteImpl extends DialogBase implements OutboundInvite {
     super(ua);
     this.trunk = opts.trunk;
     this.callId = `${randomToken(12)}@${ua.stack.announcedIp}`;
-    this.protocol = opts.trunk.transport === 'tcp' ? 'TCP' : 'UDP';
+    this.protocol = protocolOf(opts.trunk.transport);
     const host = opts.trunk.host.includes(':') ? `[${opts.trunk.host}]` : opts.trunk.host;
-    this.target = { protocol: this.protocol, host: opts.trunk.host, port: opts.trunk.port || 5060 };
+    this.target = { protocol: this.protocol, host: opts.trunk.host, port: opts.trunk.port || (this.protocol === 'TLS' ? 5061 : 5060) };
     const user = escapeUser(opts.toUser);
     this.localAor = { name: opts.fromDisplayName ? quoteName(opts.fromDisplayName) : undefined, uri: `sip:${escapeUser(opts.fromUser)}@${host}`, params: {} };
     this.remoteAor = { uri: `sip:${user}@${host}`, params: {} };
-    this.remoteTarget = `sip:${user}@${host}:${this.target.port}${this.protocol === 'TCP' ? ';transport=tcp' : ''}`;
+    this.remoteTarget = `sip:${user}@${host}:${this.target.port}${transportParam(this.protocol)}`;
     this.localSdp = opts.sdp;
     this.ua.addDialog(this);
-    if (opts.trunk.transport === 'tls') {
-      setImmediate(() => this.fail(503, 'TLS transport is not supported'));
-      return;
-    }
     const rq = this.buildRequest('INVITE', opts.sdp);
     rq.headers.to = aorCopy(this.remoteAor);
     this.send(rq);

@@ -4,10 +4,10 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import sip, { type ClientTransaction, type ServerTransaction, type SipMessage, type SipUri, type TransactionLayer } from 'sip';
 import type { FastifyBaseLogger } from 'fastify';
-import { SipTransportLayer, type Remote, type TransportOptions } from './transport.js';
+import { SipTransportLayer, type Protocol, type Remote, type TransportOptions } from './transport.js';
 
 export interface Target {
-  protocol: 'UDP' | 'TCP';
+  protocol: Protocol;
   host: string;
   port: number;
 }
@@ -34,12 +34,13 @@ export interface StackHandlers {
 
 export const randomToken = (bytes = 8): string => randomBytes(bytes).toString('hex');
 
-export function targetOfUri(uri: string | SipUri | undefined, fallback: 'UDP' | 'TCP'): Target | null {
+/** Where a URI points (RFC 3263 without DNS SRV/NAPTR): its transport parameter (a `sips:` URI: TLS), else `fallback`. */
+export function targetOfUri(uri: string | SipUri | undefined, fallback: Protocol): Target | null {
   const u = uri ? sip.parseUri(uri) : undefined;
   if (!u || !u.host) return null;
   const t = (u.params.transport ?? '').toString().toUpperCase();
-  const protocol = t === 'TCP' ? 'TCP' : t === 'UDP' ? 'UDP' : fallback;
-  return { protocol, host: u.host.replace(/^\[|\]$/g, ''), port: u.port || 5060 };
+  const protocol: Protocol = t === 'TCP' || t === 'UDP' || t === 'TLS' ? t : u.schema === 'sips' ? 'TLS' : fallback;
+  return { protocol, host: u.host.replace(/^\[|\]$/g, ''), port: u.port || (protocol === 'TLS' ? 5061 : 5060) };
 }
 
 export class SipStack {
@@ -64,6 +65,10 @@ export class SipStack {
 
   get port(): number {
     return this.transport.port;
+  }
+
+  get tlsPort(): number | null {
+    return this.transport.tlsPort;
   }
 
   setHandlers(h: StackHandlers): void {
@@ -98,15 +103,18 @@ export class SipStack {
     cn.release();
   }
 
+  /** The address to connect to; TLS keeps the host name for the certificate check (SNI and subjectAltName). */
   private async resolve(target: Target): Promise<Remote> {
     if (net.isIP(target.host)) return { protocol: target.protocol, address: target.host, port: target.port };
     const { address } = await dns.lookup(target.host);
-    return { protocol: target.protocol, address, port: target.port };
+    const remote: Remote = { protocol: target.protocol, address, port: target.port };
+    if (target.protocol === 'TLS') remote.servername = target.host;
+    return remote;
   }
 
   /**
    * Sends a request in a client transaction (the library's state machines: retransmissions, timers B/F, ACK of
-   * non-2xx). `flow`, when given and still open, is used instead of `target` (in-dialog requests over a peer's TCP
+   * non-2xx). `flow`, when given and still open, is used instead of `target` (in-dialog requests over a peer's TCP/TLS
    * connection). `timeoutMs` ends the transaction early with a synthetic 408.
    */
   request(rq: SipMessage, target: Target, cb: ResponseCallback, opts: { flow?: Remote | null; timeoutMs?: number; keepVia?: boolean } = {}): RequestHandle {
@@ -152,7 +160,7 @@ export class SipStack {
       });
     };
     const flow = opts.flow;
-    if (flow && flow.protocol === 'TCP' && this.transport.hasFlow(flow.address, flow.port)) go(flow);
+    if (flow && flow.protocol !== 'UDP' && this.transport.hasFlow(flow)) go(flow);
     else
       this.resolve(target).then(go, (err: Error) =>
         setImmediate(() => synth('transport', `Transport Error (cannot resolve ${target.host}: ${err.message})`)),
@@ -174,7 +182,7 @@ export class SipStack {
       cn.send(m);
       cn.release();
     };
-    if (flow && flow.protocol === 'TCP' && this.transport.hasFlow(flow.address, flow.port)) go(flow);
+    if (flow && flow.protocol !== 'UDP' && this.transport.hasFlow(flow)) go(flow);
     else this.resolve(target).then(go, (err: Error) => this.log.warn({ err: err.message, host: target.host }, 'sip: cannot resolve'));
   }
 

@@ -1,17 +1,30 @@
-// SIP transports: one UDP socket and one TCP listener on the same port, framing, size limits, garbage dropping.
+// SIP transports: one UDP socket and one TCP listener on the same port (plus a TLS listener when a certificate is
+// configured), outgoing TCP/TLS connections, stream framing, size limits, garbage dropping.
 // The `sip` library's own transports are not used: they cannot bind port 0, crash the process on bind errors (no
 // 'error' listener), frame TCP recursively and silently, and log with console.log. Parsing and serialising are the
 // library's (`sip.parse`, `sip.stringify`); this file only frames, limits and routes bytes.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { FastifyBaseLogger } from 'fastify';
 import sip, { type Connection, type SipMessage } from 'sip';
 import { LogLimiter } from './limits.js';
 
+export type Protocol = 'UDP' | 'TCP' | 'TLS';
+
 export interface Remote {
-  protocol: 'UDP' | 'TCP';
+  protocol: Protocol;
   address: string;
   port: number;
+  /** TLS only: the name the peer's certificate must carry (the trunk's host name; absent: `address` is checked). */
+  servername?: string;
+}
+
+/** The TLS listener (PEM contents); port 0 binds an ephemeral one. */
+export interface TlsListenOptions {
+  port: number;
+  cert: string | Buffer;
+  key: string | Buffer;
 }
 
 export interface TransportOptions {
@@ -21,29 +34,39 @@ export interface TransportOptions {
   maxMessageBytes?: number;
   maxHeaderBytes?: number;
   maxTcpConnections?: number;
+  /** Accept SIP over TLS too (RFC 3261 §26). */
+  tls?: TlsListenOptions | null;
+  /** Extra CA certificates (PEM) trusted for outgoing TLS, besides Node's bundled root CAs. */
+  tlsCa?: string | Buffer | null;
 }
 
 type Handler = (m: SipMessage, remote: Remote) => void;
 
-interface TcpFlow {
+interface StreamFlow {
   socket: net.Socket;
   errorListeners: Set<(e: Error) => void>;
   valid: boolean;
 }
 
+const flowKey = (protocol: Protocol, address: string, port: number): string => `${protocol}:${address}:${port}`;
+
 const CRLF2 = '\r\n\r\n';
 
 export class SipTransportLayer {
-  private readonly flows = new Map<string, TcpFlow>();
+  private readonly flows = new Map<string, StreamFlow>();
   private readonly maxMessage: number;
   private readonly maxHeader: number;
   private readonly maxConns: number;
+  private readonly ca: (string | Buffer)[] | undefined;
   private closed = false;
 
   private constructor(
     private readonly udp: dgram.Socket,
     private readonly tcp: net.Server,
+    private readonly tlsServer: tls.Server | null,
     readonly port: number,
+    /** The TLS listener's port, null when not listening for TLS. */
+    readonly tlsPort: number | null,
     private readonly opts: TransportOptions,
     private readonly log: FastifyBaseLogger,
     readonly limiter: LogLimiter,
@@ -52,9 +75,10 @@ export class SipTransportLayer {
     this.maxMessage = opts.maxMessageBytes ?? 64 * 1024;
     this.maxHeader = opts.maxHeaderBytes ?? 16 * 1024;
     this.maxConns = opts.maxTcpConnections ?? 2000;
+    this.ca = opts.tlsCa ? [...tls.rootCertificates, opts.tlsCa] : undefined;
   }
 
-  /** Binds UDP and TCP on the same port (an ephemeral one both accept when `opts.port` is 0). */
+  /** Binds UDP and TCP on the same port (an ephemeral one both accept when `opts.port` is 0), and TLS when configured. */
   static async bind(opts: TransportOptions, log: FastifyBaseLogger, handler: Handler): Promise<SipTransportLayer> {
     const limiter = new LogLimiter(log);
     let lastErr: unknown;
@@ -87,7 +111,18 @@ export class SipTransportLayer {
         udp.close();
         continue;
       }
-      const layer = new SipTransportLayer(udp, tcp, port, opts, log, limiter, handler);
+      let tlsServer: tls.Server | null = null;
+      if (opts.tls) {
+        try {
+          tlsServer = await listenTls(opts.tls, opts.ip);
+        } catch (err) {
+          udp.close();
+          tcp.close();
+          throw err;
+        }
+      }
+      const tlsPort = tlsServer ? (tlsServer.address() as net.AddressInfo).port : null;
+      const layer = new SipTransportLayer(udp, tcp, tlsServer, port, tlsPort, opts, log, limiter, handler);
       layer.attach();
       return layer;
     }
@@ -104,19 +139,29 @@ export class SipTransportLayer {
       }
     });
     this.tcp.on('error', (err) => this.limiter.warn('tcp-error', { err: err.message }, 'sip: TCP server error'));
-    this.tcp.on('connection', (socket) => {
-      try {
-        if (this.flows.size >= this.maxConns || this.closed) {
-          this.limiter.warn('tcp-cap', { source: socket.remoteAddress }, 'sip: too many TCP connections, refused one');
-          socket.destroy();
-          return;
-        }
-        this.addFlow(socket, socket.remoteAddress ?? '', socket.remotePort ?? 0);
-      } catch (err) {
-        this.limiter.warn('handler-error', { err }, 'sip: error accepting a TCP connection');
+    this.tcp.on('connection', (socket) => this.accept(socket, 'TCP'));
+    if (this.tlsServer) {
+      this.tlsServer.maxConnections = this.maxConns;
+      this.tlsServer.on('error', (err) => this.limiter.warn('tls-error', { err: err.message }, 'sip: TLS server error'));
+      this.tlsServer.on('tlsClientError', (err, socket) =>
+        this.limiter.warn('tls-handshake', { err: err.message, source: socket.remoteAddress }, 'sip: TLS handshake failed'),
+      );
+      this.tlsServer.on('secureConnection', (socket) => this.accept(socket, 'TLS'));
+    }
+  }
+
+  private accept(socket: net.Socket, protocol: 'TCP' | 'TLS'): void {
+    try {
+      if (this.flows.size >= this.maxConns || this.closed) {
+        this.limiter.warn('tcp-cap', { source: socket.remoteAddress, transport: protocol }, 'sip: too many connections, refused one');
         socket.destroy();
+        return;
       }
-    });
+      this.addFlow(socket, { protocol, address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
+    } catch (err) {
+      this.limiter.warn('handler-error', { err }, `sip: error accepting a ${protocol} connection`);
+      socket.destroy();
+    }
   }
 
   private drop(kind: string, remote: Remote, bytes: number, why: string): void {
@@ -170,11 +215,10 @@ export class SipTransportLayer {
     }
   }
 
-  private addFlow(socket: net.Socket, address: string, port: number, outgoing = false): TcpFlow {
-    const key = `${address}:${port}`;
-    const remote: Remote = { protocol: 'TCP', address, port };
+  private addFlow(socket: net.Socket, remote: Remote, outgoing = false): StreamFlow {
+    const key = flowKey(remote.protocol, remote.address, remote.port);
     // Accepted connections get 30 s to send a first valid message; flows in use (or ours) stay up to 1 h idle.
-    const flow: TcpFlow = { socket, errorListeners: new Set(), valid: outgoing };
+    const flow: StreamFlow = { socket, errorListeners: new Set(), valid: outgoing };
     this.flows.set(key, flow);
     let buf = '';
     const fail = (kind: string, why: string) => {
@@ -187,10 +231,17 @@ export class SipTransportLayer {
     socket.on('timeout', () => {
       if (!flow.valid || flow.errorListeners.size === 0) socket.destroy();
     });
-    socket.on('error', () => undefined);
+    let lastError: Error | null = null;
+    socket.on('error', (err) => {
+      lastError = err;
+      if (remote.protocol === 'TLS' && outgoing) {
+        this.limiter.warn('tls-connect', { err: err.message, target: `${remote.servername ?? remote.address}:${remote.port}` }, 'sip: TLS connection failed');
+      }
+    });
     socket.on('close', () => {
       if (this.flows.get(key) === flow) this.flows.delete(key);
-      const err = new Error('connection closed');
+      const why = lastError ? lastError.message : 'connection closed';
+      const err = new Error(remote.protocol === 'TLS' ? `TLS: ${why}` : why);
       for (const l of [...flow.errorListeners]) {
         try {
           l(err);
@@ -238,28 +289,31 @@ export class SipTransportLayer {
           if (socket.destroyed) return;
         }
       } catch (err) {
-        this.limiter.warn('handler-error', { err }, 'sip: error reading a TCP stream');
+        this.limiter.warn('handler-error', { err }, `sip: error reading a ${remote.protocol} stream`);
         socket.destroy();
       }
     });
     return flow;
   }
 
-  private tcpFlow(target: Remote): TcpFlow {
-    const key = `${target.address}:${target.port}`;
-    const existing = this.flows.get(key);
+  /** An open flow to `target` (reused per protocol, address and port), else a new connection (TLS: the certificate checked). */
+  private streamFlow(target: Remote): StreamFlow {
+    const existing = this.flows.get(flowKey(target.protocol, target.address, target.port));
     if (existing && !existing.socket.destroyed) return existing;
-    const socket = net.connect({ host: target.address, port: target.port });
-    return this.addFlow(socket, target.address, target.port, true);
+    const socket =
+      target.protocol === 'TLS'
+        ? tls.connect({ host: target.address, port: target.port, servername: target.servername, ca: this.ca })
+        : net.connect({ host: target.address, port: target.port });
+    return this.addFlow(socket, { ...target }, true);
   }
 
   /** Stamps our Via on requests (host = announced IP, our port, the transport) and serialises the message. */
-  private serialise(m: SipMessage, protocol: 'UDP' | 'TCP'): Buffer {
+  private serialise(m: SipMessage, protocol: Protocol): Buffer {
     if (m.method) {
       const via = m.headers.via[0];
       if (via) {
         via.host = this.opts.announcedIp.includes(':') ? `[${this.opts.announcedIp}]` : this.opts.announcedIp;
-        via.port = this.port;
+        via.port = protocol === 'TLS' ? (this.tlsPort ?? this.port) : this.port;
         via.protocol = protocol;
         if (protocol === 'UDP' && !('rport' in via.params)) via.params.rport = null;
       }
@@ -267,7 +321,7 @@ export class SipTransportLayer {
     return Buffer.from(sip.stringify(m), 'latin1');
   }
 
-  /** A connection to `target` for the transaction layer (UDP: a destination; TCP: an existing or new flow). */
+  /** A connection to `target` for the transaction layer (UDP: a destination; TCP/TLS: an existing or new flow). */
   open(target: Remote, onError?: (e: Error) => void): Connection {
     if (target.protocol === 'UDP') {
       return {
@@ -289,11 +343,11 @@ export class SipTransportLayer {
         },
       };
     }
-    const flow = this.tcpFlow(target);
+    const flow = this.streamFlow(target);
     if (onError) flow.errorListeners.add(onError);
     let released = false;
     return {
-      protocol: 'TCP',
+      protocol: target.protocol,
       release: () => {
         if (released) return;
         released = true;
@@ -302,17 +356,17 @@ export class SipTransportLayer {
       send: (m) => {
         if (this.closed || flow.socket.destroyed) return;
         try {
-          flow.socket.write(this.serialise(m, 'TCP'));
+          flow.socket.write(this.serialise(m, target.protocol));
         } catch (err) {
-          this.limiter.warn('tcp-send', { err }, 'sip: TCP send failed');
+          this.limiter.warn('tcp-send', { err, transport: target.protocol }, 'sip: stream send failed');
         }
       },
     };
   }
 
-  /** Whether a TCP flow to this address:port is open (reused for in-dialog requests). */
-  hasFlow(address: string, port: number): boolean {
-    const f = this.flows.get(`${address}:${port}`);
+  /** Whether a TCP/TLS flow to this remote is open (reused for in-dialog requests). */
+  hasFlow(r: Remote): boolean {
+    const f = this.flows.get(flowKey(r.protocol, r.address, r.port));
     return !!f && !f.socket.destroyed;
   }
 
@@ -323,6 +377,7 @@ export class SipTransportLayer {
     this.flows.clear();
     await Promise.all([
       new Promise<void>((r) => this.tcp.close(() => r())),
+      new Promise<void>((r) => (this.tlsServer ? this.tlsServer.close(() => r()) : r())),
       new Promise<void>((r) => {
         try {
           this.udp.close(() => r());
@@ -332,4 +387,17 @@ export class SipTransportLayer {
       }),
     ]);
   }
+}
+
+/** A TLS listener (handshakes must finish within 10 s). */
+async function listenTls(o: TlsListenOptions, ip: string): Promise<tls.Server> {
+  const server = tls.createServer({ cert: o.cert, key: o.key, handshakeTimeout: 10_000 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, ip, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
 }

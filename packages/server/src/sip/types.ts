@@ -22,7 +22,7 @@ export type TrunkStatus = 'registered' | 'reachable' | 'unreachable' | 'auth_fai
 export interface SipSource {
   address: string;
   port: number;
-  transport: 'udp' | 'tcp';
+  transport: 'udp' | 'tcp' | 'tls';
 }
 
 /** An established (or establishing) dialog, either direction. */
@@ -91,4 +91,8 @@ export interface SipUserAgentOptions {
   port: number;
   /** The address put in Via/Contact/SDP origin (ASTRAL_ANNOUNCED_IP). */
   announcedIp: string;
+  /** Listen for SIP over TLS too (ASTRAL_SIP_TLS_PORT, 0: ephemeral; PEM contents of ASTRAL_SIP_TLS_CERT/_KEY). */
+  tls?: { port: number; cert: string | Buffer; key: string | Buffer } | null;
+  /** A CA (PEM, ASTRAL_SIP_TLS_CA) trusted for TLS trunks besides Node's bundled root CAs. */
+  tlsCa?: string | Buffer | null;
 }

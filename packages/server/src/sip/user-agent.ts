@@ -61,6 +61,7 @@ export class SipUserAgent {
       ackTimeoutMs: opts.ackTimeoutMs ?? 32_000,
       contact(protocol, user = 'astral') {
         const host = opts.announcedIp.includes(':') ? `[${opts.announcedIp}]` : opts.announcedIp;
+        if (protocol === 'TLS') return `sip:${user}@${host}:${self.tlsPort ?? self.port};transport=tls`;
         return `sip:${user}@${host}:${self.port}${protocol === 'TCP' ? ';transport=tcp' : ''}`;
       },
       addDialog: (d) => this.dialogs.set(d.key, d),
@@ -77,14 +78,19 @@ export class SipUserAgent {
   }
 
   static async start(opts: SipUserAgentOptions & SipUserAgentTuning, log: FastifyBaseLogger): Promise<SipUserAgent> {
-    const stack = await SipStack.start({ ip: opts.ip, port: opts.port, announcedIp: opts.announcedIp }, log);
+    const stack = await SipStack.start({ ip: opts.ip, port: opts.port, announcedIp: opts.announcedIp, tls: opts.tls, tlsCa: opts.tlsCa }, log);
     const ua = new SipUserAgent(stack, opts, log);
-    log.info({ ip: opts.ip, port: stack.port, announcedIp: opts.announcedIp }, 'sip: listening (udp, tcp)');
+    log.info({ ip: opts.ip, port: stack.port, tlsPort: stack.tlsPort, announcedIp: opts.announcedIp }, `sip: listening (udp, tcp${stack.tlsPort === null ? '' : ', tls'})`);
     return ua;
   }
 
   get port(): number {
     return this.stack.port;
+  }
+
+  /** The TLS listener's port; null when not listening for TLS (outgoing TLS to trunks works regardless). */
+  get tlsPort(): number | null {
+    return this.stack.tlsPort;
   }
 
   private dialogFor(m: SipMessage): DialogBase | undefined {
