@@ -30,6 +30,7 @@ describe('calls in from a SIP trunk (SIPp as the carrier)', { timeout: 240_000 }
     tokens.agent = await mintToken(stage.server, 'agent', { display_name: 'Agent', extension: '1001' });
     tokens.sales = await mintToken(stage.server, 'sales', { display_name: 'Sales', extension: '1002' });
     const prompt = readFileSync(toneFile(join(tmpdir(), 'astral-fixtures'), PROMPT_HZ, 2)).toString('base64');
+    assert.equal((await api(stage.server, 'POST', '/api/v1/queues', { number: '5001', name: 'Sales', strategy: 'ring-all', members: ['1002'] })).status, 201);
     assert.equal((await api(stage.server, 'POST', '/api/v1/ivr', { number: '6001', name: 'Main menu', prompt_wav: prompt, options: { '1': '1002' } })).status, 201);
     // The carrier sends from 127.0.0.1 only (no digest for this trunk: allowed_ips is the rule).
     await configureTrunk(stage.server, { name: 'carrier', host: '127.0.0.1', port: 5999, allowed_ips: ['127.0.0.1/32'] }, [
@@ -92,7 +93,7 @@ describe('calls in from a SIP trunk (SIPp as the carrier)', { timeout: 240_000 }
     assert.ok(actions.includes('IVR:choice 1') && actions.includes('DTMF:1'), actions.join(', '));
   });
 
-  test('a trunk caller is held, transferred blind to another extension, and hung up by an operator (BYE to the carrier)', async () => {
+  test('a trunk caller is held, transferred blind to a queue, and hung up by an operator (BYE to the carrier)', async () => {
     const [agent, sales] = [await stage.phone('a', tokens.agent!), await stage.phone('b', tokens.sales!)];
     const sipp = await dialIn('15550001', { scenario: 'uac-call-pcap-wait-bye.xml' });
     const heardByCarrier = await captureRtp({ port: sipp.mediaPort });
@@ -103,7 +104,7 @@ describe('calls in from a SIP trunk (SIPp as the carrier)', { timeout: 240_000 }
     await agent.invoke('setHeld', true);
     await new Promise((r) => setTimeout(r, 500));
     await agent.invoke('setHeld', false);
-    await agent.invoke('transfer', '1002', 'blind');
+    await agent.invoke('transfer', '5001', 'blind');
     const rung = await sales.waitEvent('astral-incoming', 10_000);
     assert.equal((rung.detail.from as { identity: string }).identity, '+14155550123', 'the target sees the trunk caller');
     await sales.invoke('answer');
@@ -125,7 +126,7 @@ describe('calls in from a SIP trunk (SIPp as the carrier)', { timeout: 240_000 }
     const call = await lastEndedCall(stage.server);
     const journey = (await api(stage.server, 'GET', `/api/v1/calls/${call.id}/journey`)).body as { steps: { action: string }[] };
     const actions = journey.steps.map((s) => s.action);
-    for (const a of ['Hold', 'Resume', 'Transfer']) assert.ok(actions.includes(a), actions.join(', '));
+    for (const a of ['Hold', 'Resume', 'Transfer', 'Queue']) assert.ok(actions.includes(a), actions.join(', '));
   });
 
   test('attended transfer of a trunk caller: the agent consults another extension, then completes', async () => {
