@@ -71,7 +71,7 @@ export function startCarrier(): Carrier {
     counts: async () => (await ask<{ received: number[] }>({ type: 'counts' })).received,
     reset: async () => void (await ask({ type: 'reset' })),
     close: async () => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;

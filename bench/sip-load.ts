@@ -91,7 +91,7 @@ async function ivrWindow(server: RunningServer, sipPort: number, relayTids: numb
           vars: { from: '+14155550123' },
           calls,
           rate: RATE,
-          durationMs: rampMs + WINDOW_MS + 4000,
+          durationMs: rampMs + WINDOW_MS + 3000,
           audioPcap: pcap,
           args: ['-l', String(calls)],
           timeoutS: 120,
@@ -146,13 +146,12 @@ async function ivrRows(keep: (c: Closer) => void): Promise<LoadFigures[]> {
     const pcap = loopedPcap(dir, Math.ceil(((longest / RATE) * 1000 + WINDOW_MS + 4000) / 7000) + 1);
     const pid = server.process.pid!;
     const before = new Set(threads(pid));
-    const idle = await ivrWindow(server, sipPort, [], 0, pcap);
     // A warm-up call starts the relay worker thread: the threads that appear with it are the relay's.
     const warm = await startSipp({ scenario: 'uac-call-pcap.xml', remote: `127.0.0.1:${sipPort}`, service: IVR_NUMBER, vars: { from: '+14155550123' }, durationMs: 1500 });
     await warm.done;
     await waitLive(server, 0, 10_000);
     const relayTids = threads(pid).filter((t) => !before.has(t));
-    const out = [idle];
+    const out = [await ivrWindow(server, sipPort, relayTids, 0, pcap)];
     for (const n of SIZES) out.push(await ivrWindow(server, sipPort, relayTids, n, pcap));
     return out;
   } finally {

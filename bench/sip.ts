@@ -19,6 +19,8 @@ const CALLS = Math.max(1, Number.parseInt(process.env.BENCH_SIP_CALLS ?? '', 10)
 const STEP_TIMEOUT_MS = 10_000;
 const TRUNK_USER = 'astral';
 const TRUNK_PASS = 's3cret-pw';
+/** Call 0 is the server's first trunk call (reported on its own), 1..CALLS the measured ones. */
+const numberOf = (i: number) => `+1555010${String(i).padStart(4, '0')}`;
 
 type Closer = { close(): Promise<void> };
 
@@ -62,7 +64,10 @@ function carrierSides(messages: SipMessage[]): Map<string, CarrierSide> {
 }
 
 interface SetupSamples {
+  /** The first trunk call of the server process (it starts the RTP relay worker): call() → INVITE, → first frame. */
+  first: { invite?: number; frame?: number };
   baseline: number[];
+  ok: number[];
   ring: number[];
   invite: number[];
   authInvite: number[];
@@ -96,7 +101,7 @@ async function measureSetup(out: (line?: string) => void, keep: (c: Closer) => v
   keep(site);
   const browser: Browser = await launchBrowser(toneFile(join(tmpdir(), 'astral-fixtures'), 440));
   keep({ close: () => browser.close() });
-  const sipp = await startSipp({ scenario: 'uas-auth-answer-pcap.xml', vars: { user: TRUNK_USER, pass: TRUNK_PASS }, calls: CALLS, timeoutS: 150 });
+  const sipp = await startSipp({ scenario: 'uas-auth-answer-pcap.xml', vars: { user: TRUNK_USER, pass: TRUNK_PASS }, calls: CALLS + 1, timeoutS: 150 });
   keep({ close: async () => void (await sipp.stop()) });
   await configureTrunk(server, { name: 'carrier', host: '127.0.0.1', port: sipp.port, username: TRUNK_USER, password: TRUNK_PASS, allowed_ips: ['127.0.0.1/32'] });
   const phone = await PhonePage.open(browser, site.url, server.url, await mintToken(server, 'agent', { display_name: 'Agent', extension: '1001' }));
@@ -105,19 +110,19 @@ async function measureSetup(out: (line?: string) => void, keep: (c: Closer) => v
   await preparePage(phone.page);
   out(`  Chromium ${browser.version()} (headless), one widget (440 Hz mic); server ${server.url} (child process, ASTRAL_WORKERS=2), SIP on UDP ${sipPort}`);
 
-  const s: SetupSamples = { baseline: [], ring: [], invite: [], authInvite: [], okToAck: [], okToFrame: [], ackToFrame: [], dialToFrame: [], failures: [] };
+  const s: SetupSamples = { first: {}, baseline: [], ok: [], ring: [], invite: [], authInvite: [], okToAck: [], okToFrame: [], ackToFrame: [], dialToFrame: [], failures: [] };
   const base = await runBaseline(phone, CALLS);
   s.baseline.push(...base.samples);
   s.failures.push(...base.failures);
 
   const widgetSide = new Map<string, { wall0: number; frame?: number }>();
-  for (let i = 1; i <= CALLS; i++) {
-    const number = `+1555010${String(i).padStart(4, '0')}`;
+  for (let i = 0; i <= CALLS; i++) {
+    const number = numberOf(i);
     try {
       await armMedia(phone.page, STEP_TIMEOUT_MS);
       const d = await dial(phone.page, number, STEP_TIMEOUT_MS);
       if (d.error) throw new Error(d.error);
-      if (d.ringMs !== null) s.ring.push(d.ringMs);
+      if (d.ringMs !== null && i > 0) s.ring.push(d.ringMs);
       const marks = await waitMedia(phone.page, STEP_TIMEOUT_MS);
       await stopPolling(phone.page);
       widgetSide.set(number, { wall0: d.wall0, frame: marks.frame?.wall });
@@ -139,6 +144,11 @@ async function measureSetup(out: (line?: string) => void, keep: (c: Closer) => v
       s.failures.push(`${number}: SIPp logged no INVITE`);
       continue;
     }
+    if (number === numberOf(0)) {
+      s.first = { invite: c.invite - w.wall0, frame: w.frame === undefined ? undefined : w.frame - w.wall0 };
+      continue;
+    }
+    if (c.ok !== undefined) s.ok.push(c.ok - w.wall0);
     s.invite.push(c.invite - w.wall0);
     if (c.authInvite !== undefined) s.authInvite.push(c.authInvite - w.wall0);
     if (c.ok !== undefined && c.ack !== undefined) s.okToAck.push(c.ack - c.ok);
@@ -162,12 +172,15 @@ export async function runSipSection(out: (line?: string) => void, keep: (c: Clos
     ['call(number) → INVITE at the carrier      [A→S]', s.invite, ratio(s.invite)],
     ['call(number) → INVITE with digest (401)   [A→S]', s.authInvite, 'after the carrier\'s 401 challenge'],
     ["call(number) → widget 'ringing' (180)       [A]", s.ring, ratio(s.ring)],
+    ['call(number) → 200 OK sent by the carrier [A→S]', s.ok, 'the scenario rings 300 ms before answering'],
     ['200 OK sent → ACK received at the carrier   [S]', s.okToAck],
     ['200 OK sent → first audio frame at widget [S→A]', s.okToFrame, 'SIPp starts its pcap after the ACK'],
     ['ACK at the carrier → first audio frame    [S→A]', s.ackToFrame],
     ['call(number) → first audio frame (total)    [A]', s.dialToFrame],
   ];
   for (const [label, samples, note] of rows) out('  ' + latencyRow(label, samples, note));
+  const ms = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(1)} ms`);
+  out('  ' + row('first trunk call of the server (not in the rows)', `call(number) → INVITE ${ms(s.first.invite)}, → first audio frame ${ms(s.first.frame)} (it starts the RTP relay worker)`));
   out();
   out("  [A] the widget's page (performance.now(), or Date.now() for totals); [S] SIPp's -trace_msg timestamps (wall clock, µs, logged");
   out('  when SIPp handles the message); [A→S], [S→A]: Date.now() in the page against SIPp\'s trace time (same machine, 1 ms resolution).');
