@@ -86,4 +86,4 @@ export function machine(): string {
 }
 
 export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-export const pct = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(1)} %` : 'n/a');
+export const pct = (v: number, digits = 1): string => (Number.isFinite(v) ? `${v.toFixed(digits)} %` : 'n/a');

@@ -173,9 +173,9 @@ function rows(title: string, figures: LoadFigures[], showPps: boolean): string[]
   lines.push('  ' + row('', `${rss(idle!)};  ${lagLine(idle!)}`));
   for (const f of loaded) {
     lines.push('  ' + row(`  ${f.calls} concurrent calls, CPU % of one core`, cpuLine(f)));
-    const c = (k: keyof LoadFigures['cpu']) => pct(perCall(f.cpu[k], idle!.cpu[k], f.calls));
+    const c = (k: keyof LoadFigures['cpu']) => pct(perCall(f.cpu[k], idle!.cpu[k], f.calls), 2);
     lines.push('  ' + row('    per call (minus idle)', `mediasoup ${c('mediasoup').padStart(7)}   node ${c('node').padStart(7)} (main ${c('main')}, relay ${c('relay')})`));
-    lines.push('  ' + row('', `${rss(f)} (+${mib(Math.max(0, f.rss.node + f.rss.mediasoup - idle!.rss.node - idle!.rss.mediasoup) / f.calls)} per call);  ${lagLine(f)}`));
+    lines.push('  ' + row('', `${rss(f)};  ${lagLine(f)}`));
     if (showPps) lines.push('  ' + row('', `to the carrier ${f.toCarrierPps.toFixed(1)} packets/s per call, ${f.transcodedPps.toFixed(1)} of them transcoded from Opus`));
     for (const p of f.problems) lines.push(`      problem: ${p}`);
   }
@@ -212,4 +212,5 @@ export async function runSipLoad(out: (line?: string) => void, keep: (c: Closer)
   out('  CPU: utime+stime from /proc/<pid>/stat (mediasoup-worker children) and /proc/<pid>/task/<tid>/stat (Node main thread; relay =');
   out('  the threads that appeared with the first SIP leg), 100 % = one core; "node" is the whole Node process (all its threads).');
   out('  Per call = (loaded - idle) / N. SIPp and the harness carrier run in other processes and are not counted, but share the 2 cores.');
+  out('  RSS: VmRSS at the end of the window (the Node heap grows and shrinks with GC, so differences of a few MiB are noise).');
 }
