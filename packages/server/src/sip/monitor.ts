@@ -39,7 +39,7 @@ export class TrunkMonitor {
   ) {
     this.callId = `${randomToken(12)}@${ua.stack.announcedIp}`;
     const protocol = protocolOf(trunk.transport);
-    this.target = { protocol, host: trunk.host, port: trunk.port || (protocol === 'TLS' ? 5061 : 5060) };
+    this.target = { protocol, host: trunk.host, port: trunk.port || (protocol === 'TLS' ? 5061 : 5060), verifyHost: true };
     const host = trunk.host.includes(':') ? `[${trunk.host}]` : trunk.host;
     this.hostPort = `${host}:${this.target.port}${transportParam(protocol)}`;
     setImmediate(() => this.tick());

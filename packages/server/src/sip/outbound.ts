@@ -39,7 +39,7 @@ export class OutboundInviteImpl extends DialogBase implements OutboundInvite {
     this.callId = `${randomToken(12)}@${ua.stack.announcedIp}`;
     this.protocol = protocolOf(opts.trunk.transport);
     const host = opts.trunk.host.includes(':') ? `[${opts.trunk.host}]` : opts.trunk.host;
-    this.target = { protocol: this.protocol, host: opts.trunk.host, port: opts.trunk.port || (this.protocol === 'TLS' ? 5061 : 5060) };
+    this.target = { protocol: this.protocol, host: opts.trunk.host, port: opts.trunk.port || (this.protocol === 'TLS' ? 5061 : 5060), verifyHost: true };
     const user = escapeUser(opts.toUser);
     this.localAor = { name: opts.fromDisplayName ? quoteName(opts.fromDisplayName) : undefined, uri: `sip:${escapeUser(opts.fromUser)}@${host}`, params: {} };
     this.remoteAor = { uri: `sip:${user}@${host}`, params: {} };

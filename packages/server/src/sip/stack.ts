@@ -10,6 +10,8 @@ export interface Target {
   protocol: Protocol;
   host: string;
   port: number;
+  /** TLS to a trunk: check the certificate against `host` and use only flows checked for it (see Remote.servername). */
+  verifyHost?: boolean;
 }
 
 /** Why a response was made up locally rather than received. */
@@ -103,12 +105,11 @@ export class SipStack {
     cn.release();
   }
 
-  /** The address to connect to; TLS keeps the host name for the certificate check (SNI and subjectAltName). */
+  /** The address to connect to; TLS to a trunk keeps its host for the certificate check (SNI and subjectAltName). */
   private async resolve(target: Target): Promise<Remote> {
-    if (net.isIP(target.host)) return { protocol: target.protocol, address: target.host, port: target.port };
-    const { address } = await dns.lookup(target.host);
+    const address = net.isIP(target.host) ? target.host : (await dns.lookup(target.host)).address;
     const remote: Remote = { protocol: target.protocol, address, port: target.port };
-    if (target.protocol === 'TLS') remote.servername = target.host;
+    if (target.protocol === 'TLS' && target.verifyHost) remote.servername = target.host;
     return remote;
   }
 

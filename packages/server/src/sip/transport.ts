@@ -5,10 +5,11 @@
 // library's (`sip.parse`, `sip.stringify`); this file only frames, limits and routes bytes.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { FastifyBaseLogger } from 'fastify';
 import sip, { type Connection, type SipMessage } from 'sip';
 import { LogLimiter } from './limits.js';
+import { connectTls, listenTls, trustedCas, type TlsListenOptions } from './tls.js';
 
 export type Protocol = 'UDP' | 'TCP' | 'TLS';
 
@@ -16,15 +17,11 @@ export interface Remote {
   protocol: Protocol;
   address: string;
   port: number;
-  /** TLS only: the name the peer's certificate must carry (the trunk's host name; absent: `address` is checked). */
+  /**
+   * TLS only: the name (or IP) the peer's certificate must carry: a trunk's host. Absent (a Contact or Via address met
+   * in a dialog): any TLS flow to the address and port will do, and a new connection is checked against `address`.
+   */
   servername?: string;
-}
-
-/** The TLS listener (PEM contents); port 0 binds an ephemeral one. */
-export interface TlsListenOptions {
-  port: number;
-  cert: string | Buffer;
-  key: string | Buffer;
 }
 
 export interface TransportOptions {
@@ -48,7 +45,8 @@ interface StreamFlow {
   valid: boolean;
 }
 
-const flowKey = (protocol: Protocol, address: string, port: number): string => `${protocol}:${address}:${port}`;
+/** Outgoing TLS flows are keyed by the name their certificate was checked for too. */
+const flowKey = (r: Remote): string => `${r.protocol}:${r.address}:${r.port}:${r.servername ?? ''}`;
 
 const CRLF2 = '\r\n\r\n';
 
@@ -75,7 +73,7 @@ export class SipTransportLayer {
     this.maxMessage = opts.maxMessageBytes ?? 64 * 1024;
     this.maxHeader = opts.maxHeaderBytes ?? 16 * 1024;
     this.maxConns = opts.maxTcpConnections ?? 2000;
-    this.ca = opts.tlsCa ? [...tls.rootCertificates, opts.tlsCa] : undefined;
+    this.ca = trustedCas(opts.tlsCa);
   }
 
   /** Binds UDP and TCP on the same port (an ephemeral one both accept when `opts.port` is 0), and TLS when configured. */
@@ -216,7 +214,7 @@ export class SipTransportLayer {
   }
 
   private addFlow(socket: net.Socket, remote: Remote, outgoing = false): StreamFlow {
-    const key = flowKey(remote.protocol, remote.address, remote.port);
+    const key = flowKey(remote);
     // Accepted connections get 30 s to send a first valid message; flows in use (or ours) stay up to 1 h idle.
     const flow: StreamFlow = { socket, errorListeners: new Set(), valid: outgoing };
     this.flows.set(key, flow);
@@ -296,13 +294,26 @@ export class SipTransportLayer {
     return flow;
   }
 
-  /** An open flow to `target` (reused per protocol, address and port), else a new connection (TLS: the certificate checked). */
+  /**
+   * The open flow to `r`. A TLS target with a name needs a flow checked for that name; one without takes any TLS
+   * flow to that address and port.
+   */
+  private findFlow(r: Remote): StreamFlow | undefined {
+    const key = flowKey(r);
+    const f = this.flows.get(key);
+    if (f && !f.socket.destroyed) return f;
+    if (r.protocol !== 'TLS' || r.servername) return undefined;
+    for (const [k, g] of this.flows) if (k.startsWith(key) && !g.socket.destroyed) return g;
+    return undefined;
+  }
+
+  /** An open flow to `target`, else a new connection (TLS: the certificate checked against the name, else the address). */
   private streamFlow(target: Remote): StreamFlow {
-    const existing = this.flows.get(flowKey(target.protocol, target.address, target.port));
-    if (existing && !existing.socket.destroyed) return existing;
+    const existing = this.findFlow(target);
+    if (existing) return existing;
     const socket =
       target.protocol === 'TLS'
-        ? tls.connect({ host: target.address, port: target.port, servername: target.servername, ca: this.ca })
+        ? connectTls(target, this.ca)
         : net.connect({ host: target.address, port: target.port });
     return this.addFlow(socket, { ...target }, true);
   }
@@ -366,8 +377,7 @@ export class SipTransportLayer {
 
   /** Whether a TCP/TLS flow to this remote is open (reused for in-dialog requests). */
   hasFlow(r: Remote): boolean {
-    const f = this.flows.get(flowKey(r.protocol, r.address, r.port));
-    return !!f && !f.socket.destroyed;
+    return this.findFlow(r) !== undefined;
   }
 
   async close(): Promise<void> {
@@ -387,17 +397,4 @@ export class SipTransportLayer {
       }),
     ]);
   }
-}
-
-/** A TLS listener (handshakes must finish within 10 s). */
-async function listenTls(o: TlsListenOptions, ip: string): Promise<tls.Server> {
-  const server = tls.createServer({ cert: o.cert, key: o.key, handshakeTimeout: 10_000 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, ip, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server;
 }
