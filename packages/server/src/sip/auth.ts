@@ -55,7 +55,8 @@ function fixAlgorithm(rq: SipMessage): void {
 }
 
 /**
- * Nonces we issue: timestamp + HMAC, valid for `ttlMs`. Each successful use is recorded (`use`): a nonce-count is
+ * Nonces we issue: timestamp + random salt + HMAC, valid for `ttlMs` (the salt keeps two challenges in the same
+ * millisecond apart, as each nonce's counts are tracked). Each successful use is recorded (`use`): a nonce-count is
  * accepted once (the same request may be checked again, e.g. against several trunks' passwords), later uses need a
  * higher one; without qop (no nc) a nonce is good for one request.
  */
@@ -66,14 +67,14 @@ export class NonceIssuer {
   constructor(private readonly ttlMs = 5 * 60_000) {}
 
   issue(): string {
-    const ts = Date.now().toString(36);
-    return `${ts}.${this.mac(ts)}`;
+    const stamp = `${Date.now().toString(36)}.${randomBytes(6).toString('base64url')}`;
+    return `${stamp}.${this.mac(stamp)}`;
   }
 
   valid(nonce: string): boolean {
-    const [ts, mac] = nonce.split('.');
-    if (!ts || !mac) return false;
-    const expected = Buffer.from(this.mac(ts));
+    const [ts, salt, mac] = nonce.split('.');
+    if (!ts || !salt || !mac) return false;
+    const expected = Buffer.from(this.mac(`${ts}.${salt}`));
     const got = Buffer.from(mac);
     if (expected.length !== got.length || !timingSafeEqual(expected, got)) return false;
     const age = Date.now() - parseInt(ts, 36);
