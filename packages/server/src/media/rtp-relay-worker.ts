@@ -2,10 +2,10 @@
 // G.711 µ-law/A-law conversion, Opus → G.711 transcoding, RFC 4733 DTMF detection and generation. Never on the main loop.
 import alawmulaw from 'alawmulaw';
 import { createSocket, type Socket } from 'node:dgram';
-import OpusScript from 'opusscript';
 import { parentPort } from 'node:worker_threads';
 import type { RelayCommand, RelayEvent, RelayLegStats } from './rtp-relay.js';
 import { buildRtp, parseRtp, type ParsedRtp } from './rtp.js';
+import { decodeOpusStereo, newOpusDecoder, type OpusDecoder } from './opus-decoder.js';
 
 type G711 = 'PCMU' | 'PCMA';
 const SFU_PT: Record<G711, number> = { PCMU: 0, PCMA: 8 };
@@ -16,57 +16,6 @@ const SOURCE_SWITCH_MS = 120;
 
 const port = parentPort!;
 const emit = (event: RelayEvent) => port.postMessage(event);
-
-/** What opusscript 0.1.1 keeps on its instances: the native handler and the malloc'd buffers' addresses in the wasm heap. */
-interface OpusNative {
-  handler: { _decode(input: number, bytes: number, output: number): number };
-  inOpusPointer: number;
-  outPCMPointer: number;
-  outPCM: Uint16Array;
-}
-
-/** The wasm heap as of the newest decoder (only creating one mallocs, so only that can grow and replace the heap). */
-let opusHeap: ArrayBuffer | null = null;
-
-function newOpusDecoder(): OpusScript {
-  const opus = new OpusScript(48_000, 2, OpusScript.Application.VOIP);
-  opusHeap = (opus as unknown as OpusNative).outPCM.buffer as ArrayBuffer;
-  return opus;
-}
-
-/**
- * opusscript 0.1.1's decode() gives its native side twice its output buffer's address (a HEAPU16 view indexed by a byte
- * address), so every decode writes kilobytes outside its allocation: with three or more decoders the wasm heap is corrupted
- * and the worker aborts (every SIP leg loses its media). Decode through the real address instead: the native side writes
- * each sample as two 16-bit halves (low byte, high byte). Packets longer than the buffer holds (> 30 ms) are dropped.
- */
-function decodeOpusStereo(opus: OpusScript, payload: Buffer): Int16Array | null {
-  const native = opus as unknown as OpusNative;
-  const samples = opusSamples(payload);
-  if (samples === 0 || samples > 1440 || payload.length > OpusScript.MAX_PACKET_SIZE) return null;
-  new Uint8Array(opusHeap!, native.inOpusPointer, payload.length).set(payload);
-  let len: number;
-  try {
-    len = native.handler._decode(native.inOpusPointer, payload.length, native.outPCMPointer);
-  } catch {
-    return null;
-  }
-  if (len <= 0) return null;
-  const halves = new Uint16Array(opusHeap!, native.outPCMPointer, len * 4);
-  const stereo = new Int16Array(len * 2);
-  for (let i = 0; i < stereo.length; i++) stereo[i] = ((halves[2 * i + 1]! & 0xff) << 8) | (halves[2 * i]! & 0xff);
-  return stereo;
-}
-
-/** Samples per channel at 48 kHz in an Opus packet, from its TOC byte (RFC 6716 section 3.1). */
-function opusSamples(packet: Buffer): number {
-  if (packet.length === 0) return 0;
-  const config = packet[0]! >> 3;
-  const frame = config < 12 ? [480, 960, 1920, 2880][config & 3]! : config < 16 ? (config & 1 ? 960 : 480) : [120, 240, 480, 960][config & 3]!;
-  const code = packet[0]! & 3;
-  const count = code === 0 ? 1 : code === 3 ? (packet.length > 1 ? packet[1]! & 0x3f : 0) : 2;
-  return frame * count;
-}
 
 const codecOf = (g: G711) => (g === 'PCMU' ? alawmulaw.mulaw : alawmulaw.alaw);
 
@@ -85,7 +34,7 @@ class Leg {
   /** The SFU stream now sent to the carrier: its ssrc, last timestamp (its own clock) and when it last sent. */
   private source: { ssrc: number; lastTs: number; clockDiv: number; lastAt: number } | null = null;
   private lastDtmfTs: number | null = null;
-  private opus: OpusScript | null = null;
+  private opus: OpusDecoder | null = null;
   private dtmfQueue: string[] = [];
   private dtmfTimer: NodeJS.Timeout | null = null;
   readonly stats: RelayLegStats = { fromCarrier: 0, toCarrier: 0, toSfu: 0, fromSfu: 0, dtmfIn: 0, dtmfOut: 0, transcoded: 0 };

@@ -1,8 +1,8 @@
-// Renders a frame log to a standard WAV: each track decoded (Opus with opusscript, G.711 with alawmulaw, raised to 48 kHz),
+// Renders a frame log to a standard WAV: each track decoded (Opus with opusscript via media/opus-decoder, G.711 with alawmulaw, raised to 48 kHz),
 // placed on one timeline and mixed.
 import alawmulaw from 'alawmulaw';
-import OpusScript from 'opusscript';
 import wavefile from 'wavefile';
+import { decodeOpusStereo, newOpusDecoder } from '../media/opus-decoder.js';
 import { readFrameLog, type Frame } from './frame-log.js';
 
 /** 8 kHz G.711 → 48 kHz PCM: decoded, then linearly interpolated (×6). */
@@ -40,19 +40,14 @@ export function renderWav(path: string): Buffer {
       }
       continue;
     }
-    const decoder = new OpusScript(RATE, 2, OpusScript.Application.VOIP);
+    const decoder = newOpusDecoder();
     // A track starts where its first packet arrived; later packets follow the RTP clock (48 kHz for Opus).
     const origin = Math.round((list[0]!.atMs / 1000) * RATE);
     const firstTs = list[0]!.rtpTimestamp;
     try {
       for (const frame of list) {
-        let pcm: Int16Array;
-        try {
-          const out = decoder.decode(frame.payload) as unknown as Buffer;
-          pcm = new Int16Array(out.buffer, out.byteOffset, out.length / 2);
-        } catch {
-          continue; // a damaged packet is a moment of silence, not a failed recording
-        }
+        const pcm = decodeOpusStereo(decoder, frame.payload);
+        if (!pcm) continue; // a damaged packet is a moment of silence, not a failed recording
         const offset = origin + ((frame.rtpTimestamp - firstTs) >>> 0);
         const mono = new Int16Array(Math.min(pcm.length / 2, MAX_FRAME_SAMPLES));
         for (let i = 0; i < mono.length; i++) mono[i] = (pcm[2 * i]! + pcm[2 * i + 1]!) >> 1;
