@@ -165,7 +165,7 @@ test('trunk host name checked against the certificate (SNI): localhost passes, 1
   }
 });
 
-test('a certificate from an unknown CA: the call fails 408 naming the TLS error (the CA option makes it pass)', T, async () => {
+test('a certificate from an unknown CA: the call fails 408 naming the TLS error (A, given that CA, passes above)', T, async () => {
   const res = await outcome(uaB.invite({ trunk: trunk(carrier.port), toUser: '100', fromUser: '200', sdp: OFFER }));
   assert.equal(res.kind, 'failed');
   if (res.kind === 'failed') {
@@ -206,6 +206,36 @@ test('inbound over TLS: one SipUserAgent calls another’s TLS listener; source.
   const farBye = until(call, 'bye');
   inv.bye(); // C has no TLS listener: the BYE can only arrive over the connection C opened
   await farBye;
+});
+
+test('TLS listener robustness: garbage closes the connection; OPTIONS answered over it; close() does not wait on a stalled handshake', T, async () => {
+  const connect = () =>
+    new Promise<tls.TLSSocket>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: uaA.tlsPort!, ca: pki.ca }, () => resolve(s));
+      s.once('error', reject);
+    });
+  const good = await connect();
+  const answer = new Promise<string>((r) => good.once('data', (d: Buffer) => r(d.toString('latin1'))));
+  const local = good.localPort;
+  good.write(
+    `OPTIONS sip:100@127.0.0.1:${uaA.tlsPort} SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:${local};branch=z9hG4bK-tls-opt\r\n` +
+      `From: <sip:raw@127.0.0.1>;tag=a\r\nTo: <sip:100@127.0.0.1>\r\nCall-ID: tls-opt-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`,
+  );
+  assert.match(await answer, /^SIP\/2\.0 200 OK\r\n/);
+  good.destroy();
+  const bad = await connect();
+  const closed = until(bad, 'close');
+  bad.write('GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await closed;
+  const ua = await start({ tls: { port: 0, cert: pki.ip.cert, key: pki.ip.key } });
+  const { createConnection } = await import('node:net');
+  const stalled = createConnection(ua.tlsPort!, '127.0.0.1');
+  stalled.on('error', () => undefined);
+  await until(stalled, 'connect');
+  const t0 = Date.now();
+  await ua.close();
+  assert.ok(Date.now() - t0 < 2000, 'closed without waiting for the handshake timeout');
+  stalled.destroy();
 });
 
 test('config: ASTRAL_SIP_TLS_* (port default 5061, files must exist, cert and key together)', () => {

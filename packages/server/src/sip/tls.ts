@@ -23,9 +23,18 @@ export function connectTls(target: Remote, ca: (string | Buffer)[] | undefined):
   return tls.connect({ host: target.address, port: target.port, servername: sni(target.servername), ca });
 }
 
+/** A listener's raw connections (those still shaking hands are no flows yet): destroyed when it closes. */
+const handshaking = new WeakMap<tls.Server, Set<net.Socket>>();
+
 /** A TLS listener (handshakes must finish within 10 s). */
 export async function listenTls(o: TlsListenOptions, ip: string): Promise<tls.Server> {
   const server = tls.createServer({ cert: o.cert, key: o.key, handshakeTimeout: 10_000 });
+  const pending = new Set<net.Socket>();
+  handshaking.set(server, pending);
+  server.on('connection', (s: net.Socket) => {
+    pending.add(s);
+    s.once('close', () => pending.delete(s));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, ip, () => {
@@ -34,4 +43,10 @@ export async function listenTls(o: TlsListenOptions, ip: string): Promise<tls.Se
     });
   });
   return server;
+}
+
+/** Stops listening and drops its connections, those still shaking hands included (close() never waits on them). */
+export function closeTls(server: tls.Server): Promise<void> {
+  for (const s of handshaking.get(server) ?? []) s.destroy();
+  return new Promise((r) => server.close(() => r()));
 }

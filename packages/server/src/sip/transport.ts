@@ -9,7 +9,7 @@ import type tls from 'node:tls';
 import type { FastifyBaseLogger } from 'fastify';
 import sip, { type Connection, type SipMessage } from 'sip';
 import { LogLimiter } from './limits.js';
-import { connectTls, listenTls, trustedCas, type TlsListenOptions } from './tls.js';
+import { closeTls, connectTls, listenTls, trustedCas, type TlsListenOptions } from './tls.js';
 
 export type Protocol = 'UDP' | 'TCP' | 'TLS';
 
@@ -387,7 +387,7 @@ export class SipTransportLayer {
     this.flows.clear();
     await Promise.all([
       new Promise<void>((r) => this.tcp.close(() => r())),
-      new Promise<void>((r) => (this.tlsServer ? this.tlsServer.close(() => r()) : r())),
+      this.tlsServer ? closeTls(this.tlsServer) : undefined,
       new Promise<void>((r) => {
         try {
           this.udp.close(() => r());
