@@ -7,11 +7,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { captureRtp, hasTone, isNotSilent } from '../helpers/rtp-capture.js';
+import { hasTone, isNotSilent } from '../helpers/rtp-capture.js';
 import { mintToken } from '../helpers/server.js';
 import { startSipp, type RunningSipp, type SippOptions } from '../helpers/sipp.js';
 import { toneFile } from '../helpers/tone.js';
-import { api, configureTrunk, lastEndedCall, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
+import { api, captureAtCarrier, configureTrunk, lastEndedCall, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
 
 const PROMPT_HZ = 600;
 let stage: TrunkStage;
@@ -45,7 +45,7 @@ describe('calls in from a SIP trunk (SIPp as the carrier)', { timeout: 240_000 }
     // Garbage first: random bytes, a truncated and an oversized message, a burst of INVITEs — then a real call.
     await sprayGarbage(stage.sipPort);
     const sipp = await dialIn('15550001', { dtmf: '3', dtmfAtMs: 2500, durationMs: 7000 });
-    const heardByCarrier = await captureRtp({ port: sipp.mediaPort });
+    const heardByCarrier = await captureAtCarrier(sipp.mediaPort);
     const incoming = await agent.waitEvent('astral-incoming', 10_000);
     assert.equal((incoming.detail.from as { identity: string }).identity, '+14155550123', 'the caller id is the From user');
     await agent.invoke('answer');
@@ -76,7 +76,7 @@ describe('calls in from a SIP trunk (SIPp as the carrier)', { timeout: 240_000 }
   test('a number routed to an IVR: the caller hears the G.711 prompt and a DTMF digit routes it to an extension', async () => {
     const sales = await stage.phone('b', tokens.sales!);
     const sipp = await dialIn('+15550006', { dtmf: '1', dtmfAtMs: 2500, durationMs: 9000 });
-    const heardByCarrier = await captureRtp({ port: sipp.mediaPort });
+    const heardByCarrier = await captureAtCarrier(sipp.mediaPort);
     await sales.waitEvent('astral-incoming', 10_000);
     await sales.invoke('answer');
     await sales.waitState('in-call');
@@ -96,7 +96,7 @@ describe('calls in from a SIP trunk (SIPp as the carrier)', { timeout: 240_000 }
   test('a trunk caller is held, transferred blind to a queue, and hung up by an operator (BYE to the carrier)', async () => {
     const [agent, sales] = [await stage.phone('a', tokens.agent!), await stage.phone('b', tokens.sales!)];
     const sipp = await dialIn('15550001', { scenario: 'uac-call-pcap-wait-bye.xml' });
-    const heardByCarrier = await captureRtp({ port: sipp.mediaPort });
+    const heardByCarrier = await captureAtCarrier(sipp.mediaPort);
     await agent.waitState('incoming', 10_000);
     await agent.invoke('answer');
     await agent.waitState('in-call');

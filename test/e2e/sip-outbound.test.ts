@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import wavefile from 'wavefile';
-import { captureRtp, hasTone, isNotSilent } from '../helpers/rtp-capture.js';
+import { hasTone, isNotSilent } from '../helpers/rtp-capture.js';
 import type { PhonePage } from '../helpers/phone.js';
-import { mintToken } from '../helpers/server.js';
+import { freePort, mintToken } from '../helpers/server.js';
 import { startSipp, type RunningSipp } from '../helpers/sipp.js';
-import { api, configureTrunk, lastEndedCall, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
+import { api, captureAtCarrier, configureTrunk, lastEndedCall, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
 import { tonePower } from '../helpers/tone.js';
 
 let stage: TrunkStage;
@@ -55,7 +55,7 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
     const sipp = await carrier('uas-auth-answer-pcap.xml', { user: 'astral', pass: 's3cret-pw' });
     const trunkId = await trunkTo(sipp);
     await trunkStatusIs(trunkId, 'reachable'); // the carrier answered our OPTIONS ping
-    const heardByCarrier = await captureRtp({ port: sipp.mediaPort });
+    const heardByCarrier = await captureAtCarrier(sipp.mediaPort);
     const agent = await stage.phone('a', tokens.agent!);
     const res = await clickToCall({ from: '1001', to: '+15551234567', to_type: 'external', caller_id: '+918065978015' });
     assert.deepEqual(res, { status: 200, body: { status: 'success', message: 'Call initiated' } });
@@ -131,7 +131,7 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
     assert.ok(result.sentStatuses.includes(183) && result.receivedRequests.includes('BYE'), `${result.sentStatuses} ${result.receivedRequests}`);
   });
 
-  test('busy, failure and no-answer responses map to BUSY, FAILED (sip_503) and NO ANSWER', async () => {
+  test('busy, failure, unreachable and no-answer map to BUSY, FAILED (sip_503 / unavailable) and NO ANSWER', async () => {
     const agent = await stage.phone('a', tokens.agent!);
     const cases: [string, string, string][] = [
       ['uas-busy.xml', 'BUSY', 'busy'],
@@ -151,6 +151,13 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
       await agent.page.evaluate(() => ((window as unknown as { astralEvents: unknown[] }).astralEvents.length = 0));
       await agent.waitState('ready');
     }
+    // A trunk nobody listens on (TCP refused): FAILED (unavailable), not a callee who let it ring.
+    await configureTrunk(stage.server, { name: 'carrier', host: '127.0.0.1', port: await freePort(), transport: 'tcp', allowed_ips: ['127.0.0.1/32'] });
+    await agent.invoke('call', '+15550000009');
+    const unreachable = await agent.waitEvent('astral-call-ended', 10_000);
+    assert.deepEqual([unreachable.detail.disposition, unreachable.detail.reason], ['FAILED', 'unavailable']);
+    await agent.page.evaluate(() => ((window as unknown as { astralEvents: unknown[] }).astralEvents.length = 0));
+    await agent.waitState('ready');
     // The carrier rings and never answers: the ring timeout cancels the INVITE (CANCEL → 487).
     const sipp = await carrier('uas-no-answer.xml');
     await trunkTo(sipp);

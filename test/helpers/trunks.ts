@@ -1,5 +1,6 @@
 // Trunk test helpers: a stage whose server speaks SIP on a free port, and the admin calls a test makes (trunks, numbers, records).
 import { after, afterEach } from 'node:test';
+import { captureRtp, type RtpCapture } from './rtp-capture.js';
 import { freeSipPort, type RunningSipp } from './sipp.js';
 import type { RunningServer } from './server.js';
 import { startStage, type Stage, type StageOptions } from './stage.js';
@@ -14,11 +15,21 @@ export async function startTrunkStage(options: StageOptions): Promise<TrunkStage
   return Object.assign(stage, { sipPort });
 }
 
-/** The hooks of a trunk e2e suite: phones and SIPp peers gone after each test, the server's log printed on DUMP_SERVER=1. */
+const captures: RtpCapture[] = [];
+
+/** Records what reaches a carrier's media port; stopped by the suite hooks too, should the test fail before it does. */
+export async function captureAtCarrier(mediaPort: number): Promise<RtpCapture> {
+  const capture = await captureRtp({ port: mediaPort });
+  captures.push(capture);
+  return capture;
+}
+
+/** The hooks of a trunk e2e suite: phones, SIPp peers and captures gone after each test, the server's log on DUMP_SERVER=1. */
 export function trunkSuiteHooks(stage: () => TrunkStage | undefined, sipps: RunningSipp[]): void {
   afterEach(async () => {
     await stage()?.closePhones();
     await Promise.all(sipps.splice(0).map((s) => s.stop()));
+    await Promise.all(captures.splice(0).map((c) => c.stop().catch(() => undefined)));
   });
   after(async () => {
     if (process.env.DUMP_SERVER) console.log(stage()?.server.output());

@@ -144,11 +144,12 @@ export class SipGateway implements SessionNotifier, PhoneNetwork {
               dialog.bye(); // answered after the ring ended (timeout, caller hung up)
             }
           });
-          dialog.on('failed', (status: number, reason: string) => {
+          dialog.on('failed', (status: number, reason: string, local: boolean) => {
             leg.finished = true;
             ack({ ok: false, error: { code: 'sip_failed', message: `${status} ${reason}` } });
             log.info({ callId, leg: leg.session.id, status, reason }, 'sip: outbound call failed');
-            if (stillRung(call, leg)) calls.decline(leg.session, callId, refusalOf(status));
+            // A trunk that never answered is unreachable (FAILED), not a callee who let it ring (NO ANSWER).
+            if (stillRung(call, leg)) calls.decline(leg.session, callId, local ? { result: 'failed', reason: 'unavailable' } : refusalOf(status));
           });
         })
         .catch((err: unknown) => {

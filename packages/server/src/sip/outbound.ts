@@ -62,7 +62,7 @@ export class OutboundInviteImpl extends DialogBase implements OutboundInvite {
   private onResponse(rq: SipMessage, rs: SipMessage, synthetic: Synthetic): void {
     const status = rs.status ?? 0;
     if (synthetic) {
-      this.fail(408, synthetic === 'timeout' ? 'no answer (timer B)' : rs.reason || 'transport error');
+      this.fail(408, synthetic === 'timeout' ? 'no answer (timer B)' : rs.reason || 'transport error', true);
       return;
     }
     if (status === 100) return;
@@ -132,14 +132,15 @@ export class OutboundInviteImpl extends DialogBase implements OutboundInvite {
     }
   }
 
-  private fail(status: number, reason: string): void {
+  /** `local`: nobody answered at all (timer B, a transport or TLS error), as opposed to the trunk's own final response. */
+  private fail(status: number, reason: string, local = false): void {
     if (this.phase !== 'confirmed') {
       this.phase = 'ended';
       this.ua.removeDialog(this);
     }
     if (this.settled) return;
     this.settled = true;
-    this.emit('failed', status, reason);
+    this.emit('failed', status, reason, local);
   }
 
   cancel(): void {

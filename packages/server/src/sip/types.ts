@@ -70,8 +70,8 @@ export interface OutboundInvite extends SipDialog {
   cancel(): void;
   // events (besides SipDialog's): 'progress' (status: number, sdp: string | null) — 180/183 (sdp for early media)
   //         'answered' (sdp: string) — 200 OK (the stack has sent the ACK)
-  //         'failed' (status: number, reason: string) — a final failure after any digest retry; 408 for no answer at all
-  //         (timer B / transport error, reason says which)
+  //         'failed' (status: number, reason: string, local: boolean) — a final failure after any digest retry; `local`
+  //         with 408 when the trunk never answered at all (timer B / transport or TLS error, reason says which)
 }
 
 export interface OutboundInviteOptions {
