@@ -13,7 +13,6 @@ import type { RingOutcome } from '../calls/ringing.js';
 import type { Session, SessionRegistry } from '../calls/sessions.js';
 import type { MediaService } from '../media/service.js';
 import type { TrunkWithSecret } from '../store/trunks.js';
-import type { InboundCalls } from './inbound-calls.js';
 import { refusalOf, rejectStatusOf } from './responses.js';
 import { buildSdp, parseSdp, negotiate, type SdpDirection } from './sdp.js';
 import type { TrunkDirectory } from './trunk-directory.js';
@@ -40,6 +39,8 @@ export interface SipLeg {
   answered: boolean;
   /** The dialog is over on the SIP side (BYE, CANCEL or a final failure): nothing more to send. */
   finished: boolean;
+  /** Our SDP's origin: one session id per leg, its version raised with every new offer or answer (RFC 3264 §8). */
+  sdpOrigin: { id: string; version: number };
   /** Outbound only: the number dialled and the caller id shown. */
   number?: string;
   callerId?: string;
@@ -56,20 +57,25 @@ export interface SipGatewayDeps {
 
 export class SipGateway implements SessionNotifier, PhoneNetwork {
   private readonly legs = new Map<string, SipLeg>();
-  inbound: InboundCalls | null = null;
 
   constructor(private readonly deps: SipGatewayDeps) {
     deps.media.onSipDtmf = (sessionId, digit) => this.dtmfFromCarrier(sessionId, digit);
   }
 
-  get activeLegs(): number {
-    return this.legs.size;
-  }
-
   /** A new SIP leg's session (registered, so the ringer finds its endpoint); `party` is the phone-side person. */
   openLeg(trunk: TrunkWithSecret, direction: SipLeg['direction'], party: PartyInfo): SipLeg {
     const session: Session = { id: sipSessionId(trunk.name, randomUUID()), principal: { kind: 'trunk', instanceId: trunk.instanceId, party }, dnd: false };
-    const leg: SipLeg = { session, trunk, direction, callId: null, dialog: null, localSdp: null, answered: false, finished: false };
+    const leg: SipLeg = {
+      session,
+      trunk,
+      direction,
+      callId: null,
+      dialog: null,
+      localSdp: null,
+      answered: false,
+      finished: false,
+      sdpOrigin: { id: String(Date.now()), version: 0 },
+    };
     this.legs.set(session.id, leg);
     this.deps.sessions.add(session);
     return leg;
@@ -84,9 +90,11 @@ export class SipGateway implements SessionNotifier, PhoneNetwork {
     dialog.on('reinvite', (sdp: string, reply: (answer: string) => void) => this.reinvited(leg, sdp, reply));
   }
 
-  /** Our SDP for a leg: the relay's port, the codec, telephone-event, and a direction (hold answers). */
+  /** Our next SDP for a leg: the relay's port, the codec, telephone-event, and a direction (hold answers). */
   sdpFor(leg: SipLeg, media: { ip: string; port: number }, codec: G711Codec, payloadType: number, direction: SdpDirection = 'sendrecv'): string {
-    return buildSdp({ ip: media.ip, port: media.port, codec, payloadType, telephoneEventPt: TELEPHONE_EVENT_PT, direction, sessionId: String(Date.now()), version: 1 });
+    leg.sdpOrigin.version += 1;
+    const { id: sessionId, version } = leg.sdpOrigin;
+    return buildSdp({ ip: media.ip, port: media.port, codec, payloadType, telephoneEventPt: TELEPHONE_EVENT_PT, direction, sessionId, version });
   }
 
   // PhoneNetwork: outbound legs.
