@@ -117,7 +117,8 @@ describe('RTP relay worker', () => {
     enc.delete();
     carrier.packets.length = 0;
     for (const [i, f] of frames.entries()) await sfu.send(rtp(100, 7 + i, 90_000 + i * 960, 0xaaaa, f), ports.internalPort);
-    await new Promise((r) => setTimeout(r, 150)); // the first source goes quiet: another may take over
+    await carrier.waitFor(25); // all of the first source relayed...
+    await new Promise((r) => setTimeout(r, 150)); // ...then it goes quiet, and another source may take over
     for (let i = 0; i < 10; i++) await sfu.send(rtp(0, 3000 + i, 777 + i * 160, 0xbbbb, Buffer.from(alawmulaw.mulaw.encode(tone(440, 8000, 160)))), ports.internalPort);
     const got = await carrier.waitFor(35);
     assert.ok(got.every((p) => p.pt === 8), 'A-law, as the carrier negotiated');

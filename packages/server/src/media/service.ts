@@ -108,19 +108,11 @@ export class MediaService {
    */
   async openSipLeg(sessionId: string, callId: string, region: string, codec: G711Codec): Promise<{ ip: string; port: number }> {
     this.dropPeer(sessionId);
-    if (!this.relay) {
-      const relay = RtpRelay.start();
-      relay.on('dtmf', (id: string, digit: string) => this.onSipDtmf(id, digit));
-      relay.once('exit', (err: Error) => {
-        this.onRelayLost(err);
-        if (this.relay === relay) this.relay = null;
-      });
-      this.relay = relay;
-    }
+    const relay = this.startRelay();
     const router = this.pool.acquireRouter(this.region(region)?.workers);
     let peer: SipPeer;
     try {
-      peer = await SipPeer.create({ sessionId, callId, region, router, relay: this.relay, listenIp: this.placement.listenIp, portRange: this.placement.portRange, codec });
+      peer = await SipPeer.create({ sessionId, callId, region, router, relay, listenIp: this.placement.listenIp, portRange: this.placement.portRange, codec });
     } catch (err) {
       this.pool.release(router);
       throw err;
@@ -128,6 +120,19 @@ export class MediaService {
     this.peers.set(sessionId, peer);
     for (const producer of peer.producers.values()) this.register(producer, router);
     return { ip: this.placement.announcedIp, port: peer.port };
+  }
+
+  /** Starts the RTP relay worker (if not running): at SIP start-up, so the first trunk call does not wait for it. */
+  startRelay(): RtpRelay {
+    if (this.relay) return this.relay;
+    const relay = RtpRelay.start();
+    relay.on('dtmf', (id: string, digit: string) => this.onSipDtmf(id, digit));
+    relay.once('exit', (err: Error) => {
+      this.onRelayLost(err);
+      if (this.relay === relay) this.relay = null;
+    });
+    this.relay = relay;
+    return relay;
   }
 
   /** Where a SIP leg's carrier takes its audio, and in which payload types (from its SDP). */

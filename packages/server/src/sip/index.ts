@@ -60,6 +60,7 @@ export async function startSip(deps: SipDeps): Promise<SipService> {
       invite.reject(500, 'Server Internal Error');
     });
   };
+  deps.media.startRelay();
   await trunks.watchAll();
   log.info({ port: ua.port, tlsPort: ua.tlsPort, ip: deps.ip }, ua.tlsPort === null ? 'sip: listening (udp, tcp)' : 'sip: listening (udp, tcp, tls)');
   return {
