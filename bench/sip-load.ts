@@ -131,7 +131,7 @@ async function ivrWindow(server: RunningServer, sipPort: number, relayTids: numb
 
 async function ivrRows(keep: (c: Closer) => void): Promise<LoadFigures[]> {
   const sipPort = await freeSipPort();
-  const server = await startServer({ ASTRAL_WORKERS: '2', ASTRAL_SIP_PORT: String(sipPort) });
+  const server = await startServer({ ASTRAL_WORKERS: '2', ASTRAL_SIP_PORT: String(sipPort), LOG_LEVEL: 'info' });
   const dir = mkdtempSync(join(tmpdir(), 'astral-bench-sip-'));
   const closer = { close: async () => (await server.stop(), rmSync(dir, { recursive: true, force: true })) };
   keep(closer);
@@ -145,12 +145,12 @@ async function ivrRows(keep: (c: Closer) => void): Promise<LoadFigures[]> {
     const longest = Math.max(...SIZES);
     const pcap = loopedPcap(dir, Math.ceil(((longest / RATE) * 1000 + WINDOW_MS + 4000) / 7000) + 1);
     const pid = server.process.pid!;
-    const before = new Set(threads(pid));
-    // A warm-up call starts the relay worker thread: the threads that appear with it are the relay's.
+    // A warm-up call; the relay worker thread (started with SIP) is the one the server's log names.
     const warm = await startSipp({ scenario: 'uac-call-pcap.xml', remote: `127.0.0.1:${sipPort}`, service: IVR_NUMBER, vars: { from: '+14155550123' }, durationMs: 1500 });
     await warm.done;
     await waitLive(server, 0, 10_000);
-    const relayTids = threads(pid).filter((t) => !before.has(t));
+    const named = /"threadId":([0-9]+)[^\n]*RTP relay worker/.exec(server.output());
+    const relayTids = named && threads(pid).includes(Number(named[1])) ? [Number(named[1])] : [];
     const out = [await ivrWindow(server, sipPort, relayTids, 0, pcap)];
     for (const n of SIZES) out.push(await ivrWindow(server, sipPort, relayTids, n, pcap));
     return out;
@@ -210,7 +210,8 @@ export async function runSipLoad(out: (line?: string) => void, keep: (c: Closer)
   out(`      harness: MediaService + 2 mediasoup workers in this process; carriers in a child process; lag: ${relay.opus[0]!.lagHow}.`);
   out();
   out('  CPU: utime+stime from /proc/<pid>/stat (mediasoup-worker children) and /proc/<pid>/task/<tid>/stat (Node main thread; relay =');
-  out('  the threads that appeared with the first SIP leg), 100 % = one core; "node" is the whole Node process (all its threads).');
+  out('  the thread the server logs for its RTP relay worker in (1), the threads that appeared with the first SIP leg in (2)/(3)),');
+  out('  100 % = one core; "node" is the whole Node process (all its threads).');
   out('  Per call = (loaded - idle) / N. SIPp and the harness carrier run in other processes and are not counted, but share the 2 cores.');
   out('  RSS: VmRSS at the end of the window (the Node heap grows and shrinks with GC, so differences of a few MiB are noise).');
 }

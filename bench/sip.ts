@@ -75,6 +75,8 @@ interface SetupSamples {
   okToFrame: number[];
   ackToFrame: number[];
   dialToFrame: number[];
+  /** Click-to-call external: the widget (`from`) answers → the INVITE reaches the carrier. */
+  clickAnswerToInvite: number[];
   failures: string[];
 }
 
@@ -101,7 +103,7 @@ async function measureSetup(out: (line?: string) => void, keep: (c: Closer) => v
   keep(site);
   const browser: Browser = await launchBrowser(toneFile(join(tmpdir(), 'astral-fixtures'), 440));
   keep({ close: () => browser.close() });
-  const sipp = await startSipp({ scenario: 'uas-auth-answer-pcap.xml', vars: { user: TRUNK_USER, pass: TRUNK_PASS }, calls: CALLS + 1, timeoutS: 150 });
+  const sipp = await startSipp({ scenario: 'uas-auth-answer-pcap.xml', vars: { user: TRUNK_USER, pass: TRUNK_PASS }, calls: 2 * CALLS + 1, timeoutS: 200 });
   keep({ close: async () => void (await sipp.stop()) });
   await configureTrunk(server, { name: 'carrier', host: '127.0.0.1', port: sipp.port, username: TRUNK_USER, password: TRUNK_PASS, allowed_ips: ['127.0.0.1/32'] });
   const phone = await PhonePage.open(browser, site.url, server.url, await mintToken(server, 'agent', { display_name: 'Agent', extension: '1001' }));
@@ -110,7 +112,20 @@ async function measureSetup(out: (line?: string) => void, keep: (c: Closer) => v
   await preparePage(phone.page);
   out(`  Chromium ${browser.version()} (headless), one widget (440 Hz mic); server ${server.url} (child process, ASTRAL_WORKERS=2), SIP on UDP ${sipPort}`);
 
-  const s: SetupSamples = { first: {}, baseline: [], ok: [], ring: [], invite: [], authInvite: [], okToAck: [], okToFrame: [], ackToFrame: [], dialToFrame: [], failures: [] };
+  const s: SetupSamples = {
+    first: {},
+    baseline: [],
+    ok: [],
+    ring: [],
+    invite: [],
+    authInvite: [],
+    okToAck: [],
+    okToFrame: [],
+    ackToFrame: [],
+    dialToFrame: [],
+    clickAnswerToInvite: [],
+    failures: [],
+  };
   const base = await runBaseline(phone, CALLS);
   s.baseline.push(...base.samples);
   s.failures.push(...base.failures);
@@ -136,8 +151,40 @@ async function measureSetup(out: (line?: string) => void, keep: (c: Closer) => v
       await phone.waitState('ready', STEP_TIMEOUT_MS).catch(() => undefined);
     }
   }
+  // Click-to-call external (seed 002): the API rings the widget first; its answer sends the INVITE to the trunk.
+  const answeredAt = new Map<string, number>();
+  for (let i = 0; i < CALLS; i++) {
+    const number = numberOf(1000 + i);
+    try {
+      const res = await fetch(`${server.url}/api/v1/calls/click-to-call`, {
+        method: 'POST',
+        headers: { 'x-api-key': server.apiKey, 'content-type': 'application/json' },
+        body: JSON.stringify({ from: '1001', to: number, to_type: 'external' }),
+      });
+      if (res.status !== 200) throw new Error(`click-to-call answered ${res.status}`);
+      await phone.waitState('incoming', STEP_TIMEOUT_MS);
+      answeredAt.set(number, await phone.page.evaluate(() => {
+        const at = Date.now();
+        void (document.getElementById('phone') as unknown as { answer(): Promise<void> }).answer();
+        return at;
+      }));
+      await phone.waitState('in-call', STEP_TIMEOUT_MS);
+      await new Promise((r) => setTimeout(r, 400)); // the carrier answers after 300 ms of ringing
+      await phone.invoke('hangup');
+      await phone.waitState('ready', STEP_TIMEOUT_MS);
+    } catch (err) {
+      s.failures.push(`click-to-call ${i}: ${String((err as Error).message ?? err).split('\n')[0]}`);
+      await phone.invoke('hangup').catch(() => undefined);
+      await phone.waitState('ready', STEP_TIMEOUT_MS).catch(() => undefined);
+    }
+  }
   const result = await sipp.stop();
   const carrier = carrierSides(result.messages);
+  for (const [number, at] of answeredAt) {
+    const invite = carrier.get(number)?.invite;
+    if (invite === undefined) s.failures.push(`${number}: SIPp logged no INVITE for the click-to-call`);
+    else s.clickAnswerToInvite.push(invite - at);
+  }
   for (const [number, w] of widgetSide) {
     const c = carrier.get(number);
     if (!c?.invite) {
@@ -177,6 +224,7 @@ export async function runSipSection(out: (line?: string) => void, keep: (c: Clos
     ['200 OK sent → first audio frame at widget [S→A]', s.okToFrame, 'SIPp starts its pcap after the ACK'],
     ['ACK at the carrier → first audio frame    [S→A]', s.ackToFrame],
     ['call(number) → first audio frame (total)    [A]', s.dialToFrame],
+    ['click-to-call: from answers → INVITE    [A→S]', s.clickAnswerToInvite, 'the widget rung first answers; the trunk leg starts'],
   ];
   for (const [label, samples, note] of rows) out('  ' + latencyRow(label, samples, note));
   const ms = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(1)} ms`);

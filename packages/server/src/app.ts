@@ -93,6 +93,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   // Parties are reached through their transport: widgets over socket.io, trunk legs over SIP (plugged in below).
   const notifier = new PartyNotifier(gateway);
   media.onConsumerClosed = (sessionId, consumerId) => notifier.notify(sessionId, 'media:consumer-closed', { consumerId });
+  media.onRelayReady = (threadId) => app.log.info({ threadId }, 'the RTP relay worker for SIP legs is running');
   media.onRelayLost = (err) => app.log.error({ err }, 'the RTP relay worker died; SIP legs on it lost their media');
   const ringTimeoutMs = config.ringTimeoutSeconds * 1000;
   const recordings = new Recordings({ media, store, notifier, log: app.log, dir: join(config.dataDir, 'recordings'), enabled: config.recording });

@@ -24,6 +24,7 @@ export type RelayCommand =
   | { type: 'close'; id: string };
 
 export type RelayEvent =
+  | { type: 'ready'; threadId: number | null }
   | { type: 'opened'; id: string; port: number; internalPort: number }
   | { type: 'error'; id: string; message: string }
   | { type: 'latched'; id: string; ip: string; port: number }
@@ -37,8 +38,9 @@ function startWorker(url: URL): Worker {
 }
 
 /**
- * Events: `dtmf` (legId, digit) — an RFC 4733 digit from the carrier; `latched` (legId, ip, port); `exit` (err) — the
- * worker died (its legs lost their media; the owner starts a new relay).
+ * Events: `ready` (threadId) — the worker runs, as this OS thread (for `top -H`; null off Linux); `dtmf` (legId, digit) —
+ * an RFC 4733 digit from the carrier; `latched` (legId, ip, port); `exit` (err) — the worker died (its legs lost their
+ * media; the owner starts a new relay).
  */
 export class RtpRelay extends EventEmitter {
   private readonly pending = new Map<string, { resolve: (ports: { port: number; internalPort: number }) => void; reject: (err: Error) => void }>();
@@ -119,6 +121,9 @@ export class RtpRelay extends EventEmitter {
 
   private onEvent(event: RelayEvent): void {
     switch (event.type) {
+      case 'ready':
+        this.emit('ready', event.threadId);
+        return;
       case 'opened':
         this.pending.get(event.id)?.resolve({ port: event.port, internalPort: event.internalPort });
         this.pending.delete(event.id);

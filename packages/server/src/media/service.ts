@@ -36,6 +36,8 @@ export class MediaService {
   private readonly peers = new Map<string, Peer>();
   /** Carries SIP legs' RTP off the main loop; started with the first SIP leg. */
   private relay: RtpRelay | null = null;
+  /** Told when the RTP relay worker runs, with its OS thread id. */
+  onRelayReady: (threadId: number | null) => void = () => undefined;
   /** Told when the RTP relay worker died: SIP legs on it lost their media (the next leg starts a new relay). */
   onRelayLost: (err: Error) => void = () => undefined;
   /** Told when a SIP leg's carrier sent an RFC 4733 digit. */
@@ -126,6 +128,7 @@ export class MediaService {
   startRelay(): RtpRelay {
     if (this.relay) return this.relay;
     const relay = RtpRelay.start();
+    relay.once('ready', (threadId: number | null) => this.onRelayReady(threadId));
     relay.on('dtmf', (id: string, digit: string) => this.onSipDtmf(id, digit));
     relay.once('exit', (err: Error) => {
       this.onRelayLost(err);
