@@ -66,7 +66,12 @@ export class InboundCalls {
       log.error({ err, callId: call.id }, 'sip: could not set up media for an inbound call');
       return calls.end(call, 'FAILED', 'media_failed');
     }
-    await calls.persistStart(call, number.destinationType === 'extension' && !callee.userId.startsWith('route:') ? callee.userId : null, 'inbound');
+    try {
+      await calls.persistStart(call, number.destinationType === 'extension' && !callee.userId.startsWith('route:') ? callee.userId : null, 'inbound');
+    } catch (err) {
+      log.error({ err, callId: call.id }, 'sip: could not record an inbound call');
+      return calls.end(call, 'FAILED', 'unavailable'); // the carrier gets 480, the leg is released
+    }
     if (call.state === 'ended') return; // the carrier cancelled meanwhile
     journeys.step(call, 'Dial', call.fromNumber, number.number, 'ringing');
     if (number.destinationType === 'extension') {
