@@ -105,7 +105,12 @@ export class SipGateway implements SessionNotifier, PhoneNetwork {
   }
 
   async ring(call: Call, number: string, opts: { trunk: OutboundTrunk; callerId?: string; timeoutMs: number; from?: PartyInfo }): Promise<RingOutcome> {
-    const trunk = await this.deps.trunks.withSecret(opts.trunk.id);
+    let trunk: TrunkWithSecret | undefined;
+    try {
+      trunk = await this.deps.trunks.withSecret(opts.trunk.id);
+    } catch (err) {
+      this.deps.log.error({ err, trunk: opts.trunk.name }, 'sip: the trunk password cannot be opened (ASTRAL_SECRET_KEY changed?)');
+    }
     if (!trunk) return { result: 'failed', reason: 'unavailable' };
     const leg = this.openLeg(trunk, 'outbound', { userId: `pstn:${randomUUID()}`, identity: number, displayName: number, extension: null });
     leg.number = number;

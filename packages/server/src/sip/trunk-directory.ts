@@ -49,7 +49,11 @@ export class TrunkDirectory {
       this.statuses.delete(id);
     }
     for (const trunk of await this.deps.store.trunks.list(instanceId)) {
-      const target = await this.withSecret(trunk.id);
+      const target = await this.withSecret(trunk.id).catch((err: unknown) => {
+        // A password sealed under another ASTRAL_SECRET_KEY: the trunk stays `unknown` until its password is set again.
+        this.deps.log.error({ err, trunk: trunk.name }, 'sip: the trunk password cannot be opened; not monitoring it');
+        return undefined;
+      });
       if (!target) continue;
       const monitor = this.deps.ua.monitor({ ...target, register: trunk.register }, (status) => {
         if (this.statuses.get(trunk.id) !== status) this.deps.log.info({ trunk: trunk.name, status }, 'sip: trunk status');
