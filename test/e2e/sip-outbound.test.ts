@@ -51,8 +51,8 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
   });
   trunkSuiteHooks(() => stage, sipps);
 
-  test('click-to-call external: the 401 challenge is answered, audio crosses both ways, Astral hangs up with BYE', async () => {
-    const sipp = await carrier('uas-auth-answer-pcap.xml', { user: 'astral', pass: 's3cret-pw' });
+  test('click-to-call external: the 407 challenge is answered, audio crosses both ways, Astral hangs up with BYE', async () => {
+    const sipp = await carrier('uas-auth407-answer-pcap.xml', { user: 'astral', pass: 's3cret-pw' });
     const trunkId = await trunkTo(sipp);
     await trunkStatusIs(trunkId, 'reachable'); // the carrier answered our OPTIONS ping
     const heardByCarrier = await captureAtCarrier(sipp.mediaPort);
@@ -71,7 +71,8 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
     assert.ok(result.auth.length > 0 && result.auth.every((a) => a.valid), `digest answered with the trunk password: ${JSON.stringify(result.auth)}`);
     assert.equal(result.auth[0]!.username, 'astral');
     assert.ok(result.receivedRequests.includes('BYE'), `Astral sent BYE: ${result.receivedRequests}`);
-    const invite = result.messages.find((m) => m.direction === 'received' && m.method === 'INVITE' && m.header('authorization'));
+    assert.equal(result.auth[0]!.header, 'Proxy-Authorization', 'a 407 is answered with Proxy-Authorization');
+    const invite = result.messages.find((m) => m.direction === 'received' && m.method === 'INVITE' && m.header('proxy-authorization'));
     assert.match(invite!.firstLine, /^INVITE sip:\+15551234567@/);
     assert.match(invite!.header('from')!, /\+918065978015/, 'caller_id is the From user');
     const got = await heardByCarrier.stop();
@@ -100,6 +101,7 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
     assert.equal(ended.detail.disposition, 'ANSWERED');
     const result = await sipp.done;
     assert.ok(result.sentRequests.includes('BYE'), 'the carrier hung up');
+    assert.ok(result.auth.length > 0 && result.auth.every((a) => a.valid && a.header === 'Authorization'), 'the 401 was answered with Authorization');
     assert.equal(result.receivedStatuses.filter((s) => s === 200).length >= 1, true, 'Astral answered the BYE');
     const call = await lastEndedCall(stage.server);
     assert.equal(call.direction, 'outbound');
