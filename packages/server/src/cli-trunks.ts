@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { SecretBox, SecretPurposes } from './auth/secret-box.js';
 import { loadConfig } from './config.js';
 import { Store } from './store/index.js';
-import type { Trunk } from './store/trunks.js';
+import { newTrunk, type Trunk } from './store/trunks.js';
 import { AppError } from './util/errors.js';
 
 export const TRUNKS_USAGE = `  npm run astral -- trunks create --name NAME --host HOST [--port 5060] [--transport udp|tcp|tls] [--username U]
@@ -98,21 +98,7 @@ export async function runSipAdmin(argv: string[]): Promise<number> {
           default: values.default,
         });
         const secrets = new SecretBox(config.secretKey, SecretPurposes.trunkPassword);
-        const trunk = await store.trunks.create({
-          instanceId,
-          name: body.name,
-          host: body.host,
-          port: body.port ?? 5060,
-          transport: body.transport ?? 'udp',
-          username: body.username ?? null,
-          passwordSealed: body.password === undefined ? null : secrets.seal(body.password),
-          realm: body.realm ?? null,
-          callerId: body.caller_id ?? null,
-          register: body.register ?? false,
-          codecs: body.codecs ?? ['PCMU', 'PCMA'],
-          allowedIps: body.allowed_ips ?? [],
-          isDefault: body.default,
-        });
+        const trunk = await store.trunks.create(newTrunk(instanceId, body, secrets));
         console.log(`created trunk ${trunk.id} "${trunk.name}" ${trunk.host}:${trunk.port}/${trunk.transport}${trunk.isDefault ? ' (default)' : ''}`);
         console.log('a running server applies it on its next start or trunk change through the API');
         return 0;

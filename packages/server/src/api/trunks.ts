@@ -8,7 +8,7 @@ import type { SecretBox } from '../auth/secret-box.js';
 import type { TrunkStatus } from '../sip/types.js';
 import type { Store } from '../store/index.js';
 import type { PhoneNumber } from '../store/numbers.js';
-import type { Trunk, TrunkChanges } from '../store/trunks.js';
+import { newTrunk, type Trunk, type TrunkChanges } from '../store/trunks.js';
 import { AppError } from '../util/errors.js';
 import { requireApiKey } from './auth.js';
 
@@ -58,21 +58,7 @@ export const trunksApi: FastifyPluginAsync<TrunksApiOptions> = async (app, { key
   app.post<{ Body: CreateTrunkBody }>('/api/v1/trunks', { schema: { body: CreateTrunkBody, response: { 201: TrunkResponse, ...errors } }, preHandler: admin }, async (request, reply) => {
     const b = request.body;
     const instanceId = request.apiKey!.instanceId;
-    const trunk = await store.trunks.create({
-      instanceId,
-      name: b.name,
-      host: b.host,
-      port: b.port ?? 5060,
-      transport: b.transport ?? 'udp',
-      username: b.username ?? null,
-      passwordSealed: b.password === undefined ? null : secrets.seal(b.password),
-      realm: b.realm ?? null,
-      callerId: b.caller_id ?? null,
-      register: b.register ?? false,
-      codecs: b.codecs ?? ['PCMU', 'PCMA'],
-      allowedIps: b.allowed_ips ?? [],
-      isDefault: b.default,
-    });
+    const trunk = await store.trunks.create(newTrunk(instanceId, b, secrets));
     changed(instanceId);
     return reply.status(201).send(toTrunk(trunk));
   });

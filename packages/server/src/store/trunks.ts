@@ -59,6 +59,29 @@ export interface NewTrunk extends TrunkFields {
 
 export type TrunkChanges = Partial<TrunkFields> & { isDefault?: boolean };
 
+/** A trunk as an admin describes it (REST body or CLI flags): omitted fields take the PBX defaults, the password is sealed. */
+export function newTrunk(
+  instanceId: string,
+  b: { name: string; host: string; port?: number; transport?: SipTransport; username?: string; password?: string; realm?: string; caller_id?: string; register?: boolean; codecs?: G711Codec[]; allowed_ips?: string[]; default?: boolean },
+  secrets: SecretBox,
+): NewTrunk {
+  return {
+    instanceId,
+    name: b.name,
+    host: b.host,
+    port: b.port ?? 5060,
+    transport: b.transport ?? 'udp',
+    username: b.username ?? null,
+    passwordSealed: b.password === undefined ? null : secrets.seal(b.password),
+    realm: b.realm ?? null,
+    callerId: b.caller_id ?? null,
+    register: b.register ?? false,
+    codecs: b.codecs ?? ['PCMU', 'PCMA'],
+    allowedIps: b.allowed_ips ?? [],
+    isDefault: b.default,
+  };
+}
+
 type Row = Selectable<TrunksTable>;
 
 const toTrunk = (r: Row): Trunk => ({
