@@ -64,7 +64,7 @@ function carrierSides(messages: SipMessage[]): Map<string, CarrierSide> {
 }
 
 interface SetupSamples {
-  /** The first trunk call of the server process (it starts the RTP relay worker): call() → INVITE, → first frame. */
+  /** The first trunk call of the server process (cold paths: the relay's first leg, first SDP): call() → INVITE, → first frame. */
   first: { invite?: number; frame?: number };
   baseline: number[];
   ok: number[];
@@ -228,7 +228,7 @@ export async function runSipSection(out: (line?: string) => void, keep: (c: Clos
   ];
   for (const [label, samples, note] of rows) out('  ' + latencyRow(label, samples, note));
   const ms = (v?: number) => (v === undefined ? 'n/a' : `${v.toFixed(1)} ms`);
-  out('  ' + row('first trunk call of the server (not in the rows)', `call(number) → INVITE ${ms(s.first.invite)}, → first audio frame ${ms(s.first.frame)} (it starts the RTP relay worker)`));
+  out('  ' + row('first trunk call of the server (not in the rows)', `call(number) → INVITE ${ms(s.first.invite)}, → first audio frame ${ms(s.first.frame)} (cold: the first leg of the RTP relay worker, first SDP and SIP code paths)`));
   out();
   out("  [A] the widget's page (performance.now(), or Date.now() for totals); [S] SIPp's -trace_msg timestamps (wall clock, µs, logged");
   out('  when SIPp handles the message); [A→S], [S→A]: Date.now() in the page against SIPp\'s trace time (same machine, 1 ms resolution).');
