@@ -103,9 +103,10 @@ export class SipClient extends SipClientCore {
     this.consult = consult;
     this.setCall({ ...call, held: true, transfer: { state: 'ringing', target } });
     this.emit('transfer', { callId: call.id, state: 'ringing', target });
+    // The consultation is dialled at once: a slow (or lost) hold re-INVITE to the transferee must not stall it.
+    this.sendInvite(consult, () => undefined);
     await this.reinvite(session, true).catch(() => undefined);
     this.retrack();
-    this.sendInvite(consult, () => undefined);
   }
 
   completeTransfer(): Promise<void> {
