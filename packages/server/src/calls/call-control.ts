@@ -126,11 +126,6 @@ export class CallControl {
     return this.ringer.ring(call, parties, opts);
   }
 
-  /** Whether a ring of this call is in progress (a second leg: transfer target, routed destination). */
-  isRinging(call: Call): boolean {
-    return this.ringer.ringing(call);
-  }
-
   /** Runs call work that nobody awaits (a ring's continuation, routing): a failure is logged with the call, never unhandled. */
   detach(call: Call, work: Promise<unknown>): void {
     work.catch((err: unknown) => this.deps.log.error({ err, callId: call.id }, 'call work failed'));

@@ -4,7 +4,6 @@ import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import type { CallControl } from './call-control.js';
 import { phoneParty, type OutboundTrunk } from './phone-network.js';
-import { dispositionOf } from './ringing.js';
 import { resolveDestination } from './directory.js';
 import type { Router } from './routing.js';
 import type { SessionRegistry } from './sessions.js';
@@ -62,7 +61,7 @@ export class ClickToCall {
     const shownToTo: PartyInfo = body.caller_id ? { ...from, displayName: body.caller_id } : from;
     const fromTimeout = (body.timeout ?? DEFAULT_FROM_TIMEOUT_S) * 1000;
     const ringing = calls.ring(call, [from], { timeoutMs: fromTimeout, from: shownToFrom }).then(async (outcome) => {
-      if (outcome.result !== 'answered') return calls.end(call, dispositionOf(outcome), outcome.reason);
+      if (outcome.result !== 'answered') return calls.endAfterRing(call, outcome);
       if (trunk) {
         const external = this.deps.router.phone!.ring(call, body.to, { trunk, callerId: body.caller_id, timeoutMs: this.deps.ringTimeoutMs, from: shownToTo });
         return calls.endAfterRing(call, await external);
