@@ -11,6 +11,8 @@ const SALT = Buffer.from('astral/secret-box', 'utf8');
 /** Purpose labels in use; a label is part of the key, so it never changes once data is sealed under it. */
 export const SecretPurposes = {
   trunkPassword: 'sip-trunk-password/v1',
+  voiceCredentials: 'voice-channel-credentials/v1',
+  webhookSecret: 'webhook-signing-secret/v1',
 } as const;
 
 export class SecretBoxError extends Error {}

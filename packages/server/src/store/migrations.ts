@@ -213,6 +213,101 @@ const migrations: Record<string, Migration> = {
       await db.schema.dropTable('trunks').execute();
     },
   },
+  '0007_instances_agents_webhooks': {
+    async up(db: Kysely<unknown>) {
+      // Seed 003: one voice channel per instance; every credential sealed together, their names kept in the clear.
+      await db.schema
+        .createTable('voice_channels')
+        .addColumn('instance_id', 'varchar(36)', (c) => c.primaryKey().references('instances.id'))
+        .addColumn('provider', 'varchar(32)', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('phone_number', 'varchar(32)')
+        .addColumn('agent_id', 'varchar(128)')
+        .addColumn('twilio_phone_number', 'varchar(32)')
+        .addColumn('credentials_sealed', 'text')
+        .addColumn('credential_names', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('agents')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull().references('instances.id'))
+        .addColumn('key', 'varchar(64)', (c) => c.notNull())
+        .addColumn('name', 'varchar(128)', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('language', 'varchar(16)', (c) => c.notNull())
+        .addColumn('provider', 'varchar(32)', (c) => c.notNull())
+        .addColumn('url', 'varchar(2048)')
+        .addColumn('provider_agent_id', 'varchar(128)')
+        .addColumn('greeting', 'text')
+        .addColumn('prompt', 'text')
+        .addColumn('voice', 'varchar(64)')
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addUniqueConstraint('agents_instance_key', ['instance_id', 'key'])
+        .execute();
+      // Every call an agent takes part in (seed 004's call object), keyed by the internal call id.
+      await db.schema
+        .createTable('agent_calls')
+        .addColumn('call_id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('service_id', 'varchar(36)', (c) => c.notNull().unique())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull().references('instances.id'))
+        .addColumn('agent_key', 'varchar(64)', (c) => c.notNull())
+        .addColumn('phone', 'varchar(128)', (c) => c.notNull())
+        .addColumn('direction', 'varchar(16)', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('provider_call_id', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('result_status', 'varchar(16)')
+        .addColumn('result_transcript', 'text')
+        .addColumn('result_duration', 'integer')
+        .addColumn('result_at', 'varchar(32)')
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('answered_at', 'varchar(32)')
+        .addColumn('ended_at', 'varchar(32)')
+        .execute();
+      await db.schema.createIndex('agent_calls_instance_created').on('agent_calls').columns(['instance_id', 'created_at']).execute();
+      await db.schema
+        .createTable('agent_turns')
+        .addColumn('call_id', 'varchar(20)', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('role', 'varchar(8)', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('at', 'varchar(32)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('agent_turns_pk', ['call_id', 'seq'])
+        .execute();
+      // Outgoing event webhooks and their persisted delivery queue (survives restarts).
+      await db.schema
+        .createTable('webhooks')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull().references('instances.id'))
+        .addColumn('url', 'varchar(2048)', (c) => c.notNull())
+        .addColumn('events', 'text', (c) => c.notNull())
+        .addColumn('secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', 'varchar(20)', (c) => c.primaryKey())
+        .addColumn('webhook_id', 'varchar(20)', (c) => c.notNull())
+        .addColumn('instance_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('event_id', 'varchar(20)', (c) => c.notNull())
+        .addColumn('event_type', 'varchar(64)', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'varchar(32)')
+        .addColumn('last_status_code', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('delivered_at', 'varchar(32)')
+        .execute();
+      await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
+      await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'created_at']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const table of ['webhook_deliveries', 'webhooks', 'agent_turns', 'agent_calls', 'agents', 'voice_channels']) await db.schema.dropTable(table).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

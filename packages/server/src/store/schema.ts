@@ -164,6 +164,110 @@ export interface PhoneNumbersTable {
   created_at: string;
 }
 
+/** Seed 003: an instance's voice channel. */
+export interface VoiceChannelsTable {
+  instance_id: string;
+  /** retell | pipecat */
+  provider: string;
+  enabled: number;
+  phone_number: string | null;
+  /** Retell agent/assistant id (not a secret). */
+  agent_id: string | null;
+  twilio_phone_number: string | null;
+  /** JSON object of every credential (api_key, openai_api_key, ..., webhook_secret) sealed with SecretBox; never plaintext. */
+  credentials_sealed: string | null;
+  /** JSON array of the names of the credentials that are set (so GET can say which, without opening the box). */
+  credential_names: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An AI agent of an instance, addressed by its internal key (`akylai`). */
+export interface AgentsTable {
+  id: string;
+  instance_id: string;
+  key: string;
+  name: string;
+  description: string | null;
+  /** BCP 47, e.g. `en`. */
+  language: string;
+  /** local | pipecat | retell */
+  provider: string;
+  /** pipecat: the bot's WebSocket (Twilio Media Streams protocol). */
+  url: string | null;
+  provider_agent_id: string | null;
+  greeting: string | null;
+  prompt: string | null;
+  voice: string | null;
+  created_at: string;
+}
+
+/** Every call an agent takes part in (seed 004's call object). */
+export interface AgentCallsTable {
+  /** The internal call id (calls.id). */
+  call_id: string;
+  /** The UUID seed 004 returns as `call_id`. */
+  service_id: string;
+  instance_id: string;
+  agent_key: string;
+  /** The other party: a phone number, an extension or an identity. */
+  phone: string;
+  /** outbound: the agent calls (POST /v1/calls); inbound: someone calls the agent. */
+  direction: string;
+  /** queued | ringing | in-progress | completed | busy | no-answer | failed */
+  status: string;
+  /** What a provider (media-stream bot) knows the call by: the `callSid` of its `start` message. */
+  provider_call_id: string;
+  /** The provider's final result (POST /v1/webhooks/call-completed), when one came. */
+  result_status: string | null;
+  result_transcript: string | null;
+  result_duration: number | null;
+  result_at: string | null;
+  created_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+}
+
+/** One turn of an agent call's conversation. */
+export interface AgentTurnsTable {
+  call_id: string;
+  seq: number;
+  /** agent | user */
+  role: string;
+  text: string;
+  at: string;
+}
+
+export interface WebhooksTable {
+  id: string;
+  instance_id: string;
+  url: string;
+  /** JSON array of event types. */
+  events: string;
+  /** The signing secret sealed with SecretBox. */
+  secret_sealed: string;
+  created_at: string;
+}
+
+/** The persisted delivery queue: one row per (event, webhook). */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  instance_id: string;
+  event_id: string;
+  event_type: string;
+  /** The exact JSON body sent (signed as `timestamp.payload`). */
+  payload: string;
+  /** pending | delivered | failed */
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface Database {
   instances: InstancesTable;
   api_keys: ApiKeysTable;
@@ -178,4 +282,10 @@ export interface Database {
   channel_recipients: ChannelRecipientsTable;
   trunks: TrunksTable;
   phone_numbers: PhoneNumbersTable;
+  voice_channels: VoiceChannelsTable;
+  agents: AgentsTable;
+  agent_calls: AgentCallsTable;
+  agent_turns: AgentTurnsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
