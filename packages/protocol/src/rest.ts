@@ -41,5 +41,7 @@ export const Permissions = [
   'calls.control',
   'calls.click_to_call',
   'channels.manage',
+  /** Seed 004's service API: place agent calls, read them, list agents. */
+  'agents.call',
 ] as const;
 export type Permission = (typeof Permissions)[number];
