@@ -1,5 +1,6 @@
 // The persistence facade the rest of the server sees: one object holding each table's store.
 import { SnowflakeGenerator } from '../util/snowflake.js';
+import { AgentCallStore } from './agent-calls.js';
 import { ApiKeyStore } from './api-keys.js';
 import { BotStore } from './bots.js';
 import { CallHistoryStore } from './call-history.js';
@@ -25,6 +26,7 @@ export class Store {
   readonly routing: RoutingStore;
   readonly trunks: TrunkStore;
   readonly numbers: NumberStore;
+  readonly agentCalls: AgentCallStore;
 
   private constructor(
     readonly db: Db,
@@ -41,6 +43,7 @@ export class Store {
     this.routing = new RoutingStore(db);
     this.trunks = new TrunkStore(db, ids);
     this.numbers = new NumberStore(db, ids);
+    this.agentCalls = new AgentCallStore(db);
   }
 
   static async open(dataDir: string, ids = new SnowflakeGenerator()): Promise<Store> {
