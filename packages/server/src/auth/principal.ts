@@ -5,8 +5,11 @@ import { BOT_TOKEN_PREFIX, type BotService } from './bots.js';
 import type { WidgetTokens } from './widget-tokens.js';
 
 export interface Principal {
-  /** `trunk`: a caller or callee on the phone network, reached through a SIP trunk (never authenticates itself). */
-  kind: 'user' | 'bot' | 'trunk';
+  /**
+   * `trunk`: a caller or callee on the phone network, reached through a SIP trunk; `agent`: an AI agent the server runs.
+   * Neither authenticates itself.
+   */
+  kind: 'user' | 'bot' | 'trunk' | 'agent';
   instanceId: string;
   party: PartyInfo;
 }

@@ -1,4 +1,5 @@
-// Call legs: each session's channel in a call, named TECH/endpoint-sequence (WebRTC/1001-0000002a, SIP/carrier-0000002b);
+// Call legs: each session's channel in a call, named TECH/endpoint-sequence (WebRTC/1001-0000002a, SIP/carrier-0000002b,
+// Agent/akylai-0000002c);
 // legs of one call share its linkedid.
 import type { PartyInfo } from '@astral/protocol';
 
@@ -18,9 +19,15 @@ export interface Leg {
 export const sipSessionId = (trunkName: string, legId: string): string => `sip:${trunkName}:${legId}`;
 export const isSipSession = (sessionId: string): boolean => sessionId.startsWith('sip:');
 
+/** AI agents ride on sessions named `agent:<agent key>:<leg id>` (one per call); their channels are `Agent/<key>-<seq>`. */
+export const agentSessionId = (agentKey: string, legId: string): string => `agent:${agentKey}:${legId}`;
+export const isAgentSession = (sessionId: string): boolean => sessionId.startsWith('agent:');
+
 function channelName(sessionId: string, party: PartyInfo): { tech: string; endpoint: string } {
   const sip = /^sip:([^:]+):/.exec(sessionId);
   if (sip) return { tech: 'SIP', endpoint: sip[1]! };
+  const agent = /^agent:([^:]+):/.exec(sessionId);
+  if (agent) return { tech: 'Agent', endpoint: agent[1]! };
   return { tech: 'WebRTC', endpoint: (party.extension ?? party.identity).replace(/[^A-Za-z0-9_.@+-]/g, '_') };
 }
 

@@ -1,6 +1,7 @@
-// The port through which call control reaches parties' sessions: the socket.io gateway for widgets, the SIP gateway for trunk legs.
+// The port through which call control reaches parties' sessions: the socket.io gateway for widgets, the SIP gateway for
+// trunk legs, the agent gateway for AI agents.
 import type { Ack, GatewayDispatch, ServerToClientEvents } from '@astral/protocol';
-import { isSipSession } from './legs.js';
+import { isAgentSession, isSipSession } from './legs.js';
 
 type Params<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>;
 
@@ -18,14 +19,16 @@ export interface SessionNotifier {
   ): Promise<Ack<Record<string, never>>>;
 }
 
-/** Sends each session's events to the transport that carries it: SIP legs to the SIP gateway, the rest to the widgets' gateway. */
+/** Sends each session's events to the transport that carries it: SIP legs and agents to their gateways, the rest to the widgets'. */
 export class PartyNotifier implements SessionNotifier {
   sip: SessionNotifier | null = null;
+  agents: SessionNotifier | null = null;
 
   constructor(private readonly widgets: SessionNotifier) {}
 
   private of(sessionId: string): SessionNotifier | null {
-    return isSipSession(sessionId) ? this.sip : this.widgets;
+    if (isSipSession(sessionId)) return this.sip;
+    return isAgentSession(sessionId) ? this.agents : this.widgets;
   }
 
   notify<E extends keyof ServerToClientEvents>(sessionId: string, event: E, payload: Params<E>[0]): void {

@@ -2,7 +2,9 @@
 import type { ClientPayload, ConsumeOffer, MediaSetup } from '@astral/protocol';
 import type { types } from 'mediasoup';
 import { AppError } from '../util/errors.js';
+import { AgentPeer, type AgentAudioPorts, type AgentCodec, type AgentMediaLink } from './agent-peer.js';
 import { MediaPeer, type Peer, type TransportPlacement } from './peer.js';
+import type { PlainPeer } from './plain-peer.js';
 import { startPlayer, type Player, type PromptCodec } from './player.js';
 import { RtpRelay, type G711Codec } from './rtp-relay.js';
 import { SipPeer, type CarrierMedia } from './sip-peer.js';
@@ -109,19 +111,35 @@ export class MediaService {
    * in `codec`. Replaces any earlier media of the session.
    */
   async openSipLeg(sessionId: string, callId: string, region: string, codec: G711Codec): Promise<{ ip: string; port: number }> {
-    this.dropPeer(sessionId);
     const relay = this.startRelay();
+    const { listenIp, portRange } = this.placement;
+    const peer = await this.openServerParty(sessionId, region, (router) => SipPeer.create({ sessionId, callId, region, router, relay, listenIp, portRange, codec }));
+    return { ip: this.placement.announcedIp, port: peer.port };
+  }
+
+  /**
+   * Media for an AI agent's leg of a call: a producer of the agent's voice in `codec`, and the link the agent audio worker
+   * sends it on. Replaces any earlier media of the session.
+   */
+  async openAgentLeg(sessionId: string, callId: string, region: string, codec: AgentCodec, audio: AgentAudioPorts): Promise<AgentMediaLink> {
+    const peer = await this.openServerParty(sessionId, region, (router) => AgentPeer.create({ sessionId, callId, region, router, audio, codec }));
+    return peer.link;
+  }
+
+  /** A server-side party's peer on a router of its region, its producers consumable from anywhere; replaces earlier media. */
+  private async openServerParty<T extends PlainPeer>(sessionId: string, region: string, create: (router: types.Router) => Promise<T>): Promise<T> {
+    this.dropPeer(sessionId);
     const router = this.pool.acquireRouter(this.region(region)?.workers);
-    let peer: SipPeer;
+    let peer: T;
     try {
-      peer = await SipPeer.create({ sessionId, callId, region, router, relay, listenIp: this.placement.listenIp, portRange: this.placement.portRange, codec });
+      peer = await create(router);
     } catch (err) {
       this.pool.release(router);
       throw err;
     }
     this.peers.set(sessionId, peer);
     for (const producer of peer.producers.values()) this.register(producer, router);
-    return { ip: this.placement.announcedIp, port: peer.port };
+    return peer;
   }
 
   /** Starts the RTP relay worker (if not running): at SIP start-up, so the first trunk call does not wait for it. */

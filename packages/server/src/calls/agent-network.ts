@@ -1,0 +1,24 @@
+// AI agents as call control sees them: a destination `agent:<key>` anywhere a destination is accepted, rung as a leg.
+import type { PartyInfo } from '@astral/protocol';
+import type { Call } from './call.js';
+import type { RingOutcome } from './ringing.js';
+
+/** What call control knows of an agent: its key and name (how it talks is the agent runtime's business). */
+export interface AgentRef {
+  key: string;
+  name: string;
+}
+
+export interface AgentNetwork {
+  /** The instance's agent with this key, when there is one that can take calls. */
+  find(instanceId: string, key: string): Promise<AgentRef | undefined>;
+  /** Rings the agent as one more leg of the call; it answers at once (the one ring operation underneath). */
+  ring(call: Call, agent: AgentRef, opts: { timeoutMs: number; from?: PartyInfo }): Promise<RingOutcome>;
+}
+
+const AGENT_DESTINATION = /^agent:([a-z][a-z0-9_-]{0,63})$/;
+
+/** The agent key of a destination written `agent:<key>` (a widget's dial, a queue's overflow, an IVR option, a number). */
+export const agentKeyOf = (destination: string): string | null => AGENT_DESTINATION.exec(destination)?.[1] ?? null;
+
+export const agentDestination = (key: string): string => `agent:${key}`;
