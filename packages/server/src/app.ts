@@ -1,10 +1,14 @@
 // Composes the Astral server: store, auth, media, call control, gateway and the REST plugins, on one port.
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoApi } from './api/demo.js';
+import { agentsApi } from './api/agents.js';
 import { errorMapper } from './api/errors.js';
+import { serviceFamily, type ServiceAuth } from './api/fastapi-family.js';
+import { instancesApi } from './api/instances.js';
 import { botsApi } from './api/bots.js';
 import { callHistoryApi } from './api/call-history.js';
 import { callsApi } from './api/calls.js';
@@ -17,6 +21,7 @@ import { trunksApi } from './api/trunks.js';
 import { callControlApi } from './api/call-control.js';
 import { staticFiles } from './api/static.js';
 import { tokensApi } from './api/tokens.js';
+import { voiceChannelApi } from './api/voice-channel.js';
 import { useStrictValidation } from './api/validation.js';
 import { ApiKeyService } from './auth/api-keys.js';
 import { BotService } from './auth/bots.js';
@@ -40,6 +45,7 @@ import { MediaService } from './media/service.js';
 import { WorkerPool } from './media/worker-pool.js';
 import type { TrunkStatus } from './sip/types.js';
 import { Store } from './store/index.js';
+import { VOICE_CREDENTIALS } from './store/voice-channels.js';
 
 const repoPath = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 
@@ -56,9 +62,18 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const app = Fastify({
     logger: {
       level: config.logLevel,
-      // Bodies are not logged by default; passwords are redacted anyway, should a body or a trunk ever be logged.
+      // Bodies are not logged by default; passwords and voice credentials are redacted anyway, should a body or a trunk ever be logged.
       redact: {
-        paths: ['req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers.cookie', 'req.body.password', 'body.password', 'password', '*.password'],
+        paths: [
+          'req.headers["x-api-key"]',
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'req.body.password',
+          'body.password',
+          'password',
+          '*.password',
+          ...VOICE_CREDENTIALS.flatMap((name) => [`req.body.${name}`, `body.${name}`]),
+        ],
         censor: '[redacted]',
       },
     },
@@ -66,6 +81,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   });
   const store = await Store.open(config.dataDir);
   const instanceId = await store.instances.ensureDefault();
+  await store.agents.ensureDefault(instanceId);
   const closed = await store.calls.closeDangling(new Date());
   if (closed > 0) app.log.warn({ closed }, 'closed calls left open by a previous run');
 
@@ -131,6 +147,18 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(trunksApi, { keys, store, secrets: trunkSecrets, trunkStatus, onTrunksChanged });
   await app.register(callControlApi, { keys, calls, transfers, clickToCall });
   await app.register(botsApi, { keys, bots });
+  const onInstanceRemoved = (removed: string, files: string[]): void => {
+    for (const file of files) rmSync(file, { force: true });
+    onTrunksChanged(removed);
+  };
+  await app.register(instancesApi, { keys, instances: store.instances, platformInstanceId: instanceId, onInstanceRemoved });
+  // The `/v1` family (seeds 003 and 004): FastAPI-shaped errors, instance keys as Bearer or X-Api-Key.
+  const serviceAuth: ServiceAuth = { keys, platformInstanceId: instanceId, instanceExists: async (id) => (await store.instances.get(id)) !== undefined };
+  const publicUrl = () => config.publicUrl ?? `http://localhost:${(app.server.address() as { port?: number } | null)?.port ?? config.port}`;
+  await serviceFamily(app, async (v1) => {
+    await v1.register(voiceChannelApi, { auth: serviceAuth, store, secrets: new SecretBox(config.secretKey, SecretPurposes.voiceCredentials), publicUrl });
+    await v1.register(agentsApi, { auth: serviceAuth, agents: store.agents });
+  });
   await app.register(channelsApi, { store, keys, principals, channels });
   if (config.demo) await app.register(demoApi, { issuer, keys, store: store.apiKeys, instanceId });
   await app.register(staticFiles, { demoDir: config.demo ? repoPath('demo') : null, widgetDir: repoPath('packages/widget/dist') });

@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 export interface Config {
   port: number;
   host: string;
+  /** This server's base URL as providers reach it (their webhooks), no trailing slash; null: http://localhost:<port>. */
+  publicUrl: string | null;
   dataDir: string;
   /** 32+ bytes that sign widget tokens and, later, encrypt provider credentials. */
   secretKey: Buffer;
@@ -126,6 +128,15 @@ function sipTls(env: Env): SipTlsConfig {
   return { port: int(env, 'ASTRAL_SIP_TLS_PORT', 5061, 0, 65535), certFile, keyFile, caFile: file('ASTRAL_SIP_TLS_CA') };
 }
 
+/** ASTRAL_PUBLIC_URL: an http(s) URL, kept without its trailing slash. */
+function publicUrl(env: Env): string | null {
+  const raw = env.ASTRAL_PUBLIC_URL;
+  if (!raw) return null;
+  const protocol = URL.canParse(raw) ? new URL(raw).protocol : null;
+  if (protocol !== 'http:' && protocol !== 'https:') throw new ConfigError(`ASTRAL_PUBLIC_URL must be an http(s) URL, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+}
+
 /** Reads ASTRAL_SECRET_KEY, or the key kept in the data dir, or generates and keeps one. */
 function loadSecretKey(env: Env, dataDir: string): Buffer {
   const given = env.ASTRAL_SECRET_KEY;
@@ -155,6 +166,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     port: int(env, 'PORT', 8000, 0, 65535),
     host: env.HOST || '0.0.0.0',
+    publicUrl: publicUrl(env),
     dataDir,
     secretKey: loadSecretKey(env, dataDir),
     bootstrapApiKey,

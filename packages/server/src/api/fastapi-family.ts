@@ -1,6 +1,7 @@
 // The instance and service API family (`/v1`, seeds 003 and 004): FastAPI-shaped errors and instance-key authentication.
 // Routes of this family register inside `serviceFamily(app, ...)`, so its error mapper applies to them alone.
 import type { Permission } from '@astral/protocol';
+import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasPermission, type ApiKeyService } from '../auth/api-keys.js';
 import type { ApiKeyInfo } from '../store/api-keys.js';
@@ -176,3 +177,7 @@ export const InstanceIdParams = {
   required: ['instance_id'],
   properties: { instance_id: { type: 'string', format: 'uuid' } },
 } as const;
+
+/** A string that is one of `values`, as one `enum` schema, so a wrong value is one pydantic `literal_error`. */
+export const StringEnum = <T extends readonly string[]>(values: T, description?: string) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });

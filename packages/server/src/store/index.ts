@@ -1,6 +1,7 @@
 // The persistence facade the rest of the server sees: one object holding each table's store.
 import { SnowflakeGenerator } from '../util/snowflake.js';
 import { AgentCallStore } from './agent-calls.js';
+import { AgentStore } from './agents.js';
 import { ApiKeyStore } from './api-keys.js';
 import { BotStore } from './bots.js';
 import { CallHistoryStore } from './call-history.js';
@@ -13,6 +14,7 @@ import { NumberStore } from './numbers.js';
 import { RoutingStore } from './routing.js';
 import { TrunkStore } from './trunks.js';
 import { UserStore } from './users.js';
+import { VoiceChannelStore } from './voice-channels.js';
 
 export class Store {
   readonly instances: InstanceStore;
@@ -27,6 +29,8 @@ export class Store {
   readonly trunks: TrunkStore;
   readonly numbers: NumberStore;
   readonly agentCalls: AgentCallStore;
+  readonly voiceChannels: VoiceChannelStore;
+  readonly agents: AgentStore;
 
   private constructor(
     readonly db: Db,
@@ -44,6 +48,8 @@ export class Store {
     this.trunks = new TrunkStore(db, ids);
     this.numbers = new NumberStore(db, ids);
     this.agentCalls = new AgentCallStore(db);
+    this.voiceChannels = new VoiceChannelStore(db);
+    this.agents = new AgentStore(db, ids);
   }
 
   static async open(dataDir: string, ids = new SnowflakeGenerator()): Promise<Store> {

@@ -1,0 +1,106 @@
+// AI agents: the admin API (`/v1/instances/{instance_id}/agents`, every field) and seed 004's `GET /v1/agents` (the
+// safe fields an integrator's app may show). Registered inside `serviceFamily` (fastapi-family.ts).
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { AGENT_PROVIDERS, type Agent, type AgentStore } from '../store/agents.js';
+import { AppError } from '../util/errors.js';
+import { InstanceIdParams, requireServiceKey, StringEnum, UnprocessableError, type ServiceAuth } from './fastapi-family.js';
+
+export interface AgentsApiOptions {
+  auth: ServiceAuth;
+  agents: AgentStore;
+}
+
+const AgentKey = Type.String({ pattern: '^[a-z][a-z0-9_-]{0,63}$' });
+const optionalText = (maxLength: number) => Type.Optional(Type.String({ maxLength }));
+
+const CreateAgentBody = Type.Object(
+  {
+    key: AgentKey,
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    description: optionalText(1000),
+    language: Type.Optional(Type.String({ pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$', description: 'BCP 47; default en' })),
+    provider: StringEnum(AGENT_PROVIDERS),
+    url: Type.Optional(Type.String({ format: 'uri', pattern: '^wss?://', maxLength: 2048, description: 'pipecat only: the bot WebSocket' })),
+    provider_agent_id: optionalText(128),
+    greeting: optionalText(2000),
+    prompt: optionalText(20000),
+    voice: optionalText(64),
+  },
+  { additionalProperties: false },
+);
+type CreateAgentBody = Static<typeof CreateAgentBody>;
+
+const nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const AgentResponse = Type.Object({
+  key: Type.String(),
+  name: Type.String(),
+  description: nullable(Type.String()),
+  language: Type.String(),
+  provider: Type.String(),
+  url: nullable(Type.String()),
+  provider_agent_id: nullable(Type.String()),
+  greeting: nullable(Type.String()),
+  prompt: nullable(Type.String()),
+  voice: nullable(Type.String()),
+  created_at: Type.String(),
+});
+const PublicAgent = Type.Object({ key: Type.String(), name: Type.String(), description: nullable(Type.String()), language: Type.String() });
+const AgentParams = Type.Object({ instance_id: Type.String({ format: 'uuid' }), key: Type.String({ maxLength: 64 }) });
+
+const toResponse = (a: Agent) => ({
+  key: a.key,
+  name: a.name,
+  description: a.description,
+  language: a.language,
+  provider: a.provider,
+  url: a.url,
+  provider_agent_id: a.providerAgentId,
+  greeting: a.greeting,
+  prompt: a.prompt,
+  voice: a.voice,
+  created_at: a.createdAt,
+});
+
+export const agentsApi: FastifyPluginAsync<AgentsApiOptions> = async (app, { auth, agents }) => {
+  const admin = requireServiceKey(auth, 'admin');
+  const path = '/v1/instances/:instance_id/agents';
+
+  app.post<{ Body: CreateAgentBody }>(path, { schema: { params: InstanceIdParams, body: CreateAgentBody, response: { 201: AgentResponse } }, ...admin }, async (request, reply) => {
+    const b = request.body;
+    if (b.url !== undefined && b.provider !== 'pipecat') throw UnprocessableError.field(['body', 'url'], 'Value error, url is only for pipecat agents');
+    const agent = await agents.insert(request.actingInstanceId!, {
+      key: b.key,
+      name: b.name,
+      description: b.description ?? null,
+      language: b.language ?? 'en',
+      provider: b.provider,
+      url: b.url ?? null,
+      providerAgentId: b.provider_agent_id ?? null,
+      greeting: b.greeting ?? null,
+      prompt: b.prompt ?? null,
+      voice: b.voice ?? null,
+    });
+    return reply.status(201).send(toResponse(agent));
+  });
+
+  app.get(path, { schema: { params: InstanceIdParams, response: { 200: Type.Array(AgentResponse) } }, ...admin }, async (request) =>
+    (await agents.list(request.actingInstanceId!)).map(toResponse),
+  );
+
+  app.get<{ Params: { key: string } }>(`${path}/:key`, { schema: { params: AgentParams, response: { 200: AgentResponse } }, ...admin }, async (request) => {
+    const agent = await agents.byKey(request.actingInstanceId!, request.params.key);
+    if (!agent) throw new AppError('not_found', 'Agent not found');
+    return toResponse(agent);
+  });
+
+  app.delete<{ Params: { key: string } }>(`${path}/:key`, { schema: { params: AgentParams }, ...admin }, async (request, reply) => {
+    if (!(await agents.remove(request.actingInstanceId!, request.params.key))) throw new AppError('not_found', 'Agent not found');
+    return reply.status(204).send();
+  });
+
+  // Seed 004: the agents of the key's instance, safe fields only.
+  app.get('/v1/agents', { schema: { response: { 200: Type.Array(PublicAgent) } }, ...requireServiceKey(auth, 'agents.call') }, async (request) =>
+    (await agents.list(request.actingInstanceId!)).map((a) => ({ key: a.key, name: a.name, description: a.description, language: a.language })),
+  );
+};
