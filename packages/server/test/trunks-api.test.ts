@@ -416,7 +416,7 @@ describe('/api/v1/numbers', () => {
       [{ number: '15550000001', destination: 'has space' }, /destination/],
       [{ number: '15550000001', destination_type: 'fax' }, /destination_type/],
       [{ number: '15550000001', destination_type: undefined }, /destination_type/],
-      [{ number: '15550000001', destination_type: 'ai_agent' }, /destination_type: ai_agent destinations come with AI agents/],
+      [{ number: '15550000001', destination: 'nobody', destination_type: 'ai_agent' }, /destination: no agent "nobody"/],
       [{ number: '15550000001', destination: '700', destination_type: 'queue' }, /destination: no queue 700/],
       [{ number: '15550000001', destination: '800', destination_type: 'ivr' }, /destination: no IVR menu 800/],
       [{ number: '15550000001', trunk_id: 'abc' }, /trunk_id/],

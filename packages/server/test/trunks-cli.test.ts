@@ -98,7 +98,7 @@ test('bad CLI input is refused naming the field', () => {
     [['trunks', 'delete', 'nothing'], /no trunk "nothing"/],
     [['numbers', 'create', '--number', 'abc', '--destination', '1001', '--type', 'extension'], /number/],
     [['numbers', 'create', '--number', '15550001', '--destination', '1001', '--type', 'fax'], /destination_type/],
-    [['numbers', 'create', '--number', '15550001', '--destination', '1001', '--type', 'ai_agent'], /ai_agent destinations come with AI agents/],
+    [['numbers', 'create', '--number', '15550001', '--destination', 'nobody', '--type', 'ai_agent'], /no agent "nobody"/],
     [['numbers', 'create', '--number', '15550001', '--destination', '700', '--type', 'queue'], /no queue 700/],
     [['numbers', 'create', '--number', '15550001', '--destination', '1001', '--type', 'extension', '--trunk', 'nope'], /no trunk/],
   ];

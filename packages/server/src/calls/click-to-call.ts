@@ -3,6 +3,7 @@ import type { ClickToCallBody, PartyInfo } from '@astral/protocol';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import type { CallControl } from './call-control.js';
+import { agentDestination } from './agent-network.js';
 import { phoneParty, type OutboundTrunk } from './phone-network.js';
 import { resolveDestination } from './directory.js';
 import type { Router } from './routing.js';
@@ -26,7 +27,6 @@ export class ClickToCall {
 
   async originate(instanceId: string, body: ClickToCallBody): Promise<string> {
     const type = body.to_type ?? 'extension';
-    if (type === 'ai_agent') throw new OriginateError('bad_request', 'ai_agent destinations are not available yet');
     const { store, calls, sessions } = this.deps;
     const from = await resolveDestination(store, instanceId, body.from);
     if (!from) throw new OriginateError('not_found', `no extension "${body.from}"`);
@@ -40,6 +40,12 @@ export class ClickToCall {
       trunk = await this.deps.router.phone.trunkFor(instanceId, trunkName);
       if (!trunk) throw new OriginateError('not_found', trunkName ? `no SIP trunk "${trunkName}"` : 'no SIP trunk is configured');
       to = phoneParty(body.to);
+    } else if (type === 'ai_agent') {
+      const agent = await this.deps.router.agents?.find(instanceId, body.to).catch((err: Error) => {
+        throw new OriginateError('bad_request', err.message);
+      });
+      if (!agent) throw new OriginateError('not_found', `no agent "${body.to}"`);
+      to = { userId: `agent:${agent.key}`, identity: agentDestination(agent.key), displayName: agent.name, extension: null };
     } else if (type === 'queue' || type === 'ivr') {
       const target = type === 'queue' ? await store.routing.queue(instanceId, body.to) : await store.routing.ivr(instanceId, body.to);
       if (!target) throw new OriginateError('not_found', `no ${type} "${body.to}" is configured`);
@@ -66,6 +72,7 @@ export class ClickToCall {
         const external = this.deps.router.phone!.ring(call, body.to, { trunk, callerId: body.caller_id, timeoutMs: this.deps.ringTimeoutMs, from: shownToTo });
         return calls.endAfterRing(call, await external);
       }
+      if (type === 'ai_agent') return this.deps.router.route(call, agentDestination(body.to));
       if (type !== 'extension') return this.deps.router.route(call, body.to);
       calls.endAfterRing(call, await calls.ring(call, [to], { timeoutMs: this.deps.ringTimeoutMs, from: shownToTo }));
     });

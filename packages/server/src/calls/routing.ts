@@ -1,4 +1,5 @@
-// Routing: where a dialled number goes — a user, a queue (ring-all, round-robin, longest-idle, overflow) or an IVR menu.
+// Routing: where a dialled number goes — a user, a queue (ring-all, round-robin, longest-idle, overflow), an IVR menu,
+// an AI agent (`agent:<key>`) or a phone number.
 import type { PartyInfo } from '@astral/protocol';
 import { readFileSync } from 'node:fs';
 import type { MediaService } from '../media/service.js';
@@ -8,6 +9,7 @@ import type { Store } from '../store/index.js';
 import type { IvrMenu, Queue } from '../store/routing.js';
 import type { Call } from './call.js';
 import type { CallControl } from './call-control.js';
+import { agentKeyOf, type AgentNetwork, type AgentRef } from './agent-network.js';
 import { resolveDestination } from './directory.js';
 import { looksLikePhoneNumber, phoneParty, type PhoneNetwork } from './phone-network.js';
 import type { RingOutcome } from './ringing.js';
@@ -35,6 +37,8 @@ export class Router {
   private readonly prompts = new Map<string, Buffer[]>();
   /** SIP trunks, when the server has SIP on: numbers no user, queue or IVR answers to go out there. */
   phone: PhoneNetwork | null = null;
+  /** AI agents: `agent:<key>` destinations ring them. */
+  agents: AgentNetwork | null = null;
 
   constructor(private readonly deps: RouterDeps) {}
 
@@ -44,6 +48,7 @@ export class Router {
     const caller = partyOf(session);
     const instanceId = session.principal.instanceId;
     if (calls.callOfUser(caller.userId)) throw new AppError('invalid_state', 'you are already in a call');
+    if (agentKeyOf(destination)) return this.dialRouted(session, destination);
     const callee = await resolveDestination(store, instanceId, destination);
     if (!callee) return this.dialRouted(session, destination);
     if (callee.userId === caller.userId) throw new AppError('bad_request', 'you cannot call yourself');
@@ -59,10 +64,12 @@ export class Router {
     return { callId: call.id, to: callee };
   }
 
-  /** A queue or IVR number: the call is created and answered by the dial ack, then rung or played. */
+  /** A queue, IVR number or agent: the call is created and answered by the dial ack, then rung or played. */
   private async dialRouted(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo }> {
     const { routing } = this.deps.store;
     const instanceId = session.principal.instanceId;
+    const agentKey = agentKeyOf(destination);
+    if (agentKey) return this.dialAgent(session, agentKey);
     const queue = await routing.queue(instanceId, destination);
     const menu = queue ? undefined : await routing.ivr(instanceId, destination);
     if (!queue && !menu) return this.dialPhone(session, destination);
@@ -72,6 +79,28 @@ export class Router {
     // Answer the dial first (its ack carries the call id the widget needs), then ring or play.
     setImmediate(() => this.deps.calls.detach(call, queue ? this.runQueue(call, queue) : this.runIvr(call, menu!)));
     return { callId: call.id, to };
+  }
+
+  /** An AI agent (`agent:<key>`): rung like a user, it answers at once. */
+  private async dialAgent(session: Session, key: string): Promise<{ callId: string; to: PartyInfo }> {
+    const agent = await this.findAgent(session.principal.instanceId, key);
+    const to: PartyInfo = { userId: `agent:${key}`, identity: `agent:${key}`, displayName: agent.name, extension: null };
+    const call = this.startCall(session, to);
+    await this.deps.calls.persistStart(call, null);
+    setImmediate(() => this.deps.calls.detach(call, this.ringAgent(call, agent)));
+    return { callId: call.id, to };
+  }
+
+  private async findAgent(instanceId: string, key: string): Promise<AgentRef> {
+    const agent = await this.agents?.find(instanceId, key);
+    if (!agent) throw new AppError('not_found', `no agent "${key}"`);
+    return agent;
+  }
+
+  private async ringAgent(call: Call, agent: AgentRef): Promise<void> {
+    this.deps.journeys.step(call, 'Dial', call.fromNumber, `agent:${agent.key}`, 'ringing');
+    const from = [...call.joined.values()][0]?.party ?? call.caller;
+    this.deps.calls.endAfterRing(call, await this.agents!.ring(call, agent, { timeoutMs: this.deps.ringTimeoutMs, from }));
   }
 
   /** A phone number, out through the instance's default trunk: the widget sends G.711, the trunk leg rings like any other. */
@@ -100,10 +129,13 @@ export class Router {
     return call;
   }
 
-  /** Sends the call on to a destination: a user, a queue or an IVR menu; ends it when there is none. */
+  /** Sends the call on to a destination: a user, a queue, an IVR menu or an agent; ends it when there is none. */
   async route(call: Call, destination: string): Promise<void> {
     if (call.state === 'ended') return;
     const { routing } = this.deps.store;
+    const agentKey = agentKeyOf(destination);
+    const agent = agentKey ? await this.agents?.find(call.instanceId, agentKey).catch(() => undefined) : undefined;
+    if (agent) return this.ringAgent(call, agent);
     const user = await resolveDestination(this.deps.store, call.instanceId, destination);
     if (user) {
       this.deps.journeys.step(call, 'Dial', call.fromNumber, destination, 'ringing');

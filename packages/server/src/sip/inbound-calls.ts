@@ -4,6 +4,7 @@ import type { PartyInfo } from '@astral/protocol';
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { CallControl } from '../calls/call-control.js';
+import { agentDestination } from '../calls/agent-network.js';
 import { resolveDestination } from '../calls/directory.js';
 import type { Journeys } from '../calls/journey.js';
 import type { Router } from '../calls/routing.js';
@@ -77,7 +78,8 @@ export class InboundCalls {
     if (number.destinationType === 'extension') {
       calls.detach(call, calls.ring(call, [callee], { timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => calls.endAfterRing(call, outcome)));
     } else {
-      calls.detach(call, router.route(call, number.destination));
+      const destination = number.destinationType === 'ai_agent' ? agentDestination(number.destination) : number.destination;
+      calls.detach(call, router.route(call, destination));
     }
   }
 
@@ -91,10 +93,14 @@ export class InboundCalls {
     return undefined;
   }
 
-  /** Who the call is shown as going to: the extension's user, or the queue / IVR menu. */
+  /** Who the call is shown as going to: the extension's user, the queue / IVR menu, or the agent. */
   private async destinationOf(instanceId: string, number: PhoneNumber): Promise<PartyInfo | undefined> {
     const { store } = this.deps;
     if (number.destinationType === 'extension') return resolveDestination(store, instanceId, number.destination);
+    if (number.destinationType === 'ai_agent') {
+      const agent = await store.agents.byKey(instanceId, number.destination);
+      return agent && { userId: `agent:${agent.key}`, identity: agentDestination(agent.key), displayName: agent.name, extension: null };
+    }
     const target = number.destinationType === 'queue' ? await store.routing.queue(instanceId, number.destination) : await store.routing.ivr(instanceId, number.destination);
     return target && { userId: `route:${number.destination}`, identity: number.destination, displayName: target.name, extension: number.destination };
   }

@@ -104,13 +104,9 @@ export class AgentCallStore {
     return this.db.selectFrom('agent_calls').selectAll().where('call_id', '=', callId).executeTakeFirst();
   }
 
-  byProviderCallId(instanceId: string, providerCallId: string): Promise<AgentCallRow | undefined> {
-    return this.db
-      .selectFrom('agent_calls')
-      .selectAll()
-      .where('instance_id', '=', instanceId)
-      .where('provider_call_id', '=', providerCallId)
-      .executeTakeFirst();
+  /** Provider call ids are unique across instances: a provider's webhook names the call, and so its instance. */
+  byProviderCallId(providerCallId: string): Promise<AgentCallRow | undefined> {
+    return this.db.selectFrom('agent_calls').selectAll().where('provider_call_id', '=', providerCallId).executeTakeFirst();
   }
 
   /** Stores the provider's final result once: true when stored, false when one was already there (idempotent). */

@@ -56,13 +56,12 @@ export class NumberStore {
   ) {}
 
   /**
-   * 400 for a malformed number, an ai_agent destination (not yet) or a queue/IVR that does not exist (an extension may
+   * 400 for a malformed number or a queue/IVR/agent that does not exist (an extension may
    * register later, so any is accepted); 404 for an unknown trunk; 409 when the number exists (with or without '+').
    */
   async create(input: NewPhoneNumber): Promise<PhoneNumber> {
     const n = normalizeNumber(input.number);
     if (!n) throw new AppError('bad_request', 'number: must be an optional + and 2-20 digits');
-    if (input.destinationType === 'ai_agent') throw new AppError('bad_request', 'destination_type: ai_agent destinations come with AI agents');
     const trunkId = input.trunkId ?? null;
     const id = this.ids.next();
     await this.db.transaction().execute(async (trx) => {
@@ -74,6 +73,10 @@ export class NumberStore {
         const table = input.destinationType === 'queue' ? 'queues' : 'ivr_menus';
         const target = await trx.selectFrom(table).select('id').where('instance_id', '=', input.instanceId).where('number', '=', input.destination).executeTakeFirst();
         if (!target) throw new AppError('bad_request', `destination: no ${input.destinationType === 'queue' ? 'queue' : 'IVR menu'} ${input.destination}`);
+      }
+      if (input.destinationType === 'ai_agent') {
+        const agent = await trx.selectFrom('agents').select('id').where('instance_id', '=', input.instanceId).where('key', '=', input.destination).executeTakeFirst();
+        if (!agent) throw new AppError('bad_request', `destination: no agent "${input.destination}"`);
       }
       const clash = await trx.selectFrom('phone_numbers').select('id').where('instance_id', '=', input.instanceId).where('number', '=', n.digits).executeTakeFirst();
       if (clash) throw new AppError('conflict', `number ${input.number} already exists`);

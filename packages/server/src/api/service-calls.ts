@@ -1,0 +1,144 @@
+// Seed 004's service API: POST /v1/calls (an agent calls a phone), GET /v1/calls/{call_id} (status, duration, transcript),
+// and POST /v1/webhooks/call-completed (a provider's signed final result, stored once per provider call id).
+// Registered inside the `/v1` family (api/fastapi-family.ts), which maps its errors.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { DialError, type AgentDialer } from '../agents/outbound.js';
+import type { SecretBox } from '../auth/secret-box.js';
+import type { AgentCallRow } from '../store/agent-calls.js';
+import type { Store } from '../store/index.js';
+import { AppError } from '../util/errors.js';
+import { requireServiceKey, UnprocessableError, type ServiceAuth } from './fastapi-family.js';
+
+export interface ServiceCallsOptions {
+  auth: ServiceAuth;
+  store: Store;
+  dialer: AgentDialer;
+  /** Opens the instances' voice channel credentials (the webhook secret, Retell's API key). */
+  voiceSecrets: SecretBox;
+}
+
+const CreateCallBody = {
+  type: 'object',
+  required: ['phone', 'agent'],
+  properties: {
+    phone: { type: 'string', minLength: 1, maxLength: 128 },
+    agent: { type: 'string', minLength: 1, maxLength: 64 },
+  },
+} as const;
+
+const CallParams = {
+  type: 'object',
+  required: ['call_id'],
+  properties: { call_id: { type: 'string', format: 'uuid' } },
+} as const;
+
+const CallCompletedBody = {
+  type: 'object',
+  required: ['event_type', 'provider_call_id', 'status'],
+  properties: {
+    event_type: { type: 'string', enum: ['call.completed'] },
+    provider_call_id: { type: 'string', minLength: 1, maxLength: 64 },
+    status: { type: 'string', enum: ['completed', 'busy', 'no-answer', 'failed', 'canceled'] },
+    transcript: { type: 'string', maxLength: 1_000_000 },
+    duration: { type: 'number', minimum: 0 },
+  },
+} as const;
+
+/** Retell signs `body + timestamp` with the API key: `x-retell-signature: v=<unix ms>,d=<hex>`; five minutes of skew allowed. */
+const RETELL_SKEW_MS = 5 * 60_000;
+
+const sameHex = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+const hmac = (secret: string, data: string): string => createHmac('sha256', secret).update(data, 'utf8').digest('hex');
+
+/** `X-Astral-Signature: sha256=<hex HMAC-SHA256 of the raw body>` with the instance's webhook secret. */
+function astralSignatureValid(header: string | undefined, raw: string, secret: string | null | undefined): boolean {
+  const hex = /^sha256=([0-9a-f]{64})$/i.exec(header ?? '')?.[1];
+  return !!hex && !!secret && sameHex(hex.toLowerCase(), hmac(secret, raw));
+}
+
+function retellSignatureValid(header: string | undefined, raw: string, apiKey: string | undefined, now = Date.now()): boolean {
+  const match = /^v=(\d+),d=([0-9a-f]{64})$/i.exec(header ?? '');
+  if (!match || !apiKey || Math.abs(now - Number(match[1])) > RETELL_SKEW_MS) return false;
+  return sameHex(match[2]!.toLowerCase(), hmac(apiKey, raw + match[1]));
+}
+
+function secondsBetween(from: string | null, to: string | null): number {
+  if (!from) return 0;
+  return Math.max(0, Math.round(((to ? Date.parse(to) : Date.now()) - Date.parse(from)) / 1000));
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody?: string;
+  }
+}
+
+export async function serviceCallsApi(app: FastifyInstance, opts: ServiceCallsOptions): Promise<void> {
+  const { auth, store, dialer, voiceSecrets } = opts;
+
+  /** Seed 004's call object; the provider's final transcript and duration win over ours once it sent them. */
+  const present = async (row: AgentCallRow) => {
+    const turns = await store.agentCalls.turns(row.call_id);
+    const ours = turns.map((t) => `${t.role}: ${t.text}`).join('\n');
+    return {
+      call_id: row.service_id,
+      status: row.status,
+      phone: row.phone,
+      agent: row.agent_key,
+      transcript: row.result_transcript || ours,
+      duration: row.result_duration ?? secondsBetween(row.answered_at, row.ended_at),
+      created_at: row.created_at,
+      ended_at: row.ended_at,
+    };
+  };
+
+  // The webhook's signature covers the exact bytes sent: keep them beside the parsed body.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    request.rawBody = body as string;
+    try {
+      done(null, body === '' ? undefined : JSON.parse(body as string));
+    } catch {
+      done(new UnprocessableError([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }]), undefined);
+    }
+  });
+
+  app.post('/v1/calls', { schema: { body: CreateCallBody }, ...requireServiceKey(auth, 'agents.call') }, async (request, reply) => {
+    const { phone, agent } = request.body as { phone: string; agent: string };
+    try {
+      const callId = await dialer.dial(request.actingInstanceId!, phone, agent);
+      return reply.status(201).send({ call_id: callId });
+    } catch (err) {
+      if (err instanceof DialError) throw UnprocessableError.field(['body', err.field], err.message);
+      throw err;
+    }
+  });
+
+  app.get('/v1/calls/:call_id', { schema: { params: CallParams }, ...requireServiceKey(auth, 'agents.call') }, async (request) => {
+    const { call_id } = request.params as { call_id: string };
+    const row = await store.agentCalls.byServiceId(request.actingInstanceId!, call_id);
+    if (!row) throw new AppError('not_found', 'Call not found');
+    return present(row);
+  });
+
+  app.post('/v1/webhooks/call-completed', { schema: { body: CallCompletedBody } }, async (request) => {
+    const body = request.body as { provider_call_id: string; status: string; transcript?: string; duration?: number };
+    const row = await store.agentCalls.byProviderCallId(body.provider_call_id);
+    if (!row) throw new AppError('not_found', 'Unknown provider_call_id');
+    const raw = request.rawBody ?? '';
+    const channel = await store.voiceChannels.get(row.instance_id);
+    const secrets = channel ? await store.voiceChannels.credentials(row.instance_id, voiceSecrets) : {};
+    const astral = request.headers['x-astral-signature'];
+    const retell = request.headers['x-retell-signature'];
+    const valid =
+      astralSignatureValid(typeof astral === 'string' ? astral : undefined, raw, secrets.webhook_secret) ||
+      (channel?.provider === 'retell' && retellSignatureValid(typeof retell === 'string' ? retell : undefined, raw, secrets.api_key));
+    if (!valid) throw new AppError('unauthorized', 'Invalid webhook signature');
+    const stored = await store.agentCalls.storeResult(
+      row.call_id,
+      { status: body.status, transcript: body.transcript ?? '', duration: Math.round(body.duration ?? 0) },
+      new Date(),
+    );
+    return { ok: true, call_id: row.service_id, duplicate: !stored };
+  });
+}
