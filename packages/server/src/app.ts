@@ -22,6 +22,7 @@ import { callControlApi } from './api/call-control.js';
 import { staticFiles } from './api/static.js';
 import { tokensApi } from './api/tokens.js';
 import { voiceChannelApi } from './api/voice-channel.js';
+import { webhooksApi } from './api/webhooks.js';
 import { useStrictValidation } from './api/validation.js';
 import { ApiKeyService } from './auth/api-keys.js';
 import { BotService } from './auth/bots.js';
@@ -45,6 +46,9 @@ import { MediaService } from './media/service.js';
 import { WorkerPool } from './media/worker-pool.js';
 import type { TrunkStatus } from './sip/types.js';
 import { Store } from './store/index.js';
+import { publishCallEvents } from './webhooks/call-events.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { WebhookEvents } from './webhooks/events.js';
 import { VOICE_CREDENTIALS } from './store/voice-channels.js';
 
 const repoPath = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
@@ -84,6 +88,11 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await store.agents.ensureDefault(instanceId);
   const closed = await store.calls.closeDangling(new Date());
   if (closed > 0) app.log.warn({ closed }, 'closed calls left open by a previous run');
+  // Outgoing event webhooks: publishing queues persisted deliveries; the dispatcher sends them (and those a previous run left).
+  const webhookSecrets = new SecretBox(config.secretKey, SecretPurposes.webhookSecret);
+  const webhookDispatcher = new WebhookDispatcher(store.webhooks, webhookSecrets, config.webhooks, app.log);
+  const webhookEvents = new WebhookEvents(store.webhooks, store.ids, () => webhookDispatcher.kick());
+  publishCallEvents(store.calls, webhookEvents, app.log);
 
   const keys = new ApiKeyService(store.apiKeys);
   if (config.bootstrapApiKey && (await keys.ensure(instanceId, config.bootstrapApiKey, 'bootstrap', ['admin']))) {
@@ -158,6 +167,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await serviceFamily(app, async (v1) => {
     await v1.register(voiceChannelApi, { auth: serviceAuth, store, secrets: new SecretBox(config.secretKey, SecretPurposes.voiceCredentials), publicUrl });
     await v1.register(agentsApi, { auth: serviceAuth, agents: store.agents });
+    await v1.register(webhooksApi, { auth: serviceAuth, store: store.webhooks, events: webhookEvents, secrets: webhookSecrets });
   });
   await app.register(channelsApi, { store, keys, principals, channels });
   if (config.demo) await app.register(demoApi, { issuer, keys, store: store.apiKeys, instanceId });
@@ -168,6 +178,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
     await sip?.close();
   });
   app.addHook('onClose', async () => {
+    await webhookDispatcher.close();
     await media.close();
     pool.close();
     await store.close();
@@ -179,6 +190,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
     instanceId,
     async listen() {
       await app.listen({ port: config.port, host: config.host });
+      webhookDispatcher.start();
       const address = app.server.address();
       return typeof address === 'object' && address ? address.port : config.port;
     },

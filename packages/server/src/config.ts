@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { WebhookDeliveryConfig } from './webhooks/dispatcher.js';
 
 export interface Config {
   port: number;
@@ -26,6 +27,8 @@ export interface Config {
   regions: RegionConfig[];
   /** SIP trunks: UDP and TCP on `port` (null: SIP off) at `ip`, announcing media.announcedIp; TLS per `tls`. */
   sip: { port: number | null; ip: string; tls: SipTlsConfig };
+  /** Outgoing event webhooks: retry schedule and per-attempt timeout. */
+  webhooks: WebhookDeliveryConfig;
   media: {
     workers: number;
     listenIp: string;
@@ -177,6 +180,12 @@ export function loadConfig(env: Env = process.env): Config {
     reconnectGraceSeconds: int(env, 'ASTRAL_RECONNECT_GRACE', 15, 0, 300),
     logLevel: env.LOG_LEVEL || 'info',
     regions: loadRegions(env, workers),
+    webhooks: {
+      retryBaseMs: int(env, 'ASTRAL_WEBHOOK_RETRY_BASE_MS', 1000, 1, 3_600_000),
+      retryMaxMs: int(env, 'ASTRAL_WEBHOOK_RETRY_MAX_MS', 3_600_000, 1, 86_400_000),
+      maxAttempts: int(env, 'ASTRAL_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+      timeoutMs: int(env, 'ASTRAL_WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
+    },
     sip: (() => {
       const sipPort = int(env, 'ASTRAL_SIP_PORT', 5060, 0, 65535);
       return { port: sipPort === 0 ? null : sipPort, ip: env.ASTRAL_SIP_IP || listenIp, tls: sipTls(env) };

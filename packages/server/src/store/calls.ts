@@ -41,11 +41,17 @@ export const toCallRecord = (r: CallRow): CallRecord => ({
   talk_time: r.talk_time,
 });
 
+/** A call's lifecycle write: dialled (inserted), answered, ended. */
+export type CallChange = 'started' | 'answered' | 'ended';
+
 export class CallStore {
+  /** Told after each lifecycle write, with the row as written (outgoing webhooks publish call events from it); must not throw. */
+  onChange: ((change: CallChange, row: CallRow) => void) | null = null;
+
   constructor(private readonly db: Db) {}
 
   async insert(call: NewCall): Promise<void> {
-    await this.db
+    const row = await this.db
       .insertInto('calls')
       .values({
         id: call.id,
@@ -63,19 +69,23 @@ export class CallStore {
         ended_at: null,
         channel_id: call.channelId ?? null,
       })
-      .execute();
+      .returningAll()
+      .executeTakeFirst();
+    this.changed('started', row);
   }
 
   async markAnswered(id: string, answeredAt: Date): Promise<void> {
-    await this.db
+    const row = await this.db
       .updateTable('calls')
       .set({ status: 'in-progress', answered_at: answeredAt.toISOString() })
       .where('id', '=', id)
-      .execute();
+      .returningAll()
+      .executeTakeFirst();
+    this.changed('answered', row);
   }
 
   async markEnded(id: string, end: CallEnd): Promise<void> {
-    await this.db
+    const row = await this.db
       .updateTable('calls')
       .set({
         status: 'completed',
@@ -86,7 +96,9 @@ export class CallStore {
         talk_time: end.talkTime,
       })
       .where('id', '=', id)
-      .execute();
+      .returningAll()
+      .executeTakeFirst();
+    this.changed('ended', row);
   }
 
   /** Calls left open by a crash or kill: closed as FAILED at the next start. */
@@ -105,5 +117,9 @@ export class CallStore {
 
   get(instanceId: string, id: string): Promise<CallRow | undefined> {
     return this.db.selectFrom('calls').selectAll().where('instance_id', '=', instanceId).where('id', '=', id).executeTakeFirst();
+  }
+
+  private changed(change: CallChange, row: CallRow | undefined): void {
+    if (row) this.onChange?.(change, row);
   }
 }

@@ -15,6 +15,7 @@ import { RoutingStore } from './routing.js';
 import { TrunkStore } from './trunks.js';
 import { UserStore } from './users.js';
 import { VoiceChannelStore } from './voice-channels.js';
+import { WebhookStore } from './webhooks.js';
 
 export class Store {
   readonly instances: InstanceStore;
@@ -31,6 +32,7 @@ export class Store {
   readonly agentCalls: AgentCallStore;
   readonly voiceChannels: VoiceChannelStore;
   readonly agents: AgentStore;
+  readonly webhooks: WebhookStore;
 
   private constructor(
     readonly db: Db,
@@ -50,6 +52,7 @@ export class Store {
     this.agentCalls = new AgentCallStore(db);
     this.voiceChannels = new VoiceChannelStore(db);
     this.agents = new AgentStore(db, ids);
+    this.webhooks = new WebhookStore(db, ids);
   }
 
   static async open(dataDir: string, ids = new SnowflakeGenerator()): Promise<Store> {
