@@ -12,6 +12,9 @@ const Id = Type.String({ minLength: 1, maxLength: 64 });
 const Json = Type.Object({}, { additionalProperties: true });
 
 /** Payload schemas for each client → server event, validated by the gateway before use. */
+
+/** What a widget dials or transfers to: a user, extension, queue, IVR or phone number, or an AI agent as `agent:<key>`. */
+const DialDestination = Type.String({ minLength: 1, maxLength: 128, pattern: '^([A-Za-z0-9_.@+*#-]+|agent:[a-z][a-z0-9_-]{0,63})$' });
 export const ClientPayloads = {
   'media:setup': Type.Object({}, { additionalProperties: false }),
   'media:capabilities': Type.Object({ rtpCapabilities: Json }, { additionalProperties: false }),
@@ -37,7 +40,7 @@ export const ClientPayloads = {
     { additionalProperties: false },
   ),
   'call:dial': Type.Object(
-    { destination: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@+*#-]+$' }) },
+    { destination: DialDestination },
     { additionalProperties: false },
   ),
   'call:answer': Type.Object({ callId: Id }, { additionalProperties: false }),
@@ -51,7 +54,7 @@ export const ClientPayloads = {
   'call:transfer': Type.Object(
     {
       callId: Id,
-      destination: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@+*#-]+$' }),
+      destination: DialDestination,
       type: Type.Union([Type.Literal('blind'), Type.Literal('attended')]),
     },
     { additionalProperties: false },

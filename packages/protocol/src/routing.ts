@@ -2,7 +2,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 const Number_ = Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9*#+]+$' });
-const Destination = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.@+*#-]+$' });
+/** An extension, identity, queue or IVR number, or an AI agent as `agent:<key>`. */
+const Destination = Type.String({ minLength: 1, maxLength: 70, pattern: '^([A-Za-z0-9_.@+*#-]+|agent:[a-z][a-z0-9_-]{0,63})$' });
 
 export const QueueStrategies = ['ring-all', 'round-robin', 'longest-idle'] as const;
 

@@ -3,6 +3,7 @@ import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import type { Call } from './call.js';
 import type { CallControl } from './call-control.js';
+import { agentKeyOf } from './agent-network.js';
 import { resolveDestination } from './directory.js';
 import type { SessionNotifier } from './notifier.js';
 import type { Journeys } from './journey.js';
@@ -67,12 +68,15 @@ export class Transfers {
     if (type === 'attended') this.deps.notifier.notify(transferer, 'call:transfer', { callId: call.id, state: 'ringing', target });
   }
 
-  /** A blind transfer to a queue or IVR menu: the transferer leaves and the caller is routed there, as if dialled. */
+  /** A blind transfer to a queue, IVR menu or AI agent: the transferer leaves and the caller is routed there, as if dialled. */
   private async toRoute(call: Call, transferer: string, destination: string, type: 'blind' | 'attended'): Promise<void> {
-    const { routing } = this.deps.store;
-    const routed = (await routing.queue(call.instanceId, destination)) ?? (await routing.ivr(call.instanceId, destination));
-    if (!routed) throw new AppError('not_found', `no user, extension, queue or IVR "${destination}"`);
-    if (type === 'attended') throw new AppError('bad_request', 'a queue or IVR takes blind transfers only (there is nobody to consult)');
+    const { routing, agents } = this.deps.store;
+    const agentKey = agentKeyOf(destination);
+    const routed = agentKey
+      ? await agents.byKey(call.instanceId, agentKey)
+      : ((await routing.queue(call.instanceId, destination)) ?? (await routing.ivr(call.instanceId, destination)));
+    if (!routed) throw new AppError('not_found', `no user, extension, queue, IVR or agent "${destination}"`);
+    if (type === 'attended') throw new AppError('bad_request', 'a queue, IVR or agent takes blind transfers only (there is nobody to consult)');
     if (call.state === 'ended' || call.role(transferer) !== 'joined') throw new AppError('invalid_state', 'the call ended');
     const by = call.joined.get(transferer)!.party;
     this.deps.journeys.step(call, 'Transfer', by.extension ?? by.identity, destination, type);
