@@ -3,6 +3,7 @@ import { Permissions } from '@astral/protocol';
 import { parseArgs } from 'node:util';
 import { ApiKeyService, parsePermissions } from './auth/api-keys.js';
 import { BotService } from './auth/bots.js';
+import { INSTANCES_USAGE, runInstancesAdmin } from './cli-instances.js';
 import { runSipAdmin, TRUNKS_USAGE } from './cli-trunks.js';
 import { ConfigError, loadConfig } from './config.js';
 import { Store } from './store/index.js';
@@ -15,10 +16,12 @@ const USAGE = `usage:
   npm run astral -- bots create --name NAME
   npm run astral -- bots revoke ID
 ${TRUNKS_USAGE}
+${INSTANCES_USAGE}
 Uses ASTRAL_DATA_DIR (default ./data), like the server.`;
 
 async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'trunks' || argv[0] === 'numbers') return runSipAdmin(argv);
+  if (argv[0] === 'instances') return runInstancesAdmin(argv);
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
