@@ -9,6 +9,15 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 log "installing npm dependencies"
 MEDIASOUP_WORKER_BIN=skip npm install --no-audit --no-fund --loglevel=error
 bash scripts/mediasoup-worker/ensure.sh
+# The built-in AI agent speaks with espeak-ng and listens with pocketsphinx (its US English model): Debian packages.
+if ! command -v espeak-ng >/dev/null || ! command -v pocketsphinx_continuous >/dev/null || [ ! -d /usr/share/pocketsphinx/model/en-us ]; then
+  if [ "$(id -u)" = 0 ]; then
+    log "installing the built-in agent's speech engines (espeak-ng, pocketsphinx)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends espeak-ng pocketsphinx pocketsphinx-en-us) >&2
+  else
+    log "the built-in agent needs espeak-ng and pocketsphinx: sudo apt-get install -y espeak-ng pocketsphinx pocketsphinx-en-us"
+  fi
+fi
 log "building the widget"
 npm run --silent build:widget
 log "done: npm start serves http://localhost:${PORT:-8000}/"
