@@ -1,5 +1,5 @@
-// The demo page: gives Alice's and Bob's <astral-phone> demo tokens, wires the quick-call buttons,
-// polls call stats and logs the astral-* events the phones dispatch.
+// The demo page: gives Alice's and Bob's <astral-phone> demo tokens, wires the quick-call buttons (and Alice's
+// "Call the agent", which dials the built-in AI agent agent:akylai), polls call stats and logs the astral-* events.
 
 const PHONES = ['alice', 'bob'];
 const BUSY_STATES = new Set(['incoming', 'dialing', 'ringing', 'in-call']);
@@ -42,6 +42,8 @@ function log(source, name, text, tone = '') {
   logEmpty.hidden = true;
 }
 
+/** An AI agent as a call's remote party: its identity is `agent:<key>`. */
+const isAgent = (p) => typeof p?.identity === 'string' && p.identity.startsWith('agent:');
 const partyName = (p) => (p ? p.displayName || p.identity : '?');
 const party = (p) => (p ? `${partyName(p)}${p.extension ? ` (ext. ${p.extension})` : ''}` : '?');
 const shortId = (id) => (id ? `#${String(id).slice(-6)}` : '');
@@ -59,7 +61,8 @@ function describe(type, d) {
       const c = d.call;
       if (!c) return 'no active call';
       const flags = [c.answeredAt ? 'answered' : 'not answered yet', c.muted && 'muted', c.remoteMuted && 'other side muted'].filter(Boolean);
-      return `${c.direction} call ${shortId(c.id)} ${c.direction === 'outgoing' ? 'to' : 'from'} ${partyName(c.remote)}: ${flags.join(', ')}`;
+      const who = isAgent(c.remote) ? `${partyName(c.remote)} (AI agent)` : partyName(c.remote);
+      return `${c.direction} call ${shortId(c.id)} ${c.direction === 'outgoing' ? 'to' : 'from'} ${who}: ${flags.join(', ')}`;
     }
     case 'astral-call-ended':
       return `call ${shortId(d.callId)} ended: ${d.reason}, ${d.disposition}, ${d.duration}s`;
@@ -227,16 +230,22 @@ class StatsPanel {
 
 const phones = Object.fromEntries(PHONES.map((id) => [id, $(`#phone-${id}`)]));
 const actions = [...document.querySelectorAll('.quick-actions .action')];
+/** Alice's "Call the agent": only Alice needs to be ready for it. */
+const agentAction = $('#alice-calls-agent');
 const tryStatus = $('#try-status');
 
 function updateActions() {
   const states = Object.fromEntries(PHONES.map((id) => [id, widgetLoaded ? phones[id].state : 'disconnected']));
   const bothReady = states.alice === 'ready' && states.bob === 'ready';
   for (const button of actions) button.disabled = !bothReady;
+  agentAction.disabled = states.alice !== 'ready';
   let text;
   if (!widgetLoaded) return;
   if (bothReady) text = 'Both phones are ready: pick a button.';
+  else if (BUSY_STATES.has(states.alice) && isAgent(phones.alice.client?.activeCall?.remote))
+    text = 'Alice is on a call with the agent: ask it something, or hang up on her phone.';
   else if (PHONES.some((id) => BUSY_STATES.has(states[id]))) text = 'A call is in progress: hang up on either phone to end it.';
+  else if (states.alice === 'ready') text = 'Alice is ready: she can call the agent; Bob is still signing in…';
   else text = 'Waiting for both phones to sign in…';
   if (tryStatus.textContent !== text) tryStatus.textContent = text;
 }
@@ -250,11 +259,11 @@ if (widgetLoaded) {
     for (const type of EVENTS) {
       phone.addEventListener(type, (e) => {
         log(phone.dataset.name, type, describe(type, e.detail), type === 'astral-error' ? 'error' : '');
-        if (type === 'astral-state') updateActions();
+        if (type === 'astral-state' || type === 'astral-call') updateActions();
       });
     }
   }
-  for (const button of actions) {
+  for (const button of [...actions, agentAction]) {
     button.addEventListener('click', () => {
       const from = phones[button.dataset.from];
       const to = button.dataset.to;
