@@ -18,6 +18,7 @@ import type { AgentCallStatus } from '../store/agent-calls.js';
 import type { Store } from '../store/index.js';
 import type { Agent } from '../store/agents.js';
 import { AppError } from '../util/errors.js';
+import type { WebhookEvents } from '../webhooks/events.js';
 
 type Params<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>[0];
 
@@ -43,6 +44,8 @@ export interface AgentGatewayDeps {
   media: MediaService;
   store: Store;
   journeys: Journeys;
+  /** Integrators' webhooks (`agent.turn`). */
+  events: WebhookEvents;
   log: FastifyBaseLogger;
 }
 
@@ -215,7 +218,12 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
   private storeTurn(sessionId: string, turn: TranscriptTurn): void {
     const leg = this.legs.get(sessionId);
     if (!leg?.callId) return;
-    this.deps.store.agentCalls.addTurn(leg.callId, turn).catch((err: unknown) => this.deps.log.error({ err, callId: leg.callId }, 'agent: could not store a turn'));
+    const callId = leg.callId;
+    const data = { call_id: callId, agent_call_id: leg.serviceId, agent: leg.agent.key, ...turn };
+    this.deps.store.agentCalls
+      .addTurn(callId, turn)
+      .then(() => this.deps.events.publish(leg.session.principal.instanceId, 'agent.turn', data))
+      .catch((err: unknown) => this.deps.log.error({ err, callId }, 'agent: could not store a turn'));
   }
 
   /** The agent audio worker, started with the first agent leg; if it dies, its calls end and the next leg starts a new one. */

@@ -1,5 +1,7 @@
-// Publishes call.started, call.answered and call.completed for every call, from the call store's lifecycle writes.
+// Publishes call.started, call.answered and call.completed for every call, from the call store's lifecycle writes; a call
+// with an AI agent on it completes with the agent's key, its seed 004 call id and the transcript.
 import type { FastifyBaseLogger } from 'fastify';
+import type { AgentCallStore } from '../store/agent-calls.js';
 import type { CallChange, CallRow, CallStore } from '../store/calls.js';
 import type { WebhookEvents, WebhookEventType } from './events.js';
 
@@ -13,8 +15,19 @@ export function callEventData(change: CallChange, r: CallRow): Record<string, un
   return { ...who, disposition: r.disposition, duration: r.duration, talk_time: r.talk_time, started_at: r.started_at, answered_at: r.answered_at, ended_at: r.ended_at };
 }
 
-export function publishCallEvents(calls: CallStore, events: WebhookEvents, log: FastifyBaseLogger): void {
+/** What a completed agent call adds: `agent: {key, call_id, transcript}` (the transcript as seed 004 writes it). */
+async function agentData(agentCalls: AgentCallStore, callId: string): Promise<Record<string, unknown>> {
+  const agentCall = await agentCalls.byCallId(callId);
+  if (!agentCall) return {};
+  const transcript = agentCall.result_transcript || (await agentCalls.turns(callId)).map((t) => `${t.role}: ${t.text}`).join('\n');
+  return { agent: { key: agentCall.agent_key, call_id: agentCall.service_id, transcript } };
+}
+
+export function publishCallEvents(calls: CallStore, agentCalls: AgentCallStore, events: WebhookEvents, log: FastifyBaseLogger): void {
   calls.onChange = (change, row) => {
-    events.publish(row.instance_id, TYPES[change], callEventData(change, row)).catch((err: unknown) => log.error({ err, callId: row.id }, `webhooks: could not queue ${TYPES[change]}`));
+    const extra = change === 'ended' ? agentData(agentCalls, row.id) : Promise.resolve({});
+    extra
+      .then((more) => events.publish(row.instance_id, TYPES[change], { ...callEventData(change, row), ...more }))
+      .catch((err: unknown) => log.error({ err, callId: row.id }, `webhooks: could not queue ${TYPES[change]}`));
   };
 }
