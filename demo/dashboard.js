@@ -1,5 +1,5 @@
 // The operator dashboard: call stats and a weekly chart, live calls (hang up, blind/attended transfer), the call
-// history with filters and pages, a call's recording and journey, and click-to-call.
+// history with filters and pages, a call's recording, AI agent transcript and journey, and click-to-call.
 // It holds no API key: every request goes to the same-origin demo proxy /demo/api/v1/calls…, which adds one.
 
 const API = '/demo/api/v1/calls';
@@ -462,6 +462,8 @@ async function pollLive() {
   const signature = legs.map((l) => `${l.channel_id}:${l.status}`).join('|');
   if (liveSignature !== null && signature !== liveSignature) callsChanged();
   liveSignature = signature;
+  // an open agent call in progress: its transcript grows turn by turn
+  if (selected && !transcriptBox.hidden && isLiveStatus(selected.entry?.status ?? selected.journeyStatus)) loadTranscript(selected.id, { quiet: true });
   scheduleLive();
 }
 
@@ -842,6 +844,7 @@ function closeDetails() {
   details.hidden = true;
   document.body.classList.remove('details-open');
   releaseRecording();
+  hideTranscript();
   markSelectedRow();
   saveToUrl();
   const button = id && historyBody.querySelector(`tr[data-id="${CSS.escape(id)}"] .row-link`);
@@ -858,7 +861,7 @@ details.addEventListener('keydown', (event) => {
 
 function loadDetails(id, { quiet = false } = {}) {
   renderFacts();
-  return Promise.all([loadJourney(id, { quiet }), loadRecording(id)]);
+  return Promise.all([loadJourney(id, { quiet }), loadRecording(id), loadTranscript(id, { quiet })]);
 }
 
 function fact(term, ...value) {
@@ -972,6 +975,104 @@ $('#recording-delete').addEventListener('click', async (event) => {
   if (selected?.entry) selected.entry = { ...selected.entry, recording_url: null };
   loadHistory({ quiet: true });
 });
+
+// ---------------------------------------------------------------------------------------------- (4b) details: the AI agent's transcript
+
+const transcriptBox = $('#transcript');
+const turnsList = $('#turns');
+const transcriptSummary = $('#transcript-summary');
+const providerBox = $('#provider-transcript');
+const providerText = $('#provider-transcript-text');
+let transcriptSeq = 0;
+
+/** No agent on the open call (or no open call): the section goes away. */
+function hideTranscript() {
+  transcriptSeq++;
+  transcriptBox.hidden = true;
+  turnsList.replaceChildren();
+  transcriptSummary.textContent = '';
+  providerBox.hidden = true;
+  providerText.textContent = '';
+  clearError('transcript');
+}
+
+/** Seconds since the call started, as +0:07 (empty when the start is unknown). */
+function sinceStart(iso) {
+  const started = selected?.entry?.started_at;
+  if (!started) return '';
+  return `+${clock((Date.parse(iso) - Date.parse(started)) / 1000)}`;
+}
+
+function turnItem(turn, agent) {
+  const at = new Date(turn.at);
+  const offset = sinceStart(turn.at);
+  const who = turn.role === 'agent' ? el('span', {}, 'Agent ', el('span', { className: 'mono' }, agent)) : 'Caller';
+  return el(
+    'li',
+    { className: 'turn', dataset: { role: turn.role } },
+    el(
+      'p',
+      { className: 'turn-head' },
+      el('strong', { className: 'turn-who' }, who),
+      el(
+        'time',
+        { className: 'turn-time', dateTime: turn.at, title: fullFormat.format(at) },
+        timeFormat.format(at),
+        offset ? el('span', { className: 'turn-offset' }, ` · ${offset}`) : null,
+      ),
+    ),
+    el('p', { className: 'turn-text' }, turn.text),
+  );
+}
+
+/** GET /calls/:id/transcript: the turns of the call's AI agent and its caller; a 404 means no agent was on the call. */
+async function loadTranscript(id, { quiet = false } = {}) {
+  const seq = ++transcriptSeq;
+  if (!quiet) {
+    transcriptBox.hidden = true;
+    turnsList.replaceChildren();
+  }
+  let res;
+  try {
+    res = await fetch(`${API}/${encodeURIComponent(id)}/transcript`, { headers: { accept: 'application/json' } });
+  } catch {
+    if (seq !== transcriptSeq) return;
+    if (!transcriptBox.hidden) showError(`Transcript of call ${id}`, new ApiError('could not reach the server', 'network', 0), 'transcript');
+    return;
+  }
+  if (seq !== transcriptSeq || selected?.id !== id) return;
+  if (res.status === 404) {
+    // the usual case: no AI agent took part in this call
+    hideTranscript();
+    return;
+  }
+  if (!res.ok) {
+    showError(`Transcript of call ${id}`, await errorOf(res), 'transcript');
+    return;
+  }
+  const data = await res.json().catch(() => null);
+  if (seq !== transcriptSeq || selected?.id !== id) return;
+  if (!data || !Array.isArray(data.turns)) {
+    showError(`Transcript of call ${id}`, new ApiError('the server sent an unreadable transcript', 'error', res.status), 'transcript');
+    return;
+  }
+  clearError('transcript');
+  const turns = data.turns;
+  const live = isLiveStatus(selected.entry?.status ?? selected.journeyStatus);
+  const byAgent = turns.filter((t) => t.role === 'agent').length;
+  transcriptSummary.textContent = turns.length
+    ? `With agent ${data.agent} · ${plural(turns.length, 'turn')} (${numberFormat.format(byAgent)} by the agent, ${numberFormat.format(turns.length - byAgent)} by the caller)${live ? ' so far' : ''}`
+    : `With agent ${data.agent} · ${live ? 'nothing said yet' : 'nothing was said'}`;
+  turnsList.replaceChildren(...turns.map((turn) => turnItem(turn, data.agent)));
+  const provider = typeof data.provider_transcript === 'string' ? data.provider_transcript.trim() : '';
+  providerText.textContent = provider;
+  providerBox.hidden = !provider;
+  transcriptBox.hidden = false;
+}
+
+$('#transcript-refresh').addEventListener('click', () => selected && loadTranscript(selected.id, { quiet: true }));
+
+// ---------------------------------------------------------------------------------------------- (5) details: the journey
 
 async function loadJourney(id, { quiet = false } = {}) {
   const seq = ++journeySeq;
