@@ -117,6 +117,17 @@ describe('GET|POST|DELETE /v1/instances/{instance_id}/channels/voice', () => {
     }
   });
 
+  test('credentials sealed under another secret key: a POST answers 409 until DELETE and a new set-up', async () => {
+    await reset();
+    const foreignBox = new SecretBox(Buffer.from('another-secret-key-0123456789abcdef'), SecretPurposes.voiceCredentials);
+    await t.server.store.voiceChannels.configure(t.server.instanceId, { credentials: { openai_api_key: OPENAI } }, foreignBox);
+    const res = await api(t, 'POST', voicePath(), { key: ADMIN_KEY, body: { deepgram_api_key: 'dg' } });
+    assert.equal(res.status, 409);
+    assert.match(String(res.body.detail), /DELETE the voice channel/);
+    assert.equal((await api(t, 'DELETE', voicePath(), { key: ADMIN_KEY })).status, 204);
+    assert.equal((await api(t, 'POST', voicePath(), { key: ADMIN_KEY, body: { deepgram_api_key: 'dg' } })).status, 200);
+  });
+
   test('DELETE removes the channel and its credentials (204, row gone); again: 404', async () => {
     await reset();
     await api(t, 'POST', voicePath(), { key: ADMIN_KEY, body: { openai_api_key: OPENAI } });

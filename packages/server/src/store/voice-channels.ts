@@ -1,7 +1,8 @@
 // The voice channel of an instance (seed 003): its provider, phone numbers and vendor credentials, the credentials
 // sealed together as one JSON object (SecretBox, SecretPurposes.voiceCredentials); only credentials() opens them.
 import type { Selectable } from 'kysely';
-import type { SecretBox } from '../auth/secret-box.js';
+import { SecretBoxError, type SecretBox } from '../auth/secret-box.js';
+import { AppError } from '../util/errors.js';
 import type { Db } from './db.js';
 import type { VoiceChannelsTable } from './schema.js';
 
@@ -70,6 +71,16 @@ export function missingForProvider(channel: VoiceChannel): string[] {
   return [...(channel.credentialNames.includes('api_key') ? [] : ['api_key']), ...(channel.agentId ? [] : ['agent_id'])];
 }
 
+/** The stored credentials, to be merged with a POST's; 409 when they no longer open (ASTRAL_SECRET_KEY changed). */
+function openForUpdate(sealed: string, box: SecretBox): Record<string, string> {
+  try {
+    return JSON.parse(box.open(sealed)) as Record<string, string>;
+  } catch (err) {
+    if (!(err instanceof SecretBoxError)) throw err;
+    throw new AppError('conflict', 'the stored credentials no longer open (the secret key changed): DELETE the voice channel and set it up again');
+  }
+}
+
 const merged = (change: string | undefined, current: string | null): string | null => (change === undefined ? current : change || null);
 
 export class VoiceChannelStore {
@@ -85,7 +96,7 @@ export class VoiceChannelStore {
     const now = new Date().toISOString();
     await this.db.transaction().execute(async (trx) => {
       const row = await trx.selectFrom('voice_channels').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
-      const secrets: Record<string, string> = row?.credentials_sealed ? (JSON.parse(box.open(row.credentials_sealed)) as Record<string, string>) : {};
+      const secrets = row?.credentials_sealed ? openForUpdate(row.credentials_sealed, box) : {};
       for (const [name, value] of Object.entries(changes.credentials)) {
         if (value) secrets[name] = value;
         else delete secrets[name];
