@@ -984,12 +984,15 @@ const transcriptSummary = $('#transcript-summary');
 const providerBox = $('#provider-transcript');
 const providerText = $('#provider-transcript-text');
 let transcriptSeq = 0;
+/** What the turn list shows, so a refresh that brings nothing new leaves it alone. */
+let turnsSignature = '';
 
 /** No agent on the open call (or no open call): the section goes away. */
 function hideTranscript() {
   transcriptSeq++;
   transcriptBox.hidden = true;
   turnsList.replaceChildren();
+  turnsSignature = '';
   transcriptSummary.textContent = '';
   providerBox.hidden = true;
   providerText.textContent = '';
@@ -1031,6 +1034,7 @@ async function loadTranscript(id, { quiet = false } = {}) {
   if (!quiet) {
     transcriptBox.hidden = true;
     turnsList.replaceChildren();
+    turnsSignature = '';
   }
   let res;
   try {
@@ -1060,10 +1064,18 @@ async function loadTranscript(id, { quiet = false } = {}) {
   const turns = data.turns;
   const live = isLiveStatus(selected.entry?.status ?? selected.journeyStatus);
   const byAgent = turns.filter((t) => t.role === 'agent').length;
-  transcriptSummary.textContent = turns.length
-    ? `With agent ${data.agent} · ${plural(turns.length, 'turn')} (${numberFormat.format(byAgent)} by the agent, ${numberFormat.format(turns.length - byAgent)} by the caller)${live ? ' so far' : ''}`
-    : `With agent ${data.agent} · ${live ? 'nothing said yet' : 'nothing was said'}`;
-  turnsList.replaceChildren(...turns.map((turn) => turnItem(turn, data.agent)));
+  setText(
+    transcriptSummary,
+    turns.length
+      ? `With agent ${data.agent} · ${plural(turns.length, 'turn')} (${numberFormat.format(byAgent)} by the agent, ${numberFormat.format(turns.length - byAgent)} by the caller)${live ? ' so far' : ''}`
+      : `With agent ${data.agent} · ${live ? 'nothing said yet' : 'nothing was said'}`,
+  );
+  // re-rendered only when it changed (a live call's transcript is fetched every 2 s): the list keeps its scroll position
+  const signature = JSON.stringify([data.agent, selected.entry?.started_at, turns]);
+  if (turnsSignature !== signature) {
+    turnsList.replaceChildren(...turns.map((turn) => turnItem(turn, data.agent)));
+    turnsSignature = signature;
+  }
   const provider = typeof data.provider_transcript === 'string' ? data.provider_transcript.trim() : '';
   providerText.textContent = provider;
   providerBox.hidden = !provider;

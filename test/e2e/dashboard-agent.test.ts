@@ -49,8 +49,14 @@ test('a call with the agent shows its transcript, greeting first, beside its rec
   const caller = await stage.phone('a', await mintToken(server, 'agent-caller', { extension: '2201' }));
   const callId = (await caller.invoke('call', 'agent:akylai')) as string;
   await caller.waitState('in-call');
-  // talk a few seconds (the fake microphone plays a tone), then hang up
-  await new Promise((r) => setTimeout(r, 4000));
+
+  // While the call goes on (the fake microphone plays a tone), the open dashboard shows the turns as they come.
+  const page = await dashboardOn(callId);
+  const section = page.locator('#transcript');
+  await section.waitFor({ state: 'visible' });
+  await page.locator('#turns li[data-role="agent"]').first().waitFor({ timeout: 15_000 });
+  assert.match(await page.locator('#transcript-summary').innerText(), /so far/, 'a live call says its transcript is not final');
+  await new Promise((r) => setTimeout(r, 2000));
   await caller.invoke('hangup');
   await caller.waitState('ready');
   const stored = await transcriptOf(server, callId, (t) => t.turns.some((turn) => turn.role === 'agent'));
@@ -58,10 +64,9 @@ test('a call with the agent shows its transcript, greeting first, beside its rec
   assert.equal(greeting.role, 'agent', 'the agent speaks first');
   assert.ok(greeting.text.trim().length > 0, 'the greeting has words');
 
-  const page = await dashboardOn(callId);
-  const section = page.locator('#transcript');
-  await section.waitFor({ state: 'visible' });
-  assert.match(await page.locator('#transcript-summary').innerText(), /akylai/);
+  // Once the call has ended the panel reloads on its own: the final transcript beside the recording.
+  await page.waitForFunction(() => !/so far/.test((document.getElementById('transcript-summary') as HTMLElement).textContent ?? ''), undefined, { timeout: 10_000 });
+  assert.match(await page.locator('#transcript-summary').innerText(), /With agent akylai/);
   const turns = page.locator('#turns li');
   assert.equal(await turns.count(), stored.turns.length, 'one list item per stored turn');
   const first = turns.first();
