@@ -1064,11 +1064,12 @@ async function loadTranscript(id, { quiet = false } = {}) {
   const turns = data.turns;
   const live = isLiveStatus(selected.entry?.status ?? selected.journeyStatus);
   const byAgent = turns.filter((t) => t.role === 'agent').length;
+  const provider = typeof data.provider_transcript === 'string' ? data.provider_transcript.trim() : '';
   setText(
     transcriptSummary,
     turns.length
       ? `With agent ${data.agent} · ${plural(turns.length, 'turn')} (${numberFormat.format(byAgent)} by the agent, ${numberFormat.format(turns.length - byAgent)} by the caller)${live ? ' so far' : ''}`
-      : `With agent ${data.agent} · ${live ? 'nothing said yet' : 'nothing was said'}`,
+      : `With agent ${data.agent} · ${provider ? 'no turns of its own; its provider sent the transcript below' : live ? 'nothing said yet' : 'nothing was said'}`,
   );
   // re-rendered only when it changed (a live call's transcript is fetched every 2 s): the list keeps its scroll position
   const signature = JSON.stringify([data.agent, selected.entry?.started_at, turns]);
@@ -1076,7 +1077,6 @@ async function loadTranscript(id, { quiet = false } = {}) {
     turnsList.replaceChildren(...turns.map((turn) => turnItem(turn, data.agent)));
     turnsSignature = signature;
   }
-  const provider = typeof data.provider_transcript === 'string' ? data.provider_transcript.trim() : '';
   providerText.textContent = provider;
   providerBox.hidden = !provider;
   transcriptBox.hidden = false;

@@ -1,16 +1,31 @@
 // End to end: AI agent calls in the demo pages. A widget calls the built-in agent (agent:akylai) and the operator dashboard
 // shows that call's transcript beside its recording; a call without an agent shows none (and no error); the demo page's
-// "Call the agent" button puts Alice on a call with the agent.
+// "Call the agent" button puts Alice on a call with the agent; a media-stream bot's own transcript (its call-completed
+// webhook) shows too.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { createAgent, defaultInstanceId, setWebhookSecret } from '../helpers/agents.js';
+import { postCallCompleted, startMediaStreamBot, type MediaStreamBot, type StartMessage } from '../helpers/media-stream-bot.js';
 import { mintToken, type RunningServer } from '../helpers/server.js';
 import { startStage, type Stage } from '../helpers/stage.js';
 
+const SECRET = 'whsec_dash_' + Math.random().toString(36).slice(2);
+
 let stage: Stage;
-before(async () => (stage = await startStage({ browsers: { a: 440, b: 1000 } })));
+let bot: MediaStreamBot;
+before(async () => {
+  stage = await startStage({ browsers: { a: 440, b: 1000 } });
+  bot = await startMediaStreamBot();
+  const instanceId = await defaultInstanceId(stage.server);
+  await createAgent(stage.server, instanceId, { key: 'dashbot', name: 'Dashboard bot', provider: 'pipecat', url: bot.url });
+  await setWebhookSecret(stage.server, instanceId, SECRET);
+});
 afterEach(() => stage.closePhones());
-after(() => stage?.close());
+after(async () => {
+  await bot?.close();
+  await stage?.close();
+});
 
 interface Transcript {
   call_id: string;
@@ -138,5 +153,30 @@ test("the demo page's Call the agent button puts Alice on a call with the agent"
   assert.equal(await button.isDisabled(), false);
   // the call was a real agent call: the server has its transcript
   await transcriptOf(server, remote.id, (t) => t.agent === 'akylai');
+  await page.close();
+});
+
+test("a media-stream bot's own transcript (its call-completed webhook) shows as the provider's transcript", async () => {
+  const { server } = stage;
+  const caller = await stage.phone('a', await mintToken(server, 'bot-caller', { extension: '2221' }));
+  const callId = (await caller.invoke('call', 'agent:dashbot')) as string;
+  const stream = await bot.nextStream();
+  const start = (await stream.waitEvent('start')) as StartMessage;
+  await caller.waitState('in-call');
+  await caller.invoke('hangup');
+  await caller.waitState('ready');
+  await stream.waitEvent('stop');
+  // text that must stay text: the dashboard never parses what a provider sends as HTML
+  const transcript = 'agent: Hello <b>there</b> & welcome.\nuser: Hi!\nagent: Goodbye.';
+  const posted = await postCallCompleted(server.url, SECRET, { event_type: 'call.completed', provider_call_id: start.start.callSid, status: 'completed', transcript, duration: 3 });
+  assert.equal(posted.status, 200, JSON.stringify(posted.body));
+  await transcriptOf(server, callId, (t) => t.provider_transcript === transcript);
+
+  const page = await dashboardOn(callId);
+  await page.locator('#provider-transcript').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#provider-transcript-text').textContent(), transcript);
+  assert.equal(await page.locator('#provider-transcript-text b').count(), 0, 'no markup from the provider');
+  assert.match(await page.locator('#transcript-summary').innerText(), /dashbot/);
+  assert.equal(await page.locator('#alerts').innerText(), '', 'no error alert');
   await page.close();
 });
