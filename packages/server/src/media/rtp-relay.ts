@@ -1,6 +1,7 @@
 // RtpRelay: the main thread's handle on the RTP relay worker thread that carries every SIP leg's media (see rtp-relay-worker.ts).
 import { EventEmitter } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../util/worker.js';
 
 export type G711Codec = 'PCMU' | 'PCMA';
 
@@ -30,12 +31,6 @@ export type RelayEvent =
   | { type: 'latched'; id: string; ip: string; port: number }
   | { type: 'dtmf'; id: string; digit: string }
   | { type: 'stats'; requestId: number; stats: Record<string, RelayLegStats> };
-
-/** Runs a worker module; under tsx (development) the worker registers tsx's loader first, since preloads do not reach it. */
-function startWorker(url: URL): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url);
-  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`, { eval: true });
-}
 
 /**
  * Events: `ready` (threadId) — the worker runs, as this OS thread (for `top -H`; null off Linux); `dtmf` (legId, digit) —
