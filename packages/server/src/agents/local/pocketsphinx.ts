@@ -1,7 +1,7 @@
 // Offline speech recognition with Debian's pocketsphinx_continuous (US English, 16 kHz), constrained by a JSGF grammar of known phrases.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SpeechToText } from '../../audio/pipeline.js';
@@ -46,21 +46,28 @@ async function grammarFile(phrases: string[]): Promise<string> {
 export async function recognize(pcm16k: Int16Array, phrases: string[], signal?: AbortSignal): Promise<string> {
   const grammar = await grammarFile(phrases);
   signal?.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const child = spawn('pocketsphinx_continuous', ['-infile', '/dev/stdin', '-jsgf', grammar, '-hmm', join(MODEL, 'en-us'), '-dict', DICTIONARY, '-logfn', '/dev/null'], {
-      stdio: ['pipe', 'pipe', 'ignore'],
-      signal,
+  // The utterance goes through a file: Node's stdin "pipe" is a socket, which pocketsphinx cannot open as /dev/stdin (ENXIO).
+  const dir = await mkdtemp(join(tmpdir(), 'astral-stt-'));
+  const input = join(dir, 'utterance.raw');
+  try {
+    await writeFile(input, Buffer.from(pcm16k.buffer, pcm16k.byteOffset, pcm16k.byteLength));
+    signal?.throwIfAborted();
+    return await new Promise<string>((resolve, reject) => {
+      const child = spawn('pocketsphinx_continuous', ['-infile', input, '-jsgf', grammar, '-hmm', join(MODEL, 'en-us'), '-dict', DICTIONARY, '-logfn', '/dev/null'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        signal,
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        if (code === 0) resolve(out.split('\n').map((l) => l.trim()).filter(Boolean).join(' '));
+        else if (!signal?.aborted) reject(new Error(`pocketsphinx_continuous exited with code ${code}`));
+      });
     });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stdin.on('error', () => undefined);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(out.split('\n').map((l) => l.trim()).filter(Boolean).join(' '));
-      else if (!signal?.aborted) reject(new Error(`pocketsphinx_continuous exited with code ${code}`));
-    });
-    child.stdin.end(Buffer.from(pcm16k.buffer, pcm16k.byteOffset, pcm16k.byteLength));
-  });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export class PocketsphinxStt implements SpeechToText {
