@@ -21,6 +21,7 @@ import { trunksApi } from './api/trunks.js';
 import { callControlApi } from './api/call-control.js';
 import { staticFiles } from './api/static.js';
 import { tokensApi } from './api/tokens.js';
+import { serviceCallsApi } from './api/service-calls.js';
 import { voiceChannelApi } from './api/voice-channel.js';
 import { webhooksApi } from './api/webhooks.js';
 import { useStrictValidation } from './api/validation.js';
@@ -41,6 +42,8 @@ import { SessionRegistry } from './calls/sessions.js';
 import type { Config } from './config.js';
 import { Gateway } from './gateway/index.js';
 import { PartyNotifier } from './calls/notifier.js';
+import { AgentGateway } from './agents/gateway.js';
+import { AgentDialer } from './agents/outbound.js';
 import { startSip } from './sip/index.js';
 import { MediaService } from './media/service.js';
 import { WorkerPool } from './media/worker-pool.js';
@@ -88,11 +91,12 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await store.agents.ensureDefault(instanceId);
   const closed = await store.calls.closeDangling(new Date());
   if (closed > 0) app.log.warn({ closed }, 'closed calls left open by a previous run');
+  await store.agentCalls.closeDangling(new Date());
   // Outgoing event webhooks: publishing queues persisted deliveries; the dispatcher sends them (and those a previous run left).
   const webhookSecrets = new SecretBox(config.secretKey, SecretPurposes.webhookSecret);
   const webhookDispatcher = new WebhookDispatcher(store.webhooks, webhookSecrets, config.webhooks, app.log);
   const webhookEvents = new WebhookEvents(store.webhooks, store.ids, () => webhookDispatcher.kick());
-  publishCallEvents(store.calls, webhookEvents, app.log);
+  publishCallEvents(store.calls, store.agentCalls, webhookEvents, app.log);
 
   const keys = new ApiKeyService(store.apiKeys);
   if (config.bootstrapApiKey && (await keys.ensure(instanceId, config.bootstrapApiKey, 'bootstrap', ['admin']))) {
@@ -136,7 +140,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(healthApi, { healthy: () => media.healthy });
   await app.register(tokensApi, { keys, issuer });
   await app.register(callHistoryApi, { keys, history: store.callHistory });
-  await app.register(callsApi, { keys, calls: store.calls });
+  await app.register(callsApi, { keys, calls: store.calls, agentCalls: store.agentCalls });
   await app.register(recordingsApi, { keys, calls: store.calls });
   await app.register(journeyApi, { keys, calls: store.calls, journeys });
   await app.register(routingApi, { keys, store, promptDir: join(config.dataDir, 'prompts') });
@@ -149,6 +153,11 @@ export async function createServer(config: Config): Promise<AstralServer> {
     notifier.sip = sip.gateway;
     router.phone = sip.gateway;
   }
+  // AI agents: parties the server runs itself (speech and bots in the agent audio worker), reached as `agent:<key>`.
+  const agents = new AgentGateway({ calls, sessions, media, store, journeys, events: webhookEvents, log: app.log });
+  notifier.agents = agents;
+  router.agents = agents;
+  const dialer = new AgentDialer({ store, calls, router, agents, journeys, ringTimeoutMs });
   const trunkStatus = (trunkId: string): TrunkStatus => sip?.trunks.status(trunkId) ?? 'unknown';
   const onTrunksChanged = (instanceId: string): void => {
     sip?.trunks.refresh(instanceId).catch((err: unknown) => app.log.error({ err }, 'sip: could not reload trunks'));
@@ -164,8 +173,10 @@ export async function createServer(config: Config): Promise<AstralServer> {
   // The `/v1` family (seeds 003 and 004): FastAPI-shaped errors, instance keys as Bearer or X-Api-Key.
   const serviceAuth: ServiceAuth = { keys, platformInstanceId: instanceId, instanceExists: async (id) => (await store.instances.get(id)) !== undefined };
   const publicUrl = () => config.publicUrl ?? `http://localhost:${(app.server.address() as { port?: number } | null)?.port ?? config.port}`;
+  const voiceSecrets = new SecretBox(config.secretKey, SecretPurposes.voiceCredentials);
   await serviceFamily(app, async (v1) => {
-    await v1.register(voiceChannelApi, { auth: serviceAuth, store, secrets: new SecretBox(config.secretKey, SecretPurposes.voiceCredentials), publicUrl });
+    await v1.register(voiceChannelApi, { auth: serviceAuth, store, secrets: voiceSecrets, publicUrl });
+    await v1.register(serviceCallsApi, { auth: serviceAuth, store, dialer, voiceSecrets });
     await v1.register(agentsApi, { auth: serviceAuth, agents: store.agents });
     await v1.register(webhooksApi, { auth: serviceAuth, store: store.webhooks, events: webhookEvents, secrets: webhookSecrets });
   });
@@ -176,6 +187,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   app.addHook('preClose', async () => {
     await gateway.close();
     await sip?.close();
+    await agents.close();
   });
   app.addHook('onClose', async () => {
     await webhookDispatcher.close();
