@@ -69,7 +69,15 @@ test('a call with the agent shows its transcript, greeting first, beside its rec
   const page = await dashboardOn(callId);
   const section = page.locator('#transcript');
   await section.waitFor({ state: 'visible' });
-  await page.locator('#turns li[data-role="agent"]').first().waitFor({ timeout: 15_000 });
+  await page
+    .locator('#turns li[data-role="agent"]')
+    .first()
+    .waitFor({ timeout: 15_000 })
+    .catch(async (err: Error) => {
+      const api = await fetch(`${server.url}/api/v1/calls/${callId}/transcript`, { headers: { 'x-api-key': server.apiKey } }).then((r) => r.text());
+      const log = server.output().split('\n').filter((l) => /agent/i.test(l)).slice(-10).join('\n');
+      throw new Error(`${err.message}\nphone: ${await caller.state()}\nAPI transcript: ${api}\nserver: ${log}`);
+    });
   assert.match(await page.locator('#transcript-summary').innerText(), /so far/, 'a live call says its transcript is not final');
   await new Promise((r) => setTimeout(r, 2000));
   await caller.invoke('hangup');
