@@ -2,7 +2,7 @@
 //
 // Chromium's --use-file-for-fake-audio-capture loops one file from getUserMedia time, which a test cannot time. Instead an
 // init script replaces navigator.mediaDevices.getUserMedia with a WebAudio graph: a MediaStreamAudioDestinationNode that is
-// silent until the test plays a WAV (espeak-ng speech, a tone) into it. The meter samples the RMS of the far side's audio
+// quiet (a -70 dBFS noise floor) until the test plays a WAV (espeak-ng speech, a tone) into it. The meter samples the RMS of the far side's audio
 // (every remote track, as PhonePage.heardAudio listens) every 20 ms into a timeline the test reads.
 import type { Browser, Page } from 'playwright-core';
 import { PhonePage } from './phone.js';
@@ -25,6 +25,14 @@ function install(): void {
       ctx = new AudioContext({ sampleRate: 48_000 });
       dest = ctx.createMediaStreamDestination();
       dest.channelCount = 1;
+      // A microphone's noise floor (-70 dBFS hum): with nothing connected Chromium delivers no audio at all, so its RTP
+      // clock stops while the "caller" is quiet, which no real microphone does (and recordings placed by it would skew).
+      const floor = ctx.createOscillator();
+      floor.frequency.value = 150;
+      const level = ctx.createGain();
+      level.gain.value = 0.0003;
+      floor.connect(level).connect(dest);
+      floor.start();
     }
     return { ctx, dest: dest! };
   };

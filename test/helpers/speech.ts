@@ -77,8 +77,8 @@ export const words = (text: string): string[] =>
 
 /**
  * The JSGF grammar of a set of phrases. Each phrase is cut into clauses at its punctuation (pocketsphinx's voice activity
- * detector splits an utterance at the pauses espeak-ng makes there), words the dictionary lacks ("Akylai") are left out,
- * and an utterance is one to four clauses in a row.
+ * detector splits an utterance at the pauses espeak-ng makes there, and a clause may end one utterance and start the next
+ * without a pause), words the dictionary lacks are left out, and an utterance is any sequence of clauses.
  */
 export function grammarOf(phrases: string[]): string {
   const clauses = new Set<string>();
@@ -88,7 +88,7 @@ export function grammarOf(phrases: string[]): string {
       if (known.length) clauses.add(known.join(' '));
     }
   if (!clauses.size) throw new Error(`no dictionary words in ${JSON.stringify(phrases)}`);
-  return ['#JSGF V1.0;', 'grammar test;', 'public <utterance> = <clause> [<clause>] [<clause>] [<clause>];', `<clause> = ${[...clauses].join(' | ')};`, ''].join('\n');
+  return ['#JSGF V1.0;', 'grammar test;', 'public <utterance> = <clause>+;', `<clause> = ${[...clauses].join(' | ')};`, ''].join('\n');
 }
 
 /** One recognised utterance with where it was in the audio (seconds). */
