@@ -5,6 +5,9 @@
 // a widget user, and a phone number through a SIP trunk whose carrier is SIPp (answers, busy, no answer).
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ScriptedDialogue } from '../../packages/server/src/agents/local/script.js';
 import { defaultInstanceId, serviceCall, turnsOf, v1, waitServiceCall, type ServiceCall } from '../helpers/agents.js';
@@ -62,8 +65,8 @@ async function activeServiceId(phone: string): Promise<string> {
 const waitTurn = (callId: string, role: 'agent' | 'user', text: RegExp, timeoutMs = 15_000): Promise<ServiceCall> =>
   waitServiceCall(server, callId, (c) => turnsOf(c.transcript).some(([r, t]) => r === role && text.test(t)), timeoutMs);
 
-/** The call's recording (once the call record has ended), as 16 kHz PCM. */
-async function recordingOf(callId: string): Promise<Int16Array> {
+/** The call's recording (once the call record has ended): the WAV as served. */
+async function recordingOf(callId: string): Promise<Uint8Array> {
   for (let i = 0; i < 50; i++) {
     const rec = await fetch(`${server.url}/api/v1/calls/${callId}`, { headers: { 'x-api-key': server.apiKey } }).then((r) => r.json() as Promise<Record<string, unknown>>);
     if (rec.ended_at) break;
@@ -71,13 +74,21 @@ async function recordingOf(callId: string): Promise<Int16Array> {
   }
   for (let i = 0; i < 30; i++) {
     const res = await fetch(`${server.url}/api/v1/calls/${callId}/recording`, { headers: { 'x-api-key': server.apiKey } });
-    if (res.status === 200) { const b = new Uint8Array(await res.arrayBuffer()); (await import('node:fs')).writeFileSync('/tmp/rec.wav', b); return wavTo16k(b); }
+    if (res.status === 200) return new Uint8Array(await res.arrayBuffer());
     await sleep(200);
   }
   throw new Error(`call ${callId} has no recording`);
 }
 
 const describeUtterances = (u: Utterance[]) => u.map((x) => `[${x.startS.toFixed(1)}-${x.endS.toFixed(1)} s] ${x.text}`).join('; ');
+
+/** Fails unless the recognised recording holds `phrase`; the WAV is kept for a post-mortem then. */
+function expectHeard(heard: Utterance[], phrase: string, what: string, wav: Uint8Array): void {
+  if (heardPhrase(heard, phrase)) return;
+  const file = join(tmpdir(), `astral-agent-recording-${Date.now()}.wav`);
+  writeFileSync(file, wav);
+  assert.fail(`${what} is not in the recording (kept in ${file}); recognised: ${describeUtterances(heard)}`);
+}
 
 describe('the local agent on calls', { timeout: 170_000 }, () => {
   before(async () => {
@@ -146,12 +157,14 @@ describe('the local agent on calls', { timeout: 170_000 }, () => {
     assert.ok(all.some(([r, t]) => r === 'user' && /astral/i.test(t)), `the long question is a user turn: ${final.transcript}`);
 
     // The recording holds the agent's voice: the test's own recogniser finds the greeting and the hours answer in it.
-    const pcm = await recordingOf(callId);
+    const wav = await recordingOf(callId);
+    const pcm = wavTo16k(wav);
     assert.ok(pcm.length > 16_000 * 5, `a recording as long as the call: ${(pcm.length / 16_000).toFixed(1)} s`);
     const heard = await recognize(pcm, PHRASES);
-    assert.ok(heardPhrase(heard, GREETING), `the greeting is in the recording: ${describeUtterances(heard)}`);
-    assert.ok(heardPhrase(heard, HOURS_ANSWER), `the hours answer is in the recording: ${describeUtterances(heard)}`);
-    assert.ok(heardPhrase(heard, HOURS_QUESTION), `and the caller's question: ${describeUtterances(heard)}`);
+    expectHeard(heard, GREETING, 'the greeting', wav);
+    expectHeard(heard, HOURS_ANSWER, 'the hours answer', wav);
+    expectHeard(heard, HOURS_QUESTION, "the caller's question", wav);
+    expectHeard(heard, `${GREETING} ${HOURS_QUESTION}. ${HOURS_ANSWER}`, 'greeting, question and answer in that order', wav);
     // The greeting comes first, in the opening seconds.
     const firstAgent = heard.find((u) => /help you/.test(u.text));
     assert.ok(firstAgent && firstAgent.startS < 6, `the greeting opens the call: ${describeUtterances(heard)}`);
