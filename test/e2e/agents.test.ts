@@ -24,7 +24,9 @@ const GREETING = 'Hello, this is Akylai. How can I help you?';
 const HOURS_QUESTION = 'what are your opening hours';
 const HOURS_ANSWER = 'We are open from nine in the morning to six in the evening, Monday to Friday.';
 const LONG_QUESTION = 'tell me about astral';
-const INTERRUPTION = 'what is the price';
+const INTERRUPTION = 'how much does it cost';
+const PRICE_ANSWER = /free and open source/i;
+const LONG_ANSWER_END = /without sending your audio anywhere/i;
 /**
  * Every phrase the call may hold, the grammar the test's recogniser picks from: what the caller says, and everything the
  * agent's script can say (so no stretch of the recording has to be forced onto a wrong phrase).
@@ -143,6 +145,13 @@ describe('the local agent on calls', { timeout: 170_000 }, () => {
     assert.ok(stoppedAt - bargeAt < 2500, `the agent's audio stopped ${Math.round(stoppedAt - bargeAt)} ms after the caller started speaking`);
     assert.ok(stoppedAt - longAt < 8000, 'well before the ≥10 s long answer would have ended');
     await interrupting;
+    // It understood the interruption: the price answer follows the cut-short long answer.
+    const priced = await waitTurn(serviceId, 'agent', PRICE_ANSWER);
+    const afterBarge = turnsOf(priced.transcript);
+    const longTurn = afterBarge.findIndex(([r, t]) => r === 'agent' && /self hosted/i.test(t));
+    assert.ok(longTurn >= 0, `the long answer's spoken part is an agent turn: ${priced.transcript}`);
+    assert.doesNotMatch(afterBarge[longTurn]![1], LONG_ANSWER_END, 'the long answer turn holds only what was said before the caller spoke');
+    assert.ok(afterBarge.slice(longTurn + 1).some(([r, t]) => r === 'user' && /how much/i.test(t)), `the interruption is a user turn after it: ${priced.transcript}`);
 
     await phone.invoke('hangup');
     await phone.waitState('ready');
@@ -152,8 +161,8 @@ describe('the local agent on calls', { timeout: 170_000 }, () => {
     assert.equal(final.phone, '1001');
     assert.ok(final.duration >= 5, `duration ${final.duration}`);
     const all = turnsOf(final.transcript);
-    assert.ok(all.filter(([r]) => r === 'agent').length >= 3, `greeting, hours and long answer are agent turns: ${final.transcript}`);
-    assert.ok(all.filter(([r]) => r === 'user').length >= 2, `the caller's questions are user turns: ${final.transcript}`);
+    assert.ok(all.filter(([r]) => r === 'agent').length >= 4, `greeting, hours, long and price answers are agent turns: ${final.transcript}`);
+    assert.ok(all.filter(([r]) => r === 'user').length >= 3, `the caller's three questions are user turns: ${final.transcript}`);
     assert.ok(all.some(([r, t]) => r === 'user' && /astral/i.test(t)), `the long question is a user turn: ${final.transcript}`);
 
     // The recording holds the agent's voice: the test's own recogniser finds the greeting and the hours answer in it.
@@ -170,7 +179,8 @@ describe('the local agent on calls', { timeout: 170_000 }, () => {
     assert.ok(firstAgent && firstAgent.startS < 6, `the greeting opens the call: ${describeUtterances(heard)}`);
   });
 
-  test('POST /v1/calls to a widget user: the widget rings, is answered, hears the greeting; hung up: completed with a duration and the greeting in the transcript', async () => {
+  test('POST /v1/calls to a widget user: the widget rings, is answered, hears the greeting; told goodbye, the agent hangs up: completed with a duration and both turns in the transcript', async () => {
+    const goodbye = await speak('goodbye');
     const { phone, audio } = await callerPhone('erin');
     const res = await v1(server, 'POST', '/v1/calls', { phone: '1002', agent: 'akylai' });
     assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -189,16 +199,22 @@ describe('the local agent on calls', { timeout: 170_000 }, () => {
     assert.equal((await serviceCall(server, callId)).status, 'in-progress');
     await audio.waitForSilence({ from: greetingAt, ms: 800, timeoutMs: 10_000 });
     await waitTurn(callId, 'agent', /help/i);
-    await sleep(500);
-    await phone.invoke('hangup');
-    await phone.waitState('ready');
+    // Erin says goodbye: the agent says goodbye too and ends the call itself.
+    await audio.say(goodbye.wav);
+    await phone.waitState('ready', 12_000).catch(async (err: Error) => {
+      assert.fail(`the agent did not end the call after goodbye (${err.message}); phone ${await phone.state()}; transcript: ${JSON.stringify((await serviceCall(server, callId)).transcript)}`);
+    });
+    const ended = await phone.waitEvent('astral-call-ended');
+    assert.equal(ended.detail.disposition, 'ANSWERED');
     const call = await waitServiceCall(server, callId);
     assert.equal(call.status, 'completed');
     assert.ok(call.duration >= 2, `duration ${call.duration} s`);
     assert.ok(call.ended_at && Date.parse(call.ended_at) >= Date.parse(call.created_at));
-    const [first] = turnsOf(call.transcript);
-    assert.equal(first?.[0], 'agent', call.transcript);
-    assert.match(first![1], /how can i help you/i);
+    const turns = turnsOf(call.transcript);
+    assert.equal(turns[0]?.[0], 'agent', call.transcript);
+    assert.match(turns[0]![1], /how can i help you/i);
+    assert.ok(turns.some(([r, t]) => r === 'user' && /goodbye/i.test(t)), `Erin's goodbye is a user turn: ${call.transcript}`);
+    assert.match(turns.at(-1)!.join(': '), /^agent: goodbye/i, `the agent's goodbye is the last turn: ${call.transcript}`);
   });
 
   test('POST /v1/calls to a phone number through the SIPp carrier: the carrier answers and hears the agent, hangs up: completed, duration, transcript', async () => {
