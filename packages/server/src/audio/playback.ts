@@ -31,7 +31,9 @@ export class Playback {
   private t0 = performance.now();
   private slot = 0;
   private lastSentSlot = -2;
+  /** This tick's slot found nothing to send (at `slotAt`, performance.now()). */
   private hungry = false;
+  private slotAt = 0;
   private timer: NodeJS.Timeout | null = null;
   /** Frames sent toward the SFU. */
   sent = 0;
@@ -60,7 +62,7 @@ export class Playback {
     return this.queue.length > 0 || this.tail.length > 0 || this.lastSentSlot >= this.slot - 1;
   }
 
-  /** Queues audio at the source rate; a frame that can go out at once (the clock waits for one) does. */
+  /** Queues audio at the source rate; a frame the clock waited for in the first half of its slot goes out at once. */
   push(pcm: Int16Array): void {
     let wire = this.resampler.process(pcm);
     const expected = Math.round((pcm.length * this.wireRate) / this.sourceRate);
@@ -77,7 +79,7 @@ export class Playback {
     for (; at + this.frame <= all.length; at += this.frame) this.queue.push(all.slice(at, at + this.frame));
     this.tail = all.slice(at);
     this.tailAge = 0;
-    if (this.hungry) this.sendNext();
+    if (this.hungry && performance.now() - this.slotAt < FRAME_MS / 2) this.sendNext();
   }
 
   /** `onPlayed(false)` once all audio queued before it has been sent; `onPlayed(true)` if it is cleared first. */
@@ -108,6 +110,7 @@ export class Playback {
 
   private tick(): void {
     const now = performance.now();
+    this.slotAt = now;
     this.slot++;
     if (now - (this.t0 + this.slot * FRAME_MS) > RESYNC_MS) this.t0 = now - this.slot * FRAME_MS;
     this.hungry = false;

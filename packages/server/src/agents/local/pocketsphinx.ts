@@ -1,13 +1,19 @@
 // Offline speech recognition with Debian's pocketsphinx_continuous (US English, 16 kHz), constrained by a JSGF grammar of known phrases.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import type { SpeechToText } from '../../audio/pipeline.js';
 
 const MODEL = '/usr/share/pocketsphinx/model/en-us';
 const DICTIONARY = join(MODEL, 'cmudict-en-us.dict');
+/**
+ * Unlimited HMMs per frame and wide beams: with the default pruning, a grammar of a dozen phrases found no path for a
+ * one-word utterance of espeak-ng's ("goodbye" was heard as nothing). Wide beams alone did not fix it; -maxhmmpf -1 did.
+ */
+const WIDE_BEAMS = ['-maxhmmpf', '-1', '-beam', '1e-80', '-wbeam', '1e-60', '-pbeam', '1e-80'];
 
 let dictionary: Promise<Set<string>> | null = null;
 
@@ -26,8 +32,17 @@ export function grammarWords(phrase: string): string {
     .trim();
 }
 
+const grammars = new Map<string, Promise<string>>();
+
 /** Writes (once per set of phrases) a grammar accepting any sequence of them; phrases with unknown words are left out. */
-async function grammarFile(phrases: string[]): Promise<string> {
+function grammarFile(phrases: string[]): Promise<string> {
+  const key = phrases.join('|');
+  let file = grammars.get(key);
+  if (!file) grammars.set(key, (file = writeGrammar(phrases)));
+  return file;
+}
+
+async function writeGrammar(phrases: string[]): Promise<string> {
   const known = await words();
   const usable = [...new Set(phrases.map(grammarWords))].filter((p) => p && p.split(' ').every((w) => known.has(w)));
   if (usable.length === 0) throw new Error('no phrase of the grammar is in the pronunciation dictionary');
@@ -35,7 +50,9 @@ async function grammarFile(phrases: string[]): Promise<string> {
   const dir = join(tmpdir(), 'astral-jsgf');
   const file = join(dir, `${createHash('sha1').update(grammar).digest('hex')}.gram`);
   await mkdir(dir, { recursive: true });
-  await writeFile(file, grammar);
+  const partial = `${file}.${process.pid}.${threadId}`;
+  await writeFile(partial, grammar);
+  await rename(partial, file); // atomic: another process may be reading the same grammar
   return file;
 }
 
@@ -53,7 +70,7 @@ export async function recognize(pcm16k: Int16Array, phrases: string[], signal?: 
     await writeFile(input, Buffer.from(pcm16k.buffer, pcm16k.byteOffset, pcm16k.byteLength));
     signal?.throwIfAborted();
     return await new Promise<string>((resolve, reject) => {
-      const child = spawn('pocketsphinx_continuous', ['-infile', input, '-jsgf', grammar, '-hmm', join(MODEL, 'en-us'), '-dict', DICTIONARY, '-logfn', '/dev/null'], {
+      const child = spawn('pocketsphinx_continuous', ['-infile', input, '-jsgf', grammar, '-hmm', join(MODEL, 'en-us'), '-dict', DICTIONARY, ...WIDE_BEAMS, '-logfn', '/dev/null'], {
         stdio: ['ignore', 'pipe', 'ignore'],
         signal,
       });
