@@ -4,7 +4,8 @@ import alawmulaw from 'alawmulaw';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { createRequire } from 'node:module';
+import type { WebSocket, WebSocketServer as WssClass } from 'ws';
 import { synthesize } from '../packages/server/src/agents/local/espeak.js';
 import { AgentAudio, type AgentSpec, type StreamIdentity } from '../packages/server/src/audio/agent-audio.js';
 import { OpusEncoder } from '../packages/server/src/audio/opus-encoder.js';
@@ -12,6 +13,8 @@ import { Resampler } from '../packages/server/src/audio/resample.js';
 import { cpuMs, pct } from './proc-stats.js';
 import { latencyRow, row } from './stats.js';
 
+// The server's ws (8.x), not the root's (7.x, whose ESM has no named exports).
+const { WebSocketServer } = createRequire(new URL('../packages/server/package.json', import.meta.url))('ws') as { WebSocketServer: typeof WssClass };
 const LEGS = 10;
 const QUESTIONS = 4;
 const BRIDGE_FRAMES = 250;
