@@ -150,6 +150,7 @@ async function waitFor<T>(probe: () => T | undefined, ms: number): Promise<T | u
 
 export async function benchAgents(print: (line: string) => void): Promise<void> {
   const agents = AgentAudio.start();
+  const keepAlive = setInterval(() => undefined, 1000); // the worker is unref'd: nothing else holds the loop while it starts
   const threadId = await new Promise<number | null>((resolve) => agents.once('ready', resolve));
   try {
     print('AI voice agents (agent audio worker thread; loopback UDP stands in for the PlainTransports, a ws server for the bot):');
@@ -164,6 +165,7 @@ export async function benchAgents(print: (line: string) => void): Promise<void> 
     print('  ' + row('main event-loop lag (10 ms resolution)', `p50 ${load.lag.p50.toFixed(1)} ms, p99 ${load.lag.p99.toFixed(1)} ms, max ${load.lag.max.toFixed(1)} ms over ${load.seconds.toFixed(0)} s`));
     print(`  ${LEGS} legs, Opus; each asked "what are your opening hours" ${QUESTIONS} times (espeak-ng speech, real-time RTP); ${BRIDGE_FRAMES} frames per bridge direction.`);
   } finally {
+    clearInterval(keepAlive);
     await agents.terminate();
   }
 }
