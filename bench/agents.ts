@@ -18,6 +18,8 @@ const { WebSocketServer } = createRequire(new URL('../packages/server/package.js
 const LEGS = 10;
 const QUESTIONS = 4;
 const BRIDGE_FRAMES = 250;
+/** 20 ms of µ-law silence, as the worker sends a caller who sends nothing. */
+const SILENCE = Buffer.from(alawmulaw.mulaw.encode(new Int16Array(160))).toString('base64');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stream: StreamIdentity = { callSid: 'CA-bench', streamSid: 'MZ-bench', accountSid: 'AC-bench', customParameters: {} };
 
@@ -47,7 +49,10 @@ async function bridgeLatency(agents: AgentAudio): Promise<{ toBot: number[]; fro
   const media: number[] = [];
   const connected = new Promise<WebSocket>((resolve) =>
     wss.on('connection', (ws) => {
-      ws.on('message', (data) => (JSON.parse(data.toString()).event === 'media' ? media.push(performance.now()) : undefined));
+      ws.on('message', (data) => {
+        const message = JSON.parse(data.toString());
+        if (message.event === 'media' && message.media.payload !== SILENCE) media.push(performance.now()); // not the made-up silence
+      });
       resolve(ws);
     }),
   );
@@ -66,8 +71,7 @@ async function bridgeLatency(agents: AgentAudio): Promise<{ toBot: number[]; fro
     await sleep(20);
   }
   await sleep(200);
-  const offset = media.length - sentRtp.length; // frames of silence the worker made up before the first packet
-  const toBot = sentRtp.map((t, i) => media[i + offset]! - t).filter(Number.isFinite);
+  const toBot = sentRtp.map((t, i) => media[i]! - t).filter(Number.isFinite);
   const sentMedia: number[] = [];
   const message = JSON.stringify({ event: 'media', streamSid: 'MZ-bench', media: { payload: payload.toString('base64') } });
   const t0 = performance.now();
