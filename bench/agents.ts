@@ -1,5 +1,5 @@
 // AI voice agents: the agent audio worker's bridge latency both ways (a Twilio Media Streams bot in this process), the local
-// agent's response time, and CPU per leg and main event-loop lag with 10 concurrent local-agent legs.
+// agent's response time and barge-in latency, and CPU per leg and main event-loop lag with 10 concurrent local-agent legs.
 import alawmulaw from 'alawmulaw';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
@@ -11,6 +11,7 @@ import { AgentAudio, type AgentSpec, type StreamIdentity } from '../packages/ser
 import { OpusEncoder } from '../packages/server/src/audio/opus-encoder.js';
 import { Resampler } from '../packages/server/src/audio/resample.js';
 import { cpuMs, pct } from './proc-stats.js';
+import { agentRows, rows } from './sip-load.js';
 import { latencyRow, row } from './stats.js';
 
 // The server's ws (8.x), not the root's (7.x, whose ESM has no named exports).
@@ -144,6 +145,52 @@ async function localLoad(agents: AgentAudio, workerTid: number | null) {
   return { response, cpu, lag: { p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 }, seconds };
 }
 
+const BARGE_INS = 5;
+
+/**
+ * One local leg, asked for its long answer BARGE_INS times and interrupted 1.5 s into it: the caller's first speech frame →
+ * the agent's last packet before its voice stops (the first gap of more than 100 ms).
+ */
+async function bargeInLatency(agents: AgentAudio): Promise<number[]> {
+  const [longQuestion, interruption] = await Promise.all([opusFrames('tell me about astral'), opusFrames('how much does it cost')]);
+  const agent: AgentSpec = { key: 'akylai', name: 'Akylai', language: 'en', provider: 'local', url: null, greeting: null, prompt: null, voice: null };
+  const sfu = await sfuSocket();
+  const { port } = await agents.open('bench-barge-in');
+  agents.start('bench-barge-in', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 77, agent, stream });
+  agents.answered('bench-barge-in');
+  await sleep(4000); // the greeting
+  let seq = 0;
+  const speak = async (frames: Buffer[]) => {
+    const t0 = performance.now();
+    for (const [i, frame] of frames.entries()) {
+      sfu.socket.send(rtp(100, seq, seq * 960, 4242, frame), port, '127.0.0.1');
+      seq++;
+      await sleep(Math.max(0, t0 + (i + 1) * 20 - performance.now()));
+    }
+  };
+  const latencies: number[] = [];
+  try {
+    for (let n = 0; n < BARGE_INS; n++) {
+      await speak(longQuestion);
+      const asked = performance.now();
+      const playing = await waitFor(() => sfu.arrivals.find((t) => t > asked), 8000);
+      if (playing === undefined) continue;
+      await sleep(Math.max(0, playing + 1500 - performance.now()));
+      const interruptedAt = performance.now();
+      await speak(interruption);
+      const after = sfu.arrivals.filter((t) => t >= interruptedAt);
+      const gap = after.findIndex((t, i) => i > 0 && t - after[i - 1]! > 100);
+      const last = gap > 0 ? after[gap - 1]! : after.at(-1);
+      if (last !== undefined) latencies.push(last - interruptedAt);
+      await sleep(8000); // the answer to the interruption plays out
+    }
+  } finally {
+    agents.close('bench-barge-in');
+    sfu.socket.close();
+  }
+  return latencies;
+}
+
 async function waitFor<T>(probe: () => T | undefined, ms: number): Promise<T | undefined> {
   for (const end = performance.now() + ms; performance.now() < end; await sleep(2)) {
     const got = probe();
@@ -160,10 +207,12 @@ export async function benchAgents(print: (line: string) => void): Promise<void> 
     print('AI voice agents (agent audio worker thread; loopback UDP stands in for the PlainTransports, a ws server for the bot):');
     const bridge = await bridgeLatency(agents);
     const load = await localLoad(agents, threadId);
+    const bargeIn = await bargeInLatency(agents);
     print('Results');
     print('  ' + latencyRow('bridge: caller RTP in → bot media message', bridge.toBot, 'target p95 <= 20 ms'));
     print('  ' + latencyRow('bridge: bot media message → RTP out', bridge.fromBot, 'target p95 <= 20 ms (20 ms playout clock)'));
     print('  ' + latencyRow(`local agent: end of speech → first audio (${LEGS} legs)`, load.response, 'includes 700 ms end-of-turn silence'));
+    print('  ' + latencyRow('local agent: barge-in, caller speaks → agent audio stops', bargeIn, 'target <= 200 ms'));
     print('  ' + row(`CPU, ${LEGS} local legs: agent worker thread`, `${pct(load.cpu.worker)} (${pct(load.cpu.worker / LEGS)} per leg)`));
     print('  ' + row(`CPU, ${LEGS} local legs: whole node process`, `${pct(load.cpu.node)} (${pct(load.cpu.node / LEGS)} per leg; also this harness; espeak-ng/pocketsphinx children not counted)`));
     print('  ' + row('main event-loop lag (10 ms resolution)', `p50 ${load.lag.p50.toFixed(1)} ms, p99 ${load.lag.p99.toFixed(1)} ms, max ${load.lag.max.toFixed(1)} ms over ${load.seconds.toFixed(0)} s`));
@@ -172,4 +221,16 @@ export async function benchAgents(print: (line: string) => void): Promise<void> 
     clearInterval(keepAlive);
     await agents.terminate();
   }
+}
+
+/** The `npm run bench` section: the worker figures above, then agent calls through the whole server (SIPp as the callers). */
+export async function runAgentSection(out: (line?: string) => void, keep: (c: { close(): Promise<void> }) => void): Promise<void> {
+  await benchAgents(out);
+  out();
+  out(`  Through the server: SIPp → trunk number → the built-in agent (${process.env.BENCH_AGENT_LOAD ?? '10'} concurrent calls, BENCH_AGENT_LOAD):`);
+  const figures = await agentRows(keep);
+  out('Results');
+  for (const line of rows('  SIPp (uac-call-pcap.xml, -l N) → number → akylai: g711a speech in, the agent listening and answering in G.711', figures, false)) out(line);
+  out('      server: child process (ASTRAL_WORKERS=2, recording on); agent = the agent audio worker thread; its espeak-ng and');
+  out('      pocketsphinx children are not counted. Lag: GET /healthz round trip every 20 ms (idle = the floor).');
 }

@@ -1,4 +1,4 @@
-// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring, answer-to-first-audio, ring fan-out, region-move audio gap, SIP trunk setup and load, call history at 1M calls.
+// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring, answer-to-first-audio, ring fan-out, region-move audio gap, SIP trunk setup and load, AI voice agents, call history at 1M calls.
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -10,6 +10,7 @@ import { toneFile } from '../test/helpers/tone.js';
 import { bundleRows } from './bundle.js';
 import { LIST_TARGET_MS, runCallHistory, STATS_TARGET_MS } from './call-history.js';
 import { runBaseline, runCalls, type Phones } from './calls.js';
+import { runAgentSection } from './agents.js';
 import { runSipSection } from './sip.js';
 import { FANOUT_SIZES, runFanout, WARMUP_ROUNDS } from './fanout.js';
 import { POLL_MS, preparePage } from './probes.js';
@@ -26,10 +27,13 @@ const SKIP_CALLS = process.env.BENCH_SKIP_CALLS === '1';
 /** BENCH_SKIP_SIP=1 skips the SIP trunk section; BENCH_ONLY=sip runs nothing else. */
 const ONLY_SIP = process.env.BENCH_ONLY === 'sip';
 const SKIP_SIP = process.env.BENCH_SKIP_SIP === '1' && !ONLY_SIP;
+/** BENCH_SKIP_AGENTS=1 skips the AI voice agents section; BENCH_ONLY=agents runs nothing else. */
+const ONLY_AGENTS = process.env.BENCH_ONLY === 'agents';
+const SKIP_AGENTS = process.env.BENCH_SKIP_AGENTS === '1' && !ONLY_AGENTS;
 const HISTORY_ROWS = Math.max(1000, Number.parseInt(process.env.BENCH_HISTORY_ROWS ?? '', 10) || 1_000_000);
 const HISTORY_REQUESTS = Math.max(50, Number.parseInt(process.env.BENCH_HISTORY_REQUESTS ?? '', 10) || 100);
 /** The whole run is abandoned (and cleaned up) after this long (call history gets 4 minutes of it, the SIP section 4). */
-const WATCHDOG_MS = Math.max(60_000, Number.parseInt(process.env.BENCH_TIMEOUT_MS ?? '', 10) || 300_000 + 240_000 + (SKIP_SIP ? 0 : 240_000));
+const WATCHDOG_MS = Math.max(60_000, Number.parseInt(process.env.BENCH_TIMEOUT_MS ?? '', 10) || 300_000 + 240_000 + (SKIP_SIP ? 0 : 240_000) + (SKIP_AGENTS ? 0 : 240_000));
 
 const out = (line = ''): void => void process.stdout.write(line + '\n');
 
@@ -55,6 +59,10 @@ async function main(): Promise<void> {
     await runSipSection(out, (c) => void closers.push(c));
     return;
   }
+  if (ONLY_AGENTS) {
+    await runAgentSection(out, (c) => void closers.push(c));
+    return;
+  }
   out('Widget bundle');
   for (const line of bundleRows()) out('  ' + line);
   out();
@@ -66,6 +74,11 @@ async function main(): Promise<void> {
 
   if (SKIP_SIP) out('SIP trunk: skipped (BENCH_SKIP_SIP=1)');
   else await runSipSection(out, (c) => void closers.push(c));
+  await cleanup();
+  out();
+
+  if (SKIP_AGENTS) out('AI voice agents: skipped (BENCH_SKIP_AGENTS=1)');
+  else await runAgentSection(out, (c) => void closers.push(c));
   await cleanup();
   out();
 

@@ -1,5 +1,5 @@
-// SIP trunk load rows: CPU, RSS and event-loop lag per concurrent trunk call — SIPp calls into an IVR (product path, server child
-// process, no transcoding), and the in-process relay harness with G.711 vs Opus producers feeding the SIP legs (transcoding).
+// SIP trunk load rows: CPU, RSS and event-loop lag per concurrent trunk call — SIPp calls into an IVR or an AI agent (product
+// path, server child process), and the in-process relay harness with G.711 vs Opus producers feeding the SIP legs (transcoding).
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,9 @@ const WINDOW_MS = Math.max(2000, Number.parseInt(process.env.BENCH_SIP_WINDOW_MS
 const RATE = 10;
 const HEALTHZ_EVERY_MS = 20;
 const IVR_NUMBER = '15550006';
+const AGENT_NUMBER = '15550007';
+/** Concurrent calls of the agent rows (BENCH_AGENT_LOAD). */
+const AGENT_SIZES = (process.env.BENCH_AGENT_LOAD ?? '10').split(',').map((n) => Number.parseInt(n, 10)).filter((n) => n > 0);
 
 type Closer = { close(): Promise<void> };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -78,8 +81,17 @@ async function waitLive(server: RunningServer, n: number, timeoutMs: number): Pr
   return false;
 }
 
-/** SIPp places `calls` concurrent inbound calls to the IVR (G.711 prompt out, the carrier's g711a in); one window of figures. */
-async function ivrWindow(server: RunningServer, sipPort: number, relayTids: number[], calls: number, pcap: string): Promise<LoadFigures> {
+/** Where SIPp calls: the server's SIP port, the trunk number, and the worker threads whose CPU is counted apart. */
+interface LoadTarget {
+  sipPort: number;
+  number: string;
+  relayTids: number[];
+  agentTids: number[];
+}
+
+/** SIPp places `calls` concurrent inbound calls to the number (G.711 out, the carrier's g711a in); one window of figures. */
+async function trunkWindow(server: RunningServer, target: LoadTarget, calls: number, pcap: string): Promise<LoadFigures> {
+  const { sipPort, relayTids, agentTids } = target;
   const problems: string[] = [];
   const rampMs = (calls / RATE) * 1000;
   const sipp =
@@ -87,7 +99,7 @@ async function ivrWindow(server: RunningServer, sipPort: number, relayTids: numb
       ? await startSipp({
           scenario: 'uac-call-pcap.xml',
           remote: `127.0.0.1:${sipPort}`,
-          service: IVR_NUMBER,
+          service: target.number,
           vars: { from: '+14155550123' },
           calls,
           rate: RATE,
@@ -102,14 +114,16 @@ async function ivrWindow(server: RunningServer, sipPort: number, relayTids: numb
     await sleep(1000);
     const pid = server.process.pid!;
     const workers = children(pid, 'mediasoup-worker');
-    const window = cpuWindow({ groups: { mediasoup: workers.map((p) => [p]), main: [[pid, pid]], relay: relayTids.map((t) => [pid, t]), node: [[pid]] } });
+    const window = cpuWindow({
+      groups: { mediasoup: workers.map((p) => [p]), main: [[pid, pid]], relay: relayTids.map((t) => [pid, t]), agent: agentTids.map((t) => [pid, t]), node: [[pid]] },
+    });
     const sampler = healthzSampler(server);
     await sleep(WINDOW_MS);
     const lag = await sampler.stop();
     const w = window.end();
     const figures: LoadFigures = {
       calls,
-      cpu: { mediasoup: w.percent.mediasoup!, main: w.percent.main!, relay: w.percent.relay!, node: w.percent.node! },
+      cpu: { mediasoup: w.percent.mediasoup!, main: w.percent.main!, relay: w.percent.relay!, ...(agentTids.length ? { agent: w.percent.agent! } : {}), node: w.percent.node! },
       rss: { node: rssBytes(pid), mediasoup: workers.reduce((s, p) => s + rssBytes(p), 0) },
       lag: { p50: percentile(lag, 50), p99: percentile(lag, 99), max: Math.max(...lag) },
       lagHow: `GET /healthz round trip from the bench process every ${HEALTHZ_EVERY_MS} ms`,
@@ -129,52 +143,74 @@ async function ivrWindow(server: RunningServer, sipPort: number, relayTids: numb
   }
 }
 
-async function ivrRows(keep: (c: Closer) => void): Promise<LoadFigures[]> {
+/** The thread a server's log names for a worker (`"threadId":N … <name>`), if it is one of the process's threads. */
+function loggedThread(server: RunningServer, name: string): number[] {
+  const named = new RegExp(`"threadId":([0-9]+)[^\\n]*${name}`).exec(server.output());
+  return named && threads(server.process.pid!).includes(Number(named[1])) ? [Number(named[1])] : [];
+}
+
+/**
+ * A server with a trunk whose number goes to `destination`; a warm-up call starts the worker threads the log then names; an
+ * idle window, then one per size.
+ */
+async function trunkRows(keep: (c: Closer) => void, number: { number: string; destination: string; destination_type: string }, sizes: number[], setup: (server: RunningServer) => Promise<void>): Promise<LoadFigures[]> {
   const sipPort = await freeSipPort();
   const server = await startServer({ ASTRAL_WORKERS: '2', ASTRAL_SIP_PORT: String(sipPort), LOG_LEVEL: 'info' });
   const dir = mkdtempSync(join(tmpdir(), 'astral-bench-sip-'));
   const closer = { close: async () => (await server.stop(), rmSync(dir, { recursive: true, force: true })) };
   keep(closer);
   try {
-    const prompt = readFileSync(toneFile(join(tmpdir(), 'astral-fixtures'), 600, 10)).toString('base64');
-    const ivr = await api(server, 'POST', '/api/v1/ivr', { number: '6001', name: 'Main menu', prompt_wav: prompt, options: { '1': '1002' } });
-    if (ivr.status !== 201) throw new Error(`IVR: ${ivr.status} ${JSON.stringify(ivr.body)}`);
-    await configureTrunk(server, { name: 'carrier', host: '127.0.0.1', port: 5999, allowed_ips: ['127.0.0.1/32'] }, [
-      { number: IVR_NUMBER, destination: '6001', destination_type: 'ivr' },
-    ]);
-    const longest = Math.max(...SIZES);
+    await setup(server);
+    await configureTrunk(server, { name: 'carrier', host: '127.0.0.1', port: 5999, allowed_ips: ['127.0.0.1/32'] }, [number]);
+    const longest = Math.max(...sizes);
     const pcap = loopedPcap(dir, Math.ceil(((longest / RATE) * 1000 + WINDOW_MS + 4000) / 7000) + 1);
-    const pid = server.process.pid!;
-    // A warm-up call; the relay worker thread (started with SIP) is the one the server's log names.
-    const warm = await startSipp({ scenario: 'uac-call-pcap.xml', remote: `127.0.0.1:${sipPort}`, service: IVR_NUMBER, vars: { from: '+14155550123' }, durationMs: 1500 });
+    const warm = await startSipp({ scenario: 'uac-call-pcap.xml', remote: `127.0.0.1:${sipPort}`, service: number.number, vars: { from: '+14155550123' }, durationMs: 1500 });
     await warm.done;
     await waitLive(server, 0, 10_000);
-    const named = /"threadId":([0-9]+)[^\n]*RTP relay worker/.exec(server.output());
-    const relayTids = named && threads(pid).includes(Number(named[1])) ? [Number(named[1])] : [];
-    const out = [await ivrWindow(server, sipPort, relayTids, 0, pcap)];
-    for (const n of SIZES) out.push(await ivrWindow(server, sipPort, relayTids, n, pcap));
+    const target: LoadTarget = { sipPort, number: number.number, relayTids: loggedThread(server, 'RTP relay worker'), agentTids: loggedThread(server, 'agent audio worker') };
+    const out = [await trunkWindow(server, target, 0, pcap)];
+    for (const n of sizes) out.push(await trunkWindow(server, target, n, pcap));
     return out;
   } finally {
     await closer.close();
   }
 }
 
+/** SIPp into an IVR: a G.711 prompt toward each SIP leg, no transcoding. */
+function ivrRows(keep: (c: Closer) => void): Promise<LoadFigures[]> {
+  return trunkRows(keep, { number: IVR_NUMBER, destination: '6001', destination_type: 'ivr' }, SIZES, async (server) => {
+    const prompt = readFileSync(toneFile(join(tmpdir(), 'astral-fixtures'), 600, 10)).toString('base64');
+    const ivr = await api(server, 'POST', '/api/v1/ivr', { number: '6001', name: 'Main menu', prompt_wav: prompt, options: { '1': '1002' } });
+    if (ivr.status !== 201) throw new Error(`IVR: ${ivr.status} ${JSON.stringify(ivr.body)}`);
+  });
+}
+
+/**
+ * SIPp into the built-in agent: the caller's speech (g711a.pcap) decoded, listened to (VAD, pocketsphinx per utterance) and
+ * answered (espeak-ng, barge-in) in the agent audio worker; the agent's G.711 voice back toward each SIP leg.
+ */
+export function agentRows(keep: (c: Closer) => void): Promise<LoadFigures[]> {
+  return trunkRows(keep, { number: AGENT_NUMBER, destination: 'akylai', destination_type: 'ai_agent' }, AGENT_SIZES, async () => undefined);
+}
+
 const perCall = (loaded: number, idle: number, n: number) => (n > 0 ? (loaded - idle) / n : NaN);
 
 /** Rows for one configuration: an idle window, then one per size. */
-function rows(title: string, figures: LoadFigures[], showPps: boolean): string[] {
+export function rows(title: string, figures: LoadFigures[], showPps: boolean): string[] {
   const [idle, ...loaded] = figures;
   const lines = [title];
+  const agent = (v: number | undefined) => (v === undefined ? '' : `, agent ${pct(v)}`);
   const cpuLine = (f: LoadFigures) =>
-    `mediasoup ${pct(f.cpu.mediasoup).padStart(7)}   node ${pct(f.cpu.node).padStart(7)} (main ${pct(f.cpu.main)}, relay ${pct(f.cpu.relay)})`;
+    `mediasoup ${pct(f.cpu.mediasoup).padStart(7)}   node ${pct(f.cpu.node).padStart(7)} (main ${pct(f.cpu.main)}, relay ${pct(f.cpu.relay)}${agent(f.cpu.agent)})`;
   const lagLine = (f: LoadFigures) => `lag p50 ${f.lag.p50.toFixed(1)} ms  p99 ${f.lag.p99.toFixed(1)} ms  max ${f.lag.max.toFixed(1)} ms`;
   const rss = (f: LoadFigures) => `RSS node ${mib(f.rss.node)}, mediasoup ${mib(f.rss.mediasoup)}`;
   lines.push('  ' + row('  idle (no calls), CPU % of one core', cpuLine(idle!)));
   lines.push('  ' + row('', `${rss(idle!)};  ${lagLine(idle!)}`));
   for (const f of loaded) {
     lines.push('  ' + row(`  ${f.calls} concurrent calls, CPU % of one core`, cpuLine(f)));
-    const c = (k: keyof LoadFigures['cpu']) => pct(perCall(f.cpu[k], idle!.cpu[k], f.calls), 2);
-    lines.push('  ' + row('    per call (minus idle)', `mediasoup ${c('mediasoup').padStart(7)}   node ${c('node').padStart(7)} (main ${c('main')}, relay ${c('relay')})`));
+    const c = (k: keyof LoadFigures['cpu']) => pct(perCall(f.cpu[k] ?? NaN, idle!.cpu[k] ?? NaN, f.calls), 2);
+    const agentPerCall = f.cpu.agent === undefined ? '' : `, agent ${c('agent')}`;
+    lines.push('  ' + row('    per call (minus idle)', `mediasoup ${c('mediasoup').padStart(7)}   node ${c('node').padStart(7)} (main ${c('main')}, relay ${c('relay')}${agentPerCall})`));
     lines.push('  ' + row('', `${rss(f)};  ${lagLine(f)}`));
     if (showPps) lines.push('  ' + row('', `to the carrier ${f.toCarrierPps.toFixed(1)} packets/s per call, ${f.transcodedPps.toFixed(1)} of them transcoded from Opus`));
     for (const p of f.problems) lines.push(`      problem: ${p}`);

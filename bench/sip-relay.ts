@@ -15,8 +15,11 @@ import { startCarrier, type Carrier } from './sip-carrier.js';
 
 export interface LoadFigures {
   calls: number;
-  /** CPU % of one core over the window: mediasoup workers, Node main thread, relay worker thread(s), the whole Node process. */
-  cpu: { mediasoup: number; main: number; relay: number; node: number };
+  /**
+   * CPU % of one core over the window: mediasoup workers, Node main thread, relay worker thread(s), the agent audio worker
+   * thread (agent calls), the whole Node process.
+   */
+  cpu: { mediasoup: number; main: number; relay: number; agent?: number; node: number };
   rss: { node: number; mediasoup: number };
   /** Event-loop lag of the main thread (ms). */
   lag: { p50: number; p99: number; max: number };
