@@ -1,7 +1,6 @@
 // AgentAudio: the main thread's handle on the agent audio worker thread that runs every AI voice agent leg (see agent-worker.ts).
-import { EventEmitter } from 'node:events';
-import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../util/worker.js';
+import { WorkerHandle } from '../util/worker-handle.js';
 
 export type AgentCodec = 'opus' | 'PCMU' | 'PCMA';
 
@@ -56,8 +55,7 @@ export type AgentCommand =
   | { type: 'start'; id: string; sfuPort: number; codec: AgentCodec; payloadType: number; ssrc: number; agent: AgentSpec; stream: StreamIdentity }
   | { type: 'answered'; id: string }
   | { type: 'dtmf'; id: string; digit: string }
-  | { type: 'close'; id: string }
-  | { type: 'stats'; requestId: number };
+  | { type: 'close'; id: string };
 
 export type AgentEvent =
   | { type: 'ready'; threadId: number | null }
@@ -72,30 +70,14 @@ export type AgentEvent =
  * `hangup` (legId, reason) — the agent ends the call (said goodbye, the bot closed its stream); `error` (legId, message);
  * `exit` (err) — the worker died (its legs lost their agents; the owner starts a new one).
  */
-export class AgentAudio extends EventEmitter {
-  private readonly pending = new Map<string, { resolve: (opened: { port: number }) => void; reject: (err: Error) => void }>();
-  private readonly statRequests = new Map<number, (stats: Record<string, AgentLegStats>) => void>();
-  private nextRequest = 0;
-  private dead = false;
-
-  private constructor(private readonly worker: Worker) {
-    super();
-    worker.on('message', (event: AgentEvent) => this.onEvent(event));
-    worker.on('error', (err) => this.died(err));
-    worker.on('exit', (code) => this.died(new Error(`agent audio worker exited with code ${code}`)));
-    worker.unref();
-  }
-
+export class AgentAudio extends WorkerHandle<AgentCommand, { port: number }, Record<string, AgentLegStats>> {
   static start(): AgentAudio {
-    return new AgentAudio(startWorker(new URL('./agent-worker.ts', import.meta.url)));
+    return new AgentAudio(startWorker(new URL('./agent-worker.ts', import.meta.url)), 'agent audio worker');
   }
 
   /** Binds the loopback UDP socket the leg's PlainTransport sends to; resolves to its port. */
   open(id: string): Promise<{ port: number }> {
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.send({ type: 'open', id });
-    });
+    return this.openLeg(id, { type: 'open', id });
   }
 
   /**
@@ -120,57 +102,16 @@ export class AgentAudio extends EventEmitter {
     this.send({ type: 'close', id });
   }
 
-  stats(): Promise<Record<string, AgentLegStats>> {
-    if (this.dead) return Promise.resolve({});
-    const requestId = ++this.nextRequest;
-    return new Promise((resolve) => {
-      this.statRequests.set(requestId, resolve);
-      this.send({ type: 'stats', requestId });
-    });
-  }
-
-  async terminate(): Promise<void> {
-    await this.worker.terminate();
-  }
-
-  private died(err: Error): void {
-    if (this.dead) return;
-    this.dead = true;
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
-    for (const resolve of this.statRequests.values()) resolve({});
-    this.statRequests.clear();
-    this.emit('exit', err);
-  }
-
-  private send(cmd: AgentCommand): void {
-    if (this.dead) {
-      if (cmd.type === 'open') this.pending.get(cmd.id)?.reject(new Error('the agent audio worker is not running'));
-      return;
-    }
-    this.worker.postMessage(cmd);
-  }
-
-  private onEvent(event: AgentEvent): void {
+  protected onEvent(event: AgentEvent): void {
     switch (event.type) {
-      case 'ready':
-        this.emit('ready', event.threadId);
-        return;
       case 'opened':
-        this.pending.get(event.id)?.resolve({ port: event.port });
-        this.pending.delete(event.id);
+        return this.opened(event.id, { port: event.port });
+      case 'error':
+        // An error of a running leg is the owner's to handle; unheard, an 'error' event would throw.
+        if (!this.openFailed(event.id, event.message) && this.listenerCount('error') > 0) this.emit('error', event.id, event.message);
         return;
-      case 'error': {
-        const pending = this.pending.get(event.id);
-        this.pending.delete(event.id);
-        if (pending) pending.reject(new Error(event.message));
-        else if (this.listenerCount('error') > 0) this.emit('error', event.id, event.message); // unheard, an 'error' event would throw
-        return;
-      }
       case 'stats':
-        this.statRequests.get(event.requestId)?.(event.stats);
-        this.statRequests.delete(event.requestId);
-        return;
+        return this.statsArrived(event.requestId, event.stats);
       case 'turn':
         this.emit('turn', event.id, event.turn);
         return;

@@ -7,6 +7,7 @@ import { mediaStreamEngine } from '../agents/media-stream.js';
 import { parseRtp } from '../media/rtp.js';
 import { osThreadId } from '../util/worker.js';
 import type { AgentCommand, AgentEvent, AgentLegStats } from './agent-audio.js';
+import type { StatsCommand } from '../util/worker-handle.js';
 import { CallerAudio } from './caller-audio.js';
 import type { AgentEngine, EngineHost } from './engine.js';
 import { Playback } from './playback.js';
@@ -94,7 +95,7 @@ class AgentLeg {
 
 const legs = new Map<string, AgentLeg>();
 
-function handle(cmd: AgentCommand): void {
+function handle(cmd: AgentCommand | StatsCommand): void {
   switch (cmd.type) {
     case 'open': {
       const socket = createSocket('udp4');

@@ -1,10 +1,11 @@
 // AgentPeer: an AI agent's media on the SFU — a PlainTransport to the agent audio worker: the agent's voice as a producer,
 // the other parties' audio consumed toward the worker (which decodes, listens and speaks off the main loop).
 import type { types } from 'mediasoup';
+import type { AgentCodec } from '../audio/agent-audio.js';
 import { PlainPeer } from './plain-peer.js';
 
 /** The codecs an agent speaks into a call: Opus for widget calls, the carrier's G.711 when a trunk leg is in it. */
-export type AgentCodec = 'opus' | 'PCMU' | 'PCMA';
+export type { AgentCodec };
 
 const FORMATS: Record<AgentCodec, types.RtpCodecParameters> = {
   opus: { mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 },

@@ -2,9 +2,10 @@
 // G.711 µ-law/A-law conversion, Opus → G.711 transcoding, RFC 4733 DTMF detection and generation. Never on the main loop.
 import alawmulaw from 'alawmulaw';
 import { createSocket, type Socket } from 'node:dgram';
-import { readlinkSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import type { RelayCommand, RelayEvent, RelayLegStats } from './rtp-relay.js';
+import type { StatsCommand } from '../util/worker-handle.js';
+import { osThreadId } from '../util/worker.js';
 import { buildRtp, parseRtp, type ParsedRtp } from './rtp.js';
 import { decodeOpusStereo, newOpusDecoder, type OpusDecoder } from './opus-decoder.js';
 
@@ -200,7 +201,7 @@ async function bindExternal(ip: string, min: number, max: number): Promise<{ soc
   return { socket, port: await bind(socket, ip, 0) };
 }
 
-async function handle(cmd: RelayCommand): Promise<void> {
+async function handle(cmd: RelayCommand | StatsCommand): Promise<void> {
   switch (cmd.type) {
     case 'open': {
       try {
@@ -240,14 +241,6 @@ async function handle(cmd: RelayCommand): Promise<void> {
   }
 }
 
-port.on('message', (cmd: RelayCommand) => void handle(cmd));
+port.on('message', (cmd: RelayCommand | StatsCommand) => void handle(cmd));
 
-/** This worker's OS thread id (Linux: /proc/thread-self → <pid>/task/<tid>), so operators can find it in `top -H`. */
-function osThreadId(): number | null {
-  try {
-    return Number(/task\/([0-9]+)$/.exec(readlinkSync('/proc/thread-self'))?.[1]) || null;
-  } catch {
-    return null;
-  }
-}
 emit({ type: 'ready', threadId: osThreadId() });
