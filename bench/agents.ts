@@ -13,6 +13,7 @@ import { Resampler } from '../packages/server/src/audio/resample.js';
 import { cpuMs, pct } from './proc-stats.js';
 import { agentRows, rows } from './sip-load.js';
 import { latencyRow, row } from './stats.js';
+import { buildRtp } from '../packages/server/src/media/rtp.js';
 
 // The server's ws (8.x), not the root's (7.x, whose ESM has no named exports).
 const { WebSocketServer } = createRequire(new URL('../packages/server/package.json', import.meta.url))('ws') as { WebSocketServer: typeof WssClass };
@@ -24,15 +25,8 @@ const SILENCE = Buffer.from(alawmulaw.mulaw.encode(new Int16Array(160))).toStrin
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stream: StreamIdentity = { callSid: 'CA-bench', streamSid: 'MZ-bench', accountSid: 'AC-bench', customParameters: {} };
 
-const rtp = (pt: number, seq: number, ts: number, ssrc: number, payload: Buffer) => {
-  const h = Buffer.alloc(12);
-  h[0] = 0x80;
-  h[1] = pt;
-  h.writeUInt16BE(seq & 0xffff, 2);
-  h.writeUInt32BE(ts >>> 0, 4);
-  h.writeUInt32BE(ssrc >>> 0, 8);
-  return Buffer.concat([h, payload]);
-};
+/** One RTP packet as the SFU would send it. */
+const rtp = (pt: number, seq: number, ts: number, ssrc: number, payload: Buffer) => buildRtp({ payloadType: pt, marker: false, seq, timestamp: ts, ssrc }, payload);
 
 /** A UDP socket standing in for a leg's PlainTransport: the times the agent's packets arrive. */
 async function sfuSocket(): Promise<{ socket: Socket; port: number; arrivals: number[] }> {

@@ -14,6 +14,11 @@ export async function v1(server: RunningServer, method: string, path: string, bo
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
+  return responseOf(res);
+}
+
+/** A response's status and body: parsed JSON, else the text as it came. */
+export async function responseOf(res: Response): Promise<V1Response> {
   const text = await res.text();
   let parsed: unknown = text;
   try {

@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import alawmulaw from 'alawmulaw';
 import type { WebSocket, WebSocketServer as WssClass } from 'ws';
+import { responseOf } from './agents.js';
 import { tonePower } from './tone.js';
 
 const { mulaw } = alawmulaw;
@@ -259,12 +260,5 @@ export async function postCallCompleted(serverUrl: string, secret: string, paylo
     headers: { 'content-type': 'application/json', 'x-astral-signature': signature ?? astralSignature(secret, body) },
     body,
   });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body: parsed };
+  return responseOf(res);
 }

@@ -12,6 +12,7 @@ import { AgentAudio, type AgentSpec, type StreamIdentity, type TranscriptTurn } 
 import { OpusEncoder } from '../src/audio/opus-encoder.js';
 import { Resampler } from '../src/audio/resample.js';
 import { decodeOpusStereo, newOpusDecoder } from '../src/media/opus-decoder.js';
+import { buildRtp } from '../src/media/rtp.js';
 
 interface Packet {
   pt: number;
@@ -24,15 +25,8 @@ interface Packet {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rtp = (pt: number, seq: number, ts: number, ssrc: number, payload: Buffer) => {
-  const h = Buffer.alloc(12);
-  h[0] = 0x80;
-  h[1] = pt;
-  h.writeUInt16BE(seq & 0xffff, 2);
-  h.writeUInt32BE(ts >>> 0, 4);
-  h.writeUInt32BE(ssrc >>> 0, 8);
-  return Buffer.concat([h, payload]);
-};
+/** One RTP packet as the SFU would send it. */
+const rtp = (pt: number, seq: number, ts: number, ssrc: number, payload: Buffer) => buildRtp({ payloadType: pt, marker: false, seq, timestamp: ts, ssrc }, payload);
 const tone = (hz: number, rate: number, samples: number, from = 0) =>
   Int16Array.from({ length: samples }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * hz * (from + i)) / rate)));
 

@@ -12,11 +12,13 @@ export interface TestServer {
   server: AstralServer;
   url: string;
   dataDir: string;
+  /** Stops the server and keeps its data (a second server can start on it). */
+  stop(): Promise<void>;
+  /** Stops the server and removes its data. */
   close(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'astral-server-test-'));
+export async function startTestServer(env: Record<string, string> = {}, dataDir = mkdtempSync(join(tmpdir(), 'astral-server-test-'))): Promise<TestServer> {
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -34,6 +36,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     server,
     url: `http://127.0.0.1:${port}`,
     dataDir,
+    stop: () => server.close(),
     async close() {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });

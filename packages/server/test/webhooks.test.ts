@@ -9,42 +9,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import SqliteDatabase from 'better-sqlite3';
 import type { Socket } from 'socket.io-client';
-import { createServer } from '../src/app.js';
 import { ApiKeyService } from '../src/auth/api-keys.js';
-import { loadConfig } from '../src/config.js';
 import { backoffMs } from '../src/webhooks/dispatcher.js';
-import { ackRequest, ADMIN_KEY, api, widgetSocket, type TestServer } from './helpers.js';
+import { ackRequest, ADMIN_KEY, api, startTestServer, widgetSocket, type TestServer } from './helpers.js';
 
 const RETRY = { ASTRAL_WEBHOOK_RETRY_BASE_MS: '60', ASTRAL_WEBHOOK_RETRY_MAX_MS: '200' };
 
-/** A test server on `dataDir` (kept on close unless `remove`), so a second one can start on the same data. */
-async function boot(dataDir: string, env: Record<string, string> = {}): Promise<TestServer & { stop(): Promise<void> }> {
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ASTRAL_DATA_DIR: dataDir,
-    ASTRAL_BOOTSTRAP_API_KEY: ADMIN_KEY,
-    ASTRAL_WORKERS: '1',
-    ASTRAL_LISTEN_IP: '127.0.0.1',
-    ASTRAL_SIP_PORT: '0',
-    ASTRAL_RECORDING: 'false',
-    LOG_LEVEL: 'silent',
-    ...RETRY,
-    ...env,
-  });
-  const server = await createServer(config);
-  const port = await server.listen();
-  return {
-    server,
-    url: `http://127.0.0.1:${port}`,
-    dataDir,
-    stop: () => server.close(),
-    async close() {
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
+/** A test server on `dataDir` with fast retries and no recording; `stop()` keeps the data for a second server. */
+const boot = (dataDir: string, env: Record<string, string> = {}): Promise<TestServer> => startTestServer({ ASTRAL_RECORDING: 'false', ...RETRY, ...env }, dataDir);
 const newDataDir = () => mkdtempSync(join(tmpdir(), 'astral-webhooks-test-'));
 
 interface Received {

@@ -2,7 +2,7 @@
 // Routes of this family register inside `serviceFamily(app, ...)`, so its error mapper applies to them alone.
 import type { Permission } from '@astral/protocol';
 import { Type } from '@sinclair/typebox';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { hasPermission, type ApiKeyService } from '../auth/api-keys.js';
 import type { ApiKeyInfo } from '../store/api-keys.js';
 import { AppError } from '../util/errors.js';
