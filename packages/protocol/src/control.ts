@@ -40,7 +40,8 @@ export type ControlResult = Static<typeof ControlResult>;
 export const TransferBody = Type.Object(
   {
     call_id: LegChannelId,
-    destination: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@+*#-]+$' }),
+    // A user, extension, queue or IVR number, or an AI agent as `agent:<key>` (as the widget's transfer takes).
+    destination: Type.String({ minLength: 1, maxLength: 128, pattern: '^([A-Za-z0-9_.@+*#-]+|agent:[a-z][a-z0-9_-]{0,63})$' }),
     type: Type.Union([Type.Literal('blind'), Type.Literal('attended')]),
   },
   { additionalProperties: false },
