@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createAgent, defaultInstanceId, setWebhookSecret } from '../helpers/agents.js';
+import { openCallerPhone } from '../helpers/mic.js';
 import { postCallCompleted, startMediaStreamBot, type MediaStreamBot, type StartMessage } from '../helpers/media-stream-bot.js';
 import { mintToken, type RunningServer } from '../helpers/server.js';
 import { startStage, type Stage } from '../helpers/stage.js';
@@ -61,11 +62,13 @@ async function dashboardOn(callId: string): Promise<Page> {
 
 test('a call with the agent shows its transcript, greeting first, beside its recording', async () => {
   const { server } = stage;
-  const caller = await stage.phone('a', await mintToken(server, 'agent-caller', { extension: '2201' }));
+  // A quiet caller (the steerable microphone at its noise floor): a tone would be heard as the caller talking over the greeting.
+  const { phone: caller } = await openCallerPhone(stage.browsers.a!, stage.site.url, server.url, await mintToken(server, 'agent-caller', { extension: '2201' }));
+  await caller.waitState('ready');
   const callId = (await caller.invoke('call', 'agent:akylai')) as string;
   await caller.waitState('in-call');
 
-  // While the call goes on (the fake microphone plays a tone), the open dashboard shows the turns as they come.
+  // While the call goes on, the open dashboard shows the turns as they come.
   const page = await dashboardOn(callId);
   const section = page.locator('#transcript');
   await section.waitFor({ state: 'visible' });
@@ -112,6 +115,7 @@ test('a call with the agent shows its transcript, greeting first, beside its rec
   });
   assert.ok(((await duration.jsonValue()) as number) > 2, 'the recording of the agent call loads in the player');
   await page.close();
+  await caller.page.close();
 });
 
 test('a call without an agent shows no transcript and no error', async () => {

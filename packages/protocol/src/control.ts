@@ -1,5 +1,6 @@
 // Operator call control contract (seed 001): live calls and hanging up a channel (call leg).
 import { Type, type Static } from '@sinclair/typebox';
+import { destinationSchema } from './destination.js';
 
 /** A call leg id, `TECH/endpoint-sequence`, e.g. `WebRTC/1001-0000002a`. */
 export const LegChannelId = Type.String({ minLength: 3, maxLength: 160, pattern: '^[A-Za-z]+/[^\\s/]+$' });
@@ -41,7 +42,7 @@ export const TransferBody = Type.Object(
   {
     call_id: LegChannelId,
     // A user, extension, queue or IVR number, or an AI agent as `agent:<key>` (as the widget's transfer takes).
-    destination: Type.String({ minLength: 1, maxLength: 128, pattern: '^([A-Za-z0-9_.@+*#-]+|agent:[a-z][a-z0-9_-]{0,63})$' }),
+    destination: destinationSchema(),
     type: Type.Union([Type.Literal('blind'), Type.Literal('attended')]),
   },
   { additionalProperties: false },

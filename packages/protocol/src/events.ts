@@ -3,6 +3,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Disposition, EndReason } from './calls.js';
 import type { ErrorBody } from './errors.js';
 import type { GatewayDispatch, RtcRegion } from './voice.js';
+import { destinationSchema } from './destination.js';
 
 /** Every client request is acknowledged with either data or an error; never silently dropped. */
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
@@ -12,9 +13,6 @@ const Id = Type.String({ minLength: 1, maxLength: 64 });
 const Json = Type.Object({}, { additionalProperties: true });
 
 /** Payload schemas for each client → server event, validated by the gateway before use. */
-
-/** What a widget dials or transfers to: a user, extension, queue, IVR or phone number, or an AI agent as `agent:<key>`. */
-const DialDestination = Type.String({ minLength: 1, maxLength: 128, pattern: '^([A-Za-z0-9_.@+*#-]+|agent:[a-z][a-z0-9_-]{0,63})$' });
 export const ClientPayloads = {
   'media:setup': Type.Object({}, { additionalProperties: false }),
   'media:capabilities': Type.Object({ rtpCapabilities: Json }, { additionalProperties: false }),
@@ -40,7 +38,7 @@ export const ClientPayloads = {
     { additionalProperties: false },
   ),
   'call:dial': Type.Object(
-    { destination: DialDestination },
+    { destination: destinationSchema() },
     { additionalProperties: false },
   ),
   'call:answer': Type.Object({ callId: Id }, { additionalProperties: false }),
@@ -54,7 +52,7 @@ export const ClientPayloads = {
   'call:transfer': Type.Object(
     {
       callId: Id,
-      destination: DialDestination,
+      destination: destinationSchema(),
       type: Type.Union([Type.Literal('blind'), Type.Literal('attended')]),
     },
     { additionalProperties: false },

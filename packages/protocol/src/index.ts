@@ -1,5 +1,6 @@
 // Public entry of @astral/protocol: everything the server and the widget agree on.
 export * from './errors.js';
+export * from './destination.js';
 export * from './calls.js';
 export * from './rest.js';
 export * from './history.js';

@@ -1,9 +1,9 @@
 // Admin contract for routing targets: queues (members + strategy) and IVR menus (prompt + digit choices).
 import { Type, type Static } from '@sinclair/typebox';
+import { destinationSchema } from './destination.js';
 
 const Number_ = Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9*#+]+$' });
-/** An extension, identity, queue or IVR number, or an AI agent as `agent:<key>`. */
-const Destination = Type.String({ minLength: 1, maxLength: 70, pattern: '^([A-Za-z0-9_.@+*#-]+|agent:[a-z][a-z0-9_-]{0,63})$' });
+const Destination = destinationSchema(70);
 
 export const QueueStrategies = ['ring-all', 'round-robin', 'longest-idle'] as const;
 

@@ -1,5 +1,6 @@
 // AI agents: the admin API (`/v1/instances/{instance_id}/agents`, every field) and seed 004's `GET /v1/agents` (the
 // safe fields an integrator's app may show). Registered inside `serviceFamily` (fastapi-family.ts).
+import { AGENT_KEY_PATTERN } from '@astral/protocol';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { AGENT_PROVIDERS, type Agent, type AgentStore } from '../store/agents.js';
@@ -11,7 +12,7 @@ export interface AgentsApiOptions {
   agents: AgentStore;
 }
 
-const AgentKey = Type.String({ pattern: '^[a-z][a-z0-9_-]{0,63}$' });
+const AgentKey = Type.String({ pattern: `^${AGENT_KEY_PATTERN}$` });
 const optionalText = (maxLength: number) => Type.Optional(Type.String({ maxLength }));
 
 const CreateAgentBody = Type.Object(

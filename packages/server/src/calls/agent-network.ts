@@ -1,5 +1,5 @@
 // AI agents as call control sees them: a destination `agent:<key>` anywhere a destination is accepted, rung as a leg.
-import type { PartyInfo } from '@astral/protocol';
+import { AGENT_KEY_PATTERN, type PartyInfo } from '@astral/protocol';
 import type { Call } from './call.js';
 import type { RingOutcome } from './ringing.js';
 
@@ -16,7 +16,7 @@ export interface AgentNetwork {
   ring(call: Call, agent: AgentRef, opts: { timeoutMs: number; from?: PartyInfo }): Promise<RingOutcome>;
 }
 
-const AGENT_DESTINATION = /^agent:([a-z][a-z0-9_-]{0,63})$/;
+const AGENT_DESTINATION = new RegExp(`^agent:(${AGENT_KEY_PATTERN})$`);
 
 /** The agent key of a destination written `agent:<key>` (a widget's dial, a queue's overflow, an IVR option, a number). */
 export const agentKeyOf = (destination: string): string | null => AGENT_DESTINATION.exec(destination)?.[1] ?? null;

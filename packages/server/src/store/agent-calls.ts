@@ -87,11 +87,16 @@ export class AgentCallStore {
       .execute();
   }
 
+  /**
+   * The conversation in the order it was spoken: by when each turn started. (An agent's turn is stored once it has been
+   * said, so a caller who spoke over it may have been stored first.)
+   */
   turns(callId: string): Promise<Turn[]> {
     return this.db
       .selectFrom('agent_turns')
       .select(['role', 'text', 'at'])
       .where('call_id', '=', callId)
+      .orderBy('at')
       .orderBy('seq')
       .execute() as Promise<Turn[]>;
   }
