@@ -78,6 +78,8 @@ describe('a media-stream bot (Twilio Media Streams) takes a call', { timeout: 12
     // The caller's 440 Hz microphone, as 8 kHz mu-law in 20 ms frames.
     const power = await stream.waitForTone(CALLER_HZ);
     assert.ok(power > 0.3, `the bot hears the caller's tone: ${power}`);
+    // The tone can be recognised from 19 frames; the checks below want at least 20.
+    for (let waited = 0; stream.messages.filter((m) => m.event === 'media').length < 20 && waited < 2000; waited += 20) await sleep(20);
     const media = stream.messages.filter((m) => m.event === 'media') as MediaMessage[];
     assert.ok(media.length >= 20, `media frames: ${media.length}`);
     const bad = stream.frames.filter((f) => f.payloadBytes !== FRAME_SAMPLES);
