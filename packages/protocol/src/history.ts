@@ -7,6 +7,8 @@ const StringEnum = <T extends readonly string[]>(values: T, description: string)
   Type.Unsafe<T[number]>({ type: 'string', enum: [...values], description });
 
 export const HISTORY_DEFAULT_LIMIT = 20;
+/** A JSON Schema `pattern`: text without C0 control characters or DEL. */
+const NO_CONTROL_CHARS = '^[^\\u0000-\\u001f\\u007f]*$';
 export const HISTORY_MAX_LIMIT = 200;
 
 /** The display status of a call still in progress (its disposition is only known at the end). */
@@ -37,7 +39,9 @@ const callFilters = {
     Type.String({
       minLength: 1,
       maxLength: 128,
-      description: 'Case-insensitive substring matched against id, from_number, to_number, disposition and direction.',
+      // No id or number holds one, and SQLite's full-text query parser ends a term at a NUL.
+      pattern: NO_CONTROL_CHARS,
+      description: 'Case-insensitive substring matched against id, from_number, to_number, disposition and direction; control characters (U+0000-U+001F, U+007F) are refused.',
     }),
   ),
 };

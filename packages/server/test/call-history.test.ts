@@ -240,6 +240,10 @@ describe('instances and errors', () => {
       ['date_to=13/04/2025', /date_to/],
       ['date_to=2025-4-1', /date_to/],
       ['search=', /search/],
+      ['search=a%00b', /search/], // a NUL would end SQLite's full-text query; any control character is refused
+      ['search=9944%00421', /search/],
+      ['search=1001%09', /search/],
+      ['search=%7F', /search/],
       ['from=', /from/],
       ['surprise=1', /surprise/],
     ];
