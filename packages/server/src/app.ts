@@ -14,6 +14,9 @@ import { callHistoryApi } from './api/call-history.js';
 import { callsApi } from './api/calls.js';
 import { channelsApi } from './api/channels.js';
 import { healthApi } from './api/health.js';
+import { openApi } from './api/openapi.js';
+import { metricsApi } from './api/metrics.js';
+import { Metrics } from './metrics.js';
 import { recordingsApi } from './api/recordings.js';
 import { journeyApi } from './api/journey.js';
 import { routingApi } from './api/routing.js';
@@ -127,7 +130,9 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const ringTimeoutMs = config.ringTimeoutSeconds * 1000;
   const recordings = new Recordings({ media, store, notifier, log: app.log, dir: join(config.dataDir, 'recordings'), enabled: config.recording });
   const journeys = new Journeys(store, app.log);
-  const calls = new CallControl({ store, media, notifier, sessions, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys });
+  const metrics = new Metrics();
+  const calls = new CallControl({ store, media, notifier, sessions, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys, onRing: metrics.ringSettled });
+  metrics.watch({ calls, sessions, workers: () => pool.live, recordings, webhooks: store.webhooks });
   const channels = new ChannelCalls({ store, calls, sessions, notifier, media, ringTimeoutMs });
   const router = new Router({ store, calls, sessions, media, notifier, journeys, ringTimeoutMs });
   const transfers = new Transfers({ store, calls, sessions, notifier, journeys, ringTimeoutMs, route: (call, to) => router.route(call, to) });
@@ -137,7 +142,11 @@ export async function createServer(config: Config): Promise<AstralServer> {
   useStrictValidation(app);
   await app.register(cors, { origin: config.allowedOrigins.includes('*') ? true : config.allowedOrigins });
   await app.register(errorMapper);
-  await app.register(healthApi, { healthy: () => media.healthy });
+  await app.register(openApi);
+  await app.register(metricsApi, { metrics, token: config.metricsToken });
+  // Ready: the database answers, every worker is alive and, with SIP on, its listener is bound.
+  const ready = { database: () => store.ping(), workers: () => media.healthy, ...(config.sip.port === null ? {} : { sip: () => sip?.listening === true }) };
+  await app.register(healthApi, { healthy: () => media.healthy, ready });
   await app.register(tokensApi, { keys, issuer });
   await app.register(callHistoryApi, { keys, history: store.callHistory });
   await app.register(callsApi, { keys, calls: store.calls, agentCalls: store.agentCalls });

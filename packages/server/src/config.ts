@@ -24,6 +24,8 @@ export interface Config {
   /** Record answered calls (frame logs under <dataDir>/recordings). */
   recording: boolean;
   logLevel: string;
+  /** Bearer token that /metrics requires; null: /metrics answers clients on this machine (not through a proxy) only. */
+  metricsToken: string | null;
   regions: RegionConfig[];
   /** SIP trunks: UDP and TCP on `port` (null: SIP off) at `ip`, announcing media.announcedIp; TLS per `tls`. */
   sip: { port: number | null; ip: string; tls: SipTlsConfig };
@@ -179,6 +181,7 @@ export function loadConfig(env: Env = process.env): Config {
     recording: bool(env, 'ASTRAL_RECORDING', true),
     reconnectGraceSeconds: int(env, 'ASTRAL_RECONNECT_GRACE', 15, 0, 300),
     logLevel: env.LOG_LEVEL || 'info',
+    metricsToken: env.ASTRAL_METRICS_TOKEN || null,
     regions: loadRegions(env, workers),
     webhooks: {
       retryBaseMs: int(env, 'ASTRAL_WEBHOOK_RETRY_BASE_MS', 1000, 1, 3_600_000),

@@ -1,9 +1,25 @@
-// GET /healthz: ok only while every mediasoup worker is alive.
+// GET /healthz (liveness: every mediasoup worker alive) and GET /readyz (readiness: database, workers, SIP listener).
 import { HealthResponse } from '@astral/protocol';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 
-export const healthApi: FastifyPluginAsync<{ healthy: () => boolean }> = async (app, { healthy }) => {
+/** A readiness check: true when its part is ready. */
+export type ReadyCheck = () => boolean | Promise<boolean>;
+
+const ReadyResponse = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  /** Each part checked (database, workers, sip when SIP is on): `ok` or `unavailable`. */
+  checks: Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('unavailable')])),
+});
+
+export const healthApi: FastifyPluginAsync<{ healthy: () => boolean; ready: Record<string, ReadyCheck> }> = async (app, { healthy, ready }) => {
   app.get('/healthz', { schema: { response: { 200: HealthResponse, 503: HealthResponse } }, logLevel: 'warn' }, async (_req, reply) =>
     healthy() ? reply.send({ status: 'ok' }) : reply.status(503).send({ status: 'unavailable' }),
   );
+  app.get('/readyz', { schema: { response: { 200: ReadyResponse, 503: ReadyResponse } }, logLevel: 'warn' }, async (_req, reply) => {
+    const results = await Promise.all(Object.entries(ready).map(async ([name, check]) => [name, (await Promise.resolve().then(check).catch(() => false)) ? 'ok' : 'unavailable'] as const));
+    const checks = Object.fromEntries(results);
+    const ok = results.every(([, r]) => r === 'ok');
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks });
+  });
 };

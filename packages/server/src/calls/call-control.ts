@@ -11,7 +11,7 @@ import { MediaBridge } from './media-bridge.js';
 import type { SessionNotifier } from './notifier.js';
 import type { Journeys } from './journey.js';
 import type { Recordings } from './recordings.js';
-import { DECLINED, dispositionOf, GONE, Ringer, type Refusal, type RingOptions, type RingOutcome } from './ringing.js';
+import { DECLINED, dispositionOf, GONE, Ringer, type Refusal, type RingObserver, type RingOptions, type RingOutcome } from './ringing.js';
 import { partyOf, type Session, type SessionRegistry } from './sessions.js';
 
 export interface CallControlDeps {
@@ -25,6 +25,8 @@ export interface CallControlDeps {
   log: FastifyBaseLogger;
   recordings: Recordings;
   journeys: Journeys;
+  /** Told how each ring settled (metrics). */
+  onRing?: RingObserver;
 }
 
 /** Observes call changes; channel calls use it to publish gateway events. */
@@ -58,11 +60,20 @@ export class CallControl {
         const busyWith = this.callOfUser(userId);
         return busyWith !== undefined && busyWith !== call;
       },
-    });
+    }, deps.onRing);
   }
 
   get activeCount(): number {
     return this.calls.size;
+  }
+
+  /** Live calls by state and live legs by whether they are answered (metrics). */
+  census(): { calls: Record<'ringing' | 'answered', number>; legs: Record<'ringing' | 'answered', number> } {
+    const calls = { ringing: 0, answered: 0 };
+    for (const call of this.calls.values()) if (call.state !== 'ended') calls[call.state] += 1;
+    const legs = { ringing: 0, answered: 0 };
+    for (const leg of this.legs.all()) legs[leg.answeredAt ? 'answered' : 'ringing'] += 1;
+    return { calls, legs };
   }
 
   get(callId: string): Call | undefined {

@@ -25,6 +25,11 @@ export class Recordings {
     mkdirSync(deps.dir, { recursive: true });
   }
 
+  /** Recordings being written now. */
+  get activeCount(): number {
+    return this.active.size;
+  }
+
   pathOf(callId: string): string {
     return join(this.deps.dir, `${callId}.rec`);
   }

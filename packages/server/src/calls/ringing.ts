@@ -51,6 +51,9 @@ export interface RingTarget {
   isBusy(userId: string, call: Call): boolean;
 }
 
+/** Told how each ring settled and how long it rang (metrics). */
+export type RingObserver = (call: Call, outcome: RingOutcome, ringMs: number) => void;
+
 interface Attempt {
   call: Call;
   userIds: Set<string>;
@@ -63,6 +66,7 @@ export class Ringer {
   constructor(
     private readonly sessions: SessionRegistry,
     private readonly target: RingTarget,
+    private readonly observe: RingObserver = () => {},
   ) {}
 
   /** Rings every endpoint of `parties`; resolves once one answers, all refuse, the timeout passes, or it is aborted. */
@@ -80,6 +84,7 @@ export class Ringer {
       // Settle after the current turn, as a PBX answers the INVITE with 100 before the 486/480.
       return new Promise((resolve) => setImmediate(() => resolve(outcome)));
     }
+    const rangAt = Date.now();
     return new Promise((resolve) => {
       const onAbort = () => attempt.settle({ result: 'cancelled', reason: 'cancelled' });
       const timer = setTimeout(() => attempt.settle({ result: 'no-answer', reason: 'timeout' }), opts.timeoutMs);
@@ -95,6 +100,7 @@ export class Ringer {
             if (userId === answeredBy || call.state === 'ended') continue;
             target.stopAlerting(call, userId, outcome.result === 'answered' ? 'answered_elsewhere' : outcome.reason);
           }
+          this.observe(call, outcome, Date.now() - rangAt);
           resolve(outcome);
         },
       };

@@ -79,6 +79,11 @@ export class WorkerPool {
     if (slot) slot.load = Math.max(0, slot.load - 1);
   }
 
+  /** Each live worker with its index and router (metrics). */
+  get live(): { index: number; worker: types.Worker; router: types.Router }[] {
+    return this.slots.flatMap((s, index) => (s && !s.worker.died ? [{ index, worker: s.worker, router: s.router }] : []));
+  }
+
   get routers(): types.Router[] {
     return this.slots.filter((s): s is Slot => s !== null).map((s) => s.router);
   }

@@ -35,6 +35,8 @@ export interface SipService {
   gateway: SipGateway;
   trunks: TrunkDirectory;
   port: number;
+  /** True while the SIP listener is bound. */
+  readonly listening: boolean;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,9 @@ export async function startSip(deps: SipDeps): Promise<SipService> {
     gateway,
     trunks,
     port: ua.port,
+    get listening() {
+      return ua.listening;
+    },
     async close() {
       gateway.closeAll();
       trunks.stopAll();

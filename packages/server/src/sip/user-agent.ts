@@ -84,6 +84,11 @@ export class SipUserAgent {
     return ua;
   }
 
+  /** True from the listener's binding until close. */
+  get listening(): boolean {
+    return !this.closed;
+  }
+
   get port(): number {
     return this.stack.port;
   }

@@ -1,4 +1,5 @@
 // The persistence facade the rest of the server sees: one object holding each table's store.
+import { sql } from 'kysely';
 import { SnowflakeGenerator } from '../util/snowflake.js';
 import { AgentCallStore } from './agent-calls.js';
 import { AgentStore } from './agents.js';
@@ -53,6 +54,16 @@ export class Store {
     this.voiceChannels = new VoiceChannelStore(db);
     this.agents = new AgentStore(db, ids);
     this.webhooks = new WebhookStore(db, ids);
+  }
+
+  /** Whether the database answers a query (readiness). */
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   static async open(dataDir: string, ids = new SnowflakeGenerator()): Promise<Store> {

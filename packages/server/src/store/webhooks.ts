@@ -181,6 +181,12 @@ export class WebhookStore {
     return [...picked.values()];
   }
 
+  /** How many deliveries wait to be sent (the webhook queue). */
+  async pendingCount(): Promise<number> {
+    const row = await this.db.selectFrom('webhook_deliveries').select(({ fn }) => fn.countAll<number>().as('n')).where('status', '=', 'pending').executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   /** When the next pending delivery (of a webhook not `busy`) falls due; null when none is pending. */
   async nextDueAt(busy: ReadonlySet<string>): Promise<Date | null> {
     let query = this.db.selectFrom('webhook_deliveries').select(({ fn }) => fn.min('next_attempt_at').as('at')).where('status', '=', 'pending');
