@@ -30,6 +30,7 @@ export const EndReasons = [
   'transfer_failed', // the transfer target never answered
   'disconnected', // a party's connection dropped for good
   'media_failed', // media could not be set up (FAILED)
+  'server_shutdown', // the server shut down (SIGTERM) before the call finished within its drain time
 ] as const;
 /** ...or, for a call through a SIP trunk, the carrier's final response (`sip_503`). */
 export type EndReason = (typeof EndReasons)[number] | `sip_${number}`;

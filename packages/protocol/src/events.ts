@@ -156,6 +156,8 @@ export interface CallEnded {
 export type ServerToClientEvents = GatewayDispatchEvents & {
   /** Sent on connect: who this session is, and the regions with the endpoints to measure. */
   'session:ready': (data: { user: PartyInfo; regions: (RtcRegion & { endpoint: string })[] }) => void;
+  /** The server is shutting down: it takes no new calls, and ends live ones after `seconds` (`server_shutdown`). */
+  'server:draining': (data: { seconds: number }) => void;
   /** Acked by the widget once it rings; the caller then gets `call:ringing`. */
   'call:incoming': (data: IncomingCall, ack: (res: Ack<Record<string, never>>) => void) => void;
   'call:ringing': (data: { callId: string }) => void;

@@ -65,6 +65,8 @@ export interface AstralServer {
   instanceId: string;
   /** Starts listening; resolves to the bound port. */
   listen(): Promise<number>;
+  /** Graceful shutdown, before close(): tells widgets, refuses new calls, lets live ones finish for up to `graceMs`, ends the rest. */
+  drain(graceMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -214,6 +216,11 @@ export async function createServer(config: Config): Promise<AstralServer> {
       webhookDispatcher.start();
       const address = app.server.address();
       return typeof address === 'object' && address ? address.port : config.port;
+    },
+    async drain(graceMs) {
+      app.log.info({ graceMs }, 'draining: no new calls; live calls end when they finish or the drain time is up');
+      gateway.announceDraining(Math.ceil(graceMs / 1000));
+      await calls.drain(graceMs);
     },
     close: () => app.close(),
   };

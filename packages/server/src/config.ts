@@ -21,6 +21,8 @@ export interface Config {
   ringTimeoutSeconds: number;
   /** Seconds an answered call waits for a party whose connection dropped (0: end at once). */
   reconnectGraceSeconds: number;
+  /** Seconds a SIGTERM lets live calls finish before ending them (`server_shutdown`). */
+  drainSeconds: number;
   /** Record answered calls (frame logs under <dataDir>/recordings). */
   recording: boolean;
   logLevel: string;
@@ -180,6 +182,7 @@ export function loadConfig(env: Env = process.env): Config {
     ringTimeoutSeconds: int(env, 'ASTRAL_RING_TIMEOUT', 30, 1, 600),
     recording: bool(env, 'ASTRAL_RECORDING', true),
     reconnectGraceSeconds: int(env, 'ASTRAL_RECONNECT_GRACE', 15, 0, 300),
+    drainSeconds: int(env, 'ASTRAL_DRAIN_SECONDS', 30, 0, 3600),
     logLevel: env.LOG_LEVEL || 'info',
     metricsToken: env.ASTRAL_METRICS_TOKEN || null,
     regions: loadRegions(env, workers),

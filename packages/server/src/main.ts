@@ -1,4 +1,4 @@
-// `npm start`: loads the configuration, starts the server and stops it cleanly on SIGINT/SIGTERM.
+// `npm start`: loads the configuration, starts the server and shuts it down gracefully on SIGTERM (at once on SIGINT).
 import { createServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -8,13 +8,18 @@ async function main(): Promise<void> {
   const port = await server.listen();
   server.app.log.info(`Astral is listening on http://localhost:${port} (demo: ${config.demo ? `http://localhost:${port}/` : 'off'})`);
   let stopping = false;
+  // SIGTERM (docker stop, systemd, Kubernetes) lets live calls finish for ASTRAL_DRAIN_SECONDS; SIGINT (Ctrl-C) ends them now.
+  const drainMs = { SIGTERM: config.drainSeconds * 1000, SIGINT: 0 };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;
-      server.close().then(
+      server.drain(drainMs[signal]).then(() => server.close()).then(
         () => process.exit(0),
-        () => process.exit(1),
+        (err: unknown) => {
+          server.app.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
       );
     });
   }

@@ -37,6 +37,7 @@ export class AgentDialer {
   /** Places the call and returns seed 004's `call_id` at once; ringing and talking go on in the background. */
   async dial(instanceId: string, phone: string, agentKey: string): Promise<string> {
     const { store, calls, router, agents, journeys } = this.deps;
+    calls.refuseWhileDraining();
     let ref;
     try {
       ref = await agents.find(instanceId, agentKey);

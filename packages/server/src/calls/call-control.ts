@@ -49,6 +49,10 @@ export class CallControl {
   readonly lastCallEnded = new Map<string, number>();
   listener: CallListener | null = null;
   private readonly ringer: Ringer;
+  /** Set by drain(): the server is shutting down and creates no calls. */
+  private draining = false;
+  /** Call record and recording writes still in flight (drain() waits for them). */
+  private readonly writes = new Set<Promise<void>>();
 
   constructor(private readonly deps: CallControlDeps) {
     this.bridge = new MediaBridge(deps.media, deps.notifier, deps.log);
@@ -88,7 +92,13 @@ export class CallControl {
     return undefined;
   }
 
+  /** Throws `unavailable` once the server drains for shutdown: every new call is created here (or checked first, when set-up precedes it). */
+  refuseWhileDraining(): void {
+    if (this.draining) throw new AppError('unavailable', 'the server is shutting down and takes no new calls; try again shortly');
+  }
+
   create(opts: { instanceId: string; kind: Call['kind']; caller: PartyInfo; callerSession: string | null; callee: PartyInfo | null; channelId: string | null; region?: string }): Call {
+    this.refuseWhileDraining();
     const { store, media } = this.deps;
     const call = new Call(
       store.ids.next(),
@@ -328,6 +338,18 @@ export class CallControl {
     this.legs.rekey(call.id, oldSession, session.id);
   }
 
+  /**
+   * Graceful shutdown: refuses new calls, lets live ones finish for up to `graceMs`, ends the rest (`server_shutdown`)
+   * and waits until every call record and recording is written.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    const deadline = Date.now() + graceMs;
+    while (this.calls.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(200, deadline - Date.now())));
+    for (const call of [...this.calls.values()]) this.end(call, call.answeredAt ? 'ANSWERED' : 'FAILED', 'server_shutdown');
+    await Promise.all(this.writes);
+  }
+
   /** Ends every live call (server shutdown). */
   endAll(): void {
     for (const call of [...this.calls.values()]) this.end(call, call.answeredAt ? 'ANSWERED' : 'FAILED', 'disconnected');
@@ -348,7 +370,7 @@ export class CallControl {
     for (const p of call.joined.values()) this.lastCallEnded.set(p.party.userId, Date.now());
     this.calls.delete(call.id);
     this.legs.closeCall(call.id);
-    this.deps.recordings.stop(call).catch((err: unknown) => this.deps.log.error({ err }, 'could not close a recording'));
+    this.track(this.deps.recordings.stop(call).catch((err: unknown) => this.deps.log.error({ err }, 'could not close a recording')));
     for (const sessionId of call.joined.keys()) this.deps.media.endCall(sessionId, call.id);
     const endedAt = new Date();
     const { duration, talkTime } = call.durations(endedAt);
@@ -419,6 +441,12 @@ export class CallControl {
   }
 
   private persist(write: Promise<void>): void {
-    write.catch((err: unknown) => this.deps.log.error({ err }, 'could not persist a call change'));
+    this.track(write.catch((err: unknown) => this.deps.log.error({ err }, 'could not persist a call change')));
+  }
+
+  /** Keeps a settled-safe write in `writes` until it is done, so drain() can wait for it. */
+  private track(write: Promise<void>): void {
+    this.writes.add(write);
+    void write.finally(() => this.writes.delete(write));
   }
 }

@@ -155,6 +155,11 @@ export class Gateway implements SessionNotifier {
     return emitter.emitWithAck(event, payload);
   }
 
+  /** Tells every widget the server is shutting down (graceful drain): no new calls here, live ones end in `seconds`. */
+  announceDraining(seconds: number): void {
+    (this.io as unknown as { emit(e: string, p: unknown): void }).emit('server:draining', { seconds });
+  }
+
   async close(): Promise<void> {
     this.calls?.endAll();
     await this.io.close();

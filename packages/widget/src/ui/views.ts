@@ -40,6 +40,7 @@ const END_REASONS: Record<EndReason, string> = {
   transfer_failed: 'Transfer failed',
   disconnected: 'Connection lost',
   media_failed: 'Audio could not be connected',
+  server_shutdown: 'Call ended: the server shut down',
 };
 
 const ERROR_TITLES: Record<string, string> = {
