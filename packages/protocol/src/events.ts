@@ -32,6 +32,8 @@ export const ClientPayloads = {
   ),
   /** Do-not-disturb: rings still arrive, marked silent. */
   'presence:update': Type.Object({ dnd: Type.Boolean() }, { additionalProperties: false }),
+  /** A fresh widget token for the same user: the session lives on until it expires (else it ends at the old token's expiry). */
+  'session:refresh': Type.Object({ token: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }),
   /** Round-trip times (ms) the widget measured to each region's endpoint, for automatic region choice. */
   'voice:latency': Type.Object(
     { rtts: Type.Record(Type.String({ pattern: '^[a-z0-9-]{1,64}$' }), Type.Number({ minimum: 0, maximum: 60_000 })) },
@@ -104,6 +106,8 @@ export interface ClientResults {
   'voice:state': { callId: string | null };
   'voice:latency': Record<string, never>;
   'presence:update': Record<string, never>;
+  /** When the session now ends, unless refreshed again (ISO 8601). */
+  'session:refresh': { expiresAt: string };
   /** `codec`: send the microphone in this codec (a call to the phone network speaks G.711 end to end). */
   'call:dial': { callId: string; to: PartyInfo; codec?: CallCodec };
   'call:answer': Record<string, never>;
@@ -156,6 +160,8 @@ export interface CallEnded {
 export type ServerToClientEvents = GatewayDispatchEvents & {
   /** Sent on connect: who this session is, and the regions with the endpoints to measure. */
   'session:ready': (data: { user: PartyInfo; regions: (RtcRegion & { endpoint: string })[] }) => void;
+  /** Sent just before the server closes the socket: its widget token expired unrefreshed, or its bot was revoked. */
+  'session:expired': (data: { reason: 'token_expired' | 'revoked' }) => void;
   /** The server is shutting down: it takes no new calls, and ends live ones after `seconds` (`server_shutdown`). */
   'server:draining': (data: { seconds: number }) => void;
   /** Acked by the widget once it rings; the caller then gets `call:ringing`. */

@@ -14,6 +14,8 @@ import { callHistoryApi } from './api/call-history.js';
 import { callsApi } from './api/calls.js';
 import { channelsApi } from './api/channels.js';
 import { healthApi } from './api/health.js';
+import { rateLimits } from './api/rate-limits.js';
+import { securityHeaders } from './api/security-headers.js';
 import { openApi } from './api/openapi.js';
 import { metricsApi } from './api/metrics.js';
 import { Metrics } from './metrics.js';
@@ -44,6 +46,7 @@ import { Router } from './calls/routing.js';
 import { SessionRegistry } from './calls/sessions.js';
 import type { Config } from './config.js';
 import { Gateway } from './gateway/index.js';
+import { originPolicy } from './util/origins.js';
 import { PartyNotifier } from './calls/notifier.js';
 import { AgentGateway } from './agents/gateway.js';
 import { AgentDialer } from './agents/outbound.js';
@@ -71,6 +74,7 @@ export interface AstralServer {
 }
 
 export async function createServer(config: Config): Promise<AstralServer> {
+  const { trustProxy } = config;
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -90,6 +94,8 @@ export async function createServer(config: Config): Promise<AstralServer> {
       },
     },
     bodyLimit: 64 * 1024,
+    // A hop count as fastify would apply it (its types take no number): trust the nearest `n` proxies.
+    trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
   });
   const store = await Store.open(config.dataDir);
   const instanceId = await store.instances.ensureDefault();
@@ -123,7 +129,11 @@ export async function createServer(config: Config): Promise<AstralServer> {
     config.regions,
   );
   const sessions = new SessionRegistry();
-  const gateway = new Gateway(app.server, { principals, sessions, media, log: app.log, allowedOrigins: config.allowedOrigins, iceServers: [] });
+  // Browser origins: this server's own (its public URL, localhost and 127.0.0.1 on its port), plus the allowlist.
+  const boundPort = () => (app.server.address() as { port?: number } | null)?.port ?? config.port;
+  const ownOrigins = () => [config.publicUrl, `http://localhost:${boundPort()}`, `http://127.0.0.1:${boundPort()}`].filter((o): o is string => o !== null).map((o) => new URL(o).origin);
+  const originAllowed = originPolicy(config.allowedOrigins, ownOrigins);
+  const gateway = new Gateway(app.server, { principals, sessions, media, log: app.log, originAllowed, iceServers: [] });
   // Parties are reached through their transport: widgets over socket.io, trunk legs over SIP (plugged in below).
   const notifier = new PartyNotifier(gateway);
   media.onConsumerClosed = (sessionId, consumerId) => notifier.notify(sessionId, 'media:consumer-closed', { consumerId });
@@ -140,9 +150,12 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const transfers = new Transfers({ store, calls, sessions, notifier, journeys, ringTimeoutMs, route: (call, to) => router.route(call, to) });
   const clickToCall = new ClickToCall({ store, calls, router, sessions, ringTimeoutMs });
   gateway.attach({ calls, channels, transfers, router });
+  bots.onRevoked = (botId) => gateway.revoke(botId);
 
   useStrictValidation(app);
-  await app.register(cors, { origin: config.allowedOrigins.includes('*') ? true : config.allowedOrigins });
+  await app.register(cors, { origin: (origin, done) => done(null, originAllowed(origin)) });
+  await app.register(securityHeaders, { connectOrigins: config.regions.flatMap((r) => (r.endpoint && URL.canParse(r.endpoint) ? [new URL(r.endpoint).origin] : [])) });
+  if (config.rateLimits) await app.register(rateLimits, { limits: config.rateLimits });
   await app.register(errorMapper);
   await app.register(openApi);
   await app.register(metricsApi, { metrics, token: config.metricsToken });
@@ -183,7 +196,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(instancesApi, { keys, instances: store.instances, platformInstanceId: instanceId, onInstanceRemoved });
   // The `/v1` family (seeds 003 and 004): FastAPI-shaped errors, instance keys as Bearer or X-Api-Key.
   const serviceAuth: ServiceAuth = { keys, platformInstanceId: instanceId, instanceExists: async (id) => (await store.instances.get(id)) !== undefined };
-  const publicUrl = () => config.publicUrl ?? `http://localhost:${(app.server.address() as { port?: number } | null)?.port ?? config.port}`;
+  const publicUrl = () => config.publicUrl ?? `http://localhost:${boundPort()}`;
   const voiceSecrets = new SecretBox(config.secretKey, SecretPurposes.voiceCredentials);
   await serviceFamily(app, async (v1) => {
     await v1.register(voiceChannelApi, { auth: serviceAuth, store, secrets: voiceSecrets, publicUrl });

@@ -14,10 +14,14 @@ export interface Config {
   /** 32+ bytes that sign widget tokens and, later, encrypt provider credentials. */
   secretKey: Buffer;
   bootstrapApiKey: string | null;
-  /** Origins allowed for CORS and socket.io; `['*']` allows any. */
-  allowedOrigins: string[];
-  /** Serve the demo token endpoint (answers loopback clients only). */
+  /** Browser origins allowed for CORS and socket.io besides the server's own; null: localhost origins only; `['*']`: any. */
+  allowedOrigins: string[] | null;
+  /** Serve the demo and its dashboard proxy (development only: never in production, never through a proxy, loopback only). */
   demo: boolean;
+  /** Fastify's trustProxy: which proxies' X-Forwarded-For to believe for the client address (false: none). */
+  trustProxy: boolean | number | string[];
+  /** Requests per client address per minute (null: no limits). */
+  rateLimits: RateLimits | null;
   ringTimeoutSeconds: number;
   /** Seconds an answered call waits for a party whose connection dropped (0: end at once). */
   reconnectGraceSeconds: number;
@@ -44,6 +48,13 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+/** Per client address and minute: widget tokens minted, calls created, and requests answered 401. */
+export interface RateLimits {
+  tokens: number;
+  calls: number;
+  authFailures: number;
+}
 
 /** SIP over TLS: a listener on `port` (0: ephemeral) when `certFile` and `keyFile` are set; `caFile` adds a CA trusted for trunks. */
 export interface SipTlsConfig {
@@ -144,6 +155,41 @@ function publicUrl(env: Env): string | null {
   return raw.replace(/\/+$/, '');
 }
 
+/** ASTRAL_ALLOWED_ORIGINS: a comma-separated list of origins (scheme://host[:port]) or `*`; unset: null. */
+function allowedOrigins(env: Env): string[] | null {
+  const list = (env.ASTRAL_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean);
+  if (list.length === 0) return null;
+  for (const origin of list) {
+    if (origin !== '*' && !(URL.canParse(origin) && new URL(origin).origin === origin)) {
+      throw new ConfigError(`ASTRAL_ALLOWED_ORIGINS: "${origin}" is not an origin like https://shop.example.com`);
+    }
+  }
+  return list;
+}
+
+/** ASTRAL_TRUST_PROXY: true/false, a number of proxy hops, or a comma-separated list of proxy IPs/CIDRs. */
+function trustProxy(env: Env): boolean | number | string[] {
+  const raw = env.ASTRAL_TRUST_PROXY?.trim() ?? '';
+  if (raw === '' || /^(false|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw)) return Number(raw) === 0 ? false : Number(raw);
+  const list = raw.split(',').map((a) => a.trim()).filter(Boolean);
+  if (!list.every((a) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(a))) {
+    throw new ConfigError(`ASTRAL_TRUST_PROXY must be true, false, a hop count or a list of IPs/CIDRs, got "${raw}"`);
+  }
+  return list;
+}
+
+/** ASTRAL_RATE_LIMIT=0 turns the limits off; ASTRAL_RATE_LIMIT_* set each one (per client address and minute). */
+function rateLimits(env: Env): RateLimits | null {
+  if (!bool(env, 'ASTRAL_RATE_LIMIT', true)) return null;
+  return {
+    tokens: int(env, 'ASTRAL_RATE_LIMIT_TOKENS', 1200, 1, 1_000_000),
+    calls: int(env, 'ASTRAL_RATE_LIMIT_CALLS', 600, 1, 1_000_000),
+    authFailures: int(env, 'ASTRAL_RATE_LIMIT_AUTH_FAILURES', 600, 1, 1_000_000),
+  };
+}
+
 /** Reads ASTRAL_SECRET_KEY, or the key kept in the data dir, or generates and keeps one. */
 function loadSecretKey(env: Env, dataDir: string): Buffer {
   const given = env.ASTRAL_SECRET_KEY;
@@ -177,8 +223,10 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     secretKey: loadSecretKey(env, dataDir),
     bootstrapApiKey,
-    allowedOrigins: (env.ASTRAL_ALLOWED_ORIGINS || '*').split(',').map((o) => o.trim()).filter(Boolean),
-    demo: bool(env, 'ASTRAL_DEMO', true),
+    allowedOrigins: allowedOrigins(env),
+    demo: env.NODE_ENV !== 'production' && bool(env, 'ASTRAL_DEMO', true),
+    trustProxy: trustProxy(env),
+    rateLimits: rateLimits(env),
     ringTimeoutSeconds: int(env, 'ASTRAL_RING_TIMEOUT', 30, 1, 600),
     recording: bool(env, 'ASTRAL_RECORDING', true),
     reconnectGraceSeconds: int(env, 'ASTRAL_RECONNECT_GRACE', 15, 0, 300),

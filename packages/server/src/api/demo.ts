@@ -1,4 +1,4 @@
-// Demo-only routes, answered to loopback clients only: phone tokens, and the operator dashboard's API proxy.
+// Demo-only routes, answered to loopback clients reaching the server directly: phone tokens, and the dashboard's API proxy.
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Permission } from '@astral/protocol';
@@ -17,6 +17,9 @@ const Body = Type.Object({ identity: Type.Union(Object.keys(DEMO_USERS).map((k) 
 
 const isLoopback = (ip: string) => ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
 
+/** A request relayed by a proxy (nginx, Caddy, a load balancer): on the same host it comes from loopback, yet from anyone. */
+const viaProxy = (headers: Record<string, unknown>) => 'forwarded' in headers || Object.keys(headers).some((h) => h.startsWith('x-forwarded-'));
+
 /** Permissions of the key the dashboard proxy acts with (never sent to the browser). */
 const DASHBOARD_PERMISSIONS: Permission[] = ['calls.read', 'calls.recording', 'calls.control', 'calls.click_to_call'];
 
@@ -25,6 +28,8 @@ export const demoApi: FastifyPluginAsync<{ issuer: TokenIssuer; keys: ApiKeyServ
   { issuer, keys, store, instanceId },
 ) => {
   app.addHook('onRequest', async (request) => {
+    // A 404, as if the demo were off: a proxied client learns nothing about it.
+    if (viaProxy(request.headers)) throw new AppError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
     if (!isLoopback(request.socket.remoteAddress ?? '')) throw new AppError('forbidden', 'the demo endpoints only answer this machine');
   });
 

@@ -8,6 +8,9 @@ export const BOT_TOKEN_PREFIX = 'bt_';
 const hash = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 
 export class BotService {
+  /** Called with a bot's id once it is revoked (the gateway closes its sockets). */
+  onRevoked: (botId: string) => void = () => undefined;
+
   constructor(
     private readonly store: BotStore,
     private readonly ids: SnowflakeGenerator,
@@ -28,5 +31,6 @@ export class BotService {
 
   async revoke(instanceId: string, id: string): Promise<void> {
     if (!(await this.store.revoke(instanceId, id))) throw new AppError('not_found', `no active bot ${id}`);
+    this.onRevoked(id);
   }
 }

@@ -12,6 +12,8 @@ export interface Principal {
   kind: 'user' | 'bot' | 'trunk' | 'agent';
   instanceId: string;
   party: PartyInfo;
+  /** When the credential it authenticated with stops being valid (a widget token); bots hold theirs until revoked. */
+  expiresAt?: Date;
 }
 
 export class PrincipalResolver {
@@ -28,6 +30,7 @@ export class PrincipalResolver {
       kind: 'user',
       instanceId: claims.instanceId,
       party: { userId: claims.userId, identity: claims.identity, displayName: claims.displayName, extension: claims.extension },
+      expiresAt: claims.expiresAt,
     };
   }
 

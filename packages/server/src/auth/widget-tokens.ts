@@ -14,6 +14,9 @@ export interface WidgetClaims {
   extension: string | null;
 }
 
+/** Verified claims and when the token stops being valid. */
+export type VerifiedWidgetClaims = WidgetClaims & { expiresAt: Date };
+
 export class WidgetTokens {
   constructor(private readonly secret: Uint8Array) {}
 
@@ -35,11 +38,11 @@ export class WidgetTokens {
     return { token, expiresAt };
   }
 
-  async verify(token: string | undefined): Promise<WidgetClaims> {
+  async verify(token: string | undefined): Promise<VerifiedWidgetClaims> {
     if (!token) throw new AppError('unauthorized', 'missing widget token');
     try {
       const { payload } = await jwtVerify(token, this.secret, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
-      if (typeof payload.sub !== 'string' || typeof payload.iid !== 'string' || typeof payload.idn !== 'string') {
+      if (typeof payload.sub !== 'string' || typeof payload.iid !== 'string' || typeof payload.idn !== 'string' || typeof payload.exp !== 'number') {
         throw new AppError('unauthorized', 'widget token is missing claims');
       }
       return {
@@ -48,6 +51,7 @@ export class WidgetTokens {
         identity: payload.idn,
         displayName: typeof payload.name === 'string' ? payload.name : payload.idn,
         extension: typeof payload.ext === 'string' ? payload.ext : null,
+        expiresAt: new Date(payload.exp * 1000),
       };
     } catch (err) {
       if (err instanceof AppError) throw err;

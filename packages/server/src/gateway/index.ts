@@ -1,4 +1,5 @@
-// Gateway: socket.io signaling — token auth, one session per socket, validated events routed to call control and media.
+// Gateway: socket.io signaling — origin and token auth, one session per socket (ended when its token expires unrefreshed),
+// validated events routed to call control and media.
 import type {
   Ack,
   ClientEventName,
@@ -30,7 +31,8 @@ export interface GatewayDeps {
   sessions: SessionRegistry;
   media: MediaService;
   log: FastifyBaseLogger;
-  allowedOrigins: string[];
+  /** Whether a handshake's `Origin` may connect (none: not a browser). */
+  originAllowed: (origin: string | undefined) => boolean;
   iceServers: { urls: string | string[] }[];
 }
 
@@ -47,15 +49,26 @@ type Handler<E extends ClientEventName> = (session: Session, payload: ClientPayl
 /** Events a bot connection may send: bots watch calls through dispatch events; they carry no media yet. */
 const BOT_EVENTS = new Set<ClientEventName>(['presence:update']);
 
+/** A timer's longest delay; a later expiry is re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const principalRoom = (id: string) => `p:${id}`;
 
 export class Gateway implements SessionNotifier {
   readonly io: AstralIo;
   private calls: CallControl | null = null;
+  /** Per socket: the timer that ends it when its widget token expires. */
+  private readonly expiryTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(http: HttpServer, private readonly deps: GatewayDeps) {
-    const origin = deps.allowedOrigins.includes('*') ? true : deps.allowedOrigins;
-    this.io = new Server(http, { cors: { origin }, serveClient: false, pingInterval: 10_000, pingTimeout: 8_000 });
+    this.io = new Server(http, {
+      cors: { origin: (origin, done) => done(null, deps.originAllowed(origin)) },
+      // Checked on every transport, the websocket upgrade included (CORS alone binds only polling).
+      allowRequest: (req, done) => (deps.originAllowed(req.headers.origin) ? done(null, true) : done('origin not allowed', false)),
+      serveClient: false,
+      pingInterval: 10_000,
+      pingTimeout: 8_000,
+    });
     this.io.use((socket, next) => {
       const auth = socket.handshake.auth as { token?: unknown };
       deps.principals
@@ -82,7 +95,10 @@ export class Gateway implements SessionNotifier {
     const { media, sessions } = this.deps;
     sessions.add(session);
     void socket.join(principalRoom(session.principal.party.userId));
+    this.armExpiry(socket);
     socket.on('disconnect', () => {
+      clearTimeout(this.expiryTimers.get(socket.id));
+      this.expiryTimers.delete(socket.id);
       sessions.remove(session.id);
       calls.sessionClosed(session.id);
     });
@@ -97,6 +113,15 @@ export class Gateway implements SessionNotifier {
     this.on(socket, 'voice:state', (s, p) => channels.voiceState(s, p));
     this.on(socket, 'voice:latency', (s, p) => (channels.setLatency(s, p.rtts), {}));
     this.on(socket, 'presence:update', (s, p) => ((s.dnd = p.dnd), {}));
+    this.on(socket, 'session:refresh', async (s, p) => {
+      const fresh = await this.deps.principals.fromToken(p.token);
+      if (fresh.kind !== 'user' || fresh.instanceId !== s.principal.instanceId || fresh.party.userId !== s.principal.party.userId) {
+        throw new AppError('forbidden', 'the new token is for another user');
+      }
+      s.principal = { ...s.principal, expiresAt: fresh.expiresAt! };
+      this.armExpiry(socket);
+      return { expiresAt: fresh.expiresAt!.toISOString() };
+    });
     this.on(socket, 'call:dial', (s, p) => router.dial(s, p.destination));
     this.on(socket, 'call:answer', (s, p) => (calls.answer(s, p.callId), {}));
     this.on(socket, 'call:resume', (s, p) => (calls.resume(s, p.callId), {}));
@@ -113,6 +138,31 @@ export class Gateway implements SessionNotifier {
     this.on(socket, 'call:dtmf', (s, p) => (calls.dtmf(s, p.callId, p.digits), {}));
     const regions = media.regions.map(({ id, name, emoji, endpoint }) => ({ id, name, emoji, endpoint: endpoint ?? '' }));
     socket.emit('session:ready', { user: partyOf(session), regions });
+  }
+
+  /** (Re)arms the timer that ends a socket when its principal's credential expires. */
+  private armExpiry(socket: AstralSocket): void {
+    clearTimeout(this.expiryTimers.get(socket.id));
+    const expiresAt = socket.data.session.principal.expiresAt;
+    if (!expiresAt) return;
+    const timer = setTimeout(() => {
+      if (Date.now() < expiresAt.getTime()) return this.armExpiry(socket);
+      this.end(socket, 'token_expired');
+    }, Math.min(MAX_TIMER_MS, Math.max(0, expiresAt.getTime() - Date.now())));
+    this.expiryTimers.set(socket.id, timer);
+  }
+
+  /** Tells the widget why, then closes its socket (the disconnect handler cleans up the session). */
+  private end(socket: AstralSocket, reason: 'token_expired' | 'revoked'): void {
+    socket.emit('session:expired', { reason });
+    socket.disconnect(true);
+  }
+
+  /** Closes every socket of a principal whose credential was revoked (a bot). */
+  revoke(principalId: string): void {
+    for (const socket of this.io.sockets.sockets.values()) {
+      if (socket.data.session?.principal.party.userId === principalId) this.end(socket, 'revoked');
+    }
   }
 
   /** Registers a validated, acknowledged handler; a bad payload or a failure becomes an error ack. */

@@ -189,7 +189,13 @@ export class AstralClientCore extends ClientCoreBase {
           }
           this.emit('ready', { user });
           this.tokens.startRefreshing(
-            (fresh) => (socket.auth = { token: fresh }),
+            (fresh) => {
+              // The next reconnect uses it, and the live session is extended (the server ends it at its token's expiry).
+              socket.auth = { token: fresh };
+              socket.emit('session:refresh', { token: fresh }, (res) => {
+                if (!res.ok) this.fail(new AstralError(res.error.code, res.error.message));
+              });
+            },
             (err) => this.fail(err),
           );
         },
