@@ -28,6 +28,9 @@ export const TokenResponse = Type.Object({
 });
 export type TokenResponse = Static<typeof TokenResponse>;
 
+/** An answer with no body (204). */
+export const NoContent = Type.Null({ description: 'No Content' });
+
 export const HealthResponse = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
 });

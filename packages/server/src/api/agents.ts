@@ -1,6 +1,6 @@
 // AI agents: the admin API (`/v1/instances/{instance_id}/agents`, every field) and seed 004's `GET /v1/agents` (the
 // safe fields an integrator's app may show). Registered inside `serviceFamily` (fastapi-family.ts).
-import { AGENT_KEY_PATTERN } from '@astral/protocol';
+import { AGENT_KEY_PATTERN, NoContent } from '@astral/protocol';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { AGENT_PROVIDERS, type Agent, type AgentStore } from '../store/agents.js';
@@ -95,7 +95,7 @@ export const agentsApi: FastifyPluginAsync<AgentsApiOptions> = async (app, { aut
     return toResponse(agent);
   });
 
-  app.delete<{ Params: { key: string } }>(`${path}/:key`, { schema: { params: AgentParams }, ...admin }, async (request, reply) => {
+  app.delete<{ Params: { key: string } }>(`${path}/:key`, { schema: { params: AgentParams, response: { 204: NoContent } }, ...admin }, async (request, reply) => {
     if (!(await agents.remove(request.actingInstanceId!, request.params.key))) throw new AppError('not_found', 'Agent not found');
     return reply.status(204).send();
   });

@@ -1,5 +1,5 @@
 // Admin API for bots: POST /api/v1/bots (token shown once) and DELETE /api/v1/bots/:id.
-import { BotResponse, CreateBotBody, ErrorBody, Snowflake } from '@astral/protocol';
+import { BotResponse, CreateBotBody, ErrorBody, NoContent, Snowflake } from '@astral/protocol';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ApiKeyService } from '../auth/api-keys.js';
@@ -15,7 +15,7 @@ export const botsApi: FastifyPluginAsync<{ keys: ApiKeyService; bots: BotService
   );
   app.delete<{ Params: { id: string } }>(
     '/api/v1/bots/:id',
-    { schema: { params: Type.Object({ id: Snowflake }), response: { '4xx': ErrorBody } }, preHandler: admin },
+    { schema: { params: Type.Object({ id: Snowflake }), response: { 204: NoContent, '4xx': ErrorBody } }, preHandler: admin },
     async (request, reply) => {
       await bots.revoke(request.apiKey!.instanceId, request.params.id);
       return reply.status(204).send();

@@ -4,6 +4,7 @@ import {
   ChannelResponse,
   CreateChannelBody,
   ErrorBody,
+  NoContent,
   PatchCallBody,
   RecipientsBody,
   RtcRegion,
@@ -71,19 +72,19 @@ export const channelsApi: FastifyPluginAsync<{ store: Store; keys: ApiKeyService
     return channels.eligibility(principal, channel);
   });
 
-  app.patch('/api/v1/channels/:channel_id/call', { schema: { params: Params, body: PatchCallBody, response: errors } }, async (request: Req<PatchCallBody>, reply) => {
+  app.patch('/api/v1/channels/:channel_id/call', { schema: { params: Params, body: PatchCallBody, response: { 204: NoContent, ...errors } } }, async (request: Req<PatchCallBody>, reply) => {
     const { channel } = await member(request);
     await channels.setRegion(channel, request.body.region);
     return reply.status(204).send();
   });
 
-  app.post('/api/v1/channels/:channel_id/call/ring', { schema: { params: Params, body: RecipientsBody, response: errors }, preValidation: emptyBodyIsEmptyObject }, async (request: Req<RecipientsBody>, reply) => {
+  app.post('/api/v1/channels/:channel_id/call/ring', { schema: { params: Params, body: RecipientsBody, response: { 204: NoContent, ...errors } }, preValidation: emptyBodyIsEmptyObject }, async (request: Req<RecipientsBody>, reply) => {
     const { principal, channel } = await member(request);
     await channels.ring(principal, channel, request.body.recipients);
     return reply.status(204).send();
   });
 
-  app.post('/api/v1/channels/:channel_id/call/stop-ringing', { schema: { params: Params, body: RecipientsBody, response: errors }, preValidation: emptyBodyIsEmptyObject }, async (request: Req<RecipientsBody>, reply) => {
+  app.post('/api/v1/channels/:channel_id/call/stop-ringing', { schema: { params: Params, body: RecipientsBody, response: { 204: NoContent, ...errors } }, preValidation: emptyBodyIsEmptyObject }, async (request: Req<RecipientsBody>, reply) => {
     const { principal, channel } = await member(request);
     await channels.stopRinging(principal, channel, request.body.recipients);
     return reply.status(204).send();

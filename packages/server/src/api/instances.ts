@@ -1,6 +1,6 @@
 // Admin API for instances (tenants) and their API keys: a platform admin key (an `admin` key of the default instance)
 // creates, lists and deletes instances; an instance's own admin key sees only its instance and may add its keys.
-import { ErrorBody, Permissions } from '@astral/protocol';
+import { ErrorBody, NoContent, Permissions } from '@astral/protocol';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ApiKeyService } from '../auth/api-keys.js';
@@ -60,7 +60,7 @@ export const instancesApi: FastifyPluginAsync<InstancesApiOptions> = async (app,
     toResponse(await visible(request, request.params.id)),
   );
 
-  app.delete<{ Params: { id: string } }>('/api/v1/instances/:id', { schema: { params: IdParams, response: errors }, preHandler: admin }, async (request, reply) => {
+  app.delete<{ Params: { id: string } }>('/api/v1/instances/:id', { schema: { params: IdParams, response: { 204: NoContent, ...errors } }, preHandler: admin }, async (request, reply) => {
     await visible(request, request.params.id);
     await platformOnly(request);
     const { files } = await instances.remove(request.params.id);

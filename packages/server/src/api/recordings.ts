@@ -1,5 +1,5 @@
 // Call recordings: GET /api/v1/calls/:id/recording (a WAV of both parties mixed) and DELETE to remove it.
-import { ErrorBody } from '@astral/protocol';
+import { ErrorBody, NoContent } from '@astral/protocol';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { existsSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ export const recordingsApi: FastifyPluginAsync<{ keys: ApiKeyService; calls: Cal
 
   app.get<{ Params: { id: string } }>(
     '/api/v1/calls/:id/recording',
-    { schema: { params: Params, response: { '4xx': ErrorBody } }, preHandler: allowed },
+    { schema: { params: Params, response: { 200: { description: 'The recording, both parties mixed', content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } }, '4xx': ErrorBody } }, preHandler: allowed },
     async (request, reply) => {
       const wav = renderWav(await recordingOf(request.apiKey!.instanceId, request.params.id));
       return reply
@@ -34,7 +34,7 @@ export const recordingsApi: FastifyPluginAsync<{ keys: ApiKeyService; calls: Cal
 
   app.delete<{ Params: { id: string } }>(
     '/api/v1/calls/:id/recording',
-    { schema: { params: Params, response: { '4xx': ErrorBody } }, preHandler: allowed },
+    { schema: { params: Params, response: { 204: NoContent, '4xx': ErrorBody } }, preHandler: allowed },
     async (request, reply) => {
       const path = await recordingOf(request.apiKey!.instanceId, request.params.id);
       rmSync(path, { force: true });

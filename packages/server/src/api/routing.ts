@@ -1,5 +1,5 @@
 // Admin API for queues and IVR menus: create, list, delete (an `admin` API key).
-import { CreateIvrBody, CreateQueueBody, ErrorBody, IvrResponse, QueueResponse } from '@astral/protocol';
+import { CreateIvrBody, CreateQueueBody, ErrorBody, IvrResponse, NoContent, QueueResponse } from '@astral/protocol';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -84,7 +84,7 @@ export const routingApi: FastifyPluginAsync<{ keys: ApiKeyService; store: Store;
   for (const kind of ['queues', 'ivr'] as const) {
     app.delete<{ Params: { number: string } }>(
       `/api/v1/${kind}/:number`,
-      { schema: { params: Type.Object({ number: Type.String({ pattern: '^[0-9*#+]{1,32}$' }) }), response: errors }, preHandler: admin },
+      { schema: { params: Type.Object({ number: Type.String({ pattern: '^[0-9*#+]{1,32}$' }) }), response: { 204: NoContent, ...errors } }, preHandler: admin },
       async (request, reply) => {
         const instanceId = request.apiKey!.instanceId;
         const menu = kind === 'ivr' ? await store.routing.ivr(instanceId, request.params.number) : undefined;

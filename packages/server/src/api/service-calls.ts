@@ -33,6 +33,28 @@ const CallParams = {
   properties: { call_id: { type: 'string', format: 'uuid' } },
 } as const;
 
+/** Seed 004's call object. */
+const ServiceCall = {
+  type: 'object',
+  required: ['call_id', 'status', 'phone', 'agent', 'transcript', 'duration', 'created_at', 'ended_at'],
+  properties: {
+    call_id: { type: 'string', format: 'uuid' },
+    status: { type: 'string' },
+    phone: { type: 'string' },
+    agent: { type: 'string' },
+    transcript: { type: 'string' },
+    duration: { type: 'number' },
+    created_at: { type: 'string' },
+    ended_at: { type: ['string', 'null'] },
+  },
+} as const;
+const CallCreated = { type: 'object', required: ['call_id'], properties: { call_id: { type: 'string', format: 'uuid' } } } as const;
+const ResultStored = {
+  type: 'object',
+  required: ['ok', 'call_id', 'duplicate'],
+  properties: { ok: { type: 'boolean' }, call_id: { type: 'string' }, duplicate: { type: 'boolean', description: 'The result had already been stored' } },
+} as const;
+
 const CallCompletedBody = {
   type: 'object',
   required: ['event_type', 'provider_call_id', 'status'],
@@ -103,7 +125,7 @@ export async function serviceCallsApi(app: FastifyInstance, opts: ServiceCallsOp
     }
   });
 
-  app.post('/v1/calls', { schema: { body: CreateCallBody }, ...requireServiceKey(auth, 'agents.call') }, async (request, reply) => {
+  app.post('/v1/calls', { schema: { body: CreateCallBody, response: { 201: CallCreated } }, ...requireServiceKey(auth, 'agents.call') }, async (request, reply) => {
     const { phone, agent } = request.body as { phone: string; agent: string };
     try {
       const callId = await dialer.dial(request.actingInstanceId!, phone, agent);
@@ -114,14 +136,14 @@ export async function serviceCallsApi(app: FastifyInstance, opts: ServiceCallsOp
     }
   });
 
-  app.get('/v1/calls/:call_id', { schema: { params: CallParams }, ...requireServiceKey(auth, 'agents.call') }, async (request) => {
+  app.get('/v1/calls/:call_id', { schema: { params: CallParams, response: { 200: ServiceCall } }, ...requireServiceKey(auth, 'agents.call') }, async (request) => {
     const { call_id } = request.params as { call_id: string };
     const row = await store.agentCalls.byServiceId(request.actingInstanceId!, call_id);
     if (!row) throw new AppError('not_found', 'Call not found');
     return present(row);
   });
 
-  app.post('/v1/webhooks/call-completed', { schema: { body: CallCompletedBody } }, async (request) => {
+  app.post('/v1/webhooks/call-completed', { schema: { body: CallCompletedBody, response: { 200: ResultStored } } }, async (request) => {
     const body = request.body as { provider_call_id: string; status: string; transcript?: string; duration?: number };
     const row = await store.agentCalls.byProviderCallId(body.provider_call_id);
     if (!row) throw new AppError('not_found', 'Unknown provider_call_id');

@@ -1,6 +1,6 @@
 // Admin API for SIP trunks (create, list, get, edit, delete) and phone numbers (create, list, delete); `admin` API key.
 // Trunk passwords are sealed before they reach the store and never leave in a response.
-import { CreateNumberBody, CreateTrunkBody, ErrorBody, NumberResponse, PhoneNumber as PhoneNumberSchema, Snowflake, TrunkResponse, UpdateTrunkBody } from '@astral/protocol';
+import { CreateNumberBody, CreateTrunkBody, ErrorBody, NoContent, NumberResponse, PhoneNumber as PhoneNumberSchema, Snowflake, TrunkResponse, UpdateTrunkBody } from '@astral/protocol';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ApiKeyService } from '../auth/api-keys.js';
@@ -99,7 +99,7 @@ export const trunksApi: FastifyPluginAsync<TrunksApiOptions> = async (app, { key
     },
   );
 
-  app.delete<{ Params: { id: string } }>('/api/v1/trunks/:id', { schema: { params: idParams, response: errors }, preHandler: admin }, async (request, reply) => {
+  app.delete<{ Params: { id: string } }>('/api/v1/trunks/:id', { schema: { params: idParams, response: { 204: NoContent, ...errors } }, preHandler: admin }, async (request, reply) => {
     const instanceId = request.apiKey!.instanceId;
     await store.trunks.remove(instanceId, request.params.id);
     changed(instanceId);
@@ -124,7 +124,7 @@ export const trunksApi: FastifyPluginAsync<TrunksApiOptions> = async (app, { key
 
   app.delete<{ Params: { number: string } }>(
     '/api/v1/numbers/:number',
-    { schema: { params: Type.Object({ number: PhoneNumberSchema }), response: errors }, preHandler: admin },
+    { schema: { params: Type.Object({ number: PhoneNumberSchema }), response: { 204: NoContent, ...errors } }, preHandler: admin },
     async (request, reply) => {
       if (!(await store.numbers.remove(request.apiKey!.instanceId, request.params.number))) throw new AppError('not_found', `no number ${request.params.number}`);
       return reply.status(204).send();

@@ -1,5 +1,6 @@
 // Seed 003: an instance's voice channel (`/v1/instances/{instance_id}/channels/voice`): status, set up, tear down and
 // its active calls. Credentials go straight into the sealed box; responses only say which are set.
+import { NoContent } from '@astral/protocol';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { SecretBox } from '../auth/secret-box.js';
@@ -98,7 +99,7 @@ export const voiceChannelApi: FastifyPluginAsync<VoiceChannelApiOptions> = async
     return statusFor(request.actingInstanceId!);
   });
 
-  app.delete(path, { schema: { params: InstanceIdParams }, ...admin }, async (request, reply) => {
+  app.delete(path, { schema: { params: InstanceIdParams, response: { 204: NoContent } }, ...admin }, async (request, reply) => {
     if (!(await store.voiceChannels.remove(request.actingInstanceId!))) throw new AppError('not_found', 'Voice channel not configured');
     return reply.status(204).send();
   });

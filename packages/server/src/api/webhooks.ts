@@ -1,5 +1,6 @@
 // Integrators' event webhooks (`/v1/instances/{instance_id}/webhooks`): create, list, get, delete, delivery log, replay.
 // The signing secret is shown once, at creation; it is kept sealed and never returned again.
+import { NoContent } from '@astral/protocol';
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { SecretBox } from '../auth/secret-box.js';
@@ -103,7 +104,7 @@ export const webhooksApi: FastifyPluginAsync<WebhooksApiOptions> = async (v1, { 
     toWebhook(await webhookOf(request.params)),
   );
 
-  v1.delete<{ Params: WebhookPath }>(`${base}/:id`, { schema: { params: WebhookParams }, ...admin }, async (request, reply) => {
+  v1.delete<{ Params: WebhookPath }>(`${base}/:id`, { schema: { params: WebhookParams, response: { 204: NoContent } }, ...admin }, async (request, reply) => {
     if (!(await store.remove(request.params.instance_id, request.params.id))) throw new AppError('not_found', 'Webhook not found');
     return reply.status(204).send();
   });
