@@ -94,6 +94,8 @@ export async function createServer(config: Config): Promise<AstralServer> {
       },
     },
     bodyLimit: 64 * 1024,
+    // close() (after a shutdown's drain) cuts connections still busy, such as a slow download, instead of waiting on them.
+    forceCloseConnections: true,
     // A hop count as fastify would apply it (its types take no number): trust the nearest `n` proxies.
     trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
   });
