@@ -31,6 +31,7 @@ export const EndReasons = [
   'disconnected', // a party's connection dropped for good
   'media_failed', // media could not be set up (FAILED)
   'server_shutdown', // the server shut down (SIGTERM) before the call finished within its drain time
+  'server_restart', // the server died mid-call; closed at its next start where last known alive (ANSWERED if answered, else FAILED)
 ] as const;
 /** ...or, for a call through a SIP trunk, the carrier's final response (`sip_503`). */
 export type EndReason = (typeof EndReasons)[number] | `sip_${number}`;

@@ -39,6 +39,7 @@ import { WidgetTokens } from './auth/widget-tokens.js';
 import { CallControl } from './calls/call-control.js';
 import { ChannelCalls } from './calls/channel-calls.js';
 import { Transfers } from './calls/transfers.js';
+import { startCallHeartbeat } from './calls/heartbeat.js';
 import { ClickToCall } from './calls/click-to-call.js';
 import { Recordings } from './calls/recordings.js';
 import { Journeys } from './calls/journey.js';
@@ -102,7 +103,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const store = await Store.open(config.dataDir);
   const instanceId = await store.instances.ensureDefault();
   await store.agents.ensureDefault(instanceId);
-  const closed = await store.calls.closeDangling(new Date());
+  const closed = await store.calls.closeDangling();
   if (closed > 0) app.log.warn({ closed }, 'closed calls left open by a previous run');
   await store.agentCalls.closeDangling(new Date());
   // Outgoing event webhooks: publishing queues persisted deliveries; the dispatcher sends them (and those a previous run left).
@@ -147,6 +148,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const metrics = new Metrics();
   const calls = new CallControl({ store, media, notifier, sessions, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys, onRing: metrics.ringSettled });
   metrics.watch({ calls, sessions, workers: () => pool.live, recordings, webhooks: store.webhooks });
+  const stopHeartbeat = startCallHeartbeat(store.calls, () => calls.liveIds, config.callHeartbeatSeconds * 1000, app.log);
   const channels = new ChannelCalls({ store, calls, sessions, notifier, media, ringTimeoutMs });
   const router = new Router({ store, calls, sessions, media, notifier, journeys, ringTimeoutMs });
   const transfers = new Transfers({ store, calls, sessions, notifier, journeys, ringTimeoutMs, route: (call, to) => router.route(call, to) });
@@ -216,6 +218,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
     await agents.close();
   });
   app.addHook('onClose', async () => {
+    stopHeartbeat();
     await webhookDispatcher.close();
     await media.close();
     pool.close();

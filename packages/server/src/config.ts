@@ -27,6 +27,8 @@ export interface Config {
   reconnectGraceSeconds: number;
   /** Seconds a SIGTERM lets live calls finish before ending them (`server_shutdown`). */
   drainSeconds: number;
+  /** Seconds between heartbeats of live calls: after a kill, a call's record keeps its time up to its last one. */
+  callHeartbeatSeconds: number;
   /** Record answered calls (frame logs under <dataDir>/recordings). */
   recording: boolean;
   logLevel: string;
@@ -231,6 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
     recording: bool(env, 'ASTRAL_RECORDING', true),
     reconnectGraceSeconds: int(env, 'ASTRAL_RECONNECT_GRACE', 15, 0, 300),
     drainSeconds: int(env, 'ASTRAL_DRAIN_SECONDS', 30, 0, 3600),
+    callHeartbeatSeconds: int(env, 'ASTRAL_CALL_HEARTBEAT', 5, 1, 300),
     logLevel: env.LOG_LEVEL || 'info',
     metricsToken: env.ASTRAL_METRICS_TOKEN || null,
     regions: loadRegions(env, workers),

@@ -349,7 +349,7 @@ describe('accelerators', () => {
       await store.calls.markEnded('6000000000000000001', { disposition: 'ANSWERED', endReason: 'hangup', endedAt: new Date(), duration: 42, talkTime: 40 });
       const ended = await same('ended');
       assert.deepEqual([ended.answered, ended.missed, ended.avg_duration], [1, 0, 42]);
-      await store.calls.closeDangling(new Date()); // a restart ends the live call as FAILED
+      await store.calls.closeDangling(); // a restart ends the live call as FAILED
       const closed = await same('closed');
       assert.deepEqual([closed.total_calls, closed.answered, closed.missed], [2, 1, 1]);
       await store.db.updateTable('calls').set({ from_number: 'Renamed-77' }).where('id', '=', '6000000000000000002').execute();

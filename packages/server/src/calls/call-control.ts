@@ -80,6 +80,11 @@ export class CallControl {
     return { calls, legs };
   }
 
+  /** The ids of the live calls. */
+  get liveIds(): string[] {
+    return [...this.calls.keys()];
+  }
+
   get(callId: string): Call | undefined {
     return this.calls.get(callId);
   }

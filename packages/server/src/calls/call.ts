@@ -1,5 +1,6 @@
 // Call: one call's state — who joined, who is being rung, timestamps — for direct calls and channel calls alike.
 import type { CallCodec, PartyInfo, VoiceState } from '@astral/protocol';
+import { callSeconds } from '../store/calls.js';
 import { AppError } from '../util/errors.js';
 
 export type CallState = 'ringing' | 'answered' | 'ended';
@@ -137,7 +138,6 @@ export class Call {
   }
 
   durations(endedAt: Date): { duration: number; talkTime: number } {
-    const seconds = (from: Date) => Math.max(0, Math.round((endedAt.getTime() - from.getTime()) / 1000));
-    return { duration: seconds(this.startedAt), talkTime: this.answeredAt ? seconds(this.answeredAt) : 0 };
+    return callSeconds(this.startedAt, this.answeredAt, endedAt);
   }
 }

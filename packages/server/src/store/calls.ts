@@ -26,6 +26,12 @@ export interface CallEnd {
   talkTime: number;
 }
 
+/** A call's whole seconds from start to end (ringing included) and from answer to end (0 when unanswered). */
+export function callSeconds(startedAt: Date, answeredAt: Date | null, endedAt: Date): { duration: number; talkTime: number } {
+  const seconds = (from: Date) => Math.max(0, Math.round((endedAt.getTime() - from.getTime()) / 1000));
+  return { duration: seconds(startedAt), talkTime: answeredAt ? seconds(answeredAt) : 0 };
+}
+
 export const toCallRecord = (r: CallRow): CallRecord => ({
   id: r.id,
   from: r.from_number,
@@ -101,14 +107,41 @@ export class CallStore {
     this.changed('ended', row);
   }
 
-  /** Calls left open by a crash or kill: closed as FAILED at the next start. */
-  async closeDangling(now: Date): Promise<number> {
-    const result = await this.db
-      .updateTable('calls')
-      .set({ status: 'completed', disposition: 'FAILED', end_reason: 'disconnected', ended_at: now.toISOString() })
+  /** The calls are alive now: the moment their record ends at if the server dies before ending them. */
+  async heartbeat(ids: readonly string[], at: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.updateTable('calls').set({ last_seen_at: at.toISOString() }).where('id', 'in', ids).where('status', '!=', 'completed').execute();
+  }
+
+  /**
+   * Calls left open by a crash or kill, closed at the next start with reason `server_restart` where they were last known
+   * alive (their last heartbeat, else their answer or start): ANSWERED with the time talked when answered, else FAILED.
+   */
+  async closeDangling(): Promise<number> {
+    const open = await this.db
+      .selectFrom('calls')
+      .select(['id', 'started_at', 'answered_at', 'last_seen_at'])
       .where('status', '!=', 'completed')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+      .execute();
+    await this.db.transaction().execute(async (tx) => {
+      for (const call of open) {
+        const endedAt = new Date(call.last_seen_at ?? call.answered_at ?? call.started_at);
+        const { duration, talkTime } = callSeconds(new Date(call.started_at), call.answered_at === null ? null : new Date(call.answered_at), endedAt);
+        await tx
+          .updateTable('calls')
+          .set({
+            status: 'completed',
+            disposition: call.answered_at === null ? 'FAILED' : 'ANSWERED',
+            end_reason: 'server_restart',
+            ended_at: endedAt.toISOString(),
+            duration,
+            talk_time: talkTime,
+          })
+          .where('id', '=', call.id)
+          .execute();
+      }
+    });
+    return open.length;
   }
 
   async setRecordingPath(id: string, path: string | null): Promise<void> {

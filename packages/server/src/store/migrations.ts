@@ -308,6 +308,15 @@ const migrations: Record<string, Migration> = {
       for (const table of ['webhook_deliveries', 'webhooks', 'agent_turns', 'agent_calls', 'agents', 'voice_channels']) await db.schema.dropTable(table).execute();
     },
   },
+  '0008_call_heartbeat': {
+    // The last moment the server knew a live call alive: a call left open by a kill ends there at the next start.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('calls').addColumn('last_seen_at', 'varchar(32)').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('calls').dropColumn('last_seen_at').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

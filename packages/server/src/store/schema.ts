@@ -50,6 +50,8 @@ export interface CallsTable {
   channel_id: string | null;
   /** Where the recording is stored (set by the recording service); null when the call has none. */
   recording_path: string | null;
+  /** The last heartbeat of the call while live (see CallStore.heartbeat); null before the first. */
+  last_seen_at: Generated<string | null>;
 }
 
 /**

@@ -41,6 +41,7 @@ const END_REASONS: Record<EndReason, string> = {
   disconnected: 'Connection lost',
   media_failed: 'Audio could not be connected',
   server_shutdown: 'Call ended: the server shut down',
+  server_restart: 'Server restarted',
 };
 
 const ERROR_TITLES: Record<string, string> = {
