@@ -121,7 +121,7 @@ export class CallControl {
   }
 
   async persistStart(call: Call, toUserId: string | null, direction: CallDirection = 'internal'): Promise<void> {
-    await this.deps.store.calls.insert({
+    const insert = this.deps.store.calls.insert({
       id: call.id,
       instanceId: call.instanceId,
       fromUserId: call.caller.userId,
@@ -132,6 +132,8 @@ export class CallControl {
       startedAt: call.startedAt,
       channelId: call.channelId,
     });
+    call.stored = insert.catch(() => undefined);
+    await insert;
   }
 
   /** A rung SIP leg has early media (183): the joined parties hear it before the answer. */
@@ -211,7 +213,7 @@ export class CallControl {
       for (const peer of call.peersOf(session.id)) {
         this.deps.notifier.notify(peer, 'call:answered', { callId: call.id, answeredAt: at.toISOString() });
       }
-      this.persist(this.deps.store.calls.markAnswered(call.id, at));
+      this.persist(call.stored.then(() => this.deps.store.calls.markAnswered(call.id, at)));
     }
     this.listener?.joined(call, session.id);
     if (wasRung) this.listener?.ringingChanged(call);
@@ -382,7 +384,7 @@ export class CallControl {
     for (const sessionId of notify) this.notifyEnded(sessionId, call, disposition, reason, duration, talkTime);
     this.deps.journeys.finish(call, call.fromNumber, `${disposition.toLowerCase()} (${reason})`);
     this.listener?.ended(call);
-    this.persist(this.deps.store.calls.markEnded(call.id, { disposition, endReason: reason, endedAt, duration, talkTime }));
+    this.persist(call.stored.then(() => this.deps.store.calls.markEnded(call.id, { disposition, endReason: reason, endedAt, duration, talkTime })));
   }
 
   /** Live legs with their call, for the operator's live view. */

@@ -36,6 +36,11 @@ export class Call {
   readonly cleanups: (() => void)[] = [];
   /** What widgets send: Opus, or G.711 when the call reaches a SIP trunk (so nobody transcodes). */
   codec: 'opus' | CallCodec = 'opus';
+  /**
+   * The call record's insert (settled either way): later writes of the record wait for it, so a call that ends while its
+   * dial is still being stored never has its end land before its row.
+   */
+  stored: Promise<unknown> = Promise.resolve();
   /** Rung sessions whose audio the joined parties already hear (a carrier's 183 early media: ringback, announcements). */
   readonly earlyMedia = new Set<string>();
   /** Record this call once answered (off per click-to-call `variables.record`, or globally). */

@@ -41,7 +41,7 @@ export class Recordings {
     if (!rec) {
       rec = { writer: new FrameLogWriter(this.pathOf(call.id)), taps: new Map(), told: new Set() };
       this.active.set(call.id, rec);
-      this.persist(this.deps.store.calls.setRecordingPath(call.id, this.pathOf(call.id)));
+      this.persist(call.stored.then(() => this.deps.store.calls.setRecordingPath(call.id, this.pathOf(call.id))));
     }
     for (const sessionId of call.joined.keys()) {
       if (!rec.told.has(sessionId)) {

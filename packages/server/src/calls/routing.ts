@@ -58,6 +58,8 @@ export class Router {
     const call = this.startCall(session, callee);
     if (await store.users.recordingOff([caller.userId, callee.userId])) call.record = false;
     await calls.persistStart(call, callee.userId);
+    // The caller may have hung up or dropped while the call was stored: then nobody is rung.
+    if (call.state === 'ended') return { callId: call.id, to: callee };
     journeys.step(call, 'Dial', call.fromNumber, call.toNumber, busy ? 'busy' : 'ringing');
     // The ring settles after the dial is acknowledged, as a PBX answers INVITE with 100 before 180 or 486.
     calls.detach(call, calls.ring(call, [callee], { timeoutMs: this.deps.ringTimeoutMs }).then((outcome) => calls.endAfterRing(call, outcome)));
@@ -211,7 +213,7 @@ export class Router {
       call.answeredAt = at;
       call.state = 'answered';
       for (const sessionId of call.joined.keys()) notifier.notify(sessionId, 'call:answered', { callId: call.id, answeredAt: at.toISOString() });
-      await this.deps.store.calls.markAnswered(call.id, at);
+      await call.stored.then(() => this.deps.store.calls.markAnswered(call.id, at));
     }
     journeys.step(call, 'IVR', call.fromNumber, menu.number, 'answered');
     // A call with a carrier on it hears the prompt in its G.711, encoded once per menu, never per call.
