@@ -165,7 +165,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(metricsApi, { metrics, token: config.metricsToken });
   // Ready: the database answers, every worker is alive and, with SIP on, its listener is bound.
   const ready = { database: () => store.ping(), workers: () => media.healthy, ...(config.sip.port === null ? {} : { sip: () => sip?.listening === true }) };
-  await app.register(healthApi, { healthy: () => media.healthy, ready });
+  await app.register(healthApi, { healthy: () => media.healthy, ready, draining: () => calls.isDraining });
   await app.register(tokensApi, { keys, issuer });
   await app.register(callHistoryApi, { keys, history: store.callHistory });
   await app.register(callsApi, { keys, calls: store.calls, agentCalls: store.agentCalls });

@@ -34,6 +34,9 @@ test('SIGTERM drains: widgets are told, new dials are refused, the live call end
   const sentAt = Date.now();
   server.process.kill('SIGTERM');
   assert.deepEqual(await draining, { seconds: 2 });
+  const readyz = await fetch(`${server.url}/readyz`);
+  assert.equal(readyz.status, 503, 'a draining server is not ready for new calls');
+  assert.equal(((await readyz.json()) as { status: string }).status, 'draining');
   const refused = await ackRequest(carol, 'call:dial', { destination: '3001' });
   assert.equal(refused.ok, false);
   assert.equal(refused.error?.code, 'unavailable');

@@ -54,6 +54,11 @@ export class CallControl {
   /** Call record and recording writes still in flight (drain() waits for them). */
   private readonly writes = new Set<Promise<void>>();
 
+  /** True once drain() began (/readyz answers `draining`). */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   constructor(private readonly deps: CallControlDeps) {
     this.bridge = new MediaBridge(deps.media, deps.notifier, deps.log);
     this.away = new AwayParties(deps.reconnectGraceMs);
