@@ -74,6 +74,13 @@ describe('<astral-phone> rendering', () => {
     equal(part(el, 'error'), null, 'dismissed');
   });
 
+  it('names a session the server ended: revoked access', async () => {
+    const { el, client } = await mountPhone();
+    await emit(el, client, 'error', { code: 'revoked', message: 'access was revoked' });
+    await emit(el, client, 'state', { state: 'disconnected' });
+    assert(text(part(el, 'error')).includes('Access revoked'), `title shown: ${text(part(el, 'error'))}`);
+  });
+
   it('shows when the other party is muted and how the last call ended', async () => {
     const { el, client } = await mountPhone();
     await startCall(el, client, { remoteMuted: true });
@@ -183,7 +190,7 @@ describe('<astral-phone> events', () => {
   it('re-dispatches client events as bubbling, composed astral-* events that reach document', async () => {
     const { el, client } = await mountPhone();
     const seen: CustomEvent[] = [];
-    const names = ['astral-ready', 'astral-state', 'astral-incoming', 'astral-call-ended', 'astral-error'];
+    const names = ['astral-ready', 'astral-state', 'astral-incoming', 'astral-call-ended', 'astral-draining', 'astral-error'];
     const listener = (e: Event) => seen.push(e as CustomEvent);
     names.forEach((n) => document.addEventListener(n, listener));
     try {
@@ -191,6 +198,7 @@ describe('<astral-phone> events', () => {
       client.emit('state', { state: 'incoming' });
       client.emit('incoming', { callId: 'c9', from: BOB });
       client.emit('call-ended', { callId: 'c9', disposition: 'NO ANSWER', reason: 'cancelled', duration: 4 });
+      client.emit('draining', { seconds: 30 });
       client.emit('error', { code: 'unauthorized', message: 'bad token' });
     } finally {
       names.forEach((n) => document.removeEventListener(n, listener));
@@ -202,6 +210,7 @@ describe('<astral-phone> events', () => {
       { state: 'incoming' },
       { callId: 'c9', from: BOB },
       { callId: 'c9', disposition: 'NO ANSWER', reason: 'cancelled', duration: 4 },
+      { seconds: 30 },
       { code: 'unauthorized', message: 'bad token' },
     ], 'details');
   });

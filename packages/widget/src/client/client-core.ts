@@ -202,6 +202,13 @@ export class AstralClientCore extends ClientCoreBase {
         (err: unknown) => this.fail(new AstralError('media_error', `media setup failed: ${String((err as Error).message ?? err)}`)),
       );
     });
+    socket.on('session:expired', ({ reason }) => {
+      if (this.socket !== socket) return;
+      // The server closes this socket next: report why and stay disconnected (a reconnect would be refused too).
+      this.fail(new AstralError(reason, reason === 'revoked' ? 'access was revoked' : 'the session token expired'));
+      this.disconnect();
+    });
+    socket.on('server:draining', ({ seconds }) => this.emit('draining', { seconds }));
     socket.on('call:incoming', ({ callId, from, channelId, silent, codec }, ack) => {
       if (codec) this.codecs.set(callId, codec);
       if (this._state !== 'ready') return ack({ ok: false, error: { code: 'invalid_state', message: `phone is ${this._state}` } });

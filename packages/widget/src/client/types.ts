@@ -68,4 +68,6 @@ export interface AstralClientEvents {
   /** Attended transfer progress for the transferer. */
   transfer: { callId: string; state: 'ringing' | 'consulting' | 'failed' | 'completed' | 'cancelled'; target: PartyInfo };
   error: { code: string; message: string };
+  /** The server is shutting down: live calls go on for up to `seconds`, new ones are refused (`unavailable`). */
+  draining: { seconds: number };
 }

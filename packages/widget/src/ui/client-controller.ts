@@ -49,6 +49,7 @@ const REDISPATCH: Record<ClientEventName, string> = {
   dtmf: 'astral-dtmf',
   transfer: 'astral-transfer',
   error: 'astral-error',
+  draining: 'astral-draining',
 };
 
 /** Turns anything a client method threw into `{code, message}`. */
@@ -164,6 +165,7 @@ export class ClientController implements ReactiveController {
         break;
       case 'dtmf':
       case 'transfer':
+      case 'draining':
         break;
     }
   }
@@ -182,5 +184,6 @@ declare global {
     'astral-dtmf': AstralEvent<'dtmf'>;
     'astral-transfer': AstralEvent<'transfer'>;
     'astral-error': AstralEvent<'error'>;
+    'astral-draining': AstralEvent<'draining'>;
   }
 }

@@ -47,6 +47,7 @@ const END_REASONS: Record<EndReason, string> = {
 const ERROR_TITLES: Record<string, string> = {
   unauthorized: 'Sign-in failed',
   token_expired: 'Session expired',
+  revoked: 'Access revoked',
   forbidden: 'Not allowed',
   unavailable: 'Server unavailable',
   media_error: 'Audio problem',
