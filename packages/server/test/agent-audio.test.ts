@@ -9,10 +9,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { synthesize } from '../src/agents/local/espeak.js';
 import { recognize } from '../src/agents/local/pocketsphinx.js';
 import { AgentAudio, type AgentSpec, type StreamIdentity, type TranscriptTurn } from '../src/audio/agent-audio.js';
+import { CallerAudio } from '../src/audio/caller-audio.js';
 import { OpusEncoder } from '../src/audio/opus-encoder.js';
 import { Resampler } from '../src/audio/resample.js';
 import { decodeOpusStereo, newOpusDecoder } from '../src/media/opus-decoder.js';
-import { buildRtp } from '../src/media/rtp.js';
+import { buildRtp, parseRtp } from '../src/media/rtp.js';
 
 interface Packet {
   pt: number;
@@ -105,6 +106,25 @@ async function opusTo16k(packets: Packet[]): Promise<Int16Array> {
 
 const stream: StreamIdentity = { callSid: 'CA-test', streamSid: 'MZ-test', accountSid: 'AC-test', customParameters: { from: '1001', to: '7000', agent: 'bot', call_id: '42' } };
 const botAgent = (url: string): AgentSpec => ({ key: 'bot', name: 'Bot', language: 'en', provider: 'pipecat', url, greeting: null, prompt: null, voice: null });
+
+test("the caller's audio follows its sequence across the 2^16 wrap and drops late and repeated packets", async () => {
+  const frames: Int16Array[] = [];
+  const audio = new CallerAudio(8000, (frame) => frames.push(frame));
+  const silence = Buffer.from(alawmulaw.mulaw.encode(new Int16Array(160)));
+  const loud = Buffer.from(alawmulaw.mulaw.encode(tone(1000, 8000, 160)));
+  const send = (seq: number, payload: Buffer) => audio.receive(parseRtp(rtp(0, seq, seq * 160, 0x77, payload))!);
+  try {
+    // Silence in order across the wrap; the only loud packets are 0 arriving after 1 (late) and 0xffff again (a repeat).
+    for (const seq of [0xfffe, 0xffff, 1, 0]) send(seq, seq === 0 ? loud : silence);
+    send(0xffff, loud);
+    for (const seq of [2, 3, 4, 5]) send(seq, silence);
+    await until('the in-order packets mixed', () => frames.length >= 6);
+    assert.ok(frames.length <= 7, `one frame per in-order packet: ${frames.length}`);
+    assert.ok(frames.every((f) => f.every((x) => x === 0)), 'neither the late nor the repeated packet was heard');
+  } finally {
+    audio.close();
+  }
+});
 
 describe('agent audio worker', () => {
   let agents: AgentAudio;

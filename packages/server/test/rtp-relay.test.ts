@@ -6,6 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import OpusScript from 'opusscript';
 import { RtpRelay } from '../src/media/rtp-relay.js';
+import { seqDelta, tsDelta } from '../src/media/rtp.js';
 
 interface Packet {
   pt: number;
@@ -74,6 +75,15 @@ class Sink {
   }
 }
 
+test('timestamp and sequence deltas are signed and wrap at 2^32 and 2^16', () => {
+  assert.equal(tsDelta(5, 0xffff_ff00), 0x105, 'just past the wrap is later');
+  assert.equal(tsDelta(0xffff_ff00, 5), -0x105, 'just before the wrap is earlier');
+  assert.equal(tsDelta(1000, 1160), -160, 'a reordered packet is behind');
+  assert.equal(seqDelta(2, 0xfffe), 4, 'sequence past the wrap');
+  assert.equal(seqDelta(0xfffe, 2), -4, 'sequence before the wrap');
+  assert.equal(seqDelta(7, 7), 0, 'a duplicate');
+});
+
 describe('RTP relay worker', () => {
   let relay: RtpRelay;
   let sfu: Sink;
@@ -133,7 +143,7 @@ describe('RTP relay worker', () => {
     try {
       await elsewhere.send(rtp(8, 1, 1, 0xcafe, Buffer.alloc(160, 0xd5)), ports.port);
       await new Promise((r) => setTimeout(r, 50));
-      await sfu.send(rtp(0, 9000, 1, 0xbbbb, Buffer.alloc(160, 0xff)), ports.internalPort);
+      await sfu.send(rtp(0, 9000, 777 + 10 * 160, 0xbbbb, Buffer.alloc(160, 0xff)), ports.internalPort); // the next frame of 0xbbbb
       await elsewhere.waitFor(1);
     } finally {
       elsewhere.close();
@@ -152,6 +162,28 @@ describe('RTP relay worker', () => {
     const ends = events.filter((p) => (p.payload[1]! & 0x80) !== 0);
     assert.deepEqual([...new Set(ends.map((p) => p.payload[0]))], [7, 11], 'digit 7 then # (event 11), each ended');
     assert.ok(events[0]!.marker, 'the first packet of an event has the marker bit');
+  });
+
+  test('toward the carrier, timestamps stay steady across the 2^32 wrap and a late packet is dropped', async () => {
+    const [sfu2, carrier2] = [await Sink.open(), await Sink.open()];
+    try {
+      const leg = await relay.open('wrap', '127.0.0.1', { min: 42000, max: 42999 }, 0x5555);
+      relay.connectSfu('wrap', sfu2.port, 'PCMU');
+      relay.setCarrier('wrap', { ip: '127.0.0.1', port: carrier2.port, codec: 'PCMU', payloadType: 0, telephoneEventPt: null });
+      const frame = (seq: number) => rtp(0, seq, 0xffff_fe00 + seq * 160, 0xdddd, Buffer.alloc(160, seq));
+      // Frames 0..5 straddle the wrap (frame 4 is the first past 2^32); frame 3 arrives after 4, a frame late.
+      for (const seq of [0, 1, 2, 4, 3, 5]) await sfu2.send(frame(seq), leg.internalPort);
+      await carrier2.waitFor(5);
+      await sfu2.send(frame(6), leg.internalPort);
+      const all = await carrier2.waitFor(6);
+      assert.deepEqual(all.map((p) => p.payload[0]), [0, 1, 2, 4, 5, 6], 'the late frame 3 is not sent after 4');
+      const steps = all.slice(1).map((p, i) => tsDelta(p.ts, all[i]!.ts));
+      assert.deepEqual(steps, [160, 160, 320, 160, 160], 'timestamps follow the source clock across the wrap');
+      relay.close('wrap');
+    } finally {
+      sfu2.close();
+      carrier2.close();
+    }
   });
 
   test('garbage on either side is dropped and audio keeps flowing', async () => {

@@ -1,7 +1,7 @@
 // The caller's side of a leg: RTP from the SFU (Opus or G.711, one stream per SSRC) decoded, resampled and mixed into 20 ms frames.
 import alawmulaw from 'alawmulaw';
 import { decodeOpusStereo, newOpusDecoder, type OpusDecoder } from '../media/opus-decoder.js';
-import type { ParsedRtp } from '../media/rtp.js';
+import { seqDelta, type ParsedRtp } from '../media/rtp.js';
 import { FRAME_MS } from './playback.js';
 import { Resampler } from './resample.js';
 
@@ -22,6 +22,8 @@ interface Source {
   /** Decoded audio at the output rate, not yet mixed. */
   samples: Int16Array;
   heardAt: number;
+  /** The newest sequence number received: a packet at or behind it arrived late (reordered) or twice, and is dropped. */
+  lastSeq: number;
   /** Whether the first chunk, short by the resampler's filter delay, has been padded to its length. */
   primed: boolean;
 }
@@ -46,7 +48,7 @@ export class CallerAudio {
     if (pt !== OPUS_PT && pt !== PCMU_PT && pt !== PCMA_PT) return false;
     let source = this.sources.get(packet.ssrc);
     if (!source) {
-      const created: Source = { opus: pt === OPUS_PT ? newOpusDecoder() : null, resampler: null, waiting: [packet], samples: new Int16Array(0), heardAt: performance.now(), primed: false };
+      const created: Source = { opus: pt === OPUS_PT ? newOpusDecoder() : null, resampler: null, waiting: [packet], samples: new Int16Array(0), heardAt: performance.now(), lastSeq: packet.seq, primed: false };
       this.sources.set(packet.ssrc, created);
       void Resampler.create(pt === OPUS_PT ? 48_000 : 8000, this.rate).then((resampler) => {
         if (this.closed || this.sources.get(packet.ssrc) !== created) return resampler.destroy();
@@ -57,6 +59,8 @@ export class CallerAudio {
       return true;
     }
     source.heardAt = performance.now();
+    if (seqDelta(packet.seq, source.lastSeq) <= 0) return true;
+    source.lastSeq = packet.seq;
     if (!source.resampler) source.waiting.push(packet);
     else {
       this.decode(source, packet);

@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import type { RelayCommand, RelayEvent, RelayLegStats } from './rtp-relay.js';
 import type { StatsCommand } from '../util/worker-handle.js';
 import { osThreadId } from '../util/worker.js';
-import { buildRtp, parseRtp, type ParsedRtp } from './rtp.js';
+import { buildRtp, parseRtp, tsDelta, type ParsedRtp } from './rtp.js';
 import { decodeOpusStereo, newOpusDecoder, type OpusDecoder } from './opus-decoder.js';
 
 type G711 = 'PCMU' | 'PCMA';
@@ -15,6 +15,8 @@ const OPUS_PT = 100;
 const DTMF_EVENTS = '0123456789*#ABCD';
 /** A source silent this long may be replaced by another (a transfer swapped who the carrier hears). */
 const SOURCE_SWITCH_MS = 120;
+/** A packet from the current source at most this much (ms of its clock) behind the last one is late, and dropped. */
+const MAX_LATE_MS = 1000;
 
 const port = parentPort!;
 const emit = (event: RelayEvent) => port.postMessage(event);
@@ -97,7 +99,10 @@ class Leg {
       this.source = { ssrc: packet.ssrc, lastTs: packet.timestamp, clockDiv, lastAt: now };
       this.outTs = (this.outTs + 160) >>> 0;
     } else {
-      this.outTs = (this.outTs + ((packet.timestamp - this.source.lastTs) >>> 0) / clockDiv) >>> 0;
+      const delta = tsDelta(packet.timestamp, this.source.lastTs);
+      // Late or repeated: already played past it. A jump back further than that: the stream restarted, so carry on.
+      if (delta <= 0 && delta > -MAX_LATE_MS * 8 * clockDiv) return;
+      this.outTs = (this.outTs + (delta > 0 ? Math.round(delta / clockDiv) : 160)) >>> 0;
       this.source.lastTs = packet.timestamp;
       this.source.lastAt = now;
     }

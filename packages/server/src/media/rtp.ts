@@ -1,4 +1,5 @@
-// RTP packets (RFC 3550): parsing what arrives from the network (RTCP and junk rejected) and building what we send.
+// RTP packets (RFC 3550): parsing what arrives from the network (RTCP and junk rejected), building what we send, and
+// comparing timestamps and sequence numbers modulo their wrap.
 export interface RtpHeader {
   payloadType: number;
   marker: boolean;
@@ -45,4 +46,14 @@ export function buildRtp(h: RtpHeader, payload: Buffer): Buffer {
   out.writeUInt32BE(h.ssrc >>> 0, 8);
   payload.copy(out, 12);
   return out;
+}
+
+/** `a - b` for 32-bit RTP timestamps, signed: positive when `a` is later, across the wrap at 2^32. */
+export function tsDelta(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+/** `a - b` for 16-bit RTP sequence numbers, signed: positive when `a` is later, across the wrap at 2^16. */
+export function seqDelta(a: number, b: number): number {
+  return ((a - b) << 16) >> 16;
 }
