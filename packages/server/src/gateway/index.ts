@@ -167,9 +167,16 @@ export class Gateway implements SessionNotifier {
 
   /** Registers a validated, acknowledged handler; a bad payload or a failure becomes an error ack. */
   private on<E extends ClientEventName>(socket: AstralSocket, event: E, handler: Handler<E>): void {
-    const listener = async (payload: unknown, ack: unknown) => {
+    // socket.io hands the acknowledgement callback over as the last argument: a request is exactly (payload, ack);
+    // any other shape (no payload, extra arguments) is answered bad_request rather than left unacknowledged.
+    const listener = async (...args: unknown[]) => {
+      const ack = args.at(-1);
       const reply = typeof ack === 'function' ? (ack as (res: Ack<ClientResults[E]>) => void) : () => undefined;
+      const payload = args[0];
       try {
+        if (typeof ack === 'function' && args.length !== 2) {
+          throw new AppError('bad_request', `${event} takes one payload argument and an acknowledgement callback (got ${args.length - 1} arguments)`);
+        }
         const { session } = socket.data;
         if (session.principal.kind === 'bot' && !BOT_EVENTS.has(event)) {
           throw new AppError('forbidden', `bots cannot send ${event}`);
