@@ -72,6 +72,8 @@ export interface AstralServer {
   /** Graceful shutdown, before close(): tells widgets, refuses new calls, lets live ones finish for up to `graceMs`, ends the rest. */
   drain(graceMs: number): Promise<void>;
   close(): Promise<void>;
+  /** Per-call state the server still holds (CallControl.retained). */
+  retained(): ReturnType<CallControl['retained']>;
 }
 
 export async function createServer(config: Config): Promise<AstralServer> {
@@ -241,5 +243,6 @@ export async function createServer(config: Config): Promise<AstralServer> {
       await calls.drain(graceMs);
     },
     close: () => app.close(),
+    retained: () => calls.retained(),
   };
 }

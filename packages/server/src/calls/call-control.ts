@@ -362,6 +362,11 @@ export class CallControl {
     await Promise.all(this.writes);
   }
 
+  /** Per-call state still held: the calls, their legs and open journeys (all 0 once every call ended), and idle times kept per queue member. */
+  retained(): { calls: number; legs: number; journeys: number; idleTimes: number } {
+    return { calls: this.calls.size, legs: this.legs.all().length, journeys: this.deps.journeys.open, idleTimes: this.lastCallEnded.size };
+  }
+
   /** Ends every live call (server shutdown). */
   endAll(): void {
     for (const call of [...this.calls.values()]) this.end(call, call.answeredAt ? 'ANSWERED' : 'FAILED', 'disconnected');
@@ -379,7 +384,8 @@ export class CallControl {
         this.deps.log.warn({ err, callId: call.id }, 'call cleanup failed');
       }
     }
-    for (const p of call.joined.values()) this.lastCallEnded.set(p.party.userId, Date.now());
+    // Only parties with an extension can be queue members; phone-network and agent parties are new on every call.
+    for (const p of call.joined.values()) if (p.party.extension !== null) this.lastCallEnded.set(p.party.userId, Date.now());
     this.calls.delete(call.id);
     this.legs.closeCall(call.id);
     this.track(this.deps.recordings.stop(call).catch((err: unknown) => this.deps.log.error({ err }, 'could not close a recording')));

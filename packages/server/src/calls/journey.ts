@@ -18,7 +18,17 @@ export class Journeys {
     private readonly log: FastifyBaseLogger,
   ) {}
 
+  /** Live calls with an open journey or writes still queued. */
+  get open(): number {
+    return new Set([...this.last.keys(), ...this.queues.keys()]).size;
+  }
+
   step(call: Call, action: string, from: string, to: string, status: string): void {
+    if (call.state === 'ended') return; // too late (an await outlived the call): finish() closed its journey
+    this.append(call, action, from, to, status);
+  }
+
+  private append(call: Call, action: string, from: string, to: string, status: string): void {
     const now = new Date();
     const previous = this.last.get(call.id);
     const row: StepRow = { id: this.store.ids.next(), call_id: call.id, time: now.toISOString(), action, from_number: from, to_number: to, duration: 0, status };
@@ -41,7 +51,7 @@ export class Journeys {
 
   /** The call ended: a final Hangup step closes the journey. */
   finish(call: Call, from: string, status: string): void {
-    this.step(call, 'Hangup', from, call.toNumber, status);
+    this.append(call, 'Hangup', from, call.toNumber, status);
     this.last.delete(call.id);
     const queue = this.queues.get(call.id);
     void queue?.finally(() => {
