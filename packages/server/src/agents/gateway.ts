@@ -19,6 +19,7 @@ import type { Store } from '../store/index.js';
 import type { Agent } from '../store/agents.js';
 import { AppError } from '../util/errors.js';
 import type { WebhookEvents } from '../webhooks/events.js';
+import { callLog } from '../calls/log.js';
 
 type Params<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>[0];
 
@@ -210,7 +211,7 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
     const leg = this.legs.get(sessionId);
     const call = leg?.callId ? this.deps.calls.get(leg.callId) : undefined;
     if (!leg || !call || !call.role(sessionId)) return;
-    this.deps.log.info({ callId: call.id, agent: leg.agent.key, reason }, 'agent: hung up');
+    callLog(this.deps.log, call, leg.session.id).info({ agent: leg.agent.key, reason }, 'agent: hung up');
     this.deps.journeys.step(call, 'Agent', leg.agent.key, leg.phone, `hangup (${reason})`);
     this.deps.calls.hangup(leg.session, call.id);
   }

@@ -7,6 +7,7 @@ import { AppError } from '../util/errors.js';
 import { Call } from './call.js';
 import { LegRegistry, type Leg } from './legs.js';
 import { AwayParties } from './away.js';
+import { callLog } from './log.js';
 import { MediaBridge } from './media-bridge.js';
 import type { SessionNotifier } from './notifier.js';
 import type { Journeys } from './journey.js';
@@ -161,7 +162,7 @@ export class CallControl {
 
   /** Runs call work that nobody awaits (a ring's continuation, routing): a failure is logged with the call, never unhandled. */
   detach(call: Call, work: Promise<unknown>): void {
-    work.catch((err: unknown) => this.deps.log.error({ err, callId: call.id }, 'call work failed'));
+    work.catch((err: unknown) => callLog(this.deps.log, call).error({ err }, 'call work failed'));
   }
 
   /** A ring the call was waiting for did not connect: the call ends with its disposition (an answered call stays ANSWERED). */
@@ -381,14 +382,14 @@ export class CallControl {
       try {
         cleanup();
       } catch (err) {
-        this.deps.log.warn({ err, callId: call.id }, 'call cleanup failed');
+        callLog(this.deps.log, call).warn({ err }, 'call cleanup failed');
       }
     }
     // Only parties with an extension can be queue members; phone-network and agent parties are new on every call.
     for (const p of call.joined.values()) if (p.party.extension !== null) this.lastCallEnded.set(p.party.userId, Date.now());
     this.calls.delete(call.id);
     this.legs.closeCall(call.id);
-    this.track(this.deps.recordings.stop(call).catch((err: unknown) => this.deps.log.error({ err }, 'could not close a recording')));
+    this.track(this.deps.recordings.stop(call).catch((err: unknown) => callLog(this.deps.log, call).error({ err }, 'could not close a recording')));
     for (const sessionId of call.joined.keys()) this.deps.media.endCall(sessionId, call.id);
     const endedAt = new Date();
     const { duration, talkTime } = call.durations(endedAt);

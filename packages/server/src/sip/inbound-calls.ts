@@ -15,6 +15,7 @@ import type { SipGateway } from './gateway.js';
 import { negotiate, parseSdp } from './sdp.js';
 import type { TrunkDirectory } from './trunk-directory.js';
 import type { InboundInvite } from './types.js';
+import { callLog } from '../calls/log.js';
 
 export interface InboundCallsDeps {
   gateway: SipGateway;
@@ -64,13 +65,13 @@ export class InboundCalls {
       media.setCarrier(leg.session.id, { ip: offer.ip, port: offer.port, ...chosen });
       leg.localSdp = gateway.sdpFor(leg, local, chosen.codec, chosen.payloadType);
     } catch (err) {
-      log.error({ err, callId: call.id }, 'sip: could not set up media for an inbound call');
+      callLog(log, call).error({ err }, 'sip: could not set up media for an inbound call');
       return calls.end(call, 'FAILED', 'media_failed');
     }
     try {
       await calls.persistStart(call, number.destinationType === 'extension' && !callee.userId.startsWith('route:') ? callee.userId : null, 'inbound');
     } catch (err) {
-      log.error({ err, callId: call.id }, 'sip: could not record an inbound call');
+      callLog(log, call).error({ err }, 'sip: could not record an inbound call');
       return calls.end(call, 'FAILED', 'unavailable'); // the carrier gets 480, the leg is released
     }
     if (call.state === 'ended') return; // the carrier cancelled meanwhile
