@@ -1,10 +1,10 @@
-// Call recordings: GET /api/v1/calls/:id/recording (a WAV of both parties mixed) and DELETE to remove it.
+// Call recordings: GET /api/v1/calls/:id/recording (a WAV of both parties mixed, rendered by a worker and streamed) and DELETE to remove it.
 import { ErrorBody, NoContent } from '@astral/protocol';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { existsSync, rmSync } from 'node:fs';
 import type { ApiKeyService } from '../auth/api-keys.js';
-import { renderWav } from '../recording/render.js';
+import { renderRecording } from '../recording/render-job.js';
 import type { CallStore } from '../store/calls.js';
 import { AppError } from '../util/errors.js';
 import { requireApiKey } from './auth.js';
@@ -24,11 +24,13 @@ export const recordingsApi: FastifyPluginAsync<{ keys: ApiKeyService; calls: Cal
     '/api/v1/calls/:id/recording',
     { schema: { params: Params, response: { 200: { description: 'The recording, both parties mixed', content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } }, '4xx': ErrorBody } }, preHandler: allowed },
     async (request, reply) => {
-      const wav = renderWav(await recordingOf(request.apiKey!.instanceId, request.params.id));
+      const wav = await renderRecording(await recordingOf(request.apiKey!.instanceId, request.params.id));
+      reply.raw.once('close', () => wav.stream.destroy()); // a download given up stops its render
       return reply
         .header('content-type', 'audio/wav')
+        .header('content-length', wav.bytes)
         .header('content-disposition', `attachment; filename="call-${request.params.id}.wav"`)
-        .send(wav);
+        .send(wav.stream);
     },
   );
 

@@ -1,4 +1,5 @@
-// Call recording: every answered call (unless turned off) taps each party's audio into a frame log under the data dir.
+// Call recording: every answered call (unless turned off) taps each party's audio into a frame log under the data dir; a
+// write error (full, read-only or missing dir) stops that call's recording, logged, and the call goes on.
 import type { FastifyBaseLogger } from 'fastify';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import type { SessionNotifier } from './notifier.js';
 
 interface Active {
   writer: FrameLogWriter;
+  /** The call record's note of its recording path (a failed recording's note is undone after it). */
+  noted: Promise<void>;
   taps: Map<string, Tap | null>;
   /** Sessions already shown the recording indicator. */
   told: Set<string>;
@@ -18,11 +21,17 @@ interface Active {
 
 export class Recordings {
   private readonly active = new Map<string, Active>();
+  /** Calls whose recording failed, not retried until they end. */
+  private readonly broken = new Set<string>();
 
   constructor(
     private readonly deps: { media: MediaService; store: Store; notifier: SessionNotifier; log: FastifyBaseLogger; dir: string; enabled: boolean },
   ) {
-    mkdirSync(deps.dir, { recursive: true });
+    try {
+      mkdirSync(deps.dir, { recursive: true });
+    } catch (err) {
+      deps.log.error({ err, dir: deps.dir }, 'cannot create the recordings directory; recordings will fail');
+    }
   }
 
   /** Recordings being written now. */
@@ -36,12 +45,14 @@ export class Recordings {
 
   /** Taps every producer of the call's joined parties not yet recorded; starts the recording at the first answer. */
   sync(call: Call): void {
-    if (!this.deps.enabled || !call.record || !call.answeredAt || call.state === 'ended') return;
+    if (!this.deps.enabled || !call.record || !call.answeredAt || call.state === 'ended' || this.broken.has(call.id)) return;
     let rec = this.active.get(call.id);
     if (!rec) {
-      rec = { writer: new FrameLogWriter(this.pathOf(call.id)), taps: new Map(), told: new Set() };
+      const path = this.pathOf(call.id);
+      const writer = new FrameLogWriter(path, (err) => this.failed(call.id, writer, err));
+      rec = { writer, noted: call.stored.then(() => this.deps.store.calls.setRecordingPath(call.id, path)), taps: new Map(), told: new Set() };
       this.active.set(call.id, rec);
-      this.persist(call.stored.then(() => this.deps.store.calls.setRecordingPath(call.id, this.pathOf(call.id))));
+      this.persist(call.id, rec.noted);
     }
     for (const sessionId of call.joined.keys()) {
       if (!rec.told.has(sessionId)) {
@@ -66,6 +77,7 @@ export class Recordings {
   }
 
   async stop(call: Call): Promise<void> {
+    this.broken.delete(call.id);
     const rec = this.active.get(call.id);
     if (!rec) return;
     this.active.delete(call.id);
@@ -73,7 +85,18 @@ export class Recordings {
     await rec.writer.close();
   }
 
-  private persist(write: Promise<void>): void {
-    write.catch((err: unknown) => this.deps.log.error({ err }, 'could not note the recording'));
+  /** The frame log cannot be written: the recording stops, the call goes on, and a recording with nothing in it is unlisted. */
+  private failed(callId: string, writer: FrameLogWriter, err: Error): void {
+    this.deps.log.error({ err, callId, path: writer.path }, 'recording stopped: cannot write its frame log');
+    const rec = this.active.get(callId);
+    if (rec?.writer !== writer) return;
+    this.active.delete(callId);
+    this.broken.add(callId);
+    for (const tap of rec.taps.values()) tap?.close();
+    if (!writer.holdsFrames) this.persist(callId, rec.noted.then(() => this.deps.store.calls.setRecordingPath(callId, null)));
+  }
+
+  private persist(callId: string, write: Promise<void>): void {
+    write.catch((err: unknown) => this.deps.log.error({ err, callId }, 'could not note the recording'));
   }
 }

@@ -29,8 +29,7 @@ export function newOpusDecoder(): OpusDecoder {
  */
 export function decodeOpusStereo(opus: OpusDecoder, payload: Buffer): Int16Array | null {
   const native = opus as unknown as OpusNative;
-  const samples = opusSamples(payload);
-  if (samples === 0 || samples > 1440 || payload.length > OpusScript.MAX_PACKET_SIZE) return null;
+  if (decodableSamples(payload) === 0) return null;
   new Uint8Array(opusHeap!, native.inOpusPointer, payload.length).set(payload);
   let len: number;
   try {
@@ -43,6 +42,12 @@ export function decodeOpusStereo(opus: OpusDecoder, payload: Buffer): Int16Array
   const stereo = new Int16Array(len * 2);
   for (let i = 0; i < stereo.length; i++) stereo[i] = ((halves[2 * i + 1]! & 0xff) << 8) | (halves[2 * i]! & 0xff);
   return stereo;
+}
+
+/** Samples per channel decodeOpusStereo gives for a packet, from its TOC byte; 0 for one it drops. */
+export function decodableSamples(payload: Buffer): number {
+  const samples = opusSamples(payload);
+  return samples > 1440 || payload.length > OpusScript.MAX_PACKET_SIZE ? 0 : samples;
 }
 
 /** Samples per channel at 48 kHz in an Opus packet, from its TOC byte (RFC 6716 section 3.1). */

@@ -1,6 +1,6 @@
 // Recording frame log: each track's packets (Opus, or G.711 from the phone network) appended as they arrive, so a crash
 // keeps everything written so far. A track's codec is declared by a frame whose track byte has the high bit set.
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readSync, type WriteStream } from 'node:fs';
 
 const MAGIC = Buffer.from('ASTRALREC1\n');
 const FRAME_HEADER = 11; // track u8, rtp timestamp u32, ms since start u32, length u16
@@ -16,13 +16,34 @@ export interface Frame {
   payload: Buffer;
 }
 
+/** A track's codec declaration. */
+export interface Declaration {
+  track: number;
+  codec: TrackCodec;
+}
+
 export class FrameLogWriter {
   private readonly out: WriteStream;
   private readonly started = Date.now();
+  private failed = false;
 
-  constructor(readonly path: string) {
+  /** `onError` hears the first write error (a full, read-only or missing dir); the writer then drops whatever it is given. */
+  constructor(
+    readonly path: string,
+    onError: (err: Error) => void,
+  ) {
     this.out = createWriteStream(path, { flags: 'w' });
+    this.out.on('error', (err) => {
+      if (this.failed) return;
+      this.failed = true;
+      onError(err);
+    });
     this.out.write(MAGIC);
+  }
+
+  /** True once something beyond the file's magic reached the disk (a failed recording may still hold a part of the call). */
+  get holdsFrames(): boolean {
+    return this.out.bytesWritten > MAGIC.length;
   }
 
   /** Declares a track's codec (before its first packet); undeclared tracks are Opus. */
@@ -31,6 +52,7 @@ export class FrameLogWriter {
   }
 
   append(track: number, rtpTimestamp: number, payload: Buffer): void {
+    if (this.failed) return;
     const header = Buffer.alloc(FRAME_HEADER);
     header.writeUInt8(track, 0);
     header.writeUInt32BE(rtpTimestamp >>> 0, 1);
@@ -39,35 +61,62 @@ export class FrameLogWriter {
     this.out.write(Buffer.concat([header, payload]));
   }
 
+  /** Flushes and closes the file; resolves once it is closed, failed or not. */
   close(): Promise<void> {
-    return new Promise((resolve) => this.out.end(resolve));
+    if (this.out.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.out.once('close', resolve);
+      this.out.end();
+    });
   }
 }
 
-/** Reads every complete frame and the tracks' codecs; a torn last frame (crash mid-write) is ignored. */
-export function readFrameLog(path: string): { frames: Frame[]; codecs: Map<number, TrackCodec> } {
-  const codecs = new Map<number, TrackCodec>();
-  const data = readFileSync(path);
-  if (!data.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${path} is not an Astral recording`);
-  const frames: Frame[] = [];
-  let at = MAGIC.length;
-  while (at + FRAME_HEADER <= data.length) {
-    const length = data.readUInt16BE(at + 9);
-    if (at + FRAME_HEADER + length > data.length) break;
-    const track = data.readUInt8(at);
-    if (track & DECLARATION) {
-      const codec = data.toString('ascii', at + FRAME_HEADER, at + FRAME_HEADER + length);
-      if (codec === 'PCMU' || codec === 'PCMA' || codec === 'opus') codecs.set(track & ~DECLARATION, codec);
+const READ_CHUNK = 256 * 1024;
+
+/**
+ * Every complete frame and codec declaration up to byte `end`, in the order written, read a chunk at a time (memory stays
+ * bounded however long the call); `end` of each entry is the byte after it. A torn last frame (crash mid-write) is ignored.
+ */
+export function* readFrameLog(path: string, end = Number.POSITIVE_INFINITY): Generator<(Frame | Declaration) & { end: number }> {
+  const fd = openSync(path, 'r');
+  try {
+    let buf = Buffer.alloc(READ_CHUNK);
+    let filled = 0; // bytes of buf holding file data
+    let at = 0; // next unread byte of buf
+    let position = 0; // file position of buf[0]
+    /** Makes `bytes` bytes from `at` available; false at the end of the file (or of `end`). */
+    const have = (bytes: number): boolean => {
+      if (at + bytes <= filled) return true;
+      if (position + at + bytes > end) return false;
+      if (bytes > buf.length) buf = Buffer.concat([buf, Buffer.alloc(bytes)]);
+      buf.copy(buf, 0, at, filled);
+      position += at;
+      filled -= at;
+      at = 0;
+      while (filled < bytes) {
+        const read = readSync(fd, buf, filled, Math.min(buf.length - filled, end - position - filled), position + filled);
+        if (read === 0) return false;
+        filled += read;
+      }
+      return true;
+    };
+    if (!have(MAGIC.length) || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error(`${path} is not an Astral recording`);
+    at = MAGIC.length;
+    while (have(FRAME_HEADER) && have(FRAME_HEADER + buf.readUInt16BE(at + 9))) {
+      const length = buf.readUInt16BE(at + 9);
+      const track = buf.readUInt8(at);
+      const payload = Buffer.from(buf.subarray(at + FRAME_HEADER, at + FRAME_HEADER + length));
+      const rtpTimestamp = buf.readUInt32BE(at + 1);
+      const atMs = buf.readUInt32BE(at + 5);
       at += FRAME_HEADER + length;
-      continue;
+      const next = position + at;
+      if (!(track & DECLARATION)) yield { track, rtpTimestamp, atMs, payload, end: next };
+      else {
+        const codec = payload.toString('ascii');
+        if (codec === 'PCMU' || codec === 'PCMA' || codec === 'opus') yield { track: track & ~DECLARATION, codec, end: next };
+      }
     }
-    frames.push({
-      track,
-      rtpTimestamp: data.readUInt32BE(at + 1),
-      atMs: data.readUInt32BE(at + 5),
-      payload: data.subarray(at + FRAME_HEADER, at + FRAME_HEADER + length),
-    });
-    at += FRAME_HEADER + length;
+  } finally {
+    closeSync(fd);
   }
-  return { frames, codecs };
 }

@@ -1,0 +1,24 @@
+// Recording render worker thread: renders one frame log (recording/render) and hands its WAV over a chunk per pull, so the main loop never decodes.
+import { parentPort, threadId } from 'node:worker_threads';
+import type { RenderCommand, RenderEvent } from './render-job.js';
+import { renderWav } from './render.js';
+
+const port = parentPort!;
+const emit = (event: RenderEvent, transfer: ArrayBuffer[] = []) => port.postMessage(event, transfer);
+let chunks: Generator<Buffer> | null = null;
+
+port.on('message', (command: RenderCommand) => {
+  try {
+    if (command.type === 'render') {
+      const rendering = renderWav(command.path);
+      chunks = rendering.chunks;
+      emit({ type: 'head', bytes: rendering.bytes, threadId });
+      return;
+    }
+    const next = chunks!.next();
+    if (next.done) emit({ type: 'end' });
+    else emit({ type: 'chunk', data: next.value }, [next.value.buffer as ArrayBuffer]);
+  } catch (err) {
+    emit({ type: 'error', message: (err as Error).message });
+  }
+});
