@@ -5,8 +5,7 @@ import { startWorker } from '../util/worker.js';
 export type RenderCommand = { type: 'render'; path: string } | { type: 'pull' };
 export type RenderEvent =
   | { type: 'head'; bytes: number; threadId: number }
-  | { type: 'chunk'; data: Uint8Array }
-  | { type: 'end' }
+  | { type: 'chunk'; data: Uint8Array; last: boolean }
   | { type: 'error'; message: string };
 
 export interface Rendering {
@@ -44,8 +43,9 @@ export function renderRecording(path: string): Promise<Rendering> {
           },
         });
         resolve({ bytes: event.bytes, threadId: event.threadId, stream });
-      } else if (event.type === 'chunk') stream!.push(Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength));
-      else if (event.type === 'end') {
+      } else if (event.type === 'chunk') {
+        stream!.push(Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength));
+        if (!event.last) return;
         over = true;
         stream!.push(null);
         void worker.terminate();

@@ -6,18 +6,21 @@ import { renderWav } from './render.js';
 const port = parentPort!;
 const emit = (event: RenderEvent, transfer: ArrayBuffer[] = []) => port.postMessage(event, transfer);
 let chunks: Generator<Buffer> | null = null;
+/** The chunk after the one handed over, so the last one goes out marked as such and the stream ends with its last byte. */
+let ahead: IteratorResult<Buffer> | null = null;
 
 port.on('message', (command: RenderCommand) => {
   try {
     if (command.type === 'render') {
       const rendering = renderWav(command.path);
       chunks = rendering.chunks;
+      ahead = chunks.next();
       emit({ type: 'head', bytes: rendering.bytes, threadId });
       return;
     }
-    const next = chunks!.next();
-    if (next.done) emit({ type: 'end' });
-    else emit({ type: 'chunk', data: next.value }, [next.value.buffer as ArrayBuffer]);
+    const chunk = ahead!.value as Buffer;
+    ahead = chunks!.next();
+    emit({ type: 'chunk', data: chunk, last: ahead.done === true }, [chunk.buffer as ArrayBuffer]);
   } catch (err) {
     emit({ type: 'error', message: (err as Error).message });
   }
