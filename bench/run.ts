@@ -1,4 +1,4 @@
-// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring, answer-to-first-audio, ring fan-out, region-move audio gap, SIP trunk setup and load, AI voice agents, call history at 1M calls.
+// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring, answer-to-first-audio, ring fan-out, region-move audio gap, SIP trunk setup and load, AI voice agents, recording render, call history at 1M calls.
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -11,6 +11,7 @@ import { bundleRows } from './bundle.js';
 import { LIST_TARGET_MS, runCallHistory, STATS_TARGET_MS } from './call-history.js';
 import { runBaseline, runCalls, type Phones } from './calls.js';
 import { runAgentSection } from './agents.js';
+import { runRecordingRender } from './recording.js';
 import { runSipSection } from './sip.js';
 import { FANOUT_SIZES, runFanout, WARMUP_ROUNDS } from './fanout.js';
 import { POLL_MS, preparePage } from './probes.js';
@@ -80,6 +81,9 @@ async function main(): Promise<void> {
   if (SKIP_AGENTS) out('AI voice agents: skipped (BENCH_SKIP_AGENTS=1)');
   else await runAgentSection(out, (c) => void closers.push(c));
   await cleanup();
+  out();
+
+  await runRecordingRender(out);
   out();
 
   out(`Call history (GET /api/v1/calls, /calls/count, /calls/stats over loopback HTTP; in-process server, ${HISTORY_ROWS.toLocaleString('en-US')} calls, ${HISTORY_REQUESTS} requests per row):`);
