@@ -328,6 +328,52 @@ describe('accelerators', () => {
     }
   });
 
+  test('a frequent search term (an extension, parts of ids and numbers) agrees with the portable queries, alone and beside another instance', async () => {
+    const own = await startTestServer(); // an instance holding every call: its search count is the index's hit count
+    try {
+      const { store } = own.server;
+      const inst = own.server.instanceId;
+      let seed = 11;
+      const rand = (n: number) => ((seed = (seed * 48271) % 2147483647) % n);
+      const base = Date.parse('2025-06-01T00:00:00.000Z');
+      const call = (i: number, instance: string): ImportedCall => {
+        const disposition = [null, 'ANSWERED', 'NO ANSWER', 'BUSY'][rand(4)]!;
+        const ext = () => ['1007', '1008', '1070', '2100'][rand(4)]!;
+        return {
+          // every 7th id holds 1007 (id 9000000001007…, not its number), every 11th a customer number does
+          id: i % 7 === 0 ? `90000000010070${String(i).padStart(5, '0')}` : String(8_000_000_000_000_000_000n + BigInt(i)),
+          instance_id: instance,
+          direction: ['inbound', 'outbound', 'internal'][rand(3)]!,
+          disposition,
+          status: disposition ? 'completed' : 'ringing',
+          from_number: i % 11 === 0 ? `+4491007${rand(100)}` : ext(),
+          to_number: ext(),
+          started_at: new Date(base + rand(30) * DAY + rand(4) * 3_600_000).toISOString(), // many ties
+        };
+      };
+      await store.callHistory.importCalls(Array.from({ length: 3000 }, (_, i) => call(i, inst)));
+      const portable = new CallHistoryStore(store.db, { counters: false, search: false });
+      const agree = async (what: string) => {
+        for (const f of [{ search: '1007' }, { search: '0070' }, { search: '007' }, { search: '1007', direction: 'inbound' as const }, { search: '+44910' }]) {
+          const total = await portable.count(inst, f);
+          assert.ok(total > 0, `${what} ${JSON.stringify(f)} matches`);
+          assert.equal(await store.callHistory.count(inst, f), total, `${what} ${JSON.stringify(f)}`);
+          for (const [limit, offset] of [[20, 0], [7, 13], [200, 0], [20, 400], [20, total - 3], [20, total]] as const) {
+            const [a, b] = await Promise.all([store.callHistory.list(inst, f, limit, offset), portable.list(inst, f, limit, offset)]);
+            assert.deepEqual(a, b, `${what} ${JSON.stringify(f)} limit ${limit} offset ${offset}`);
+          }
+        }
+      };
+      await agree('alone');
+      const other = randomUUID();
+      await store.db.insertInto('instances').values({ id: other, name: 'other', created_at: new Date().toISOString() }).execute();
+      await store.callHistory.importCalls(Array.from({ length: 500 }, (_, i) => ({ ...call(i, other), id: `7${String(i).padStart(18, '0')}` })));
+      await agree('beside another instance');
+    } finally {
+      await own.close();
+    }
+  });
+
   test('the counters follow the call lifecycle: dial, answer, end, crash recovery, delete', async () => {
     const own = await startTestServer(); // closeDangling touches every instance: keep it away from the seeded calls
     try {

@@ -103,8 +103,30 @@ export async function detectAccelerators(db: Kysely<any>): Promise<Accelerators>
  * Only for terms of FTS_MIN_TERM_CHARS characters or more.
  */
 export function searchIndexMatch(term: string): RawBuilder<SqlBool> {
-  const phrase = `"${term.replace(/"/g, '""')}"`;
-  return sql<SqlBool>`calls.id IN (SELECT calls_search.id FROM calls_search WHERE calls_search MATCH ${phrase})`;
+  return sql<SqlBool>`calls.id IN (SELECT calls_search.id FROM calls_search WHERE calls_search MATCH ${phraseOf(term)})`;
+}
+
+/** `term`'s FTS5 phrase: its trigrams at consecutive positions, i.e. the exact substring (case-insensitively). */
+const phraseOf = (term: string): string => `"${term.replace(/"/g, '""')}"`;
+
+/**
+ * Calls (of every instance) whose id, from_number or to_number contain `term`: the index's own hit count, read from its
+ * doclists without touching any row (a few ms for tens of thousands of hits). Only for FTS_MIN_TERM_CHARS or more.
+ */
+export async function countSearchHits(db: Kysely<any>, term: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM calls_search WHERE calls_search MATCH ${phraseOf(term)}`.execute(db);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * Whether `instanceId` holds every call in the table (no other instance has a call in `call_counters`), so that
+ * countSearchHits is that instance's count exactly.
+ */
+export async function holdsAllCalls(db: Kysely<any>, instanceId: string): Promise<boolean> {
+  const other = (cmp: '<' | '>') =>
+    sql<{ one: number }>`SELECT 1 AS one FROM call_counters WHERE instance_id ${sql.raw(cmp)} ${instanceId} AND call_count <> 0 LIMIT 1`.execute(db);
+  const [below, above] = await Promise.all([other('<'), other('>')]);
+  return below.rows.length === 0 && above.rows.length === 0;
 }
 
 /**

@@ -5,7 +5,16 @@
 // counting rows, deep pages seek to the right day through them, and substring search goes through the index.
 import { CallDirections, Dispositions, type CallDirection, type CallHistoryEntry, type CallStats, type Disposition } from '@astral/protocol';
 import { sql, type Expression, type ExpressionBuilder, type Insertable, type Selectable, type SqlBool } from 'kysely';
-import { detectAccelerators, FTS_MIN_TERM_CHARS, LIVE_OUTCOME, searchIndexMatch, unindexed, type Accelerators } from './call-history-sqlite.js';
+import {
+  countSearchHits,
+  detectAccelerators,
+  FTS_MIN_TERM_CHARS,
+  holdsAllCalls,
+  LIVE_OUTCOME,
+  searchIndexMatch,
+  unindexed,
+  type Accelerators,
+} from './call-history-sqlite.js';
 import type { Db } from './db.js';
 import type { CallsTable, Database } from './schema.js';
 
@@ -83,9 +92,30 @@ const searchTerms = (term: string): SearchTerms => {
 
 const usesSearchIndex = (term: string, acc: Accelerators): boolean => acc.search && [...term].length >= FTS_MIN_TERM_CHARS;
 
+/**
+ * A search whose hits the trigram index gives (no from/to, no enumerated value to OR with): the query can be driven by
+ * its hits, and with no other filter its count is the index's hit count when the instance holds every call.
+ */
+const indexedTextSearch = (f: HistoryFilter, acc: Accelerators): f is HistoryFilter & { search: string } => {
+  if (f.search === undefined || f.from !== undefined || f.to !== undefined || !usesSearchIndex(f.search, acc)) return false;
+  const s = searchTerms(f.search);
+  return s.directions.length === 0 && s.dispositions.length === 0;
+};
+
+/**
+ * A page of a search with many hits is found sooner by walking the newest-first index and matching each row with LIKE
+ * (which stops after offset + limit matches) than by looking up every hit and sorting them: when the rows walked,
+ * about (offset + limit) × calls / hits, stay under this many times the hits. Only for printable ASCII terms, where
+ * LIKE's case folding and the trigram index's agree.
+ */
+const WALK_PER_HIT = 2;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 type Eb = ExpressionBuilder<Database, 'calls'>;
 /** `all`: the whole search predicate; `text-only`: only rows matching the text and none of the matched enumerated values. */
 type SearchPart = 'all' | 'text-only';
+/** How the text part of a search is matched: through the trigram index when the term allows, or by LIKE on each row. */
+type TextMatch = 'index' | 'like';
 
 export class CallHistoryStore {
   private accelerators?: Promise<Accelerators>;
@@ -128,10 +158,15 @@ export class CallHistoryStore {
       total = await this.count(instanceId, f);
     }
     if (offset >= total) return { rows: [], total };
+    let text: TextMatch = 'index';
+    if (acc.counters && indexedTextSearch(f, acc) && PRINTABLE_ASCII.test(f.search)) {
+      const scanned = await this.count(instanceId, { ...f, search: undefined });
+      if ((skip + limit) * scanned <= WALK_PER_HIT * total * total) text = 'like';
+    }
     const rows = await this.db
       .selectFrom('calls')
       .select(COLUMNS)
-      .where((eb) => this.where(eb, instanceId, { ...f, startedBefore: before }, 'all', acc))
+      .where((eb) => this.where(eb, instanceId, { ...f, startedBefore: before }, 'all', acc, text))
       .orderBy('started_at', 'desc')
       .orderBy('id', 'desc')
       .limit(limit)
@@ -145,6 +180,8 @@ export class CallHistoryStore {
     const acc = await this.accel();
     if (acc.counters && f.from === undefined && f.to === undefined) {
       if (f.search === undefined) return sumCalls(await this.tally(instanceId, f, 'outcome'));
+      const unfiltered = f.direction === undefined && f.disposition === undefined && f.startedFrom === undefined && f.startedBefore === undefined;
+      if (unfiltered && indexedTextSearch(f, acc) && (await holdsAllCalls(this.db, instanceId))) return countSearchHits(this.db, f.search);
       const s = searchTerms(f.search);
       if (s.directions.length > 0 || s.dispositions.length > 0) {
         // Rows matching an enumerated value come from the counters; the text match counts only the others.
@@ -220,10 +257,10 @@ export class CallHistoryStore {
   }
 
   /** The WHERE clause of a filter; `search` as a whole or, for split counts, only its text part (see count). */
-  private where(eb: Eb, instanceId: string, f: HistoryFilter, part: SearchPart, acc: Accelerators): Expression<SqlBool> {
+  private where(eb: Eb, instanceId: string, f: HistoryFilter, part: SearchPart, acc: Accelerators, text: TextMatch = 'index'): Expression<SqlBool> {
     // A selective search (index hits, no from/to, no enumerated value to OR with) drives the query: see unindexed().
     const s = f.search === undefined ? undefined : searchTerms(f.search);
-    const drive = s !== undefined && usesSearchIndex(s.text, acc) && f.from === undefined && f.to === undefined &&
+    const drive = text === 'index' && s !== undefined && usesSearchIndex(s.text, acc) && f.from === undefined && f.to === undefined &&
       (part === 'text-only' || (s.directions.length === 0 && s.dispositions.length === 0));
     const col = (name: `calls.${'instance_id' | 'direction' | 'disposition' | 'from_number' | 'to_number' | 'started_at'}`) =>
       drive ? unindexed<string>(name) : name;
@@ -235,14 +272,14 @@ export class CallHistoryStore {
     if (f.startedFrom !== undefined) c.push(eb(col('calls.started_at'), '>=', f.startedFrom));
     if (f.startedBefore !== undefined) c.push(eb(col('calls.started_at'), '<', f.startedBefore));
     if (s !== undefined) {
-      const text = this.textMatch(eb, s.text, acc);
+      const match = this.textMatch(eb, s.text, text === 'index' && usesSearchIndex(s.text, acc));
       if (part === 'all') {
-        const any: Expression<SqlBool>[] = [text];
+        const any: Expression<SqlBool>[] = [match];
         if (s.directions.length > 0) any.push(eb('calls.direction', 'in', s.directions));
         if (s.dispositions.length > 0) any.push(eb('calls.disposition', 'in', s.dispositions));
         c.push(eb.or(any));
       } else {
-        c.push(text);
+        c.push(match);
         if (s.directions.length > 0) c.push(eb('calls.direction', 'not in', s.directions));
         if (s.dispositions.length > 0) c.push(eb.or([eb('calls.disposition', 'is', null), eb('calls.disposition', 'not in', s.dispositions)]));
       }
@@ -251,8 +288,8 @@ export class CallHistoryStore {
   }
 
   /** id, from_number or to_number contains the term, case-insensitively: the trigram index, or LIKE on any dialect. */
-  private textMatch(eb: Eb, term: string, acc: Accelerators): Expression<SqlBool> {
-    if (usesSearchIndex(term, acc)) return searchIndexMatch(term);
+  private textMatch(eb: Eb, term: string, useIndex: boolean): Expression<SqlBool> {
+    if (useIndex) return searchIndexMatch(term);
     const pattern = `%${term.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
     const like = (col: 'calls.id' | 'calls.from_number' | 'calls.to_number') => sql<SqlBool>`lower(${sql.ref(col)}) LIKE ${pattern} ESCAPE '\\'`;
     return eb.or([like('calls.id'), like('calls.from_number'), like('calls.to_number')]);
