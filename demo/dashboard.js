@@ -1,8 +1,15 @@
 // The operator dashboard: call stats and a weekly chart, live calls (hang up, blind/attended transfer), the call
 // history with filters and pages, a call's recording, AI agent transcript and journey, and click-to-call.
-// It holds no API key: every request goes to the same-origin demo proxy /demo/api/v1/calls…, which adds one.
+// It holds no API key: every request goes to a same-origin proxy that adds one: /dashboard/api/v1/calls… with the
+// session of an operator who logged in with their key (production; the key stays on the server), or, in development
+// without a login, the demo proxy /demo/api/v1/calls…, which uses the server's own key and answers this machine only.
 
-const API = '/demo/api/v1/calls';
+/** `/dashboard` (a login session) or `/demo` (the development demo proxy); chosen at start from /dashboard/session. */
+let BASE = '/demo';
+let API = `${BASE}/api/v1/calls`;
+/** State-changing requests to /dashboard carry it (with the SameSite=Strict cookie, the server's CSRF defence). */
+const CSRF_HEADER = { 'x-astral-dashboard': '1' };
+let loggedOut = false;
 const LIVE_EVERY_MS = 2000;
 const PAGE_SIZES = [10, 20, 50];
 const FILTERS = ['direction', 'disposition', 'from', 'to', 'date_from', 'date_to', 'search'];
@@ -103,12 +110,17 @@ async function api(path, { method = 'GET', query, body } = {}) {
   try {
     res = await fetch(url, {
       method,
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers: {
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(method === 'GET' ? {} : CSRF_HEADER),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
     throw new ApiError('could not reach the server', 'network', 0);
   }
+  if (res.status === 401 && BASE === '/dashboard') showLogin('Your session has ended: log in again.');
   if (!res.ok) throw await errorOf(res);
   if (res.status === 204) return null;
   const data = await res.json().catch(() => null);
@@ -469,7 +481,7 @@ async function pollLive() {
 
 function scheduleLive() {
   clearTimeout(liveTimer);
-  if (!livePause.checked) liveTimer = setTimeout(pollLive, LIVE_EVERY_MS);
+  if (!livePause.checked && !loggedOut) liveTimer = setTimeout(pollLive, LIVE_EVERY_MS);
 }
 
 livePause.addEventListener('change', () => {
@@ -918,7 +930,7 @@ async function loadRecording(id) {
   recordingNote.textContent = 'Loading the recording…';
   let res;
   try {
-    res = await fetch(entry?.recording_url ? `/demo${entry.recording_url}` : `${API}/${encodeURIComponent(id)}/recording`);
+    res = await fetch(entry?.recording_url ? `${BASE}${entry.recording_url}` : `${API}/${encodeURIComponent(id)}/recording`);
   } catch {
     if (seq !== recordingSeq) return;
     recordingNote.textContent = 'Could not load the recording.';
@@ -1181,11 +1193,83 @@ c2cForm.addEventListener('submit', async (event) => {
   }
 });
 
+// ---------------------------------------------------------------------------------------------- login
+
+const loginBox = $('#login');
+const loginForm = $('#login-form');
+const loginKey = $('#login-key');
+const loginResult = $('#login-result');
+const logoutButton = $('#logout');
+
+/** Hides the dashboard and asks for an API key (no session, or it ended: expired, logged out elsewhere, key revoked). */
+function showLogin(message = '') {
+  loggedOut = true;
+  clearTimeout(liveTimer);
+  $('#main').hidden = true;
+  logoutButton.hidden = true;
+  loginBox.hidden = false;
+  loginResult.textContent = message;
+  if (message) loginResult.dataset.tone = 'error';
+  loginKey.focus();
+}
+
+loginForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const apiKey = loginKey.value.trim();
+  if (!apiKey) {
+    loginResult.dataset.tone = 'error';
+    loginResult.textContent = 'Enter an API key.';
+    loginKey.focus();
+    return;
+  }
+  $('#login-submit').disabled = true;
+  loginResult.textContent = '';
+  try {
+    const res = await fetch('/dashboard/login', {
+      method: 'POST',
+      headers: { accept: 'application/json', 'content-type': 'application/json', ...CSRF_HEADER },
+      body: JSON.stringify({ api_key: apiKey }),
+    });
+    if (!res.ok) throw await errorOf(res);
+    loginKey.value = '';
+    // Start over with the session: every panel loads through /dashboard/api.
+    location.reload();
+  } catch (err) {
+    loginResult.dataset.tone = 'error';
+    loginResult.textContent = err.status === 401 ? 'That API key is not valid (or was revoked).' : `Could not log in: ${err.message}`;
+    loginKey.select();
+  } finally {
+    $('#login-submit').disabled = false;
+  }
+});
+
+logoutButton.addEventListener('click', async () => {
+  await fetch('/dashboard/logout', { method: 'POST', headers: CSRF_HEADER }).catch(() => null);
+  location.reload();
+});
+
 // ---------------------------------------------------------------------------------------------- start
 
-const callFromUrl = loadFromUrl();
-loadStats();
-loadHistory().then(() => {
-  if (callFromUrl && /^[0-9]{1,20}$/.test(callFromUrl)) openDetails(callFromUrl, { focus: false });
-});
-pollLive();
+async function start() {
+  // Which proxy to use: the login session when there is one; else the demo proxy in development; else the login form.
+  const session = await fetch('/dashboard/session', { headers: { accept: 'application/json' } })
+    .then((res) => (res.ok ? res.json() : null))
+    .catch(() => null);
+  if (session?.authenticated || session?.demo === false) {
+    BASE = '/dashboard';
+    API = `${BASE}/api/v1/calls`;
+  }
+  if (session && !session.authenticated && !session.demo) {
+    showLogin();
+    return;
+  }
+  logoutButton.hidden = !session?.authenticated;
+  const callFromUrl = loadFromUrl();
+  loadStats();
+  loadHistory().then(() => {
+    if (callFromUrl && /^[0-9]{1,20}$/.test(callFromUrl)) openDetails(callFromUrl, { focus: false });
+  });
+  pollLive();
+}
+
+start();

@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoApi } from './api/demo.js';
+import { dashboardSession } from './api/dashboard-session.js';
 import { agentsApi } from './api/agents.js';
 import { errorMapper } from './api/errors.js';
 import { serviceFamily, type ServiceAuth } from './api/fastapi-family.js';
@@ -212,7 +213,9 @@ export async function createServer(config: Config): Promise<AstralServer> {
   });
   await app.register(channelsApi, { store, keys, principals, channels });
   if (config.demo) await app.register(demoApi, { issuer, keys, store: store.apiKeys, instanceId });
-  await app.register(staticFiles, { demoDir: config.demo ? repoPath('demo') : null, widgetDir: repoPath('packages/widget/dist') });
+  // The operator dashboard's login (a session cookie) and its proxy, in production too; the page itself is served below.
+  await app.register(dashboardSession, { keys, secretKey: config.secretKey, demo: config.demo });
+  await app.register(staticFiles, { demoDir: config.demo ? repoPath('demo') : null, dashboardDir: repoPath('demo'), widgetDir: repoPath('packages/widget/dist') });
 
   app.addHook('preClose', async () => {
     await gateway.close();

@@ -115,7 +115,16 @@ function sample(s: Schema | undefined): unknown {
 // 3. Auth matrix.
 
 /** Endpoints without an API key / token dimension (still fuzzed above). */
-const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /v1/webhooks/call-completed']);
+const PUBLIC = new Set([
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  'POST /v1/webhooks/call-completed',
+  // The dashboard's login takes a key in its body and sets a session cookie (dashboard-session.test.ts covers it).
+  'POST /dashboard/login',
+  'POST /dashboard/logout',
+  'GET /dashboard/session',
+]);
 
 /** The permission each endpoint needs; an endpoint missing here fails the test (a new route must join the matrix). */
 function permissionFor(method: string, path: string): string {

@@ -20,8 +20,8 @@ before(async () => {
 });
 after(() => t.close());
 
-/** Routes left out of the document on purpose: the docs themselves, the demo and the static files. */
-const HIDDEN = [/^\/docs/, /^\/openapi\.json$/, /^\/demo\//, /^\/widget\//, /^\/\*?$/];
+/** Routes left out of the document on purpose: the docs themselves, the demo, the dashboard proxy and the static files. */
+const HIDDEN = [/^\/docs/, /^\/openapi\.json$/, /^\/demo\//, /^\/dashboard\/api\//, /^\/widget\//, /^\/\*?$/];
 
 /** `METHOD /path` for every route in fastify's route tree (HEAD and OPTIONS are fastify's own, mirrored from GET and CORS). */
 function fastifyRoutes(): string[] {

@@ -6,6 +6,7 @@ import type { ApiKeyService } from '../auth/api-keys.js';
 import type { TokenIssuer } from '../auth/token-issuer.js';
 import type { ApiKeyStore } from '../store/api-keys.js';
 import { AppError } from '../util/errors.js';
+import { registerCallsProxy } from './calls-proxy.js';
 
 /** The demo's two phones; each gets an extension so it can also be dialled by number. */
 const DEMO_USERS: Record<string, { display_name: string; extension: string }> = {
@@ -41,39 +42,7 @@ export const demoApi: FastifyPluginAsync<{ issuer: TokenIssuer; keys: ApiKeyServ
   // The dashboard calls /demo/api/v1/calls/... and the server adds an operator key, so no key reaches the page.
   await store.revoke(instanceId, 'demo-dashboard');
   const { key } = await keys.create(instanceId, 'demo-dashboard', DASHBOARD_PERMISSIONS);
-  await app.register(async (proxy) => {
-    // A body goes on as the bytes received (the target route parses and validates it), never parsed and re-serialised.
-    proxy.removeAllContentTypeParsers();
-    proxy.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-    proxy.all('/demo/api/v1/calls*', async (request, reply) => {
-      const url = callsTarget(request.url);
-      if (url === null) throw new AppError('not_found', 'the dashboard proxy forwards only paths under /api/v1/calls');
-      const res = await app.inject({
-        method: request.method as 'GET',
-        url,
-        headers: { 'x-api-key': key, ...(request.headers['content-type'] ? { 'content-type': request.headers['content-type'] } : {}) },
-        ...(request.body !== undefined ? { payload: request.body as Buffer } : {}),
-      });
-      for (const name of ['content-type', 'content-disposition']) if (res.headers[name]) reply.header(name, res.headers[name]);
-      return reply.status(res.statusCode).send(res.rawPayload);
-    });
-  });
+  await registerCallsProxy(app, { prefix: '/demo', apiKey: () => key });
 };
 
-/**
- * The /api/v1/calls URL a /demo/api/v1/calls... request names, or null when its path, decoded, would lead anywhere
- * else: a `.` or `..` segment (plain or percent-encoded), a backslash or a control character, or `/callsx`.
- */
-export function callsTarget(url: string): string | null {
-  const query = url.indexOf('?');
-  const path = query < 0 ? url : url.slice(0, query);
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    return null;
-  }
-  if (!/^\/demo\/api\/v1\/calls(\/|$)/.test(decoded) || /[\\\u0000-\u001f\u007f]/.test(decoded)) return null;
-  if (decoded.split('/').some((segment) => segment === '.' || segment === '..')) return null;
-  return url.slice('/demo'.length);
-}
+export { callsTarget } from './calls-proxy.js';
