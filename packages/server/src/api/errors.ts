@@ -5,6 +5,8 @@ import { AppError } from '../util/errors.js';
 
 export const errorMapper = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    // An error body is JSON whatever the route had set before failing (a WAV download that broke off, say).
+    reply.type('application/json; charset=utf-8');
     if (err instanceof AppError) return reply.status(err.status).send(err.toBody());
     if (err.validation) {
       const first = err.validation[0];

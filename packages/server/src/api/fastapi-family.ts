@@ -91,6 +91,7 @@ function problemOf(issue: AjvIssue, part: string): FieldProblem {
 /** The family's only error mapper: 422 `{detail:[...]}` for bad input, `{detail:"..."}` (HTTPException) otherwise. */
 function mapErrors(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    reply.type('application/json; charset=utf-8');
     if (err instanceof UnprocessableError) return reply.status(422).send({ detail: err.detail });
     if (err.validation) {
       const part = PART[err.validationContext ?? 'body'] ?? 'body';

@@ -18,9 +18,11 @@ port.on('message', (command: RenderCommand) => {
       emit({ type: 'head', bytes: rendering.bytes, threadId });
       return;
     }
-    const chunk = ahead!.value as Buffer;
+    if (!ahead || ahead.done) return; // a pull after the last chunk
+    // A chunk of its own to transfer: a Buffer may be a view of a larger (or pooled) ArrayBuffer that must stay usable here.
+    const chunk = new Uint8Array(ahead.value);
     ahead = chunks!.next();
-    emit({ type: 'chunk', data: chunk, last: ahead.done === true }, [chunk.buffer as ArrayBuffer]);
+    emit({ type: 'chunk', data: chunk, last: ahead.done === true }, [chunk.buffer]);
   } catch (err) {
     emit({ type: 'error', message: (err as Error).message });
   }
