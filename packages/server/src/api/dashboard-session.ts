@@ -7,8 +7,9 @@ import fastifyCookie from '@fastify/cookie';
 import { ErrorBody, NoContent } from '@astral/protocol';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { hasPermission, type ApiKeyService } from '../auth/api-keys.js';
+import { deriveKey, SecretPurposes } from '../auth/secret-box.js';
 import { AppError } from '../util/errors.js';
 import { registerCallsProxy } from './calls-proxy.js';
 
@@ -36,15 +37,11 @@ const SessionReply = Type.Object({
   expires_at: Type.Optional(Type.String({ format: 'date-time' })),
 });
 
-/** The cookie-signing secret: its own key, derived with HKDF-SHA256 from the server's secret key (as SecretBox does). */
-export const cookieSecret = (secretKey: Buffer): Buffer =>
-  Buffer.from(hkdfSync('sha256', secretKey, Buffer.from('astral/dashboard-session', 'utf8'), Buffer.from('dashboard-session-cookie/v1', 'utf8'), 32));
-
 export const dashboardSession: FastifyPluginAsync<{ keys: ApiKeyService; secretKey: Buffer; demo: boolean; ttlMs?: number }> = async (
   app,
   { keys, secretKey, demo, ttlMs = DEFAULT_TTL_MS },
 ) => {
-  await app.register(fastifyCookie, { secret: cookieSecret(secretKey) });
+  await app.register(fastifyCookie, { secret: deriveKey(secretKey, SecretPurposes.dashboardCookie) });
   const sessions = new Map<string, Session>();
 
   const prune = (now: number) => {

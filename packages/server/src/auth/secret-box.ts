@@ -1,4 +1,4 @@
-// SecretBox: authenticated encryption of secrets kept at rest (SIP trunk passwords, later vendor credentials).
+// SecretBox: authenticated encryption of secrets kept at rest (SIP trunk passwords, vendor credentials, webhook secrets).
 // AES-256-GCM under a key derived with HKDF-SHA256 from the server's secret key and a purpose label, so each use
 // has its own key and a sealed value from one purpose never opens under another.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
@@ -13,7 +13,16 @@ export const SecretPurposes = {
   trunkPassword: 'sip-trunk-password/v1',
   voiceCredentials: 'voice-channel-credentials/v1',
   webhookSecret: 'webhook-signing-secret/v1',
+  /** Not a box: the key the dashboard's session cookies are signed with. */
+  dashboardCookie: 'dashboard-session-cookie/v1',
 } as const;
+
+/** A 32-byte key of its own for one purpose, derived with HKDF-SHA256 from the server's secret key. */
+export function deriveKey(secretKey: Buffer, purpose: string): Buffer {
+  if (secretKey.length < 16) throw new SecretBoxError('the secret key is too short');
+  if (!purpose) throw new SecretBoxError('a purpose label is required');
+  return Buffer.from(hkdfSync('sha256', secretKey, SALT, Buffer.from(purpose, 'utf8'), 32));
+}
 
 export class SecretBoxError extends Error {}
 
@@ -21,9 +30,7 @@ export class SecretBox {
   readonly #key: Buffer;
 
   constructor(secretKey: Buffer, purpose: string) {
-    if (secretKey.length < 16) throw new SecretBoxError('the secret key is too short');
-    if (!purpose) throw new SecretBoxError('a purpose label is required');
-    this.#key = Buffer.from(hkdfSync('sha256', secretKey, SALT, Buffer.from(purpose, 'utf8'), 32));
+    this.#key = deriveKey(secretKey, purpose);
   }
 
   /** `v1.<iv>.<ciphertext>.<tag>`, base64url parts; a fresh random IV each time. */
