@@ -5,7 +5,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { DialError, type AgentDialer } from '../agents/outbound.js';
 import type { SecretBox } from '../auth/secret-box.js';
-import type { AgentCallRow } from '../store/agent-calls.js';
+import { agentTalkSeconds, type AgentCallRow } from '../store/agent-calls.js';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import { requireServiceKey, UnprocessableError, type ServiceAuth } from './fastapi-family.js';
@@ -85,11 +85,6 @@ function retellSignatureValid(header: string | undefined, raw: string, apiKey: s
   return sameHex(match[2]!.toLowerCase(), hmac(apiKey, raw + match[1]));
 }
 
-function secondsBetween(from: string | null, to: string | null): number {
-  if (!from) return 0;
-  return Math.max(0, Math.round(((to ? Date.parse(to) : Date.now()) - Date.parse(from)) / 1000));
-}
-
 declare module 'fastify' {
   interface FastifyRequest {
     rawBody?: string;
@@ -109,7 +104,7 @@ export async function serviceCallsApi(app: FastifyInstance, opts: ServiceCallsOp
       phone: row.phone,
       agent: row.agent_key,
       transcript: row.result_transcript || ours,
-      duration: row.result_duration ?? secondsBetween(row.answered_at, row.ended_at),
+      duration: row.result_duration ?? agentTalkSeconds(row),
       created_at: row.created_at,
       ended_at: row.ended_at,
     };

@@ -22,3 +22,6 @@ const AGENT_DESTINATION = new RegExp(`^agent:(${AGENT_KEY_PATTERN})$`);
 export const agentKeyOf = (destination: string): string | null => AGENT_DESTINATION.exec(destination)?.[1] ?? null;
 
 export const agentDestination = (key: string): string => `agent:${key}`;
+
+/** How an agent shows as the far party of a call (a widget's `to`, a carrier's callee) before one of its legs answers. */
+export const agentParty = (agent: AgentRef): PartyInfo => ({ userId: agentDestination(agent.key), identity: agentDestination(agent.key), displayName: agent.name, extension: null });

@@ -3,7 +3,7 @@ import type { ClickToCallBody, PartyInfo } from '@astral/protocol';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import type { CallControl } from './call-control.js';
-import { agentDestination } from './agent-network.js';
+import { agentDestination, agentParty } from './agent-network.js';
 import { phoneParty, type OutboundTrunk } from './phone-network.js';
 import { resolveDestination } from './directory.js';
 import type { Router } from './routing.js';
@@ -45,7 +45,7 @@ export class ClickToCall {
         throw new OriginateError('bad_request', err.message);
       });
       if (!agent) throw new OriginateError('not_found', `no agent "${body.to}"`);
-      to = { userId: `agent:${agent.key}`, identity: agentDestination(agent.key), displayName: agent.name, extension: null };
+      to = agentParty(agent);
     } else if (type === 'queue' || type === 'ivr') {
       const target = type === 'queue' ? await store.routing.queue(instanceId, body.to) : await store.routing.ivr(instanceId, body.to);
       if (!target) throw new OriginateError('not_found', `no ${type} "${body.to}" is configured`);

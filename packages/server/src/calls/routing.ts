@@ -9,7 +9,7 @@ import type { Store } from '../store/index.js';
 import type { IvrMenu, Queue } from '../store/routing.js';
 import type { Call } from './call.js';
 import type { CallControl } from './call-control.js';
-import { agentKeyOf, type AgentNetwork, type AgentRef } from './agent-network.js';
+import { agentKeyOf, agentParty, type AgentNetwork, type AgentRef } from './agent-network.js';
 import { resolveDestination } from './directory.js';
 import { looksLikePhoneNumber, phoneParty, type PhoneNetwork } from './phone-network.js';
 import type { RingOutcome } from './ringing.js';
@@ -86,7 +86,7 @@ export class Router {
   /** An AI agent (`agent:<key>`): rung like a user, it answers at once. */
   private async dialAgent(session: Session, key: string): Promise<{ callId: string; to: PartyInfo }> {
     const agent = await this.findAgent(session.principal.instanceId, key);
-    const to: PartyInfo = { userId: `agent:${key}`, identity: `agent:${key}`, displayName: agent.name, extension: null };
+    const to = agentParty(agent);
     const call = this.startCall(session, to);
     await this.deps.calls.persistStart(call, null);
     setImmediate(() => this.deps.calls.detach(call, this.ringAgent(call, agent)));

@@ -4,7 +4,7 @@ import type { PartyInfo } from '@astral/protocol';
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { CallControl } from '../calls/call-control.js';
-import { agentDestination } from '../calls/agent-network.js';
+import { agentDestination, agentParty } from '../calls/agent-network.js';
 import { resolveDestination } from '../calls/directory.js';
 import type { Journeys } from '../calls/journey.js';
 import type { Router } from '../calls/routing.js';
@@ -100,7 +100,7 @@ export class InboundCalls {
     if (number.destinationType === 'extension') return resolveDestination(store, instanceId, number.destination);
     if (number.destinationType === 'ai_agent') {
       const agent = await store.agents.byKey(instanceId, number.destination);
-      return agent && { userId: `agent:${agent.key}`, identity: agentDestination(agent.key), displayName: agent.name, extension: null };
+      return agent && agentParty(agent);
     }
     const target = number.destinationType === 'queue' ? await store.routing.queue(instanceId, number.destination) : await store.routing.ivr(instanceId, number.destination);
     return target && { userId: `route:${number.destination}`, identity: number.destination, displayName: target.name, extension: number.destination };

@@ -1,6 +1,7 @@
 // Agent calls (seed 004's call object) and their transcript turns: written as the call progresses, read by /v1/calls.
 import { sql, type Selectable } from 'kysely';
 import type { Db } from './db.js';
+import { callSeconds } from './calls.js';
 import type { AgentCallsTable } from './schema.js';
 
 export type AgentCallRow = Selectable<AgentCallsTable>;
@@ -8,6 +9,12 @@ export type AgentCallRow = Selectable<AgentCallsTable>;
 /** Seed 004's statuses. */
 export type AgentCallStatus = 'queued' | 'ringing' | 'in-progress' | 'completed' | 'busy' | 'no-answer' | 'failed';
 export const FINAL_STATUSES: readonly AgentCallStatus[] = ['completed', 'busy', 'no-answer', 'failed'];
+
+/** Seconds the agent call has been talking: from its answer to its end (or to `now` while it lasts). */
+export function agentTalkSeconds(row: Pick<AgentCallRow, 'created_at' | 'answered_at' | 'ended_at'>, now = new Date()): number {
+  const answeredAt = row.answered_at ? new Date(row.answered_at) : null;
+  return callSeconds(new Date(row.created_at), answeredAt, row.ended_at ? new Date(row.ended_at) : now).talkTime;
+}
 
 export interface NewAgentCall {
   callId: string;
@@ -152,7 +159,7 @@ export class AgentCallStore {
     return rows.map((r) => ({
       call_id: r.service_id,
       caller_phone: r.phone,
-      duration_seconds: r.answered_at ? Math.max(0, Math.round((now.getTime() - Date.parse(r.answered_at)) / 1000)) : 0,
+      duration_seconds: agentTalkSeconds({ ...r, ended_at: null }, now),
       state: r.status,
       transcript_turns: Number(r.turns),
     }));
