@@ -17,6 +17,8 @@ export const ClientPayloads = {
   'media:setup': Type.Object({}, { additionalProperties: false }),
   'media:capabilities': Type.Object({ rtpCapabilities: Json }, { additionalProperties: false }),
   'media:connect': Type.Object({ transportId: Id, dtlsParameters: Json }, { additionalProperties: false }),
+  /** The transport's ICE failed or stalled with the socket still up: new ICE credentials for it, to restart ICE with. */
+  'media:restartIce': Type.Object({ transportId: Id }, { additionalProperties: false }),
   'media:produce': Type.Object(
     { transportId: Id, callId: Id, kind: Type.Literal('audio'), rtpParameters: Json },
     { additionalProperties: false },
@@ -102,6 +104,8 @@ export interface ClientResults {
   'media:setup': MediaSetup;
   'media:capabilities': Record<string, never>;
   'media:connect': Record<string, never>;
+  /** The transport's fresh ICE parameters (mediasoup's shape) for the browser's `transport.restartIce()`. */
+  'media:restartIce': { iceParameters: unknown };
   'media:produce': { producerId: string };
   'voice:state': { callId: string | null };
   'voice:latency': Record<string, never>;

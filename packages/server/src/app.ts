@@ -149,8 +149,9 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const recordings = new Recordings({ media, store, notifier, log: app.log, dir: join(config.dataDir, 'recordings'), enabled: config.recording });
   const journeys = new Journeys(store, app.log);
   const metrics = new Metrics();
+  media.onIceRestart = metrics.iceRestarted;
   const calls = new CallControl({ store, media, notifier, sessions, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys, onRing: metrics.ringSettled });
-  metrics.watch({ calls, sessions, workers: () => pool.live, recordings, webhooks: store.webhooks });
+  metrics.watch({ calls, sessions, workers: () => pool.live, producers: () => media.liveProducers(), recordings, webhooks: store.webhooks });
   const stopHeartbeat = startCallHeartbeat(store.calls, () => calls.liveIds, config.callHeartbeatSeconds * 1000, app.log);
   const channels = new ChannelCalls({ store, calls, sessions, notifier, media, ringTimeoutMs });
   const router = new Router({ store, calls, sessions, media, notifier, journeys, ringTimeoutMs });

@@ -1,7 +1,7 @@
 // Prometheus collectors (prom-client, one registry per server): read at scrape time from call control, sessions, the
 // mediasoup workers, recordings and the webhook queue; rings and HTTP requests are observed as they happen.
 import type { types } from 'mediasoup';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Call } from './calls/call.js';
 import type { RingOutcome } from './calls/ringing.js';
 
@@ -41,6 +41,11 @@ export class Metrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  private readonly iceRestarts = new Counter({
+    name: 'astral_ice_restarts_total',
+    help: 'ICE restarts widgets asked for on their WebRTC transports (media path lost with the socket up)',
+    registers: [this.registry],
+  });
 
   constructor() {
     // Process CPU, memory, GC and event-loop lag (nodejs_eventloop_lag_seconds and its percentiles).
@@ -55,6 +60,9 @@ export class Metrics {
       this.setup.observe((call.answeredAt.getTime() - call.startedAt.getTime()) / 1000);
     }
   };
+
+  /** A widget restarted ICE on a transport (MediaService's observer). */
+  readonly iceRestarted = (): void => this.iceRestarts.inc();
 
   /** An HTTP request was answered; `route` is the route's pattern (never the raw URL). */
   httpAnswered(method: string, route: string, statusCode: number, ms: number): void {

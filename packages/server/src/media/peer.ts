@@ -69,6 +69,11 @@ export class MediaPeer implements Peer {
     throw new AppError('not_found', `transport ${id} does not belong to this session`);
   }
 
+  /** New ICE credentials for one of this session's transports (the browser restarts ICE with them). */
+  async restartIce(transportId: string): Promise<types.IceParameters> {
+    return this.transport(transportId).restartIce();
+  }
+
   async produce(transportId: string, rtpParameters: types.RtpParameters, callId: string): Promise<types.Producer> {
     if (transportId !== this.send.id) throw new AppError('bad_request', 'produce on the send transport');
     const producer = await this.send.produce({ kind: 'audio', rtpParameters, appData: { callId } });

@@ -44,6 +44,8 @@ export class MediaService {
   onRelayLost: (err: Error) => void = () => undefined;
   /** Told when a SIP leg's carrier sent an RFC 4733 digit. */
   onSipDtmf: (sessionId: string, digit: string) => void = () => undefined;
+  /** Told when a widget restarted ICE on one of its transports (its media path failed with the socket up). */
+  onIceRestart: () => void = () => undefined;
   /** Where each session's media should live; absent = the default region. */
   private readonly placements = new Map<string, string>();
   /** Told when a consumer closes because its producer went away (the far side left or moved). */
@@ -180,6 +182,13 @@ export class MediaService {
     await clientInput(() => transport.connect({ dtlsParameters: dtlsParameters as unknown as types.DtlsParameters }));
   }
 
+  /** Restarts ICE on one of the session's own transports (another session's id is not_found); returns its new parameters. */
+  async restartIce(sessionId: string, transportId: string): Promise<types.IceParameters> {
+    const iceParameters = await this.webRtcPeer(sessionId).restartIce(transportId);
+    this.onIceRestart();
+    return iceParameters;
+  }
+
   async produce(sessionId: string, transportId: string, rtpParameters: unknown, callId: string): Promise<string> {
     const peer = this.webRtcPeer(sessionId);
     const producer = await clientInput(() => peer.produce(transportId, rtpParameters as types.RtpParameters, callId));
@@ -192,6 +201,11 @@ export class MediaService {
     const peer = this.peers.get(sessionId);
     if (!peer) return [];
     return [...peer.producers.values()].filter((p) => p.appData.callId === callId).map((p) => p.id);
+  }
+
+  /** Every live producer (widgets', SIP and agent legs', prompts'), with the router it lives on: metrics read their stats. */
+  liveProducers(): Iterable<{ readonly producer: types.Producer; readonly router: types.Router }> {
+    return this.producers.values();
   }
 
   /** Whether the session already consumes this producer. */
