@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Socket } from 'socket.io-client';
-import { ackRequest, startTestServer, widgetSocket, type TestServer } from './helpers.js';
+import wavefile from 'wavefile';
+import { ackRequest, ADMIN_KEY, api, startTestServer, widgetSocket, type TestServer } from './helpers.js';
 import { freePort } from './sip-helpers.js';
 
 let t: TestServer;
@@ -39,6 +40,10 @@ test('/metrics answers the Prometheus text format with the named metrics', async
     'astral_mediasoup_consumers',
     'astral_mediasoup_worker_cpu_seconds',
     'astral_mediasoup_worker_max_rss_bytes',
+    'astral_mediasoup_producer_score',
+    'astral_mediasoup_producer_fraction_lost',
+    'astral_mediasoup_producer_jitter_seconds',
+    'astral_mediasoup_producer_streams_measured',
     'nodejs_eventloop_lag_seconds',
   ]) {
     assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), `${name} is exported`);
@@ -67,6 +72,35 @@ test('a call changes the calls, legs and sessions gauges', async () => {
   assert.equal(sample(during, 'astral_calls{state="ringing"}'), 1);
   assert.equal(sample(during, 'astral_legs{state="ringing"}'), 2);
   assert.equal(sample(during, 'astral_sessions'), 2);
+});
+
+test("a call's live producer shows in the score, loss and jitter gauges of its worker", async () => {
+  // An IVR answers the call and plays its prompt: real RTP into a real producer on worker 0.
+  const tone = Int16Array.from({ length: 8000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000)));
+  const wav = new wavefile.WaveFile();
+  wav.fromScratch(1, 8000, '16', tone);
+  const ivr = await api(t, 'POST', '/api/v1/ivr', { key: ADMIN_KEY, body: { number: '7790', name: 'Metrics menu', prompt_wav: Buffer.from(wav.toBuffer()).toString('base64'), options: { '1': '7002' } } });
+  assert.equal(ivr.status, 201);
+  const caller = await widgetSocket(t, 'metrics-ivr-caller', { extension: '7003' });
+  sockets.push(caller);
+  const answered = new Promise((r) => caller.once('call:answered', r));
+  assert.equal((await ackRequest(caller, 'call:dial', { destination: '7790' })).ok, true);
+  await answered;
+  // Each scrape asks the producers for their stats: the prompt's stream shows once its first packets arrived.
+  let text = '';
+  while (!(sample(text, 'astral_mediasoup_producer_streams_measured{worker="0"}')! >= 1)) text = await (await scrape()).text();
+  for (const stat of ['min', 'mean', 'max']) {
+    const score = sample(text, `astral_mediasoup_producer_score{worker="0",stat="${stat}"}`)!;
+    assert.ok(score >= 0 && score <= 10, `score ${stat} ${score}`);
+    const lost = sample(text, `astral_mediasoup_producer_fraction_lost{worker="0",stat="${stat}"}`)!;
+    assert.ok(lost >= 0 && lost <= 1, `fraction lost ${stat} ${lost}`);
+    const jitter = sample(text, `astral_mediasoup_producer_jitter_seconds{worker="0",stat="${stat}"}`)!;
+    assert.ok(jitter >= 0 && jitter < 1, `jitter ${stat} ${jitter}`);
+  }
+  // Loopback RTP from the server's own player loses nothing.
+  assert.equal(sample(text, 'astral_mediasoup_producer_fraction_lost{worker="0",stat="max"}'), 0);
+  // Series are per worker and statistic, never per producer.
+  assert.doesNotMatch(text, /astral_mediasoup_producer_\w+\{[^}]*producer/);
 });
 
 test('/metrics refuses clients that come through a proxy', async () => {
