@@ -26,6 +26,8 @@ export class AstralClientCore extends ClientCoreBase {
   /** Media operations run one at a time (mic start, region rebuilds). */
   private mediaQueue: Promise<void> = Promise.resolve();
   private rebuildPending = false;
+  /** `reconnecting` stands for a lost media path with the socket up (ICE restarts run), not a lost socket. */
+  private mediaLost = false;
   /** Until when an answered call may be resumed after a dropped connection (ms since epoch). */
   private resumeBy = 0;
   private _regionRtts: Record<string, number> | null = null;
@@ -161,10 +163,11 @@ export class AstralClientCore extends ClientCoreBase {
   private openSocket(token: string): void {
     const socket = openSocket(this.options.server, token);
     this.socket = socket;
-    this.media = new MediaSession(socket, this.options.audioConstraints);
+    this.media = new MediaSession(socket, this.options.audioConstraints, (up) => this.onMediaPath(socket, up));
     socket.on('connect_error', (err: Error & { data?: { code?: string; message?: string } }) => this.onConnectError(socket, err));
     socket.on('disconnect', (reason) => {
       if (this.socket !== socket) return;
+      this.mediaLost = false; // the socket's own recovery rebuilds the transports
       const lost = reason === 'io server disconnect';
       // An answered call waits on the server for us to come back; anything else ends here.
       if (lost || !this._call?.answeredAt) this.finishCall(null);
@@ -278,6 +281,20 @@ export class AstralClientCore extends ClientCoreBase {
     });
   }
 
+  /** The call's media path was lost with the socket up (ICE restarts run), or is back: the call stays, no re-dial. */
+  private onMediaPath(socket: GatewaySocket, up: boolean): void {
+    if (this.socket !== socket) return;
+    if (!up && this._state === 'in-call') {
+      this.mediaLost = true;
+      this.setState('reconnecting');
+      this.emit('media', { state: 'reconnecting' });
+    } else if (up && this.mediaLost) {
+      this.mediaLost = false;
+      if (this._state === 'reconnecting' && socket.connected && this._call) this.setState('in-call');
+      this.emit('media', { state: 'reconnected' });
+    }
+  }
+
   private onConnectError(socket: GatewaySocket, err: Error & { data?: { code?: string; message?: string } }): void {
     const code = err.data?.code;
     if (!code || !AUTH_CODES.has(code)) {
@@ -348,6 +365,7 @@ export class AstralClientCore extends ClientCoreBase {
   private finishCall(ended: CallEnded | null): void {
     const call = this._call;
     if (!call) return;
+    this.mediaLost = false;
     this.media?.endCall();
     this.codecs.delete(call.id);
     this.setCall(null);

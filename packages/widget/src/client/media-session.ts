@@ -1,7 +1,9 @@
-// MediaSession: the widget's mediasoup-client side — device, the two long-lived transports, mic producer, consumers, stats.
+// MediaSession: the widget's mediasoup-client side — device, the two long-lived transports (with ICE recovery), mic
+// producer, consumers, stats.
 import type { CallCodec, ConsumeOffer, MediaSetup } from '@astral/protocol';
 import { Device, type types } from 'mediasoup-client';
 import { statsFrom } from './call-stats.js';
+import { IceRecovery } from './ice-recovery.js';
 import type { CallStats } from './types.js';
 import { request, type GatewaySocket } from './signaling.js';
 
@@ -15,6 +17,12 @@ export class MediaSession {
   /** The codec of the current call's microphone (null: Opus). */
   private codec: CallCodec | null = null;
   private readonly consumers = new Map<string, types.Consumer>();
+  /** One per transport: restarts ICE when its media path fails with the socket up. */
+  private recoveries: IceRecovery[] = [];
+  /** Whether a call uses the transports (ICE restarts run only then). */
+  private inCall = false;
+  /** The media path state last reported to `onMediaPath`. */
+  private pathUp = true;
   localStream: MediaStream | null = null;
   /** The RTC region the transports live in (from the server's setup answer). */
   region: string | null = null;
@@ -22,9 +30,11 @@ export class MediaSession {
   /** Plays the far side; kept off-DOM so it works without a rendered UI. */
   readonly audio: HTMLAudioElement = new Audio();
 
+  /** `onMediaPath(false)`: a transport's media path was lost and ICE restarts began; `(true)`: every transport is back (or replaced). */
   constructor(
     private readonly socket: GatewaySocket,
     private readonly audioConstraints: MediaTrackConstraints = DEFAULT_AUDIO,
+    private readonly onMediaPath: (up: boolean) => void = () => undefined,
   ) {
     this.audio.autoplay = true;
   }
@@ -43,8 +53,7 @@ export class MediaSession {
     this.producer?.close();
     this.producer = null;
     for (const id of [...this.consumers.keys()]) this.removeConsumer(id);
-    this.send?.close();
-    this.recv?.close();
+    this.closeTransports();
     await this.build();
     const track = this.localStream?.getAudioTracks()[0];
     if (track && callId) await this.produce(track, callId, muted);
@@ -69,6 +78,7 @@ export class MediaSession {
       transport.on('connect', ({ dtlsParameters }, done, fail) => {
         request(this.socket, 'media:connect', { transportId: transport.id, dtlsParameters: dtlsParameters as never }).then(() => done(), fail);
       });
+      this.watch(transport);
       return transport;
     };
     this.send = create('send');
@@ -83,12 +93,37 @@ export class MediaSession {
     });
   }
 
+  /** Watches a transport for a lost media path (reported when the first transport is lost, and when all are back). */
+  private watch(transport: types.Transport): void {
+    const recovery = new IceRecovery(transport, {
+      iceParameters: async (transportId) => (await request(this.socket, 'media:restartIce', { transportId })).iceParameters,
+      lost: () => this.reportPath(),
+      recovered: () => this.reportPath(),
+    });
+    recovery.setActive(this.inCall);
+    this.recoveries.push(recovery);
+  }
+
+  private reportPath(): void {
+    const up = this.recoveries.every((r) => !r.lost);
+    if (up === this.pathUp) return;
+    this.pathUp = up;
+    this.onMediaPath(up);
+  }
+
+  /** A call starts or stops using the transports: ICE recovery runs only during calls. */
+  private setInCall(inCall: boolean): void {
+    this.inCall = inCall;
+    for (const r of this.recoveries) r.setActive(inCall);
+  }
+
   /** Opens the microphone and sends it into the call (in `codec`, else Opus); `muted` starts the producer paused. */
   async startMic(callId: string, muted: boolean, codec?: CallCodec): Promise<void> {
     this.codec = codec ?? null;
     if (!this.send) throw new Error('media is not set up');
     const stream = await navigator.mediaDevices.getUserMedia({ audio: this.audioConstraints, video: false });
     this.localStream = stream;
+    this.setInCall(true);
     await this.produce(stream.getAudioTracks()[0]!, callId, muted);
   }
 
@@ -121,6 +156,7 @@ export class MediaSession {
       rtpParameters: offer.rtpParameters as types.RtpParameters,
     });
     this.consumers.set(consumer.id, consumer);
+    this.setInCall(true);
     this.remoteStream ??= new MediaStream();
     this.remoteStream.addTrack(consumer.track);
     this.audio.srcObject = this.remoteStream;
@@ -138,6 +174,7 @@ export class MediaSession {
 
   /** Releases one call's media (mic, producer, consumers) and keeps the transports. */
   endCall(): void {
+    this.setInCall(false);
     this.producer?.close();
     this.producer = null;
     this.localStream?.getTracks().forEach((t) => t.stop());
@@ -154,6 +191,12 @@ export class MediaSession {
 
   close(): void {
     this.endCall();
+    this.closeTransports();
+  }
+
+  private closeTransports(): void {
+    for (const r of this.recoveries.splice(0)) r.stop();
+    this.reportPath();
     this.send?.close();
     this.recv?.close();
     this.send = this.recv = null;

@@ -68,6 +68,11 @@ export interface AstralClientEvents {
   /** Attended transfer progress for the transferer. */
   transfer: { callId: string; state: 'ringing' | 'consulting' | 'failed' | 'completed' | 'cancelled'; target: PartyInfo };
   error: { code: string; message: string };
+  /**
+   * The call's media path (ICE) was lost with the signalling connection up — the phone shows `reconnecting` while ICE
+   * restarts — or is back (`reconnected`, the phone is `in-call` again).
+   */
+  media: { state: 'reconnecting' | 'reconnected' };
   /** The server is shutting down: live calls go on for up to `seconds`, new ones are refused (`unavailable`). */
   draining: { seconds: number };
 }

@@ -24,7 +24,7 @@ function invalidState(message: string): Error & { code: string } {
  * A softphone. Set `server` plus `token` (or `token-url`) and it connects by itself; it re-creates its
  * client when those change and disconnects when removed from the page.
  *
- * @fires astral-ready / astral-state / astral-incoming / astral-call / astral-call-ended / astral-dtmf / astral-draining /
+ * @fires astral-ready / astral-state / astral-incoming / astral-call / astral-call-ended / astral-dtmf / astral-draining / astral-media /
  *   astral-error — the client's events, re-dispatched as bubbling, composed CustomEvents (same `detail`).
  * @csspart status, error, incoming, transfer, transfer-input, transfer-button, consult-button, transfer-complete-button, transfer-cancel-button, accept-button, decline-button, call, timer, remote-muted, remote-held, recording, region, tones, input,
  *   backspace-button, dialpad, key, mute-button, hold-button, call-button, hangup-button, meter, last-call, dismiss-button

@@ -50,6 +50,7 @@ const REDISPATCH: Record<ClientEventName, string> = {
   transfer: 'astral-transfer',
   error: 'astral-error',
   draining: 'astral-draining',
+  media: 'astral-media',
 };
 
 /** Turns anything a client method threw into `{code, message}`. */
@@ -185,5 +186,6 @@ declare global {
     'astral-transfer': AstralEvent<'transfer'>;
     'astral-error': AstralEvent<'error'>;
     'astral-draining': AstralEvent<'draining'>;
+    'astral-media': AstralEvent<'media'>;
   }
 }
