@@ -167,7 +167,7 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
     try {
       await this.startAgent(leg, call);
     } catch (err) {
-      this.deps.log.error({ err, callId, agent: leg.agent.key }, 'agent: could not set up media');
+      this.logOf(leg, callId).error({ err, agent: leg.agent.key }, 'agent: could not set up media');
       return { ok: false, error: { code: 'media_error', message: 'no media for the agent' } };
     }
     setImmediate(() => {
@@ -176,7 +176,7 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
         this.deps.calls.answer(leg.session, callId);
         this.talking(leg);
       } catch (err) {
-        this.deps.log.warn({ err, callId }, 'agent: the call could not be answered');
+        this.logOf(leg, callId).warn({ err }, 'agent: the call could not be answered');
       }
     });
     return { ok: true, data: {} };
@@ -202,8 +202,9 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
   }
 
   private setStatus(leg: AgentLeg, status: AgentCallStatus): void {
-    if (!leg.callId) return;
-    this.deps.store.agentCalls.setStatus(leg.callId, status, new Date()).catch((err: unknown) => this.deps.log.error({ err, callId: leg.callId }, 'agent: could not store the call status'));
+    const callId = leg.callId;
+    if (!callId) return;
+    this.deps.store.agentCalls.setStatus(callId, status, new Date()).catch((err: unknown) => this.logOf(leg, callId).error({ err }, 'agent: could not store the call status'));
   }
 
   /** The agent ended the call (said goodbye, its bot closed the stream, or it failed). */
@@ -211,7 +212,7 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
     const leg = this.legs.get(sessionId);
     const call = leg?.callId ? this.deps.calls.get(leg.callId) : undefined;
     if (!leg || !call || !call.role(sessionId)) return;
-    callLog(this.deps.log, call, leg.session.id).info({ agent: leg.agent.key, reason }, 'agent: hung up');
+    this.logOf(leg, call.id).info({ agent: leg.agent.key, reason }, 'agent: hung up');
     this.deps.journeys.step(call, 'Agent', leg.agent.key, leg.phone, `hangup (${reason})`);
     this.deps.calls.hangup(leg.session, call.id);
   }
@@ -224,7 +225,12 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
     this.deps.store.agentCalls
       .addTurn(callId, turn)
       .then(() => this.deps.events.publish(leg.session.principal.instanceId, 'agent.turn', data))
-      .catch((err: unknown) => this.deps.log.error({ err, callId }, 'agent: could not store a turn'));
+      .catch((err: unknown) => this.logOf(leg, callId).error({ err }, 'agent: could not store a turn'));
+  }
+
+  /** The logger for a leg's lines in a call: they carry the call id, the leg id (its session id) and the instance id. */
+  private logOf(leg: AgentLeg, callId: string): FastifyBaseLogger {
+    return callLog(this.deps.log, { id: callId, instanceId: leg.session.principal.instanceId }, leg.session.id);
   }
 
   /** The agent audio worker, started with the first agent leg; if it dies, its calls end and the next leg starts a new one. */
@@ -235,7 +241,8 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
     audio.on('turn', (id: string, turn: TranscriptTurn) => this.storeTurn(id, turn));
     audio.on('hangup', (id: string, reason: string) => this.hangupByAgent(id, reason));
     audio.on('error', (id: string, message: string) => {
-      this.deps.log.warn({ leg: id, message }, 'agent: the agent failed');
+      const leg = this.legs.get(id);
+      (leg?.callId ? this.logOf(leg, leg.callId) : this.deps.log.child({ legId: id })).warn({ message }, 'agent: the agent failed');
       this.hangupByAgent(id, 'agent_error');
     });
     audio.once('exit', (err: Error) => {

@@ -174,7 +174,7 @@ export abstract class DialogBase extends EventEmitter implements SipDialog {
       sent = true;
       this.ua.removeDialog(this);
       this.sendRequest(this.buildRequest('BYE'), (rs) => {
-        if ((rs.status ?? 0) >= 300) this.ua.log.info({ callId: this.callId, status: rs.status }, 'sip: BYE answered with an error');
+        if ((rs.status ?? 0) >= 300) this.ua.log.info({ sipCallId: this.callId, status: rs.status }, 'sip: BYE answered with an error');
       });
     };
     if (this.awaitingAck) {

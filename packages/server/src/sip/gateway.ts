@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Call } from '../calls/call.js';
 import type { CallControl } from '../calls/call-control.js';
+import { callLog } from '../calls/log.js';
 import { sipSessionId } from '../calls/legs.js';
 import type { SessionNotifier } from '../calls/notifier.js';
 import type { OutboundTrunk, PhoneNetwork } from '../calls/phone-network.js';
@@ -109,7 +110,7 @@ export class SipGateway implements SessionNotifier, PhoneNetwork {
     try {
       trunk = await this.deps.trunks.withSecret(opts.trunk.id);
     } catch (err) {
-      this.deps.log.error({ err, trunk: opts.trunk.name }, 'sip: the trunk password cannot be opened (ASTRAL_SECRET_KEY changed?)');
+      callLog(this.deps.log, call).error({ err, trunk: opts.trunk.name }, 'sip: the trunk password cannot be opened (ASTRAL_SECRET_KEY changed?)');
     }
     if (!trunk) return { result: 'failed', reason: 'unavailable' };
     const leg = this.openLeg(trunk, 'outbound', { userId: `pstn:${randomUUID()}`, identity: number, displayName: number, extension: null });
@@ -122,9 +123,10 @@ export class SipGateway implements SessionNotifier, PhoneNetwork {
 
   /** The ringer alerts an outbound leg: send the INVITE; the ack means the carrier is ringing (or failed). */
   private placeCall(leg: SipLeg, callId: string): Promise<Ack<Record<string, never>>> {
-    const { calls, media, log } = this.deps;
+    const { calls, media } = this.deps;
     const call = calls.get(callId);
     if (!call) return Promise.resolve({ ok: false, error: { code: 'not_found', message: 'the call ended' } });
+    const log = callLog(this.deps.log, call, leg.session.id);
     leg.callId = callId;
     const sfuCodec: G711Codec = call.codec === 'opus' ? leg.trunk.codecs[0]! : call.codec;
     const offerCodec = leg.trunk.codecs.includes(sfuCodec) ? sfuCodec : leg.trunk.codecs[0]!;
@@ -145,12 +147,12 @@ export class SipGateway implements SessionNotifier, PhoneNetwork {
           dialog.on('progress', (status: number, sdp: string | null) => {
             ack({ ok: true, data: {} });
             if (sdp && this.applyRemote(leg, sdp)) calls.earlyMedia(call, leg.session.id);
-            log.debug({ callId, leg: leg.session.id, status }, 'sip: outbound progress');
+            log.debug({ status }, 'sip: outbound progress');
           });
           dialog.on('answered', (sdp: string) => {
             ack({ ok: true, data: {} });
             leg.answered = true;
-            if (!this.applyRemote(leg, sdp)) log.warn({ callId, leg: leg.session.id }, 'sip: the carrier answered without usable G.711 SDP');
+            if (!this.applyRemote(leg, sdp)) log.warn('sip: the carrier answered without usable G.711 SDP');
             try {
               calls.answer(leg.session, callId);
             } catch {
@@ -160,13 +162,13 @@ export class SipGateway implements SessionNotifier, PhoneNetwork {
           dialog.on('failed', (status: number, reason: string, local: boolean) => {
             leg.finished = true;
             ack({ ok: false, error: { code: 'sip_failed', message: `${status} ${reason}` } });
-            log.info({ callId, leg: leg.session.id, status, reason }, 'sip: outbound call failed');
+            log.info({ status, reason }, 'sip: outbound call failed');
             // A trunk that never answered is unreachable (FAILED), not a callee who let it ring (NO ANSWER).
             if (stillRung(call, leg)) calls.decline(leg.session, callId, local ? { result: 'failed', reason: 'unavailable' } : refusalOf(status));
           });
         })
         .catch((err: unknown) => {
-          log.error({ err, callId }, 'sip: could not set up media for an outbound leg');
+          log.error({ err }, 'sip: could not set up media for an outbound leg');
           ack({ ok: false, error: { code: 'media_error', message: 'no media for the SIP leg' } });
           if (stillRung(call, leg)) calls.decline(leg.session, callId, { result: 'failed', reason: 'media_failed' });
         });
@@ -219,10 +221,11 @@ export class SipGateway implements SessionNotifier, PhoneNetwork {
 
   private acceptInbound(leg: SipLeg): void {
     const invite = leg.dialog as InboundInvite | null;
-    if (!invite || leg.answered || leg.finished || !leg.localSdp) return;
+    if (!invite || !leg.callId || leg.answered || leg.finished || !leg.localSdp) return;
+    const log = callLog(this.deps.log, { id: leg.callId, instanceId: leg.trunk.instanceId }, leg.session.id);
     leg.answered = true;
     invite.accept(leg.localSdp).catch((err: unknown) => {
-      this.deps.log.warn({ err, leg: leg.session.id }, 'sip: no ACK for our 200 OK; hanging up');
+      log.warn({ err }, 'sip: no ACK for our 200 OK; hanging up');
       leg.finished = true;
       this.hangupFromCarrier(leg);
     });
@@ -264,7 +267,7 @@ export class SipGateway implements SessionNotifier, PhoneNetwork {
     reply(this.sdpFor(leg, local, chosen.codec, chosen.payloadType, answerDirection));
     const call = leg.callId ? this.deps.calls.get(leg.callId) : undefined;
     if (call?.answeredAt && call.role(leg.session.id) === 'joined') {
-      this.deps.calls.holdSession(call, leg.session.id, held).catch((err: unknown) => this.deps.log.warn({ err }, 'sip: hold from the carrier failed'));
+      this.deps.calls.holdSession(call, leg.session.id, held).catch((err: unknown) => callLog(this.deps.log, call, leg.session.id).warn({ err }, 'sip: hold from the carrier failed'));
     }
   }
 

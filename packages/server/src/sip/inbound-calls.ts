@@ -65,13 +65,13 @@ export class InboundCalls {
       media.setCarrier(leg.session.id, { ip: offer.ip, port: offer.port, ...chosen });
       leg.localSdp = gateway.sdpFor(leg, local, chosen.codec, chosen.payloadType);
     } catch (err) {
-      callLog(log, call).error({ err }, 'sip: could not set up media for an inbound call');
+      callLog(log, call, leg.session.id).error({ err }, 'sip: could not set up media for an inbound call');
       return calls.end(call, 'FAILED', 'media_failed');
     }
     try {
       await calls.persistStart(call, number.destinationType === 'extension' && !callee.userId.startsWith('route:') ? callee.userId : null, 'inbound');
     } catch (err) {
-      callLog(log, call).error({ err }, 'sip: could not record an inbound call');
+      callLog(log, call, leg.session.id).error({ err }, 'sip: could not record an inbound call');
       return calls.end(call, 'FAILED', 'unavailable'); // the carrier gets 480, the leg is released
     }
     if (call.state === 'ended') return; // the carrier cancelled meanwhile

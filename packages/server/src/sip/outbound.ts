@@ -119,7 +119,7 @@ export class OutboundInviteImpl extends DialogBase implements OutboundInvite {
 
   /** A 2xx from another fork (a different To tag): ACK it and BYE it at once, keeping our dialog as it is. */
   private hangUpFork(rs: SipMessage, tag: string | null): void {
-    this.ua.log.info({ callId: this.callId }, 'sip: a second fork answered; hanging it up');
+    this.ua.log.info({ sipCallId: this.callId }, 'sip: a second fork answered; hanging it up');
     const saved = { remoteTag: this.remoteTag, routeSet: this.routeSet, remoteTarget: this.remoteTarget };
     this.remoteTag = tag;
     this.routeSet = [...(rs.headers['record-route'] ?? [])].reverse().map((r) => aorCopy(r));

@@ -172,7 +172,7 @@ export class SipUserAgent {
     try {
       this.onInvite(inv);
     } catch (err) {
-      this.log.error({ err, callId: inv.callId }, 'sip: onInvite failed');
+      this.log.error({ err, sipCallId: inv.callId }, 'sip: onInvite failed');
       inv.reject(500);
     }
   }
