@@ -19,6 +19,7 @@ import { rateLimits } from './api/rate-limits.js';
 import { securityHeaders } from './api/security-headers.js';
 import { openApi } from './api/openapi.js';
 import { metricsApi } from './api/metrics.js';
+import { authFirst } from './api/auth.js';
 import { Metrics } from './metrics.js';
 import { recordingsApi } from './api/recordings.js';
 import { journeyApi } from './api/journey.js';
@@ -39,6 +40,7 @@ import { TokenIssuer } from './auth/token-issuer.js';
 import { WidgetTokens } from './auth/widget-tokens.js';
 import { CallControl } from './calls/call-control.js';
 import { ChannelCalls } from './calls/channel-calls.js';
+import { callLog } from './calls/log.js';
 import { Transfers } from './calls/transfers.js';
 import { startCallHeartbeat } from './calls/heartbeat.js';
 import { ClickToCall } from './calls/click-to-call.js';
@@ -143,6 +145,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   // Parties are reached through their transport: widgets over socket.io, trunk legs over SIP (plugged in below).
   const notifier = new PartyNotifier(gateway);
   media.onConsumerClosed = (sessionId, consumerId) => notifier.notify(sessionId, 'media:consumer-closed', { consumerId });
+  media.onRelocated = (sessionId, region) => notifier.notify(sessionId, 'media:relocated', { region });
   media.onRelayReady = (threadId) => app.log.info({ threadId }, 'the RTP relay worker for SIP legs is running');
   media.onRelayLost = (err) => app.log.error({ err }, 'the RTP relay worker died; SIP legs on it lost their media');
   const ringTimeoutMs = config.ringTimeoutSeconds * 1000;
@@ -153,6 +156,15 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const calls = new CallControl({ store, media, notifier, sessions, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys, onRing: metrics.ringSettled });
   metrics.watch({ calls, sessions, workers: () => pool.live, producers: () => media.liveProducers(), recordings, webhooks: store.webhooks });
   const stopHeartbeat = startCallHeartbeat(store.calls, () => calls.liveIds, config.callHeartbeatSeconds * 1000, app.log);
+  // A mediasoup worker died under a session's media: one line per call it is in (legId = its session id).
+  media.onWorkerLost = (sessionId, outcome) => {
+    const joined = calls.callsJoinedBy(sessionId).map((call) => callLog(app.log, call, sessionId));
+    for (const log of joined.length > 0 ? joined : [app.log.child({ legId: sessionId })]) {
+      if (outcome instanceof Error) log.error({ err: outcome }, 'could not rebuild media lost with its mediasoup worker');
+      else log.info({ outcome }, 'media rebuilt after its mediasoup worker died');
+    }
+    if (outcome === 'rebuilt') calls.mediaReady(sessionId);
+  };
   const channels = new ChannelCalls({ store, calls, sessions, notifier, media, ringTimeoutMs });
   const router = new Router({ store, calls, sessions, media, notifier, journeys, ringTimeoutMs });
   const transfers = new Transfers({ store, calls, sessions, notifier, journeys, ringTimeoutMs, route: (call, to) => router.route(call, to) });
@@ -165,6 +177,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(securityHeaders, { connectOrigins: config.regions.flatMap((r) => (r.endpoint && URL.canParse(r.endpoint) ? [new URL(r.endpoint).origin] : [])) });
   if (config.rateLimits) await app.register(rateLimits, { limits: config.rateLimits });
   await app.register(errorMapper);
+  await app.register(authFirst);
   await app.register(openApi);
   await app.register(metricsApi, { metrics, token: config.metricsToken });
   // Ready: the database answers, every worker is alive and, with SIP on, its listener is bound.
@@ -186,7 +199,8 @@ export async function createServer(config: Config): Promise<AstralServer> {
     router.phone = sip.gateway;
   }
   // AI agents: parties the server runs itself (speech and bots in the agent audio worker), reached as `agent:<key>`.
-  const agents = new AgentGateway({ calls, sessions, media, store, journeys, events: webhookEvents, log: app.log });
+  const voiceSecrets = new SecretBox(config.secretKey, SecretPurposes.voiceCredentials);
+  const agents = new AgentGateway({ calls, sessions, media, store, journeys, events: webhookEvents, transfers, voiceSecrets, log: app.log });
   notifier.agents = agents;
   router.agents = agents;
   const dialer = new AgentDialer({ store, calls, router, agents, journeys, ringTimeoutMs });
@@ -205,7 +219,6 @@ export async function createServer(config: Config): Promise<AstralServer> {
   // The `/v1` family (seeds 003 and 004): FastAPI-shaped errors, instance keys as Bearer or X-Api-Key.
   const serviceAuth: ServiceAuth = { keys, platformInstanceId: instanceId, instanceExists: async (id) => (await store.instances.get(id)) !== undefined };
   const publicUrl = () => config.publicUrl ?? `http://localhost:${boundPort()}`;
-  const voiceSecrets = new SecretBox(config.secretKey, SecretPurposes.voiceCredentials);
   await serviceFamily(app, async (v1) => {
     await v1.register(voiceChannelApi, { auth: serviceAuth, store, secrets: voiceSecrets, publicUrl });
     await v1.register(serviceCallsApi, { auth: serviceAuth, store, dialer, voiceSecrets });

@@ -276,9 +276,13 @@ export class CallControl {
     return producerId;
   }
 
-  /** The session's media was (re)built: make sure it hears everyone in its call. */
+  /** The session's media was (re)built: make sure it hears everyone in its call, and they (and its recording) hear it. */
   mediaReady(sessionId: string): void {
-    for (const call of this.calls.values()) if (call.role(sessionId) === 'joined') this.bridge.sync(call);
+    for (const call of this.callsJoinedBy(sessionId)) this.syncMedia(call);
+  }
+
+  callsJoinedBy(sessionId: string): Call[] {
+    return [...this.calls.values()].filter((call) => call.role(sessionId) === 'joined');
   }
 
   async mute(session: Session, callId: string, muted: boolean): Promise<void> {

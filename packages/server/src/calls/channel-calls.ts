@@ -111,9 +111,9 @@ export class ChannelCalls implements CallListener {
     this.ringingChanged(call);
   }
 
-  /** Puts a joined session's media in the call's region, telling its widget to rebuild when it moved. */
+  /** Puts a joined session's media in the call's region (media tells its widget to rebuild when it moved). */
   private placeSession(call: Call, sessionId: string): void {
-    if (this.deps.media.relocate(sessionId, call.region)) this.deps.notifier.notify(sessionId, 'media:relocated', { region: call.region });
+    this.deps.media.relocate(sessionId, call.region);
   }
 
   async voiceState(session: Session, payload: ClientPayload<'voice:state'>): Promise<{ callId: string | null }> {

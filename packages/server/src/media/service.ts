@@ -4,7 +4,7 @@ import type { types } from 'mediasoup';
 import { AppError } from '../util/errors.js';
 import { AgentPeer, type AgentAudioPorts, type AgentCodec, type AgentMediaLink } from './agent-peer.js';
 import { MediaPeer, type Peer, type TransportPlacement } from './peer.js';
-import type { PlainPeer } from './plain-peer.js';
+import { PlainPeer } from './plain-peer.js';
 import { startPlayer, type Player, type PromptCodec } from './player.js';
 import { RtpRelay, type G711Codec } from './rtp-relay.js';
 import { SipPeer, type CarrierMedia } from './sip-peer.js';
@@ -53,12 +53,21 @@ export class MediaService {
   private readonly producers = new Map<string, { producer: types.Producer; router: types.Router }>();
   /** Producers piped (or being piped) to another router, keyed `producerId:routerId`: consumers there wait for it. */
   private readonly pipes = new Map<string, Promise<unknown>>();
+  /** Told when a widget session's media was dropped to be built again in `region` (a region move, or its worker died). */
+  onRelocated: (sessionId: string, region: string) => void = () => undefined;
+  /**
+   * Told for each session whose media was on a worker that died: `relocated` (its widget rebuilds it), `rebuilt` (a
+   * server-side party, rebuilt here on a live worker: its audio wants consuming again) or the error that left it without.
+   */
+  onWorkerLost: (sessionId: string, outcome: 'relocated' | 'rebuilt' | Error) => void = () => undefined;
 
   constructor(
     private readonly pool: WorkerPool,
     private readonly placement: TransportPlacement,
     readonly regions: RegionConfig[],
-  ) {}
+  ) {
+    pool.onRouterDied = (router) => this.routerDied(router);
+  }
 
   get defaultRegion(): string {
     return this.regions[0]!.id;
@@ -74,14 +83,59 @@ export class MediaService {
   }
 
   /**
-   * Moves a session's media to another region: its transports (with their producers and consumers) close now,
-   * and its next `setup` builds new ones there. Returns false when it is already there.
+   * Moves a session's media to another region: its transports (with their producers and consumers) close now, its
+   * widget is told (`onRelocated`), and its next `setup` builds new ones there. Returns false when it is already there.
    */
   relocate(sessionId: string, region: string): boolean {
     if (!this.region(region)) throw new AppError('bad_request', `unknown region "${region}"`);
     if (this.regionOf(sessionId) === region) return false;
     this.placements.set(sessionId, region);
     this.dropPeer(sessionId);
+    this.onRelocated(sessionId, region);
+    return true;
+  }
+
+  /**
+   * A worker died with this router and everything on it (its producers, consumers and pipes are closed, so consumers
+   * elsewhere of its producers were told `producerclose`). Widgets rebuild their media like a region move; server-side
+   * parties are rebuilt here on a live worker of their region.
+   */
+  private routerDied(router: types.Router): void {
+    for (const key of this.pipes.keys()) if (key.endsWith(`:${router.id}`)) this.pipes.delete(key);
+    for (const peer of [...this.peers.values()]) {
+      if (peer.router !== router) continue;
+      if (peer instanceof PlainPeer) {
+        this.rebuildServerParty(peer).then(
+          (rebuilt) => rebuilt && this.onWorkerLost(peer.sessionId, 'rebuilt'),
+          (err: unknown) => this.onWorkerLost(peer.sessionId, err as Error),
+        );
+      } else {
+        this.dropPeer(peer.sessionId);
+        this.onRelocated(peer.sessionId, peer.region);
+        this.onWorkerLost(peer.sessionId, 'relocated');
+      }
+    }
+  }
+
+  /** True when rebuilt; false when the party left meanwhile. */
+  private async rebuildServerParty(peer: PlainPeer): Promise<boolean> {
+    const workers = this.region(peer.region)?.workers;
+    await this.pool.available(workers);
+    const router = this.pool.acquireRouter(workers);
+    try {
+      await peer.moveTo(router);
+    } catch (err) {
+      this.pool.release(router);
+      if (this.peers.get(peer.sessionId) === peer) this.peers.delete(peer.sessionId);
+      peer.close();
+      throw err;
+    }
+    if (this.peers.get(peer.sessionId) !== peer) {
+      peer.close();
+      this.pool.release(router);
+      return false;
+    }
+    for (const producer of peer.producers.values()) this.register(producer, router);
     return true;
   }
 
@@ -96,6 +150,7 @@ export class MediaService {
   async setup(sessionId: string): Promise<Omit<MediaSetup, 'iceServers'>> {
     const region = this.regionOf(sessionId);
     this.dropPeer(sessionId);
+    await this.pool.available(this.region(region)!.workers);
     const router = this.pool.acquireRouter(this.region(region)!.workers);
     let peer: MediaPeer;
     try {
@@ -131,6 +186,7 @@ export class MediaService {
   /** A server-side party's peer on a router of its region, its producers consumable from anywhere; replaces earlier media. */
   private async openServerParty<T extends PlainPeer>(sessionId: string, region: string, create: (router: types.Router) => Promise<T>): Promise<T> {
     this.dropPeer(sessionId);
+    await this.pool.available(this.region(region)?.workers);
     const router = this.pool.acquireRouter(this.region(region)?.workers);
     let peer: T;
     try {

@@ -1,4 +1,4 @@
-// mediasoup worker pool: one worker per core, one router each; replaces a worker that dies.
+// mediasoup worker pool: one worker per core, one router each; replaces a worker that dies and tells its owner which router went.
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { FastifyBaseLogger } from 'fastify';
@@ -20,6 +20,13 @@ export interface WorkerPoolOptions {
 export class WorkerPool {
   private readonly slots: (Slot | null)[];
   private closed = false;
+  /** Waiting for a worker to (re)start: a region whose only worker died waits for its replacement. */
+  private spawnWaiters: (() => void)[] = [];
+  /**
+   * Told when a worker died, with its router (already closed, with everything on it): by then the pool no longer hands
+   * it out, so media rebuilt from here lands on a live worker. Its replacement is starting meanwhile.
+   */
+  onRouterDied: (router: types.Router) => void = () => undefined;
 
   private constructor(
     private readonly options: WorkerPoolOptions,
@@ -35,24 +42,37 @@ export class WorkerPool {
   }
 
   private async spawn(index: number): Promise<void> {
-    const worker = await mediasoup.createWorker({
-      logLevel: 'warn',
-      rtcMinPort: this.options.rtcMinPort,
-      rtcMaxPort: this.options.rtcMaxPort,
-    });
-    const router = await worker.createRouter({ mediaCodecs });
-    this.slots[index] = { worker, router, load: 0 };
-    worker.on('died', (error) => {
-      this.slots[index] = null;
-      if (this.closed) return;
-      this.log.error({ err: error, pid: worker.pid }, 'mediasoup worker died; starting a replacement');
-      this.spawn(index).catch((err: unknown) => this.log.error({ err }, 'could not replace mediasoup worker'));
-    });
+    try {
+      const worker = await mediasoup.createWorker({
+        logLevel: 'warn',
+        rtcMinPort: this.options.rtcMinPort,
+        rtcMaxPort: this.options.rtcMaxPort,
+      });
+      const router = await worker.createRouter({ mediaCodecs });
+      this.slots[index] = { worker, router, load: 0 };
+      worker.on('died', (error) => {
+        this.slots[index] = null;
+        if (this.closed) return;
+        this.log.error({ err: error, pid: worker.pid, worker: index }, 'mediasoup worker died; moving its media and starting a replacement');
+        this.onRouterDied(router);
+        this.spawn(index).then(
+          () => this.log.info({ pid: this.slots[index]?.worker.pid, worker: index }, 'mediasoup worker replaced'),
+          (err: unknown) => this.log.error({ err, worker: index }, 'could not replace mediasoup worker'),
+        );
+      });
+    } finally {
+      for (const wake of this.spawnWaiters.splice(0)) wake();
+    }
   }
 
   /** True when every worker is alive. */
   get healthy(): boolean {
     return !this.closed && this.slots.every((s) => s !== null && !s.worker.closed && !s.worker.died);
+  }
+
+  /** Resolves at once when a worker among `workers` runs, else after the next (re)start attempt of one. */
+  async available(workers?: number[]): Promise<void> {
+    if (this.liveSlots(workers).length === 0 && !this.closed) await new Promise<void>((resolve) => this.spawnWaiters.push(resolve));
   }
 
   /** The least-loaded router among `workers` (indexes; default all); `release` it when its transports close. */
@@ -67,9 +87,12 @@ export class WorkerPool {
     return this.leastLoaded(workers).router;
   }
 
+  private liveSlots(workers?: number[]): Slot[] {
+    return this.slots.filter((s, i): s is Slot => s !== null && !s.worker.died && (!workers || workers.includes(i)));
+  }
+
   private leastLoaded(workers?: number[]): Slot {
-    const live = this.slots.filter((s, i): s is Slot => s !== null && !s.worker.died && (!workers || workers.includes(i)));
-    const slot = live.reduce<Slot | undefined>((best, s) => (!best || s.load < best.load ? s : best), undefined);
+    const slot = this.liveSlots(workers).reduce<Slot | undefined>((best, s) => (!best || s.load < best.load ? s : best), undefined);
     if (!slot) throw new Error('no mediasoup worker is available');
     return slot;
   }
