@@ -28,17 +28,26 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+export interface ServerPlacement {
+  /** Run the server inside this network namespace (`ip netns exec`), listening on `host`. */
+  netns: string;
+  host: string;
+}
+
+export async function startServer(env: Record<string, string> = {}, placement?: ServerPlacement): Promise<RunningServer> {
   const port = await freePort();
   const rtcMinPort = 20000 + Math.floor(Math.random() * 20000);
   const dataDir = mkdtempSync(join(tmpdir(), 'astral-test-'));
   const apiKey = 'ak_test_' + Math.random().toString(36).slice(2).padEnd(16, 'x');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/server/src/main.ts'], {
+  const node = [process.execPath, '--import', 'tsx', 'packages/server/src/main.ts'];
+  const [command, ...args] = placement ? ['ip', 'netns', 'exec', placement.netns, ...node] : node;
+  const host = placement?.host ?? '127.0.0.1';
+  const child = spawn(command!, args, {
     cwd: ROOT,
     env: {
       ...process.env,
       PORT: String(port),
-      HOST: '127.0.0.1',
+      HOST: host,
       ASTRAL_DATA_DIR: dataDir,
       ASTRAL_BOOTSTRAP_API_KEY: apiKey,
       ASTRAL_LISTEN_IP: '127.0.0.1',
@@ -55,7 +64,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Run
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${host}:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${output}`);

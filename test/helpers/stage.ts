@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from './browser.js';
 import { PhonePage } from './phone.js';
-import { startServer, type RunningServer } from './server.js';
+import { startServer, type RunningServer, type ServerPlacement } from './server.js';
 import { startSite, type Minter, type Site } from './site.js';
 import { toneFile } from './tone.js';
 
@@ -13,6 +13,8 @@ export interface StageOptions {
   browsers: Record<string, number>;
   /** Extra server environment. */
   env?: Record<string, string>;
+  /** Run the server in a network namespace (see netns.ts). */
+  placement?: ServerPlacement;
   /** The site's token endpoint (for `token-url` sign-in). */
   mint?: (server: RunningServer) => Minter;
 }
@@ -32,7 +34,7 @@ export interface Stage {
 
 export async function startStage(options: StageOptions): Promise<Stage> {
   const fixtures = join(tmpdir(), 'astral-fixtures');
-  const server = await startServer(options.env);
+  const server = await startServer(options.env, options.placement);
   const site = await startSite(server.url, options.mint?.(server));
   const names = Object.keys(options.browsers);
   const launched = await Promise.all(names.map((name) => launchBrowser(toneFile(fixtures, options.browsers[name]!))));

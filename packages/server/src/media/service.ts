@@ -8,7 +8,7 @@ import { PlainPeer } from './plain-peer.js';
 import { startPlayer, type Player, type PromptCodec } from './player.js';
 import { RtpRelay, type G711Codec } from './rtp-relay.js';
 import { SipPeer, type CarrierMedia } from './sip-peer.js';
-import { tapProducer, type RtpPacket, type Tap } from './tap.js';
+import { tapProducer, type Tap } from './tap.js';
 import type { WorkerPool } from './worker-pool.js';
 import type { RegionConfig } from '../config.js';
 
@@ -297,10 +297,10 @@ export class MediaService {
     return mime === 'audio/pcmu' ? 'PCMU' : mime === 'audio/pcma' ? 'PCMA' : 'opus';
   }
 
-  /** Receives a producer's RTP on the server (recording); undefined when the producer is gone. */
-  async tap(producerId: string, onPacket: (p: RtpPacket) => void): Promise<Tap | undefined> {
+  /** Sends a producer's RTP to a loopback port `listen` answers for its payload type (recording); undefined when the producer is gone. */
+  async tap(producerId: string, listen: (payloadType: number) => Promise<number>): Promise<Tap | undefined> {
     const source = this.producers.get(producerId);
-    return source && tapProducer(source.router, producerId, onPacket);
+    return source && tapProducer(source.router, producerId, listen);
   }
 
   /** Starts playing 20 ms frames into a router of `region` (IVR prompts); the producer can be consumed like any other. */
