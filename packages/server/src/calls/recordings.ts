@@ -1,17 +1,21 @@
-// Call recording: every answered call (unless turned off) taps each party's audio into a frame log under the data dir; a
-// write error (full, read-only or missing dir) stops that call's recording, logged, and the call goes on.
+// Call recording: every answered call (unless turned off) taps each party's audio into a frame log under the data dir,
+// written by the recording ingest worker (off the main loop); a write error (full, read-only or missing dir) or the
+// worker's death stops that call's recording, logged, and the call goes on.
 import type { FastifyBaseLogger } from 'fastify';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MediaService } from '../media/service.js';
 import type { Tap } from '../media/tap.js';
-import { FrameLogWriter } from '../recording/frame-log.js';
+import { RecordingIngest, type LogWriteError } from '../recording/ingest.js';
 import type { Store } from '../store/index.js';
 import type { Call } from './call.js';
 import type { SessionNotifier } from './notifier.js';
 
+/** A frame log no bigger than its magic holds nothing of the call. */
+const EMPTY_LOG_BYTES = 11;
+
 interface Active {
-  writer: FrameLogWriter;
+  ingest: RecordingIngest;
   /** The call record's note of its recording path (a failed recording's note is undone after it). */
   noted: Promise<void>;
   taps: Map<string, Tap | null>;
@@ -23,6 +27,8 @@ export class Recordings {
   private readonly active = new Map<string, Active>();
   /** Calls whose recording failed, not retried until they end. */
   private readonly broken = new Set<string>();
+  /** Writes every frame log; started with the first recording, and again after it died. */
+  private ingest: RecordingIngest | null = null;
 
   constructor(
     private readonly deps: { media: MediaService; store: Store; notifier: SessionNotifier; log: FastifyBaseLogger; dir: string; enabled: boolean },
@@ -49,8 +55,9 @@ export class Recordings {
     let rec = this.active.get(call.id);
     if (!rec) {
       const path = this.pathOf(call.id);
-      const writer = new FrameLogWriter(path, (err) => this.failed(call.id, writer, err));
-      rec = { writer, noted: call.stored.then(() => this.deps.store.calls.setRecordingPath(call.id, path)), taps: new Map(), told: new Set() };
+      const ingest = (this.ingest ??= this.startIngest());
+      ingest.openLog(call.id, path);
+      rec = { ingest, noted: call.stored.then(() => this.deps.store.calls.setRecordingPath(call.id, path)), taps: new Map(), told: new Set() };
       this.active.set(call.id, rec);
       this.persist(call.id, rec.noted);
     }
@@ -63,10 +70,10 @@ export class Recordings {
         if (rec.taps.has(producerId)) continue;
         const track = rec.taps.size;
         rec.taps.set(producerId, null);
-        const writer = rec.writer;
-        writer.declare(track, this.deps.media.codecOf(producerId));
+        const { ingest } = rec;
+        const codec = this.deps.media.codecOf(producerId);
         this.deps.media
-          .tap(producerId, (p) => writer.append(track, p.timestamp, p.payload))
+          .tap(producerId, (payloadType) => ingest.openTrack(call.id, track, codec, payloadType))
           .then((tap) => {
             if (this.active.get(call.id) === rec && tap) rec.taps.set(producerId, tap);
             else tap?.close();
@@ -76,24 +83,50 @@ export class Recordings {
     }
   }
 
+  /** Stops the call's recording; resolves once its frame log is flushed and closed. */
   async stop(call: Call): Promise<void> {
     this.broken.delete(call.id);
     const rec = this.active.get(call.id);
     if (!rec) return;
     this.active.delete(call.id);
     for (const tap of rec.taps.values()) tap?.close();
-    await rec.writer.close();
+    await rec.ingest.closeLog(call.id);
   }
 
-  /** The frame log cannot be written: the recording stops, the call goes on, and a recording with nothing in it is unlisted. */
-  private failed(callId: string, writer: FrameLogWriter, err: Error): void {
-    this.deps.log.error({ err, callId, path: writer.path }, 'recording stopped: cannot write its frame log');
+  private startIngest(): RecordingIngest {
+    const ingest = RecordingIngest.start();
+    ingest.once('ready', (threadId: number | null) => this.deps.log.info({ threadId }, 'the recording ingest worker is running'));
+    ingest.on('failed', (callId: string, err: LogWriteError) => {
+      this.deps.log.error({ err, callId, path: this.pathOf(callId) }, 'recording stopped: cannot write its frame log');
+      this.stopped(callId, ingest, err.holdsFrames);
+    });
+    ingest.once('exit', (err: Error) => {
+      if (this.ingest === ingest) this.ingest = null;
+      for (const [callId, rec] of [...this.active]) {
+        if (rec.ingest !== ingest) continue;
+        this.deps.log.error({ err, callId }, 'recording stopped: the recording ingest worker died');
+        this.stopped(callId, ingest, this.holdsFrames(callId));
+      }
+    });
+    return ingest;
+  }
+
+  /** The recording cannot go on: it stops, the call goes on, and a recording with nothing in it is unlisted. */
+  private stopped(callId: string, ingest: RecordingIngest, holdsFrames: boolean): void {
     const rec = this.active.get(callId);
-    if (rec?.writer !== writer) return;
+    if (rec?.ingest !== ingest) return;
     this.active.delete(callId);
     this.broken.add(callId);
     for (const tap of rec.taps.values()) tap?.close();
-    if (!writer.holdsFrames) this.persist(callId, rec.noted.then(() => this.deps.store.calls.setRecordingPath(callId, null)));
+    if (!holdsFrames) this.persist(callId, rec.noted.then(() => this.deps.store.calls.setRecordingPath(callId, null)));
+  }
+
+  private holdsFrames(callId: string): boolean {
+    try {
+      return statSync(this.pathOf(callId)).size > EMPTY_LOG_BYTES;
+    } catch {
+      return false;
+    }
   }
 
   private persist(callId: string, write: Promise<void>): void {
