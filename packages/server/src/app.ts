@@ -19,7 +19,6 @@ import { rateLimits } from './api/rate-limits.js';
 import { securityHeaders } from './api/security-headers.js';
 import { openApi } from './api/openapi.js';
 import { metricsApi } from './api/metrics.js';
-import { authFirst } from './api/auth.js';
 import { Metrics } from './metrics.js';
 import { recordingsApi } from './api/recordings.js';
 import { journeyApi } from './api/journey.js';
@@ -177,7 +176,6 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(securityHeaders, { connectOrigins: config.regions.flatMap((r) => (r.endpoint && URL.canParse(r.endpoint) ? [new URL(r.endpoint).origin] : [])) });
   if (config.rateLimits) await app.register(rateLimits, { limits: config.rateLimits });
   await app.register(errorMapper);
-  await app.register(authFirst);
   await app.register(openApi);
   await app.register(metricsApi, { metrics, token: config.metricsToken });
   // Ready: the database answers, every worker is alive and, with SIP on, its listener is bound.
@@ -199,8 +197,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
     router.phone = sip.gateway;
   }
   // AI agents: parties the server runs itself (speech and bots in the agent audio worker), reached as `agent:<key>`.
-  const voiceSecrets = new SecretBox(config.secretKey, SecretPurposes.voiceCredentials);
-  const agents = new AgentGateway({ calls, sessions, media, store, journeys, events: webhookEvents, transfers, voiceSecrets, log: app.log });
+  const agents = new AgentGateway({ calls, sessions, media, store, journeys, events: webhookEvents, log: app.log });
   notifier.agents = agents;
   router.agents = agents;
   const dialer = new AgentDialer({ store, calls, router, agents, journeys, ringTimeoutMs });
@@ -219,6 +216,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   // The `/v1` family (seeds 003 and 004): FastAPI-shaped errors, instance keys as Bearer or X-Api-Key.
   const serviceAuth: ServiceAuth = { keys, platformInstanceId: instanceId, instanceExists: async (id) => (await store.instances.get(id)) !== undefined };
   const publicUrl = () => config.publicUrl ?? `http://localhost:${boundPort()}`;
+  const voiceSecrets = new SecretBox(config.secretKey, SecretPurposes.voiceCredentials);
   await serviceFamily(app, async (v1) => {
     await v1.register(voiceChannelApi, { auth: serviceAuth, store, secrets: voiceSecrets, publicUrl });
     await v1.register(serviceCallsApi, { auth: serviceAuth, store, dialer, voiceSecrets });
