@@ -42,7 +42,7 @@ export async function createChannel(server: RunningServer, recipients: string[])
 }
 
 /** A gateway socket that has received `session:ready`. */
-function connect(server: RunningServer, token: string): Promise<Socket> {
+export function connect(server: RunningServer, token: string): Promise<Socket> {
   const socket = io(server.url, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: false });
   return new Promise((resolve, reject) => {
     socket.once('session:ready', () => resolve(socket));

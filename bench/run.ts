@@ -1,4 +1,4 @@
-// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring, answer-to-first-audio, ring fan-out, region-move audio gap, SIP trunk setup and load, AI voice agents, recording render, call history at 1M calls.
+// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring, answer-to-first-audio, ring fan-out, region-move audio gap, SIP trunk setup and load, AI voice agents, recording ingest under load, memory per idle widget, recording render, call history at 1M calls.
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -12,6 +12,8 @@ import { LIST_TARGET_MS, runCallHistory, STATS_TARGET_MS } from './call-history.
 import { runBaseline, runCalls, type Phones } from './calls.js';
 import { runAgentSection } from './agents.js';
 import { runRecordingRender } from './recording.js';
+import { runRecordingIngest } from './recording-ingest.js';
+import { runWidgetMemory } from './widget-memory.js';
 import { runSipSection } from './sip.js';
 import { FANOUT_SIZES, runFanout, WARMUP_ROUNDS } from './fanout.js';
 import { POLL_MS, preparePage } from './probes.js';
@@ -31,10 +33,13 @@ const SKIP_SIP = process.env.BENCH_SKIP_SIP === '1' && !ONLY_SIP;
 /** BENCH_SKIP_AGENTS=1 skips the AI voice agents section; BENCH_ONLY=agents runs nothing else. */
 const ONLY_AGENTS = process.env.BENCH_ONLY === 'agents';
 const SKIP_AGENTS = process.env.BENCH_SKIP_AGENTS === '1' && !ONLY_AGENTS;
+/** BENCH_SKIP_RECORDING=1 skips recording ingest under load; BENCH_ONLY=recording runs it (and the idle widget memory row) alone. */
+const ONLY_RECORDING = process.env.BENCH_ONLY === 'recording';
+const SKIP_RECORDING = process.env.BENCH_SKIP_RECORDING === '1' && !ONLY_RECORDING;
 const HISTORY_ROWS = Math.max(1000, Number.parseInt(process.env.BENCH_HISTORY_ROWS ?? '', 10) || 1_000_000);
 const HISTORY_REQUESTS = Math.max(50, Number.parseInt(process.env.BENCH_HISTORY_REQUESTS ?? '', 10) || 100);
 /** The whole run is abandoned (and cleaned up) after this long (call history gets 4 minutes of it, the SIP section 4). */
-const WATCHDOG_MS = Math.max(60_000, Number.parseInt(process.env.BENCH_TIMEOUT_MS ?? '', 10) || 300_000 + 240_000 + (SKIP_SIP ? 0 : 240_000) + (SKIP_AGENTS ? 0 : 240_000));
+const WATCHDOG_MS = Math.max(60_000, Number.parseInt(process.env.BENCH_TIMEOUT_MS ?? '', 10) || 300_000 + 240_000 + (SKIP_SIP ? 0 : 240_000) + (SKIP_AGENTS ? 0 : 240_000) + (SKIP_RECORDING ? 0 : 150_000) + 60_000);
 
 const out = (line = ''): void => void process.stdout.write(line + '\n');
 
@@ -64,6 +69,12 @@ async function main(): Promise<void> {
     await runAgentSection(out, (c) => void closers.push(c));
     return;
   }
+  if (ONLY_RECORDING) {
+    await runRecordingIngest(out, (c) => void closers.push(c));
+    out();
+    await runWidgetMemory(out, (c) => void closers.push(c));
+    return;
+  }
   out('Widget bundle');
   for (const line of bundleRows()) out('  ' + line);
   out();
@@ -80,6 +91,15 @@ async function main(): Promise<void> {
 
   if (SKIP_AGENTS) out('AI voice agents: skipped (BENCH_SKIP_AGENTS=1)');
   else await runAgentSection(out, (c) => void closers.push(c));
+  await cleanup();
+  out();
+
+  if (SKIP_RECORDING) out('Recording ingest: skipped (BENCH_SKIP_RECORDING=1)');
+  else await runRecordingIngest(out, (c) => void closers.push(c));
+  await cleanup();
+  out();
+
+  await runWidgetMemory(out, (c) => void closers.push(c));
   await cleanup();
   out();
 

@@ -26,7 +26,7 @@ type Closer = { close(): Promise<void> };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** g711a.pcap (7 s) repeated `times` times as one continuous stream (same SSRC, running sequence numbers and timestamps). */
-function loopedPcap(dir: string, times: number): string {
+export function loopedPcap(dir: string, times: number): string {
   const packets = parsePcap(readFileSync(G711A_PCAP));
   const t0 = packets[0]!.time;
   const spanMs = packets[packets.length - 1]!.time - t0 + 30;
@@ -72,7 +72,7 @@ async function liveCalls(server: RunningServer): Promise<number> {
   return Array.isArray(res.body) ? res.body.length : -1;
 }
 
-async function waitLive(server: RunningServer, n: number, timeoutMs: number): Promise<boolean> {
+export async function waitLive(server: RunningServer, n: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if ((await liveCalls(server)) === n) return true;
@@ -144,7 +144,7 @@ async function trunkWindow(server: RunningServer, target: LoadTarget, calls: num
 }
 
 /** The thread a server's log names for a worker (`"threadId":N … <name>`), if it is one of the process's threads. */
-function loggedThread(server: RunningServer, name: string): number[] {
+export function loggedThread(server: RunningServer, name: string): number[] {
   const named = new RegExp(`"threadId":([0-9]+)[^\\n]*${name}`).exec(server.output());
   return named && threads(server.process.pid!).includes(Number(named[1])) ? [Number(named[1])] : [];
 }
