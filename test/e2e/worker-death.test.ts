@@ -1,11 +1,20 @@
 // End to end: a mediasoup worker is SIGKILLed under a live call between two widgets; the call's media moves to the live
 // worker (the region-move path), both sides hear each other again, /healthz and /readyz recover, and new calls work.
+// A trunk call (SIPp as the carrier) loses both its workers one after the other: the server rebuilds the SIP leg itself.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
+import alawmulaw from 'alawmulaw';
+import { buildRtp } from '../../packages/server/src/media/rtp.js';
 import type { PhonePage } from '../helpers/phone.js';
+import { hasTone, writeRtpPcap } from '../helpers/rtp-capture.js';
 import { mintToken, type RunningServer } from '../helpers/server.js';
+import { freeMediaPort, startSipp, type RunningSipp } from '../helpers/sipp.js';
 import { startStage, type Stage } from '../helpers/stage.js';
+import { api, captureAtCarrier, configureTrunk, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
 
 const ALICE_HZ = 440;
 const BOB_HZ = 1000;
@@ -16,7 +25,7 @@ let server: RunningServer;
 const tokens: Record<string, string> = {};
 
 /** The server process's mediasoup worker children. */
-function workerPids(): number[] {
+function workerPids(server: RunningServer): number[] {
   const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(server.process.pid)], { encoding: 'utf8' });
   return out
     .split('\n')
@@ -25,11 +34,18 @@ function workerPids(): number[] {
 }
 
 /** Router dumps through /metrics: producers on each worker index. */
-async function producersPerWorker(): Promise<Record<string, number>> {
+async function producersPerWorker(server: RunningServer): Promise<Record<string, number>> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   const counts: Record<string, number> = {};
   for (const m of text.matchAll(/^astral_mediasoup_producers\{worker="(\d+)"\} (\d+)$/gm)) counts[m[1]!] = Number(m[2]);
   return counts;
+}
+
+async function healthy(server: RunningServer): Promise<void> {
+  await until('/healthz 200', async () => (await fetch(`${server.url}/healthz`)).status === 200);
+  const ready = await fetch(`${server.url}/readyz`);
+  assert.equal(ready.status, 200);
+  assert.equal(((await ready.json()) as { checks: Record<string, string> }).checks.workers, 'ok');
 }
 
 async function until(what: string, check: () => Promise<boolean>, attempts = 100): Promise<void> {
@@ -40,12 +56,26 @@ async function until(what: string, check: () => Promise<boolean>, attempts = 100
   assert.fail(`gave up waiting for ${what}`);
 }
 
-/** Listens in short windows until the far side's tone is back. */
-async function hearsAgain(phone: PhonePage, hz: number): Promise<void> {
-  for (let i = 0; i < 40; i++) {
-    const heard = await phone.heardAudio(300).catch(() => null);
-    if (heard && heard.rms > 0.01 && Math.abs(heard.peakHz - hz) < TOLERANCE_HZ) return;
+/** Ids of the far side's audio tracks the widget plays (one per consumer). */
+function remoteTracks(phone: PhonePage): Promise<string[]> {
+  return phone.page.evaluate(() =>
+    ((document.getElementById('phone') as unknown as { client: { remoteStream: MediaStream | null } }).client.remoteStream?.getAudioTracks() ?? []).map((t) => t.id),
+  );
+}
+
+/**
+ * Listens in short windows until the far side's tone is back on consumers made after the kill: none of `before`'s
+ * tracks remains (those died with the worker), so what is heard is the rebuilt media, not a buffer of the old.
+ */
+async function hearsAgain(phone: PhonePage, hz: number, before: string[]): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    const tracks = await remoteTracks(phone);
+    if (tracks.length > 0 && tracks.every((id) => !before.includes(id))) {
+      const heard = await phone.heardAudio(300).catch(() => null);
+      if (heard && heard.rms > 0.01 && Math.abs(heard.peakHz - hz) < TOLERANCE_HZ) return;
+    } else await new Promise((r) => setTimeout(r, 100));
   }
+  assert.deepEqual((await remoteTracks(phone)).filter((id) => before.includes(id)), [], 'the consumers of the dead worker are gone');
   await phone.expectTone(hz, TOLERANCE_HZ); // fails with what it heard
 }
 
@@ -58,7 +88,7 @@ async function assertInboundRtp(phone: PhonePage, hz: number): Promise<void> {
 }
 
 /** Server log lines (pino JSON) about media rebuilt after a worker died. */
-function rebuildLines(): Record<string, unknown>[] {
+function rebuildLines(server: RunningServer): Record<string, unknown>[] {
   return server
     .output()
     .split('\n')
@@ -97,15 +127,16 @@ describe('a mediasoup worker dies mid-call', { timeout: 120_000 }, () => {
     await Promise.all([alice.expectTone(BOB_HZ), bob.expectTone(ALICE_HZ)]);
 
     // Each widget's transports sit on their own worker (least-loaded placement): every worker carries this call.
-    const perWorker = await producersPerWorker();
+    const perWorker = await producersPerWorker(server);
     assert.deepEqual(Object.keys(perWorker).sort(), ['0', '1'], `two workers: ${JSON.stringify(perWorker)}`);
     assert.ok(Object.values(perWorker).every((n) => n > 0), `the call's media is on both workers: ${JSON.stringify(perWorker)}`);
-    const pids = workerPids();
+    const pids = workerPids(server);
     assert.equal(pids.length, 2, 'the server runs two mediasoup workers');
 
+    const [aliceTracks, bobTracks] = [await remoteTracks(alice), await remoteTracks(bob)];
     const killedAt = Date.now();
     process.kill(pids[0]!, 'SIGKILL');
-    await Promise.all([hearsAgain(alice, BOB_HZ), hearsAgain(bob, ALICE_HZ)]);
+    await Promise.all([hearsAgain(alice, BOB_HZ, aliceTracks), hearsAgain(bob, ALICE_HZ, bobTracks)]);
     t.diagnostic(`audio back on both sides ${Date.now() - killedAt} ms after the worker was killed`);
 
     assert.equal(await alice.state(), 'in-call');
@@ -113,15 +144,12 @@ describe('a mediasoup worker dies mid-call', { timeout: 120_000 }, () => {
     assert.deepEqual([...(await alice.events('astral-call-ended')), ...(await bob.events('astral-call-ended'))], [], 'nobody saw the call end');
     await Promise.all([assertInboundRtp(alice, BOB_HZ), assertInboundRtp(bob, ALICE_HZ)]);
 
-    const lines = rebuildLines();
+    const lines = rebuildLines(server);
     assert.ok(lines.some((l) => l.callId === callId && typeof l.legId === 'string'), `a log line names the call and its moved leg:\n${server.output().slice(-4000)}`);
 
     // The replacement worker runs: liveness and readiness say so, and the dead pid is gone.
-    await until('/healthz 200', async () => (await fetch(`${server.url}/healthz`)).status === 200);
-    const ready = await fetch(`${server.url}/readyz`);
-    assert.equal(ready.status, 200);
-    assert.equal(((await ready.json()) as { checks: Record<string, string> }).checks.workers, 'ok');
-    const now = workerPids();
+    await healthy(server);
+    const now = workerPids(server);
     assert.equal(now.length, 2, 'a new worker replaced the dead one');
     assert.ok(!now.includes(pids[0]!));
 
@@ -134,5 +162,79 @@ describe('a mediasoup worker dies mid-call', { timeout: 120_000 }, () => {
     await connectedCall(bob, alice, 'alice');
     await Promise.all([alice.expectTone(BOB_HZ), bob.expectTone(ALICE_HZ)]);
     await Promise.all([assertInboundRtp(alice, BOB_HZ), assertInboundRtp(bob, ALICE_HZ)]);
+  });
+});
+
+/** A carrier that plays a 700 Hz tone for 60 s: PCMA, 20 ms packets. */
+const CARRIER_HZ = 700;
+function carrierTonePcap(): string {
+  const dir = join(tmpdir(), 'astral-fixtures');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `pcma-${CARRIER_HZ}hz-60s.pcap`);
+  const pcm = Int16Array.from({ length: 8000 * 60 }, (_, i) => Math.round(0.4 * 32767 * Math.sin((2 * Math.PI * CARRIER_HZ * i) / 8000)));
+  const alaw = alawmulaw.alaw.encode(pcm);
+  const records = Array.from({ length: pcm.length / 160 }, (_, i) => ({
+    timeUs: 1_700_000_000_000_000 + i * 20_000,
+    rtp: buildRtp({ payloadType: 8, marker: i === 0, seq: i, timestamp: 160 * i, ssrc: 0x70070 }, Buffer.from(alaw.subarray(i * 160, (i + 1) * 160))),
+  }));
+  writeFileSync(file, writeRtpPcap(records));
+  return file;
+}
+
+describe('mediasoup workers die under a trunk call', { timeout: 120_000 }, () => {
+  let trunkStage: TrunkStage;
+  const sipps: RunningSipp[] = [];
+
+  before(async () => {
+    trunkStage = await startTrunkStage({ browsers: { agent: ALICE_HZ }, env: { ASTRAL_WORKERS: '2', LOG_LEVEL: 'info' } });
+    tokens.agent = await mintToken(trunkStage.server, 'agent', { display_name: 'Agent', extension: '1001' });
+    await configureTrunk(trunkStage.server, { name: 'carrier', host: '127.0.0.1', port: 5999, allowed_ips: ['127.0.0.1/32'] }, [
+      { number: '+15550001', destination: '1001', destination_type: 'extension' },
+    ]);
+  });
+  trunkSuiteHooks(() => trunkStage, sipps);
+
+  test('the SIP leg is rebuilt by the server and the widget moves: carrier and widget hear each other after each death', async () => {
+    const server = trunkStage.server;
+    const agent = await trunkStage.phone('agent', tokens.agent!);
+    const mediaPort = await freeMediaPort();
+    const heardByCarrier = await captureAtCarrier(mediaPort);
+    const sipp = await startSipp({
+      scenario: 'uac-call-pcap-wait-bye.xml',
+      remote: `127.0.0.1:${trunkStage.sipPort}`,
+      service: '15550001',
+      vars: { from: '+14155550123' },
+      audioPcap: carrierTonePcap(),
+      mediaPort,
+      timeoutS: 90,
+    });
+    sipps.push(sipp);
+    await agent.waitState('incoming', 10_000);
+    await agent.invoke('answer');
+    await agent.waitState('in-call');
+    await agent.expectTone(CARRIER_HZ);
+
+    // The widget and the SIP leg sit on the two workers; killing both originals in turn hits each of them once.
+    const originals = workerPids(server);
+    assert.equal(originals.length, 2, 'the server runs two mediasoup workers');
+    for (const pid of originals) {
+      const tracks = await remoteTracks(agent);
+      process.kill(pid, 'SIGKILL');
+      await until('the dead worker is replaced', async () => !workerPids(server).includes(pid) && workerPids(server).length === 2);
+      await hearsAgain(agent, CARRIER_HZ, tracks);
+      assert.equal(await agent.state(), 'in-call');
+      await healthy(server);
+    }
+    await assertInboundRtp(agent, CARRIER_HZ);
+    const live = (await api(server, 'GET', '/api/v1/calls/live')).body as { call_id?: string; channel_id: string; status: string }[];
+    assert.ok(live.some((l) => l.channel_id.startsWith('SIP/carrier-') && l.status === 'answered'), `the trunk leg is still answered: ${JSON.stringify(live)}`);
+    const outcomes = rebuildLines(server).map((l) => l.outcome);
+    assert.ok(outcomes.includes('rebuilt') && outcomes.includes('relocated'), `the SIP leg was rebuilt and the widget relocated: ${outcomes}`);
+
+    await agent.invoke('hangup');
+    const result = await sipp.done;
+    assert.ok(result.receivedRequests.includes('BYE'), `the carrier got BYE: ${result.receivedRequests}`);
+    const got = await heardByCarrier.stop();
+    assert.ok(hasTone(got.pcm.subarray(got.pcm.length - 8000), ALICE_HZ), `after both deaths the carrier hears the widget (${ALICE_HZ} Hz)`);
   });
 });

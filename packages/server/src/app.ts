@@ -237,6 +237,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   app.addHook('onClose', async () => {
     stopHeartbeat();
     await webhookDispatcher.close();
+    await recordings.close();
     await media.close();
     pool.close();
     await store.close();
