@@ -93,6 +93,17 @@ export class Recordings {
     await rec.ingest.closeLog(call.id);
   }
 
+  /** Flushes and closes every frame log still open, then stops the ingest worker (server shutdown). */
+  async close(): Promise<void> {
+    const open = [...this.active];
+    this.active.clear();
+    for (const [, rec] of open) for (const tap of rec.taps.values()) tap?.close();
+    await Promise.all(open.map(([callId, rec]) => rec.ingest.closeLog(callId)));
+    const ingest = this.ingest;
+    this.ingest = null;
+    await ingest?.terminate();
+  }
+
   private startIngest(): RecordingIngest {
     const ingest = RecordingIngest.start();
     ingest.once('ready', (threadId: number | null) => this.deps.log.info({ threadId }, 'the recording ingest worker is running'));
