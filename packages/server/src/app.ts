@@ -19,6 +19,7 @@ import { rateLimits } from './api/rate-limits.js';
 import { securityHeaders } from './api/security-headers.js';
 import { openApi } from './api/openapi.js';
 import { metricsApi } from './api/metrics.js';
+import { authFirst } from './api/auth.js';
 import { Metrics } from './metrics.js';
 import { recordingsApi } from './api/recordings.js';
 import { journeyApi } from './api/journey.js';
@@ -176,6 +177,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(securityHeaders, { connectOrigins: config.regions.flatMap((r) => (r.endpoint && URL.canParse(r.endpoint) ? [new URL(r.endpoint).origin] : [])) });
   if (config.rateLimits) await app.register(rateLimits, { limits: config.rateLimits });
   await app.register(errorMapper);
+  await app.register(authFirst);
   await app.register(openApi);
   await app.register(metricsApi, { metrics, token: config.metricsToken });
   // Ready: the database answers, every worker is alive and, with SIP on, its listener is bound.

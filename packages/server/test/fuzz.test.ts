@@ -142,7 +142,10 @@ function permissionFor(method: string, path: string): string {
   throw new Error(`no permission known for ${method} ${path}`);
 }
 
-test('auth matrix: every endpoint × {no credentials, wrong credentials, missing permission, another instance} → 401 / 403 / 404', async () => {
+/** A JSON body that no endpoint's schema accepts (every request body is an object). */
+const INVALID_BODY = JSON.stringify([{ not: 'valid' }]);
+
+test('auth matrix: every endpoint × {no credentials, wrong credentials, missing permission, another instance} (with a valid and an invalid body) → 401 / 403 / 404', async () => {
   const otherThan = (p: string) => (p === 'calls.read' ? 'tokens.create' : 'calls.read');
   const limitedKeys = new Map<string, string>();
   for (const p of ['calls.read', 'tokens.create']) limitedKeys.set(p, await createKey(t, `matrix-${p}`, [p]));
@@ -160,7 +163,7 @@ test('auth matrix: every endpoint × {no credentials, wrong credentials, missing
     const body = op.requestBody ? JSON.stringify(valid) : undefined;
     const usesApiKeyHeader = op.security?.some((s) => 'ApiKey' in s);
     const keyHeader = (key: string): Record<string, string> => (path.startsWith('/v1/') ? { authorization: `Bearer ${key}` } : { 'x-api-key': key });
-    const cases: { who: string; headers: Record<string, string>; expect: number[] }[] = [
+    const cases: { who: string; headers: Record<string, string>; expect: number[]; invalidBody?: boolean }[] = [
       { who: 'no credentials', headers: {}, expect: [401] },
       { who: 'wrong credentials', headers: needs === 'channel-member' ? { authorization: 'Bearer wt_not_a_real_token' } : keyHeader('ak_wrong_0123456789abcdefghij'), expect: [401] },
     ];
@@ -182,10 +185,14 @@ test('auth matrix: every endpoint × {no credentials, wrong credentials, missing
       const other = name === 'POST /api/v1/instances' ? [403] : hasAObject ? [404] : [];
       cases.push({ who: "another instance's admin key", headers: keyHeader(bKey), expect: other });
     }
+    // Credentials are checked before the input: the same answers with a body no schema accepts (never a 400 first).
+    if (body !== undefined) {
+      for (const c of [...cases]) if (c.expect.every((code) => code === 401 || code === 403)) cases.push({ ...c, who: `${c.who}, invalid body`, invalidBody: true });
+    }
     for (const c of cases) {
       cells++;
       const headers = { ...c.headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) };
-      const res = await send({ method, url, headers, body });
+      const res = await send({ method, url, headers, body: c.invalidBody ? INVALID_BODY : body });
       const leaks = res.status < 300 ? aSecrets.filter((s) => res.text.includes(s)) : [];
       const bad = res.status >= 500 || (c.expect.length ? !c.expect.includes(res.status) : res.status >= 500) || leaks.length > 0;
       if (bad) failures.push(`${name} [${c.who}] → ${res.status} (expected ${c.expect.join('/') || 'no A data'}${leaks.length ? `; leaked ${leaks.join(', ')}` : ''}) ${res.text.slice(0, 200)}`);

@@ -16,6 +16,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { hasPermission, type ApiKeyService } from '../auth/api-keys.js';
 import type { Principal, PrincipalResolver } from '../auth/principal.js';
 import type { ChannelCalls } from '../calls/channel-calls.js';
+import { authGuard } from './auth.js';
 import type { Channel } from '../store/channels.js';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
@@ -23,37 +24,45 @@ import { AppError } from '../util/errors.js';
 const Params = Type.Object({ channel_id: Snowflake });
 type Req<B = unknown> = FastifyRequest<{ Params: { channel_id: string }; Body: B }>;
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The user or bot behind `Authorization` (channel routes). */
+    principal?: Principal;
+  }
+}
+
 const toResponse = (c: Channel): ChannelResponseT => ({ id: c.id, type: c.type, name: c.name, recipients: c.recipients, rtc_region: c.rtcRegion });
 
 export const channelsApi: FastifyPluginAsync<{ store: Store; keys: ApiKeyService; principals: PrincipalResolver; channels: ChannelCalls }> = async (
   app,
   { store, keys, principals, channels },
 ) => {
-  const member = async (request: Req) => {
-    const principal = await principals.fromHeader(request.headers.authorization);
+  /** Authenticates the user or bot (a guard: before validation); membership of the path's channel is checked after it. */
+  const signedIn = authGuard(async (request) => {
+    request.principal = await principals.fromHeader(request.headers.authorization);
+  });
+  const member = async (request: FastifyRequest<{ Params: { channel_id: string } }>) => {
+    const principal = request.principal!;
     return { principal, channel: await channels.channelFor(principal, request.params.channel_id) };
   };
+  /** An API key with channels.manage may create any channel; a user or bot one it belongs to. */
+  const creator = authGuard(async (request) => {
+    if (request.headers['x-api-key'] === undefined) return void (request.principal = await principals.fromHeader(request.headers.authorization));
+    const key = await keys.authenticate(String(request.headers['x-api-key']));
+    if (!hasPermission(key, 'channels.manage')) throw new AppError('forbidden', 'this API key lacks the "channels.manage" permission');
+    request.apiKey = key;
+  });
   const errors = { '4xx': ErrorBody };
   // `recipients` is optional, and so is the whole body: an empty request means "the default recipients".
   const emptyBodyIsEmptyObject = async (request: FastifyRequest) => {
     request.body ??= {};
   };
 
-  app.post<{ Body: CreateChannelBody }>('/api/v1/channels', { schema: { body: CreateChannelBody, response: { 201: ChannelResponse, ...errors } } }, async (request, reply) => {
-    // An API key may create any channel; a bot or user may create one it belongs to.
-    let instanceId: string;
-    let creator: Principal | null = null;
-    if (request.headers['x-api-key'] !== undefined) {
-      const key = await keys.authenticate(String(request.headers['x-api-key']));
-      if (!hasPermission(key, 'channels.manage')) throw new AppError('forbidden', 'this API key lacks the "channels.manage" permission');
-      instanceId = key.instanceId;
-    }
-    else {
-      creator = await principals.fromHeader(request.headers.authorization);
-      instanceId = creator.instanceId;
-    }
+  app.post<{ Body: CreateChannelBody }>('/api/v1/channels', { schema: { body: CreateChannelBody, response: { 201: ChannelResponse, ...errors } }, preHandler: creator }, async (request, reply) => {
+    const principal = request.principal;
+    const instanceId = principal ? principal.instanceId : request.apiKey!.instanceId;
     const { recipients, name } = request.body;
-    if (creator && !recipients.includes(creator.party.userId)) throw new AppError('forbidden', 'you can only create channels you are a recipient of');
+    if (principal && !recipients.includes(principal.party.userId)) throw new AppError('forbidden', 'you can only create channels you are a recipient of');
     const known = await store.channels.existingPrincipals(instanceId, recipients);
     const unknown = recipients.find((id) => !known.has(id));
     if (unknown) throw new AppError('bad_request', `recipients: ${unknown} is not a user or bot of this instance`);
@@ -62,29 +71,29 @@ export const channelsApi: FastifyPluginAsync<{ store: Store; keys: ApiKeyService
     return reply.status(201).send(toResponse({ ...channel, recipients: [...recipients].sort() }));
   });
 
-  app.get('/api/v1/channels/:channel_id/rtc-regions', { schema: { params: Params, response: { 200: Type.Array(RtcRegion), ...errors } } }, async (request: Req) => {
+  app.get<{ Params: { channel_id: string } }>('/api/v1/channels/:channel_id/rtc-regions', { schema: { params: Params, response: { 200: Type.Array(RtcRegion), ...errors } }, preHandler: signedIn }, async (request) => {
     await member(request);
     return channels.regions();
   });
 
-  app.get('/api/v1/channels/:channel_id/call', { schema: { params: Params, response: { 200: CallEligibility, ...errors } } }, async (request: Req) => {
+  app.get<{ Params: { channel_id: string } }>('/api/v1/channels/:channel_id/call', { schema: { params: Params, response: { 200: CallEligibility, ...errors } }, preHandler: signedIn }, async (request) => {
     const { principal, channel } = await member(request);
     return channels.eligibility(principal, channel);
   });
 
-  app.patch('/api/v1/channels/:channel_id/call', { schema: { params: Params, body: PatchCallBody, response: { 204: NoContent, ...errors } } }, async (request: Req<PatchCallBody>, reply) => {
+  app.patch('/api/v1/channels/:channel_id/call', { schema: { params: Params, body: PatchCallBody, response: { 204: NoContent, ...errors } }, preHandler: signedIn }, async (request: Req<PatchCallBody>, reply) => {
     const { channel } = await member(request);
     await channels.setRegion(channel, request.body.region);
     return reply.status(204).send();
   });
 
-  app.post('/api/v1/channels/:channel_id/call/ring', { schema: { params: Params, body: RecipientsBody, response: { 204: NoContent, ...errors } }, preValidation: emptyBodyIsEmptyObject }, async (request: Req<RecipientsBody>, reply) => {
+  app.post('/api/v1/channels/:channel_id/call/ring', { schema: { params: Params, body: RecipientsBody, response: { 204: NoContent, ...errors } }, preValidation: emptyBodyIsEmptyObject, preHandler: signedIn }, async (request: Req<RecipientsBody>, reply) => {
     const { principal, channel } = await member(request);
     await channels.ring(principal, channel, request.body.recipients);
     return reply.status(204).send();
   });
 
-  app.post('/api/v1/channels/:channel_id/call/stop-ringing', { schema: { params: Params, body: RecipientsBody, response: { 204: NoContent, ...errors } }, preValidation: emptyBodyIsEmptyObject }, async (request: Req<RecipientsBody>, reply) => {
+  app.post('/api/v1/channels/:channel_id/call/stop-ringing', { schema: { params: Params, body: RecipientsBody, response: { 204: NoContent, ...errors } }, preValidation: emptyBodyIsEmptyObject, preHandler: signedIn }, async (request: Req<RecipientsBody>, reply) => {
     const { principal, channel } = await member(request);
     await channels.stopRinging(principal, channel, request.body.recipients);
     return reply.status(204).send();

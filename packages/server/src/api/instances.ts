@@ -6,7 +6,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ApiKeyService } from '../auth/api-keys.js';
 import type { Instance, InstanceStore } from '../store/instances.js';
 import { AppError } from '../util/errors.js';
-import { requireApiKey } from './auth.js';
+import { authGuard, requireApiKey } from './auth.js';
 import { StringEnum } from './fastapi-family.js';
 
 export interface InstancesApiOptions {
@@ -36,9 +36,9 @@ export const instancesApi: FastifyPluginAsync<InstancesApiOptions> = async (app,
   const admin = requireApiKey(keys, 'admin');
   const errors = { '4xx': ErrorBody };
   const isPlatform = (request: FastifyRequest) => request.apiKey!.instanceId === platformInstanceId;
-  const platformOnly = async (request: FastifyRequest) => {
+  const platformOnly = authGuard(async (request: FastifyRequest) => {
     if (!isPlatform(request)) throw new AppError('forbidden', 'this needs a platform admin key (an admin key of the default instance)');
-  };
+  });
   /** The instance a key may see: any for a platform admin, else only its own; others answer 404 like unknown ones. */
   const visible = async (request: FastifyRequest, id: string): Promise<Instance> => {
     const instance = isPlatform(request) || request.apiKey!.instanceId === id ? await instances.get(id) : undefined;
