@@ -14,6 +14,8 @@ import { hasTone, writeRtpPcap } from '../helpers/rtp-capture.js';
 import { mintToken, type RunningServer } from '../helpers/server.js';
 import { freeMediaPort, startSipp, type RunningSipp } from '../helpers/sipp.js';
 import { startStage, type Stage } from '../helpers/stage.js';
+import { tonePower } from '../helpers/tone.js';
+import wavefile from 'wavefile';
 import { api, captureAtCarrier, configureTrunk, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
 
 const ALICE_HZ = 440;
@@ -157,6 +159,13 @@ describe('a mediasoup worker dies mid-call', { timeout: 120_000 }, () => {
     await Promise.all([alice.waitState('ready'), bob.waitState('ready')]);
     const ended = await bob.waitEvent('astral-call-ended');
     assert.deepEqual([ended.detail.callId, ended.detail.disposition], [callId, 'ANSWERED']);
+    // The recording went on: the moved party's new producer was tapped too, so its last second holds both tones.
+    const recording = await fetch(`${server.url}/api/v1/calls/${callId}/recording`, { headers: { 'x-api-key': server.apiKey } });
+    assert.equal(recording.status, 200);
+    const samples = new wavefile.WaveFile(new Uint8Array(await recording.arrayBuffer())).getSamples(false, Float64Array) as unknown as Float64Array;
+    const lastSecond = samples.subarray(samples.length - 48_000);
+    const [aliceShare, bobShare] = [ALICE_HZ, BOB_HZ].map((hz) => tonePower(lastSecond, 48_000, hz));
+    assert.ok(aliceShare! > 0.01 && bobShare! > 0.01, `both tones recorded after the move: ${ALICE_HZ} Hz ${aliceShare}, ${BOB_HZ} Hz ${bobShare}`);
 
     // A new call afterwards, the other way round, carries audio both ways.
     await connectedCall(bob, alice, 'alice');
