@@ -7,6 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import type { WebSocket, WebSocketServer as WssClass } from 'ws';
 import { synthesize } from '../packages/server/src/agents/local/espeak.js';
+import { LOCAL_VENDORS } from '../packages/server/src/agents/vendors/select.js';
 import { AgentAudio, type AgentSpec, type StreamIdentity } from '../packages/server/src/audio/agent-audio.js';
 import { OpusEncoder } from '../packages/server/src/audio/opus-encoder.js';
 import { Resampler } from '../packages/server/src/audio/resample.js';
@@ -53,8 +54,8 @@ async function bridgeLatency(agents: AgentAudio): Promise<{ toBot: number[]; fro
   );
   const sfu = await sfuSocket();
   const { port } = await agents.open('bench-bridge');
-  const agent: AgentSpec = { key: 'bot', name: 'Bot', language: 'en', provider: 'pipecat', url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, greeting: null, prompt: null, voice: null };
-  agents.start('bench-bridge', { sfuPort: sfu.port, codec: 'PCMU', payloadType: 0, ssrc: 7, agent, stream });
+  const agent: AgentSpec = { key: 'bot', name: 'Bot', language: 'en', provider: 'pipecat', url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, greeting: null, prompt: null, voice: null, llmModel: null };
+  agents.start('bench-bridge', { sfuPort: sfu.port, codec: 'PCMU', payloadType: 0, ssrc: 7, agent, vendors: LOCAL_VENDORS, stream });
   const bot = await connected;
   agents.answered('bench-bridge');
   await sleep(100);
@@ -95,13 +96,13 @@ async function opusFrames(text: string): Promise<Buffer[]> {
 /** LEGS local agents at once, each asked QUESTIONS times: end of the caller's speech → the agent's first audio packet. */
 async function localLoad(agents: AgentAudio, workerTid: number | null) {
   const question = await opusFrames('what are your opening hours');
-  const agent: AgentSpec = { key: 'akylai', name: 'Akylai', language: 'en', provider: 'local', url: null, greeting: null, prompt: null, voice: null };
+  const agent: AgentSpec = { key: 'akylai', name: 'Akylai', language: 'en', provider: 'local', url: null, greeting: null, prompt: null, voice: null, llmModel: null };
   const legs = await Promise.all(
     Array.from({ length: LEGS }, async (_, n) => {
       const id = `bench-local-${n}`;
       const sfu = await sfuSocket();
       const { port } = await agents.open(id);
-      agents.start(id, { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 100 + n, agent, stream });
+      agents.start(id, { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 100 + n, agent, vendors: LOCAL_VENDORS, stream });
       return { id, sfu, port };
     }),
   );
@@ -147,10 +148,10 @@ const BARGE_INS = 5;
  */
 async function bargeInLatency(agents: AgentAudio): Promise<number[]> {
   const [longQuestion, interruption] = await Promise.all([opusFrames('tell me about astral'), opusFrames('how much does it cost')]);
-  const agent: AgentSpec = { key: 'akylai', name: 'Akylai', language: 'en', provider: 'local', url: null, greeting: null, prompt: null, voice: null };
+  const agent: AgentSpec = { key: 'akylai', name: 'Akylai', language: 'en', provider: 'local', url: null, greeting: null, prompt: null, voice: null, llmModel: null };
   const sfu = await sfuSocket();
   const { port } = await agents.open('bench-barge-in');
-  agents.start('bench-barge-in', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 77, agent, stream });
+  agents.start('bench-barge-in', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 77, agent, vendors: LOCAL_VENDORS, stream });
   agents.answered('bench-barge-in');
   await sleep(4000); // the greeting
   let seq = 0;

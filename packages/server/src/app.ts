@@ -199,7 +199,8 @@ export async function createServer(config: Config): Promise<AstralServer> {
     router.phone = sip.gateway;
   }
   // AI agents: parties the server runs itself (speech and bots in the agent audio worker), reached as `agent:<key>`.
-  const agents = new AgentGateway({ calls, sessions, media, store, journeys, events: webhookEvents, log: app.log });
+  const voiceSecrets = new SecretBox(config.secretKey, SecretPurposes.voiceCredentials);
+  const agents = new AgentGateway({ calls, sessions, media, store, journeys, events: webhookEvents, transfers, voiceSecrets, log: app.log });
   notifier.agents = agents;
   router.agents = agents;
   const dialer = new AgentDialer({ store, calls, router, agents, journeys, ringTimeoutMs });
@@ -218,11 +219,10 @@ export async function createServer(config: Config): Promise<AstralServer> {
   // The `/v1` family (seeds 003 and 004): FastAPI-shaped errors, instance keys as Bearer or X-Api-Key.
   const serviceAuth: ServiceAuth = { keys, platformInstanceId: instanceId, instanceExists: async (id) => (await store.instances.get(id)) !== undefined };
   const publicUrl = () => config.publicUrl ?? `http://localhost:${boundPort()}`;
-  const voiceSecrets = new SecretBox(config.secretKey, SecretPurposes.voiceCredentials);
   await serviceFamily(app, async (v1) => {
     await v1.register(voiceChannelApi, { auth: serviceAuth, store, secrets: voiceSecrets, publicUrl });
     await v1.register(serviceCallsApi, { auth: serviceAuth, store, dialer, voiceSecrets });
-    await v1.register(agentsApi, { auth: serviceAuth, agents: store.agents });
+    await v1.register(agentsApi, { auth: serviceAuth, agents: store.agents, voiceChannels: store.voiceChannels, voiceSecrets });
     await v1.register(webhooksApi, { auth: serviceAuth, store: store.webhooks, events: webhookEvents, secrets: webhookSecrets });
   });
   await app.register(channelsApi, { store, keys, principals, channels });

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { synthesize } from '../src/agents/local/espeak.js';
 import { recognize } from '../src/agents/local/pocketsphinx.js';
+import { LOCAL_VENDORS } from '../src/agents/vendors/select.js';
 import { AgentAudio, type AgentSpec, type StreamIdentity, type TranscriptTurn } from '../src/audio/agent-audio.js';
 import { CallerAudio } from '../src/audio/caller-audio.js';
 import { OpusEncoder } from '../src/audio/opus-encoder.js';
@@ -105,7 +106,7 @@ async function opusTo16k(packets: Packet[]): Promise<Int16Array> {
 }
 
 const stream: StreamIdentity = { callSid: 'CA-test', streamSid: 'MZ-test', accountSid: 'AC-test', customParameters: { from: '1001', to: '7000', agent: 'bot', call_id: '42' } };
-const botAgent = (url: string): AgentSpec => ({ key: 'bot', name: 'Bot', language: 'en', provider: 'pipecat', url, greeting: null, prompt: null, voice: null });
+const botAgent = (url: string): AgentSpec => ({ key: 'bot', name: 'Bot', language: 'en', provider: 'pipecat', url, greeting: null, prompt: null, voice: null, llmModel: null });
 
 test("the caller's audio follows its sequence across the 2^16 wrap and drops late and repeated packets", async () => {
   const frames: Int16Array[] = [];
@@ -157,7 +158,7 @@ describe('agent audio worker', () => {
   test('a media-stream bot gets connected and start, then the caller’s µ-law; its media, marks and clear come back', async () => {
     const sfu = await Sfu.open();
     const { port } = await agents.open('ms');
-    agents.start('ms', { sfuPort: sfu.port, codec: 'PCMU', payloadType: 0, ssrc: 0x5eed, agent: botAgent(botUrl), stream });
+    agents.start('ms', { sfuPort: sfu.port, codec: 'PCMU', payloadType: 0, ssrc: 0x5eed, agent: botAgent(botUrl), vendors: LOCAL_VENDORS, stream });
     const bot = await until('the bot connection', () => bots[0]);
     await until('connected and start', () => bot.messages.length >= 2);
     assert.deepEqual(bot.messages[0], { event: 'connected', protocol: 'Call', version: '1.0.0' });
@@ -230,7 +231,7 @@ describe('agent audio worker', () => {
   test('Opus from two SSRCs is mixed for the bot; the bot’s audio leaves as Opus; the bot closing hangs up', async () => {
     const sfu = await Sfu.open();
     const { port } = await agents.open('mix');
-    agents.start('mix', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 0xabc, agent: botAgent(botUrl), stream });
+    agents.start('mix', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 0xabc, agent: botAgent(botUrl), vendors: LOCAL_VENDORS, stream });
     const bot = await until('the second bot connection', () => bots[1]);
     agents.answered('mix');
     await until('start', () => bot.messages.length >= 2);
@@ -258,8 +259,8 @@ describe('agent audio worker', () => {
   test('the local agent greets, answers what it recognises, stops talking when interrupted, and hangs up after goodbye', async () => {
     const sfu = await Sfu.open();
     const { port } = await agents.open('local');
-    const agent: AgentSpec = { key: 'akylai', name: 'Akylai', language: 'en', provider: 'local', url: null, greeting: null, prompt: 'do you have parking => Yes, there is parking behind the building.', voice: null };
-    agents.start('local', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 0x10ca1, agent, stream });
+    const agent: AgentSpec = { key: 'akylai', name: 'Akylai', language: 'en', provider: 'local', url: null, greeting: null, prompt: 'do you have parking => Yes, there is parking behind the building.', voice: null, llmModel: null };
+    agents.start('local', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 0x10ca1, agent, vendors: LOCAL_VENDORS, stream });
     const agentTurns = () => turns.filter(([id, t]) => id === 'local' && t.role === 'agent').map(([, t]) => t);
     const userTurns = () => turns.filter(([id, t]) => id === 'local' && t.role === 'user').map(([, t]) => t.text);
     let seq = 1;
@@ -309,7 +310,7 @@ describe('agent audio worker', () => {
 
   test('an unreachable bot is an error', async () => {
     await agents.open('nobot');
-    agents.start('nobot', { sfuPort: 9, codec: 'PCMU', payloadType: 0, ssrc: 1, agent: botAgent('ws://127.0.0.1:1/none'), stream });
+    agents.start('nobot', { sfuPort: 9, codec: 'PCMU', payloadType: 0, ssrc: 1, agent: botAgent('ws://127.0.0.1:1/none'), vendors: LOCAL_VENDORS, stream });
     const [, message] = await until('the error', () => errors.find(([id]) => id === 'nobot'));
     assert.match(message, /ECONNREFUSED/);
     agents.close('nobot');

@@ -20,6 +20,11 @@ import type { Agent } from '../store/agents.js';
 import { AppError } from '../util/errors.js';
 import type { WebhookEvents } from '../webhooks/events.js';
 import { callLog } from '../calls/log.js';
+import type { SecretBox } from '../auth/secret-box.js';
+import type { Transfers } from '../calls/transfers.js';
+import { LOCAL_VENDORS, selectVendors } from './vendors/select.js';
+import { openAiKey } from './realtime/credentials.js';
+import { realtimeUrl } from './realtime/session.js';
 
 type Params<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>[0];
 
@@ -47,6 +52,10 @@ export interface AgentGatewayDeps {
   journeys: Journeys;
   /** Integrators' webhooks (`agent.turn`). */
   events: WebhookEvents;
+  /** The agent's `transfer_call` tool. */
+  transfers: Transfers;
+  /** Opens the voice channel's vendor credentials (the pipeline's keys). */
+  voiceSecrets: SecretBox;
   log: FastifyBaseLogger;
 }
 
@@ -67,6 +76,7 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
     const agent = await this.deps.store.agents.byKey(instanceId, key);
     if (!agent) return undefined;
     if (agent.provider === 'retell') throw new AppError('unavailable', `agent "${key}" uses Retell, which needs Retell's SIP integration (not available yet)`);
+    if (agent.provider === 'openai-realtime') await openAiKey(this.deps.store.voiceChannels, this.deps.voiceSecrets, instanceId);
     return { key: agent.key, name: agent.name };
   }
 
@@ -106,6 +116,9 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
   /** Gives the leg its media in the call's codec and starts its agent in the worker (a bot's WebSocket opens now). */
   async startAgent(leg: AgentLeg, call: Call): Promise<void> {
     leg.callId = call.id;
+    const realtime = leg.agent.provider === 'openai-realtime'
+      ? { url: realtimeUrl(leg.agent.baseUrls.openai, leg.agent.llmModel), apiKey: await openAiKey(this.deps.store.voiceChannels, this.deps.voiceSecrets, call.instanceId) }
+      : undefined;
     const audio = this.startAudio();
     const link = await this.deps.media.openAgentLeg(leg.session.id, call.id, call.region, call.codec, audio);
     if (leg.finished) return;
@@ -113,12 +126,17 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
       key: leg.agent.key,
       name: leg.agent.name,
       language: leg.agent.language,
-      provider: leg.agent.provider === 'pipecat' ? 'pipecat' : 'local',
+      provider: leg.agent.provider === 'pipecat' || leg.agent.provider === 'openai-realtime' ? leg.agent.provider : 'local',
       url: leg.agent.url,
       greeting: leg.agent.greeting,
       prompt: leg.agent.prompt,
       voice: leg.agent.voice,
+      llmModel: leg.agent.llmModel,
+      ...(realtime ? { realtime } : {}),
     };
+    const pipeline = spec.provider === 'local' || (spec.provider === 'pipecat' && !spec.url);
+    const vendors = pipeline ? selectVendors(leg.agent, await this.credentials(call.instanceId)) : LOCAL_VENDORS;
+    if (leg.finished) return;
     const [from, to] = leg.direction === 'inbound' ? [leg.phone, call.toNumber] : [call.fromNumber, leg.phone];
     const stream = {
       callSid: leg.providerCallId,
@@ -126,8 +144,18 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
       accountSid: twilioSid('AC', call.instanceId.replace(/-/g, '')),
       customParameters: { from, to, agent: leg.agent.key, call_id: leg.serviceId },
     };
-    audio.start(leg.session.id, { ...link, agent: spec, stream });
+    audio.start(leg.session.id, { ...link, agent: spec, vendors, stream });
     leg.started = true;
+  }
+
+  /** The instance's vendor keys (none when they no longer open: the pipeline falls back to the local engines). */
+  private async credentials(instanceId: string): Promise<Awaited<ReturnType<Store['voiceChannels']['credentials']>>> {
+    try {
+      return await this.deps.store.voiceChannels.credentials(instanceId, this.deps.voiceSecrets);
+    } catch (err) {
+      this.deps.log.warn({ instanceId, err: (err as Error).name }, 'agent: the voice channel credentials do not open; using the local engines');
+      return {};
+    }
   }
 
   // SessionNotifier: call control's events for agent legs.
@@ -217,6 +245,29 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
     this.deps.calls.hangup(leg.session, call.id);
   }
 
+  /** The agent's transfer tool: the other party goes on to `destination`, the agent leaves (a blind transfer). */
+  private transferByAgent(sessionId: string, destination: string): void {
+    const leg = this.legs.get(sessionId);
+    const call = leg?.callId ? this.deps.calls.get(leg.callId) : undefined;
+    if (!leg || !call) return;
+    callLog(this.deps.log, call, sessionId).info({ agent: leg.agent.key, destination }, 'agent: transfers the call');
+    this.deps.transfers.start(call, sessionId, destination, 'blind').catch((err: unknown) => {
+      callLog(this.deps.log, call, sessionId).warn({ agent: leg.agent.key, destination, message: (err as Error).message }, 'agent: the transfer failed; hanging up');
+      this.hangupByAgent(sessionId, 'transfer_failed');
+    });
+  }
+
+  /** The agent's DTMF tool: its digits go to the other party, as a caller's would. */
+  private dtmfByAgent(sessionId: string, digits: string): void {
+    const leg = this.legs.get(sessionId);
+    if (!leg?.callId) return;
+    try {
+      this.deps.calls.dtmf(leg.session, leg.callId, digits);
+    } catch (err) {
+      this.deps.log.warn({ leg: sessionId, message: (err as Error).message }, 'agent: could not send DTMF');
+    }
+  }
+
   private storeTurn(sessionId: string, turn: TranscriptTurn): void {
     const leg = this.legs.get(sessionId);
     if (!leg?.callId) return;
@@ -240,6 +291,8 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
     audio.once('ready', (threadId: number | null) => this.deps.log.info({ threadId }, 'the agent audio worker is running'));
     audio.on('turn', (id: string, turn: TranscriptTurn) => this.storeTurn(id, turn));
     audio.on('hangup', (id: string, reason: string) => this.hangupByAgent(id, reason));
+    audio.on('transfer', (id: string, destination: string) => this.transferByAgent(id, destination));
+    audio.on('dtmf', (id: string, digits: string) => this.dtmfByAgent(id, digits));
     audio.on('error', (id: string, message: string) => {
       const leg = this.legs.get(id);
       (leg?.callId ? this.logOf(leg, leg.callId) : this.deps.log.child({ legId: id })).warn({ message }, 'agent: the agent failed');

@@ -1,6 +1,7 @@
 // AgentAudio: the main thread's handle on the agent audio worker thread that runs every AI voice agent leg (see agent-worker.ts).
 import { startWorker } from '../util/worker.js';
 import { WorkerHandle } from '../util/worker-handle.js';
+import type { VendorPlan } from '../agents/vendors/select.js';
 
 export type AgentCodec = 'opus' | 'PCMU' | 'PCMA';
 
@@ -9,14 +10,18 @@ export interface AgentSpec {
   name: string;
   /** BCP 47, e.g. 'en'. */
   language: string;
-  /** pipecat = a Twilio Media Streams bot at `url`; pipecat without url, or local = the pipeline with the offline engines. */
-  provider: 'local' | 'pipecat';
+  /** pipecat = a Twilio Media Streams bot at `url`; pipecat without url, or local = the pipeline with the offline engines; openai-realtime = a Realtime session. */
+  provider: 'local' | 'pipecat' | 'openai-realtime';
   url: string | null;
   greeting: string | null;
   /** local: extra intents, one `phrase | phrase => answer` per line (see agents/local/script.ts). */
   prompt: string | null;
-  /** local: the espeak-ng voice name. */
+  /** local: the espeak-ng voice name; a TTS vendor's voice id. */
   voice: string | null;
+  /** The LLM's model (null: the vendor adapter's default). */
+  llmModel: string | null;
+  /** openai-realtime: the session's WebSocket URL and the instance's OpenAI key (never logged). */
+  realtime?: { url: string; apiKey: string };
 }
 
 /** customParameters include from, to, agent, call_id. */
@@ -52,7 +57,7 @@ export interface TranscriptTurn {
 
 export type AgentCommand =
   | { type: 'open'; id: string }
-  | { type: 'start'; id: string; sfuPort: number; codec: AgentCodec; payloadType: number; ssrc: number; agent: AgentSpec; stream: StreamIdentity }
+  | { type: 'start'; id: string; sfuPort: number; codec: AgentCodec; payloadType: number; ssrc: number; agent: AgentSpec; vendors: VendorPlan; stream: StreamIdentity }
   | { type: 'answered'; id: string }
   | { type: 'dtmf'; id: string; digit: string }
   | { type: 'close'; id: string };
@@ -63,11 +68,14 @@ export type AgentEvent =
   | { type: 'error'; id: string; message: string }
   | { type: 'turn'; id: string; turn: TranscriptTurn }
   | { type: 'hangup'; id: string; reason: string }
+  | { type: 'transfer'; id: string; destination: string }
+  | { type: 'dtmf'; id: string; digits: string }
   | { type: 'stats'; requestId: number; stats: Record<string, AgentLegStats> };
 
 /**
  * Events: `ready` (threadId) — the worker runs, as this OS thread (null off Linux); `turn` (legId, TranscriptTurn);
- * `hangup` (legId, reason) — the agent ends the call (said goodbye, the bot closed its stream); `error` (legId, message);
+ * `hangup` (legId, reason) — the agent ends the call (said goodbye, the bot closed its stream); `transfer` (legId, destination)
+ * and `dtmf` (legId, digits) — the agent's tools; `error` (legId, message);
  * `exit` (err) — the worker died (its legs lost their agents; the owner starts a new one).
  */
 export class AgentAudio extends WorkerHandle<AgentCommand, { port: number }, Record<string, AgentLegStats>> {
@@ -82,9 +90,10 @@ export class AgentAudio extends WorkerHandle<AgentCommand, { port: number }, Rec
 
   /**
    * Where the leg's PlainTransport listens (the worker sends the agent's RTP there), the codec, payload type and ssrc of
-   * the agent's producer, and what the agent is. Starts connecting (a media-stream bot: its WebSocket, connected + start).
+   * the agent's producer, what the agent is and its pipeline's vendors (with their keys: never log this command).
+   * Starts connecting (a media-stream bot: its WebSocket, connected + start).
    */
-  start(id: string, opts: { sfuPort: number; codec: AgentCodec; payloadType: number; ssrc: number; agent: AgentSpec; stream: StreamIdentity }): void {
+  start(id: string, opts: { sfuPort: number; codec: AgentCodec; payloadType: number; ssrc: number; agent: AgentSpec; vendors: VendorPlan; stream: StreamIdentity }): void {
     this.send({ type: 'start', id, ...opts });
   }
 
@@ -117,6 +126,12 @@ export class AgentAudio extends WorkerHandle<AgentCommand, { port: number }, Rec
         return;
       case 'hangup':
         this.emit('hangup', event.id, event.reason);
+        return;
+      case 'transfer':
+        this.emit('transfer', event.id, event.destination);
+        return;
+      case 'dtmf':
+        this.emit('dtmf', event.id, event.digits);
         return;
     }
   }

@@ -1,9 +1,11 @@
 // Agent audio worker thread: per agent leg, RTP from and to its mediasoup PlainTransport over loopback UDP, the caller's audio decoded
-// and mixed for the agent's engine (a media-stream bot or the local pipeline), the agent's voice on a 20 ms clock. Never on the main loop.
+// and mixed for the agent's engine (a media-stream bot, an OpenAI Realtime session or the voice pipeline with its vendors), the agent's voice on a 20 ms clock.
+// Never on the main loop.
 import { createSocket, type Socket } from 'node:dgram';
 import { parentPort } from 'node:worker_threads';
-import { localEngine } from '../agents/local/engine.js';
 import { mediaStreamEngine } from '../agents/media-stream.js';
+import { realtimeEngine } from '../agents/realtime/engine.js';
+import { pipelineEngine } from '../agents/vendors/engine.js';
 import { parseRtp } from '../media/rtp.js';
 import { osThreadId } from '../util/worker.js';
 import type { AgentCommand, AgentEvent, AgentLegStats } from './agent-audio.js';
@@ -47,7 +49,9 @@ class AgentLeg {
   }
 
   private async run(cmd: StartCommand): Promise<void> {
-    const factory = cmd.agent.provider === 'pipecat' && cmd.agent.url ? mediaStreamEngine(cmd.agent.url, cmd.stream) : localEngine(cmd.agent);
+    const { agent } = cmd;
+    const factory =
+      agent.provider === 'openai-realtime' ? realtimeEngine(agent, cmd.codec) : agent.provider === 'pipecat' && agent.url ? mediaStreamEngine(agent.url, cmd.stream) : pipelineEngine(agent, cmd.vendors);
     const target = {
       codec: cmd.codec,
       payloadType: cmd.payloadType,
@@ -66,6 +70,8 @@ class AgentLeg {
       stats: this.stats,
       turn: (turn) => !this.closed && emit({ type: 'turn', id: this.id, turn }),
       hangup: (reason) => !this.closed && emit({ type: 'hangup', id: this.id, reason }),
+      transfer: (destination) => !this.closed && emit({ type: 'transfer', id: this.id, destination }),
+      sendDtmf: (digits) => !this.closed && emit({ type: 'dtmf', id: this.id, digits }),
       error: (message) => !this.closed && emit({ type: 'error', id: this.id, message }),
     };
     const engine = await factory.create(host);

@@ -25,6 +25,10 @@ export interface EngineHost {
   turn(turn: TranscriptTurn): void;
   /** The agent ends the call. */
   hangup(reason: string): void;
+  /** The agent sends the call on to an extension, queue or IVR (a blind transfer). */
+  transfer(destination: string): void;
+  /** The agent dials digits into the call (an IVR on the other side). */
+  sendDtmf(digits: string): void;
   error(message: string): void;
 }
 

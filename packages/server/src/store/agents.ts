@@ -5,8 +5,19 @@ import type { SnowflakeGenerator } from '../util/snowflake.js';
 import type { Db } from './db.js';
 import type { AgentsTable } from './schema.js';
 
-export const AGENT_PROVIDERS = ['local', 'pipecat', 'retell'] as const;
+export const AGENT_PROVIDERS = ['local', 'pipecat', 'retell', 'openai-realtime'] as const;
 export type AgentProvider = (typeof AGENT_PROVIDERS)[number];
+
+/** The pipeline's vendors per stage (`local`: pocketsphinx, the scripted dialogue, espeak-ng); see agents/vendors/. */
+export const STT_VENDORS = ['local', 'deepgram', 'openai'] as const;
+export const LLM_VENDORS = ['local', 'openai', 'anthropic'] as const;
+export const TTS_VENDORS = ['local', 'elevenlabs', 'cartesia', 'openai'] as const;
+export type SttVendor = (typeof STT_VENDORS)[number];
+export type LlmVendor = (typeof LLM_VENDORS)[number];
+export type TtsVendor = (typeof TTS_VENDORS)[number];
+/** The cloud vendors, whose base URL an agent may override (a self-hosted compatible server, a test fake). */
+export const CLOUD_VENDORS = ['deepgram', 'openai', 'anthropic', 'elevenlabs', 'cartesia'] as const;
+export type CloudVendor = (typeof CLOUD_VENDORS)[number];
 
 export interface AgentFields {
   key: string;
@@ -21,6 +32,14 @@ export interface AgentFields {
   greeting: string | null;
   prompt: string | null;
   voice: string | null;
+  /** The pipeline's vendors; null picks one by the voice channel's credentials. */
+  stt: SttVendor | null;
+  llm: LlmVendor | null;
+  tts: TtsVendor | null;
+  /** The LLM's model; null: the vendor's default. */
+  llmModel: string | null;
+  /** Vendor → base URL replacing the vendor's own (openai: up to and including `/v1`). */
+  baseUrls: Partial<Record<CloudVendor, string>>;
 }
 
 export interface Agent extends AgentFields {
@@ -41,6 +60,11 @@ export const BUILT_IN_AGENT: AgentFields = {
   greeting: null,
   prompt: null,
   voice: null,
+  stt: null,
+  llm: null,
+  tts: null,
+  llmModel: null,
+  baseUrls: {},
 };
 
 type Row = Selectable<AgentsTable>;
@@ -58,6 +82,11 @@ const toAgent = (r: Row): Agent => ({
   greeting: r.greeting,
   prompt: r.prompt,
   voice: r.voice,
+  stt: r.stt as SttVendor | null,
+  llm: r.llm as LlmVendor | null,
+  tts: r.tts as TtsVendor | null,
+  llmModel: r.llm_model,
+  baseUrls: JSON.parse(r.base_urls ?? '{}') as Agent['baseUrls'],
   createdAt: r.created_at,
 });
 
@@ -92,6 +121,11 @@ export class AgentStore {
       greeting: fields.greeting,
       prompt: fields.prompt,
       voice: fields.voice,
+      stt: fields.stt,
+      llm: fields.llm,
+      tts: fields.tts,
+      llm_model: fields.llmModel,
+      base_urls: Object.keys(fields.baseUrls).length > 0 ? JSON.stringify(fields.baseUrls) : null,
       created_at: new Date().toISOString(),
     };
     const res = await this.db.insertInto('agents').values(row).onConflict((oc) => oc.doNothing()).executeTakeFirst();

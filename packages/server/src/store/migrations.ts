@@ -317,6 +317,17 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('calls').dropColumn('last_seen_at').execute();
     },
   },
+  '0009_agent_vendors': {
+    // An agent's pipeline vendors (speech-to-text, LLM, text-to-speech), its LLM model and per-vendor base URLs.
+    async up(db: Kysely<unknown>) {
+      for (const column of ['stt', 'llm', 'tts']) await db.schema.alterTable('agents').addColumn(column, 'varchar(16)').execute();
+      await db.schema.alterTable('agents').addColumn('llm_model', 'varchar(128)').execute();
+      await db.schema.alterTable('agents').addColumn('base_urls', 'text').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const column of ['stt', 'llm', 'tts', 'llm_model', 'base_urls']) await db.schema.alterTable('agents').dropColumn(column).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -201,6 +201,13 @@ export interface AgentsTable {
   greeting: string | null;
   prompt: string | null;
   voice: string | null;
+  /** The pipeline's vendors (null: chosen by the voice channel's credentials) and the LLM's model. */
+  stt: string | null;
+  llm: string | null;
+  tts: string | null;
+  llm_model: string | null;
+  /** JSON object vendor → base URL, or null. */
+  base_urls: string | null;
   created_at: string;
 }
 

@@ -1,4 +1,5 @@
 // The built-in scripted dialogue: a greeting, answers matched by key phrases, "Sorry…" when nothing matched, and goodbye → hang up.
+import type { AgentSpec } from '../../audio/agent-audio.js';
 import type { Dialogue, DialogueOutput } from '../../audio/pipeline.js';
 import { grammarWords } from './pocketsphinx.js';
 
@@ -48,6 +49,12 @@ export function parsePromptIntents(prompt: string | null): Intent[] {
   }
   return intents;
 }
+
+/** The agent's greeting as the local engines say it by default. */
+export const defaultGreeting = (agent: AgentSpec): string => agent.greeting ?? `Hello, this is ${agent.name}. How can I help you?`;
+
+/** The scripted dialogue of an agent: its greeting and its prompt's intents. */
+export const agentScript = (agent: AgentSpec): ScriptedDialogue => new ScriptedDialogue(defaultGreeting(agent), agent.prompt);
 
 export class ScriptedDialogue implements Dialogue {
   readonly intents: Intent[];

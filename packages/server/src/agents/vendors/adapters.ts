@@ -1,0 +1,32 @@
+// The vendor adapters of each pipeline stage, by vendor: one line per adapter (a vendor missing here is not offered by select.ts).
+import type { AgentSpec } from '../../audio/agent-audio.js';
+import type { Dialogue, SpeechToText, StreamingSpeechToText, TextToSpeech } from '../../audio/pipeline.js';
+import type { LlmVendor, SttVendor, TtsVendor } from '../../store/agents.js';
+import { EspeakTts, espeakVoice } from '../local/espeak.js';
+import { PocketsphinxStt } from '../local/pocketsphinx.js';
+import { agentScript } from '../local/script.js';
+import { DeepgramStt } from './deepgram-stt.js';
+import { ElevenLabsTts } from './elevenlabs-tts.js';
+import { OpenAiDialogue } from './openai-llm.js';
+import type { VendorChoice } from './select.js';
+
+/** What an adapter is built from: the agent (language, prompt, greeting, voice, model) and its vendor's key and base URL. */
+export interface AdapterContext {
+  agent: AgentSpec;
+  vendor: Omit<VendorChoice<string>, 'vendor'>;
+}
+
+export const STT_ADAPTERS: Partial<Record<SttVendor, (ctx: AdapterContext) => SpeechToText | StreamingSpeechToText>> = {
+  local: ({ agent }) => new PocketsphinxStt(agentScript(agent).phrases()),
+  deepgram: ({ agent, vendor }) => new DeepgramStt({ ...vendor, language: agent.language }),
+};
+
+export const LLM_ADAPTERS: Partial<Record<LlmVendor, (ctx: AdapterContext) => Dialogue>> = {
+  local: ({ agent }) => agentScript(agent),
+  openai: ({ agent, vendor }) => new OpenAiDialogue({ ...vendor, agent }),
+};
+
+export const TTS_ADAPTERS: Partial<Record<TtsVendor, (ctx: AdapterContext) => TextToSpeech>> = {
+  local: ({ agent }) => new EspeakTts(espeakVoice(agent.language, agent.voice)),
+  elevenlabs: ({ agent, vendor }) => new ElevenLabsTts({ ...vendor, voiceId: agent.voice }),
+};

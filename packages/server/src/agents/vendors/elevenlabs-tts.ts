@@ -1,0 +1,86 @@
+// ElevenLabs streaming text-to-speech over its input-streaming WebSocket (`/v1/text-to-speech/{voice_id}/stream-input`):
+// per sentence, the opening message (a space, voice settings), the text flushed, the closing empty text; base64 16 kHz
+// PCM `audio` chunks back until `isFinal`.
+import WebSocket from 'ws';
+import type { TextToSpeech } from '../../audio/pipeline.js';
+import { abortError, AsyncQueue, VendorError, vendorUrl } from './wire.js';
+
+const ELEVENLABS = 'wss://api.elevenlabs.io';
+/** ElevenLabs' pre-made "Rachel" voice, for an agent without a `voice`. */
+const DEFAULT_VOICE = '21m00Tcm4TlvDq8ikWAM';
+const DEFAULT_MODEL = 'eleven_flash_v2_5';
+const RATE = 16_000;
+const CONNECT_TIMEOUT_MS = 5000;
+
+export interface ElevenLabsOptions {
+  apiKey: string | null;
+  baseUrl: string | null;
+  voiceId: string | null;
+  model?: string;
+}
+
+interface ServerMessage {
+  audio?: string | null;
+  isFinal?: boolean | null;
+  error?: unknown;
+  message?: unknown;
+}
+
+export class ElevenLabsTts implements TextToSpeech {
+  readonly sampleRate = RATE;
+
+  constructor(private readonly opts: ElevenLabsOptions) {}
+
+  async *synthesize(sentence: string, signal: AbortSignal): AsyncIterable<Int16Array> {
+    signal.throwIfAborted();
+    const voice = this.opts.voiceId && /^[A-Za-z0-9]{1,64}$/.test(this.opts.voiceId) ? this.opts.voiceId : DEFAULT_VOICE;
+    const query = new URLSearchParams({ model_id: this.opts.model ?? DEFAULT_MODEL, output_format: `pcm_${RATE}` });
+    const url = vendorUrl(this.opts.baseUrl, ELEVENLABS, `/v1/text-to-speech/${voice}/stream-input?${query}`);
+    const ws = new WebSocket(url, { headers: this.opts.apiKey ? { 'xi-api-key': this.opts.apiKey } : {}, handshakeTimeout: CONNECT_TIMEOUT_MS, maxPayload: 4 << 20 });
+    const chunks = new AsyncQueue<Int16Array>();
+    const fail = (what: string) => chunks.fail(new VendorError('elevenlabs', what));
+    const abort = () => chunks.fail(abortError());
+    signal.addEventListener('abort', abort, { once: true });
+    let odd: Buffer | null = null;
+    ws.on('open', () => {
+      ws.send(JSON.stringify({ text: ' ', voice_settings: { stability: 0.5, similarity_boost: 0.8 } }));
+      ws.send(JSON.stringify({ text: `${sentence} `, flush: true }));
+      ws.send(JSON.stringify({ text: '' }));
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      fail(`the connection was refused (HTTP ${res.statusCode})`);
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('message', (data, isBinary) => {
+      let message: ServerMessage;
+      try {
+        message = isBinary ? {} : (JSON.parse(data.toString()) as ServerMessage);
+      } catch {
+        return;
+      }
+      if (message.error !== undefined) return fail(`error message (${typeof message.error === 'string' && /^[\w.-]{1,64}$/.test(message.error) ? message.error : 'unknown'})`);
+      if (typeof message.audio === 'string' && message.audio.length > 0) {
+        // 16-bit little-endian samples; a chunk may end in the middle of one.
+        let bytes = Buffer.from(message.audio, 'base64');
+        if (odd) bytes = Buffer.concat([odd, bytes]);
+        odd = bytes.length % 2 ? bytes.subarray(bytes.length - 1) : null;
+        const pcm = new Int16Array(bytes.length >> 1);
+        Buffer.from(pcm.buffer).set(bytes.subarray(0, pcm.byteLength));
+        if (pcm.length > 0) chunks.push(pcm);
+      }
+      if (message.isFinal === true) chunks.end();
+    });
+    ws.on('error', (err) => fail(err.message));
+    ws.on('close', (code) => fail(`the connection closed before the audio was complete (${code})`));
+    try {
+      yield* chunks;
+    } finally {
+      signal.removeEventListener('abort', abort);
+      ws.removeAllListeners('close');
+      ws.on('error', () => undefined);
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+      else ws.terminate();
+    }
+  }
+}

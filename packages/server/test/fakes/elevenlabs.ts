@@ -1,0 +1,93 @@
+// An ElevenLabs input-streaming TTS fake (wss://api.elevenlabs.io/v1/text-to-speech/{voice_id}/stream-input), from
+// ElevenLabs' WebSocket docs: `xi-api-key` checked at the upgrade (401 otherwise), the opening message (text " "), text,
+// the closing empty text; answers a tone as base64 PCM `audio` chunks (output_format pcm_16000) and `isFinal: true`.
+// Scripted: an error message, a dropped connection mid-stream, a stall (audio, then nothing until the client goes).
+import { once } from 'node:events';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export const TONE_HZ = 1000;
+const RATE = 16_000;
+
+export interface TtsSession {
+  voiceId: string;
+  query: URLSearchParams;
+  messages: { text?: string; flush?: boolean; voice_settings?: unknown }[];
+  socket: WebSocket;
+  closed: boolean;
+}
+
+export type Behaviour = 'speak' | 'error' | 'drop' | 'stall';
+
+export class FakeElevenLabs {
+  readonly sessions: TtsSession[] = [];
+  /** What the next sessions do (default: speak). */
+  readonly behaviours: Behaviour[] = [];
+  private readonly wss = new WebSocketServer({ noServer: true });
+  private readonly server = createServer((_req, res) => res.writeHead(404).end());
+
+  private constructor(
+    private readonly apiKey: string,
+    /** Tone per character of text (ms). */
+    private readonly msPerChar: number,
+  ) {
+    this.server.on('upgrade', (req: IncomingMessage, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const match = /^\/v1\/text-to-speech\/([^/]+)\/stream-input$/.exec(url.pathname);
+      if (!match) return socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      if (req.headers['xi-api-key'] !== this.apiKey) return socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, match[1]!, url.searchParams));
+    });
+  }
+
+  static async start(apiKey: string, msPerChar = 20): Promise<FakeElevenLabs> {
+    const fake = new FakeElevenLabs(apiKey, msPerChar);
+    fake.server.listen(0, '127.0.0.1');
+    await once(fake.server, 'listening');
+    return fake;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sessions) s.socket.terminate();
+    this.wss.close();
+    await new Promise((r) => this.server.close(r));
+  }
+
+  private accept(socket: WebSocket, voiceId: string, query: URLSearchParams): void {
+    const session: TtsSession = { voiceId, query, messages: [], socket, closed: false };
+    this.sessions.push(session);
+    const behaviour = this.behaviours.shift() ?? 'speak';
+    let text = '';
+    socket.on('close', () => (session.closed = true));
+    socket.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString()) as TtsSession['messages'][number];
+      session.messages.push(message);
+      if (session.messages.length === 1) return; // the opening message: a space and the voice settings
+      if (message.text) return void (text += message.text);
+      // The closing message (empty text): the audio of everything sent.
+      const tone = toneBytes(Math.max(1, text.trim().length) * this.msPerChar);
+      const chunk = 3201; // odd on purpose: a sample may straddle two chunks, as on the real service
+      if (behaviour === 'error') return void socket.send(JSON.stringify({ message: 'scripted failure', error: 'quota_exceeded', code: 1008 }));
+      const send = (bytes: Buffer) => socket.send(JSON.stringify({ audio: bytes.toString('base64'), isFinal: null, normalizedAlignment: null, alignment: null }));
+      if (behaviour === 'drop') {
+        send(tone.subarray(0, chunk));
+        return socket.terminate();
+      }
+      if (behaviour === 'stall') return send(tone.subarray(0, chunk));
+      for (let at = 0; at < tone.length; at += chunk) send(tone.subarray(at, at + chunk));
+      socket.send(JSON.stringify({ isFinal: true }));
+    });
+  }
+}
+
+function toneBytes(ms: number): Buffer {
+  const samples = Math.round((RATE * ms) / 1000);
+  const bytes = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) bytes.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * TONE_HZ * i) / RATE)), i * 2);
+  return bytes;
+}

@@ -1,0 +1,88 @@
+// An OpenAI chat-completions fake (POST /v1/chat/completions), from OpenAI's API reference: `Authorization: Bearer <key>`
+// (401 with an `invalid_api_key` error otherwise), `stream: true` answered with `chat.completion.chunk` server-sent events
+// and `data: [DONE]`; each request's answer is scripted by the test (text deltas, tool calls, an HTTP error, a drop, a stall).
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ChatRequest {
+  body: { model: string; messages: { role: string; content: string | null }[]; tools?: unknown[]; stream?: boolean };
+  /** The client went away before the answer ended (a barge-in aborted it). */
+  aborted: boolean;
+}
+
+export type Answer =
+  | { text: string[]; toolCalls?: { name: string; arguments: string }[] }
+  | { status: number; code: string }
+  | { dropAfter: string[] }
+  /** Streams these deltas, then waits until the client aborts. */
+  | { stall: string[] };
+
+export class FakeOpenAi {
+  readonly requests: ChatRequest[] = [];
+  private readonly answers: Answer[] = [];
+  private readonly server = createServer((req, res) => void this.handle(req, res));
+
+  private constructor(private readonly apiKey: string) {}
+
+  static async start(apiKey: string): Promise<FakeOpenAi> {
+    const fake = new FakeOpenAi(apiKey);
+    fake.server.listen(0, '127.0.0.1');
+    await once(fake.server, 'listening');
+    return fake;
+  }
+
+  /** The base URL, as an OpenAI client's `base_url`. */
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+  }
+
+  /** The answer to the next request (requests without a scripted answer get "OK."). */
+  answer(answer: Answer): void {
+    this.answers.push(answer);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return void res.writeHead(404).end();
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
+      res.writeHead(401, { 'Content-Type': 'application/json' });
+      const shown = String(req.headers.authorization ?? '').slice(-4);
+      return void res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ***${shown}.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }));
+    }
+    const request: ChatRequest = { body: JSON.parse(Buffer.concat(chunks).toString()) as ChatRequest['body'], aborted: false };
+    this.requests.push(request);
+    res.on('close', () => (request.aborted = !res.writableFinished));
+    const answer = this.answers.shift() ?? { text: ['OK.'] };
+    if ('status' in answer) {
+      res.writeHead(answer.status, { 'Content-Type': 'application/json' });
+      return void res.end(JSON.stringify({ error: { message: 'scripted error', type: answer.code, param: null, code: answer.code } }));
+    }
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+    const chunk = (delta: object, finish: string | null = null) =>
+      res.write(`data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 0, model: request.body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+    chunk({ role: 'assistant', content: '' });
+    if ('dropAfter' in answer) {
+      for (const text of answer.dropAfter) chunk({ content: text });
+      return void res.write('', () => res.socket?.destroy()); // once the deltas are on the wire
+    }
+    if ('stall' in answer) {
+      for (const text of answer.stall) chunk({ content: text });
+      return; // until the client goes away
+    }
+    for (const text of answer.text) chunk({ content: text });
+    (answer.toolCalls ?? []).forEach((call, index) => {
+      const half = Math.ceil(call.arguments.length / 2);
+      chunk({ tool_calls: [{ index, id: `call_${index}`, type: 'function', function: { name: call.name, arguments: call.arguments.slice(0, half) } }] });
+      chunk({ tool_calls: [{ index, function: { arguments: call.arguments.slice(half) } }] });
+    });
+    chunk({}, answer.toolCalls?.length ? 'tool_calls' : 'stop');
+    res.end('data: [DONE]\n\n');
+  }
+}
