@@ -47,6 +47,18 @@ async function packetsIn(p: PhonePage, ms: number): Promise<number> {
 const clientProp = (p: PhonePage, name: string) =>
   p.page.evaluate((name) => (document.getElementById('phone') as unknown as { client: Record<string, unknown> }).client[name], name);
 
+/** A test whose failure message ends with Kamailio's last lines (what it relayed is the first thing to read). */
+function sipTest(name: string, fn: () => Promise<void>): void {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      if (err instanceof Error) err.message += `\n--- Kamailio, last lines:\n${kamailio.log().split('\n').slice(-60).join('\n')}`;
+      throw err;
+    }
+  });
+}
+
 describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 }, () => {
   before(async () => {
     // The script-tag bundle must include the engine loader and its chunk must exist.
@@ -69,7 +81,7 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     await kamailio?.close();
   });
 
-  test('registers with sip-* attributes and with a token-url answering {"sip": {...}}; the engine is its own chunk', async () => {
+  sipTest('registers with sip-* attributes and with a token-url answering {"sip": {...}}; the engine is its own chunk', async () => {
     const alice = await phone('a', '1001');
     const ready = await alice.waitEvent('astral-ready');
     assert.equal((ready.detail.user as { identity: string }).identity, '1001');
@@ -79,7 +91,7 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     assert.match(kamailio.log(), /REQ REGISTER sip:127\.0\.0\.1 .*proto=ws/);
   });
 
-  test('a token-url without a sip account surfaces an error', async () => {
+  sipTest('a token-url without a sip account surfaces an error', async () => {
     const p = await openSipPhone(browsers.a, site, kamailio.wsUrl, kamailio.domain, 'nobody', 'token-url');
     pages.push(p);
     const error = await p.waitEvent('astral-error');
@@ -87,7 +99,7 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     assert.equal(await p.state(), 'disconnected');
   });
 
-  test('call: the callee rings, answers, and each side hears the other and counts inbound RTP', async () => {
+  sipTest('call: the callee rings, answers, and each side hears the other and counts inbound RTP', async () => {
     const [alice, bob] = [await phone('a', '1001'), await phone('b', '1002')];
     await connect(alice, bob, '1002');
     const incoming = (await bob.events('astral-incoming'))[0]!;
@@ -108,7 +120,7 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     assert.equal(ended.detail.disposition, 'ANSWERED');
   });
 
-  test('declining ends the caller with BUSY; an unregistered number ends FAILED', async () => {
+  sipTest('declining ends the caller with BUSY; an unregistered number ends FAILED', async () => {
     const [alice, bob] = [await phone('a', '1001'), await phone('b', '1002')];
     await alice.invoke('call', '1002');
     await bob.waitState('incoming');
@@ -122,7 +134,7 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     await alice.waitState('ready');
   });
 
-  test('hold (re-INVITE) stops audio both ways; resume brings it back both ways', async () => {
+  sipTest('hold (re-INVITE) stops audio both ways; resume brings it back both ways', async () => {
     const [alice, bob] = [await phone('a', '1001'), await phone('b', '1002')];
     await connect(alice, bob, '1002');
     await bob.expectTone(440);
@@ -141,7 +153,7 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     assert.ok((await packetsIn(bob, 500)) > 10, 'Bob receives RTP after resume');
   });
 
-  test('DTMF: RFC 4733 through the RTP sender reaches the far side as the digit\'s tones; SIP INFO arrives as astral-dtmf', async () => {
+  sipTest('DTMF: RFC 4733 through the RTP sender reaches the far side as the digit\'s tones; SIP INFO arrives as astral-dtmf', async () => {
     const [alice, bob] = [await phone('a', '1001'), await phone('b', '1002')];
     await connect(alice, bob, '1002');
     await bob.expectTone(440);
@@ -168,7 +180,7 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     assert.match(kamailio.log(), /REQ INFO /);
   });
 
-  test('blind transfer: REFER sends the caller to a third widget, which rings, answers and talks with it', async () => {
+  sipTest('blind transfer: REFER sends the caller to a third widget, which rings, answers and talks with it', async () => {
     const [alice, bob, carol] = [await phone('a', '1001'), await phone('b', '1002'), await phone('c', '1003')];
     await connect(alice, bob, '1002');
     await bob.invoke('transfer', '1003', 'blind');
@@ -185,7 +197,7 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     await bob.waitState('ready');
   });
 
-  test('attended transfer: consult the target on hold, then REFER with Replaces joins the two others', async () => {
+  sipTest('attended transfer: consult the target on hold, then REFER with Replaces joins the two others', async () => {
     const [alice, bob, carol] = [await phone('a', '1001'), await phone('b', '1002'), await phone('c', '1003')];
     await connect(alice, bob, '1002');
     await bob.invoke('transfer', '1003', 'attended');
@@ -207,7 +219,7 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     assert.match(kamailio.log(), /REQ INVITE sip:\S+;alias=/, 'the transferee INVITEs the target with Replaces');
   });
 
-  test('attended transfer cancelled: the consultation ends and the held party is back with audio', async () => {
+  sipTest('attended transfer cancelled: the consultation ends and the held party is back with audio', async () => {
     const [alice, bob, carol] = [await phone('a', '1001'), await phone('b', '1002'), await phone('c', '1003')];
     await connect(alice, bob, '1002');
     await bob.invoke('transfer', '1003', 'attended');
@@ -222,7 +234,7 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     assert.deepEqual((await bob.events('astral-transfer')).map((e) => e.detail.state), ['ringing', 'consulting', 'cancelled']);
   });
 
-  test('a call in progress survives a PBX restart: reconnecting, then in-call with audio both ways; hangup reaches the other side', async () => {
+  sipTest('a call in progress survives a PBX restart: reconnecting, then in-call with audio both ways; hangup reaches the other side', async () => {
     const [alice, bob] = [await phone('a', '1001'), await phone('b', '1002')];
     await connect(alice, bob, '1002');
     await kamailio.stop();
@@ -237,7 +249,7 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     assert.equal((await bob.waitEvent('astral-call-ended')).detail.reason, 'hangup');
   });
 
-  test('reconnect: Kamailio goes away (reconnecting), comes back (ready again, re-registered) and a new call works', async () => {
+  sipTest('reconnect: Kamailio goes away (reconnecting), comes back (ready again, re-registered) and a new call works', async () => {
     const [alice, bob] = [await phone('a', '1001'), await phone('b', '1002')];
     await kamailio.stop();
     await Promise.all([alice.waitState('reconnecting'), bob.waitState('reconnecting')]);
