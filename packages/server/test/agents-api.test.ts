@@ -27,6 +27,11 @@ describe('the built-in agent', () => {
       greeting: null,
       prompt: null,
       voice: null,
+      stt: null,
+      llm: null,
+      tts: null,
+      llm_model: null,
+      base_urls: {},
       created_at: undefined,
     });
     await t.server.store.agents.ensureDefault(t.server.instanceId);
@@ -49,7 +54,7 @@ describe('POST/GET/DELETE /v1/instances/{instance_id}/agents', () => {
     };
     const res = await create(body);
     assert.equal(res.status, 201);
-    assert.deepEqual({ ...res.body, created_at: undefined }, { ...body, provider_agent_id: null, created_at: undefined });
+    assert.deepEqual({ ...res.body, created_at: undefined }, { ...body, provider_agent_id: null, stt: null, llm: null, tts: null, llm_model: null, base_urls: {}, created_at: undefined });
     assert.ok(!Number.isNaN(Date.parse(String(res.body.created_at))));
     const list = (await api(t, 'GET', agentsPath(), bearer(ADMIN_KEY))).body as unknown as { key: string; url: string | null }[];
     assert.deepEqual(list.map((a) => a.key), ['akylai', 'altai']);
@@ -84,7 +89,7 @@ describe('POST/GET/DELETE /v1/instances/{instance_id}/agents', () => {
       return (res.body.detail as { loc: unknown[]; type: string }[])[0]!;
     };
     for (const key of ['Akylai', '1abc', '', 'a'.repeat(65), 'has space', 'ünï']) assert.deepEqual((await problem({ key })).loc, ['body', 'key'], key);
-    assert.deepEqual(await problem({ provider: 'vapi' }), { loc: ['body', 'provider'], msg: "Input should be 'local', 'pipecat' or 'retell'", type: 'literal_error' });
+    assert.deepEqual(await problem({ provider: 'vapi' }), { loc: ['body', 'provider'], msg: "Input should be 'local', 'pipecat', 'retell' or 'openai-realtime'", type: 'literal_error' });
     assert.deepEqual((await problem({ provider: 'pipecat', url: 'https://bot.example.com' })).loc, ['body', 'url']);
     assert.deepEqual((await problem({ provider: 'pipecat', url: 'not a url' })).loc, ['body', 'url']);
     assert.deepEqual(await problem({ provider: 'local', url: 'wss://bot.example.com' }), { loc: ['body', 'url'], msg: 'Value error, url is only for pipecat agents', type: 'value_error' });
