@@ -75,6 +75,25 @@ describe('POST/GET/DELETE /v1/instances/{instance_id}/agents', () => {
     for (const key of ['pipeline', 'ret-1']) await t.server.store.agents.remove(t.server.instanceId, key);
   });
 
+  test('pipeline vendors: stt, llm, tts, llm_model and base_urls are stored and shown; 422 for a bad vendor, URL or agent kind', async () => {
+    const body = { stt: 'deepgram', llm: 'openai', tts: 'elevenlabs', llm_model: 'llama3', base_urls: { openai: 'http://ollama:11434/v1', deepgram: 'ws://stt.local' } };
+    const res = await create({ key: 'vendors', name: 'Vendors', provider: 'pipecat', ...body });
+    assert.equal(res.status, 201);
+    assert.deepEqual([res.body.stt, res.body.llm, res.body.tts, res.body.llm_model, res.body.base_urls], Object.values(body));
+    assert.deepEqual((await api(t, 'GET', `${agentsPath()}/vendors`, bearer(ADMIN_KEY))).body.base_urls, body.base_urls);
+    await t.server.store.agents.remove(t.server.instanceId, 'vendors');
+    const problem = async (fields: Record<string, unknown>) => {
+      const bad = await create({ key: 'bad-vendors', name: 'Bad', provider: 'local', ...fields });
+      assert.equal(bad.status, 422, JSON.stringify(fields));
+      return (bad.body.detail as { loc: unknown[]; type: string }[])[0]!;
+    };
+    assert.deepEqual((await problem({ stt: 'whisper' })).loc, ['body', 'stt']);
+    assert.deepEqual((await problem({ base_urls: { openai: 'ftp://x' } })).loc.slice(0, 2), ['body', 'base_urls']);
+    assert.deepEqual((await problem({ base_urls: { vapi: 'http://x' } })).type, 'extra_forbidden');
+    assert.deepEqual((await problem({ provider: 'pipecat', url: 'wss://bot.example.com', llm: 'openai' })).loc, ['body', 'llm']);
+    assert.equal(await t.server.store.agents.byKey(t.server.instanceId, 'bad-vendors'), undefined);
+  });
+
   test('a duplicate key: 409 {"detail"}', async () => {
     const res = await create({ key: 'akylai', name: 'Another', provider: 'local' });
     assert.equal(res.status, 409);
