@@ -1,10 +1,14 @@
-// CallControl: owns every live call — dial, ring, answer/join, decline, leave/hang up, mute, DTMF — and drives media and records.
+// CallControl: owns every live call — create, ring, answer/join, decline, leave/hang up, end — and drives its media and records
+// (alerting rung endpoints, in-call controls and the calls' rows are their own modules).
 import type { CallDirection, ClientPayload, Disposition, EndReason, PartyInfo } from '@astral/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { MediaService } from '../media/service.js';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
+import { Alerting } from './alerting.js';
 import { Call } from './call.js';
+import { CallRecords } from './call-records.js';
+import { InCall } from './in-call.js';
 import { LegRegistry, type Leg } from './legs.js';
 import { AwayParties } from './away.js';
 import { callLog } from './log.js';
@@ -12,7 +16,7 @@ import { MediaBridge } from './media-bridge.js';
 import type { SessionNotifier } from './notifier.js';
 import type { Journeys } from './journey.js';
 import type { Recordings } from './recordings.js';
-import { DECLINED, dispositionOf, GONE, Ringer, type Refusal, type RingObserver, type RingOptions, type RingOutcome } from './ringing.js';
+import { DECLINED, dispositionOf, Ringer, type Refusal, type RingObserver, type RingOptions, type RingOutcome } from './ringing.js';
 import { partyOf, type Session, type SessionRegistry } from './sessions.js';
 
 export interface CallControlDeps {
@@ -38,8 +42,6 @@ export interface CallListener {
   ended(call: Call): void;
 }
 
-const INCOMING_ACK_TIMEOUT_MS = 10_000;
-
 export class CallControl {
   private readonly calls = new Map<string, Call>();
   private readonly bridge: MediaBridge;
@@ -52,8 +54,10 @@ export class CallControl {
   private readonly ringer: Ringer;
   /** Set by drain(): the server is shutting down and creates no calls. */
   private draining = false;
-  /** Call record and recording writes still in flight (drain() waits for them). */
-  private readonly writes = new Set<Promise<void>>();
+  /** The calls' rows in the store, and every write in flight (drain() waits for them). */
+  private readonly records: CallRecords;
+  private readonly alerting: Alerting;
+  private readonly inCall: InCall;
 
   /** True once drain() began (/readyz answers `draining`). */
   get isDraining(): boolean {
@@ -63,9 +67,17 @@ export class CallControl {
   constructor(private readonly deps: CallControlDeps) {
     this.bridge = new MediaBridge(deps.media, deps.notifier, deps.log);
     this.away = new AwayParties(deps.reconnectGraceMs);
+    this.records = new CallRecords(deps.store, deps.log);
+    this.inCall = new InCall({ media: deps.media, notifier: deps.notifier, journeys: deps.journeys, changed: (call, sessionId) => this.listener?.joined(call, sessionId) });
+    this.alerting = new Alerting({
+      legs: this.legs,
+      notifier: deps.notifier,
+      refused: (call, userId, refusal) => this.ringer.refused(call, userId, refusal),
+      ended: (sessionId, call, disposition, reason) => this.notifyEnded(sessionId, call, disposition, reason, 0, 0),
+    });
     this.ringer = new Ringer(deps.sessions, {
-      alert: (call, sessionId, party, silent, from) => this.alert(call, sessionId, party, silent, from),
-      stopAlerting: (call, userId, reason) => this.stopAlerting(call, userId, reason),
+      alert: (call, sessionId, party, silent, from) => this.alerting.alert(call, sessionId, party, silent, from),
+      stopAlerting: (call, userId, reason) => this.alerting.stopAlerting(call, userId, reason),
       isBusy: (userId, call) => {
         const busyWith = this.callOfUser(userId);
         return busyWith !== undefined && busyWith !== call;
@@ -126,20 +138,9 @@ export class CallControl {
     return call;
   }
 
-  async persistStart(call: Call, toUserId: string | null, direction: CallDirection = 'internal'): Promise<void> {
-    const insert = this.deps.store.calls.insert({
-      id: call.id,
-      instanceId: call.instanceId,
-      fromUserId: call.caller.userId,
-      toUserId,
-      fromNumber: call.fromNumber,
-      toNumber: call.toNumber,
-      direction,
-      startedAt: call.startedAt,
-      channelId: call.channelId,
-    });
-    call.stored = insert.catch(() => undefined);
-    await insert;
+  /** Stores the call's row (its later changes wait for it). */
+  persistStart(call: Call, toUserId: string | null, direction: CallDirection = 'internal'): Promise<void> {
+    return this.records.start(call, toUserId, direction);
   }
 
   /** A rung SIP leg has early media (183): the joined parties hear it before the answer. */
@@ -171,31 +172,6 @@ export class CallControl {
     this.end(call, call.answeredAt ? 'ANSWERED' : dispositionOf(outcome), outcome.reason);
   }
 
-  /** Alerts one endpoint, showing `from`; the caller hears ringback once any alerted endpoint confirms it rings. */
-  private alert(call: Call, sessionId: string, party: PartyInfo, silent: boolean, from: PartyInfo): void {
-    call.ringing.set(sessionId, party);
-    this.legs.open(call.id, sessionId, party);
-    this.deps.notifier
-      .request(
-        sessionId,
-        'call:incoming',
-        {
-          callId: call.id,
-          from,
-          ...(call.channelId ? { channelId: call.channelId } : {}),
-          ...(silent ? { silent } : {}),
-          ...(call.codec !== 'opus' ? { codec: call.codec } : {}),
-        },
-        INCOMING_ACK_TIMEOUT_MS,
-      )
-      .then((res) => {
-        if (!res.ok || call.state === 'ended' || call.ringbackSent || !call.callerSession) return;
-        call.ringbackSent = true;
-        this.deps.notifier.notify(call.callerSession, 'call:ringing', { callId: call.id });
-      })
-      .catch(() => this.dropRungSession(call, sessionId));
-  }
-
   answer(session: Session, callId: string): void {
     const call = this.callFor(session, callId);
     if (call.role(session.id) !== 'rung') throw new AppError('invalid_state', 'this session is not being rung for the call');
@@ -219,7 +195,7 @@ export class CallControl {
       for (const peer of call.peersOf(session.id)) {
         this.deps.notifier.notify(peer, 'call:answered', { callId: call.id, answeredAt: at.toISOString() });
       }
-      this.persist(call.stored.then(() => this.deps.store.calls.markAnswered(call.id, at)));
+      this.records.answered(call, at);
     }
     this.listener?.joined(call, session.id);
     if (wasRung) this.listener?.ringingChanged(call);
@@ -285,54 +261,27 @@ export class CallControl {
     return [...this.calls.values()].filter((call) => call.role(sessionId) === 'joined');
   }
 
-  async mute(session: Session, callId: string, muted: boolean): Promise<void> {
-    const call = this.callFor(session, callId);
-    const participant = call.joined.get(session.id);
-    await this.deps.media.setProducerPaused(session.id, callId, muted || !!participant?.held);
-    if (participant) {
-      participant.selfMute = muted;
-      this.listener?.joined(call, session.id);
-    }
-    for (const peer of call.peersOf(session.id)) this.deps.notifier.notify(peer, 'call:remote-muted', { callId, muted });
+  mute(session: Session, callId: string, muted: boolean): Promise<void> {
+    return this.inCall.mute(this.callFor(session, callId), session.id, muted);
   }
 
-
-
-  /** Hold: the session's microphone and what it hears are paused until it resumes; the others are told. */
-  async hold(session: Session, callId: string, held: boolean): Promise<void> {
-    const call = this.callFor(session, callId);
-    if (call.role(session.id) !== 'joined' || !call.answeredAt) throw new AppError('invalid_state', 'only an answered call can be held');
-    if (call.consult?.transferee === session.id) throw new AppError('invalid_state', 'you are on hold for a transfer');
-    await this.holdSession(call, session.id, held);
+  hold(session: Session, callId: string, held: boolean): Promise<void> {
+    return this.inCall.hold(this.callFor(session, callId), session.id, held);
   }
 
-  async holdSession(call: Call, sessionId: string, held: boolean): Promise<void> {
-    const participant = call.joined.get(sessionId);
-    if (!participant || participant.held === held) return;
-    participant.held = held;
-    const number = participant.party.extension ?? participant.party.identity;
-    this.deps.journeys.step(call, held ? 'Hold' : 'Resume', number, call.toNumber, held ? 'held' : 'answered');
-    await Promise.all([
-      this.deps.media.setProducerPaused(sessionId, call.id, held || participant.selfMute),
-      this.deps.media.setConsumersPaused(sessionId, call.id, held || participant.selfDeaf),
-    ]);
-    for (const peer of call.peersOf(sessionId)) this.deps.notifier.notify(peer, 'call:remote-held', { callId: call.id, held });
+  holdSession(call: Call, sessionId: string, held: boolean): Promise<void> {
+    return this.inCall.holdSession(call, sessionId, held);
   }
 
   dtmf(session: Session, callId: string, digits: string): void {
-    const call = this.callFor(session, callId);
-    if (call.role(session.id) !== 'joined' || !call.answeredAt) throw new AppError('invalid_state', 'DTMF needs an answered call');
-    const who = partyOf(session);
-    this.deps.journeys.step(call, 'DTMF', who.extension ?? who.identity, call.toNumber, digits);
-    if (call.onDtmf) return call.onDtmf(digits);
-    for (const peer of call.peersOf(session.id)) this.deps.notifier.notify(peer, 'call:dtmf', { callId, digits });
+    this.inCall.dtmf(this.callFor(session, callId), session, digits);
   }
 
   /** A widget connection closed: it leaves its calls and its media is released. */
   sessionClosed(sessionId: string): void {
     for (const call of [...this.calls.values()]) {
       const role = call.role(sessionId);
-      if (role === 'rung') this.dropRungSession(call, sessionId);
+      if (role === 'rung') this.alerting.drop(call, sessionId);
       else if (role === 'joined' && call.answeredAt && this.away.enabled) {
         this.away.hold(call, sessionId, () => call.role(sessionId) === 'joined' && this.dropJoined(call, sessionId));
       }
@@ -364,7 +313,7 @@ export class CallControl {
     const deadline = Date.now() + graceMs;
     while (this.calls.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(200, deadline - Date.now())));
     for (const call of [...this.calls.values()]) this.end(call, call.answeredAt ? 'ANSWERED' : 'FAILED', 'server_shutdown');
-    await Promise.all(this.writes);
+    await this.records.flushed();
   }
 
   /** Per-call state still held: the calls, their legs and open journeys (all 0 once every call ended), and idle times kept per queue member. */
@@ -393,14 +342,14 @@ export class CallControl {
     for (const p of call.joined.values()) if (p.party.extension !== null) this.lastCallEnded.set(p.party.userId, Date.now());
     this.calls.delete(call.id);
     this.legs.closeCall(call.id);
-    this.track(this.deps.recordings.stop(call).catch((err: unknown) => callLog(this.deps.log, call).error({ err }, 'could not close a recording')));
+    this.records.track(this.deps.recordings.stop(call).catch((err: unknown) => callLog(this.deps.log, call).error({ err }, 'could not close a recording')));
     for (const sessionId of call.joined.keys()) this.deps.media.endCall(sessionId, call.id);
     const endedAt = new Date();
     const { duration, talkTime } = call.durations(endedAt);
     for (const sessionId of notify) this.notifyEnded(sessionId, call, disposition, reason, duration, talkTime);
     this.deps.journeys.finish(call, call.fromNumber, `${disposition.toLowerCase()} (${reason})`);
     this.listener?.ended(call);
-    this.persist(call.stored.then(() => this.deps.store.calls.markEnded(call.id, { disposition, endReason: reason, endedAt, duration, talkTime })));
+    this.records.ended(call, { disposition, endReason: reason, endedAt, duration, talkTime });
   }
 
   /** Live legs with their call, for the operator's live view. */
@@ -418,24 +367,13 @@ export class CallControl {
     if (!leg || !call || call.instanceId !== instanceId) throw new AppError('not_found', `no live channel ${channelId}`);
     if (call.role(leg.sessionId) === 'joined') return this.leave(call, leg.sessionId);
     this.notifyEnded(leg.sessionId, call, 'NO ANSWER', 'cancelled', 0, 0);
-    this.dropRungSession(call, leg.sessionId, { result: 'no-answer', reason: 'cancelled' });
+    this.alerting.drop(call, leg.sessionId, { result: 'no-answer', reason: 'cancelled' });
   }
 
   callFor(session: Session, callId: string): Call {
     const call = this.calls.get(callId);
     if (!call || call.role(session.id) === null) throw new AppError('not_found', `no active call ${callId} for this session`);
     return call;
-  }
-
-  /** One rung endpoint is gone (its connection dropped, or an operator hung it up); the ring goes on with the others. */
-  private dropRungSession(call: Call, sessionId: string, refusal: Refusal = GONE): void {
-    const party = call.ringing.get(sessionId);
-    if (call.state === 'ended' || !party) return;
-    call.ringing.delete(sessionId);
-    this.legs.close(call.id, sessionId);
-    if ([...call.ringing.values()].some((p) => p.userId === party.userId)) return;
-    call.stopRinging(party.userId);
-    this.ringer.refused(call, party.userId, refusal);
   }
 
   /** Takes a joined session out of a call without ending it (transfers); its widget is told why. */
@@ -446,14 +384,6 @@ export class CallControl {
     this.notifyEnded(sessionId, call, 'ANSWERED', reason, ...this.secondsOf(call));
   }
 
-  /** Stops alerting a user's endpoints without touching the rest of the call (its ring settled without them). */
-  private stopAlerting(call: Call, userId: string, reason: EndReason): void {
-    for (const sessionId of call.stopRinging(userId)) {
-      this.legs.close(call.id, sessionId);
-      this.notifyEnded(sessionId, call, reason === 'answered_elsewhere' ? 'ANSWERED' : 'NO ANSWER', reason, 0, 0);
-    }
-  }
-
   private secondsOf(call: Call): [number, number] {
     const { duration, talkTime } = call.durations(new Date());
     return [duration, talkTime];
@@ -461,15 +391,5 @@ export class CallControl {
 
   private notifyEnded(sessionId: string, call: Call, disposition: Disposition, reason: EndReason, duration: number, talkTime: number): void {
     this.deps.notifier.notify(sessionId, 'call:ended', { callId: call.id, disposition, reason, duration, talkTime });
-  }
-
-  private persist(write: Promise<void>): void {
-    this.track(write.catch((err: unknown) => this.deps.log.error({ err }, 'could not persist a call change')));
-  }
-
-  /** Keeps a settled-safe write in `writes` until it is done, so drain() can wait for it. */
-  private track(write: Promise<void>): void {
-    this.writes.add(write);
-    void write.finally(() => this.writes.delete(write));
   }
 }
