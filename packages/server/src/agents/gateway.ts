@@ -5,7 +5,7 @@ import type { Ack, Disposition, PartyInfo, ServerToClientEvents } from '@astral/
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { AgentAudio, type AgentSpec, type TranscriptTurn } from '../audio/agent-audio.js';
-import type { AgentNetwork, AgentRef } from '../calls/agent-network.js';
+import type { AgentNetwork } from '../calls/agent-network.js';
 import type { Call } from '../calls/call.js';
 import type { CallControl } from '../calls/call-control.js';
 import type { Journeys } from '../calls/journey.js';
@@ -72,17 +72,18 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
 
   // AgentNetwork: what call control asks of agents.
 
-  async find(instanceId: string, key: string): Promise<AgentRef | undefined> {
+  /** The agent itself (call control sees it as an AgentRef and hands it back to `ring`). */
+  async find(instanceId: string, key: string): Promise<Agent | undefined> {
     const agent = await this.deps.store.agents.byKey(instanceId, key);
     if (!agent) return undefined;
     if (agent.provider === 'retell') throw new AppError('unavailable', `agent "${key}" uses Retell, which needs Retell's SIP integration (not available yet)`);
     if (agent.provider === 'openai-realtime') await openAiKey(this.deps.store.voiceChannels, this.deps.voiceSecrets, instanceId);
-    return { key: agent.key, name: agent.name };
+    return agent;
   }
 
-  /** Someone calls the agent: a new leg is rung like any party and answers at once. */
-  async ring(call: Call, ref: AgentRef, opts: { timeoutMs: number; from?: PartyInfo }): Promise<RingOutcome> {
-    const leg = await this.openLeg(call.instanceId, ref.key, 'inbound', call.fromNumber);
+  /** Someone calls the agent `find` returned: a new leg is rung like any party and answers at once. */
+  async ring(call: Call, agent: Agent, opts: { timeoutMs: number; from?: PartyInfo }): Promise<RingOutcome> {
+    const leg = this.openLeg(agent, 'inbound', call.fromNumber);
     leg.callId = call.id;
     await this.deps.store.agentCalls.insert({
       callId: call.id,
@@ -101,12 +102,10 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
   }
 
   /** A new agent leg's session (registered, so the ringer finds it); one per call, so an agent takes many calls at once. */
-  async openLeg(instanceId: string, key: string, direction: AgentLeg['direction'], phone: string): Promise<AgentLeg> {
-    const agent = await this.deps.store.agents.byKey(instanceId, key);
-    if (!agent) throw new AppError('not_found', `no agent "${key}"`);
+  openLeg(agent: Agent, direction: AgentLeg['direction'], phone: string): AgentLeg {
     const legId = randomUUID();
     const party: PartyInfo = { userId: `agent:${legId}`, identity: `agent:${agent.key}`, displayName: agent.name, extension: null };
-    const session: Session = { id: agentSessionId(agent.key, legId), principal: { kind: 'agent', instanceId, party }, dnd: false };
+    const session: Session = { id: agentSessionId(agent.key, legId), principal: { kind: 'agent', instanceId: agent.instanceId, party }, dnd: false };
     const leg: AgentLeg = { session, agent, direction, phone, callId: null, serviceId: randomUUID(), providerCallId: twilioSid('CA'), started: false, finished: false };
     this.legs.set(session.id, leg);
     this.deps.sessions.add(session);

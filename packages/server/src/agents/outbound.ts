@@ -38,23 +38,23 @@ export class AgentDialer {
   async dial(instanceId: string, phone: string, agentKey: string): Promise<string> {
     const { store, calls, router, agents, journeys } = this.deps;
     calls.refuseWhileDraining();
-    let ref;
+    let agent;
     try {
-      ref = await agents.find(instanceId, agentKey);
+      agent = await agents.find(instanceId, agentKey);
     } catch (err) {
       throw new DialError('agent', (err as Error).message);
     }
-    if (!ref) throw new DialError('agent', `unknown agent "${agentKey}"`);
+    if (!agent) throw new DialError('agent', `unknown agent "${agentKey}"`);
     const { callee, trunk } = await this.calleeOf(instanceId, phone);
 
-    const leg = await agents.openLeg(instanceId, ref.key, 'outbound', phone);
+    const leg = agents.openLeg(agent, 'outbound', phone);
     const call = router.startCall(leg.session, callee);
     if (trunk) call.codec = trunk.codec;
     await store.agentCalls.insert({
       callId: call.id,
       serviceId: leg.serviceId,
       instanceId,
-      agentKey: ref.key,
+      agentKey: agent.key,
       phone,
       direction: 'outbound',
       status: 'queued',
@@ -66,7 +66,7 @@ export class AgentDialer {
       await agents.startAgent(leg, call);
       if (call.state === 'ended') return;
       await store.agentCalls.setStatus(call.id, 'ringing', new Date());
-      journeys.step(call, 'Dial', ref.key, phone, 'ringing');
+      journeys.step(call, 'Dial', agent.key, phone, 'ringing');
       const outcome = trunk
         ? await router.phone!.ring(call, phone, { trunk, timeoutMs: this.deps.ringTimeoutMs })
         : await calls.ring(call, [callee], { timeoutMs: this.deps.ringTimeoutMs });

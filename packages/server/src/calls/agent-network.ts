@@ -12,7 +12,7 @@ export interface AgentRef {
 export interface AgentNetwork {
   /** The instance's agent with this key, when there is one that can take calls. */
   find(instanceId: string, key: string): Promise<AgentRef | undefined>;
-  /** Rings the agent as one more leg of the call; it answers at once (the one ring operation underneath). */
+  /** Rings the agent (a ref `find` returned) as one more leg of the call; it answers at once (the one ring operation underneath). */
   ring(call: Call, agent: AgentRef, opts: { timeoutMs: number; from?: PartyInfo }): Promise<RingOutcome>;
 }
 
