@@ -3,7 +3,7 @@
 // A trunk call (SIPp as the carrier) loses both its workers one after the other: the server rebuilds the SIP leg itself.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -14,7 +14,7 @@ import { hasTone, writeRtpPcap } from '../helpers/rtp-capture.js';
 import { mintToken, type RunningServer } from '../helpers/server.js';
 import { freeMediaPort, startSipp, type RunningSipp } from '../helpers/sipp.js';
 import { startStage, type Stage } from '../helpers/stage.js';
-import { tonePower } from '../helpers/tone.js';
+import { toneFile, tonePower } from '../helpers/tone.js';
 import wavefile from 'wavefile';
 import { api, captureAtCarrier, configureTrunk, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
 
@@ -176,6 +176,7 @@ describe('a mediasoup worker dies mid-call', { timeout: 120_000 }, () => {
 
 /** A carrier that plays a 700 Hz tone for 60 s: PCMA, 20 ms packets. */
 const CARRIER_HZ = 700;
+const PROMPT_HZ = 600;
 function carrierTonePcap(): string {
   const dir = join(tmpdir(), 'astral-fixtures');
   mkdirSync(dir, { recursive: true });
@@ -197,8 +198,11 @@ describe('mediasoup workers die under a trunk call', { timeout: 120_000 }, () =>
   before(async () => {
     trunkStage = await startTrunkStage({ browsers: { agent: ALICE_HZ }, env: { ASTRAL_WORKERS: '2', LOG_LEVEL: 'info' } });
     tokens.agent = await mintToken(trunkStage.server, 'agent', { display_name: 'Agent', extension: '1001' });
+    const prompt = readFileSync(toneFile(join(tmpdir(), 'astral-fixtures'), PROMPT_HZ, 2)).toString('base64');
+    assert.equal((await api(trunkStage.server, 'POST', '/api/v1/ivr', { number: '6001', name: 'Main menu', prompt_wav: prompt, options: { '1': '1001' } })).status, 201);
     await configureTrunk(trunkStage.server, { name: 'carrier', host: '127.0.0.1', port: 5999, allowed_ips: ['127.0.0.1/32'] }, [
       { number: '+15550001', destination: '1001', destination_type: 'extension' },
+      { number: '+15550006', destination: '6001', destination_type: 'ivr' },
     ]);
   });
   trunkSuiteHooks(() => trunkStage, sipps);
@@ -245,5 +249,49 @@ describe('mediasoup workers die under a trunk call', { timeout: 120_000 }, () =>
     assert.ok(result.receivedRequests.includes('BYE'), `the carrier got BYE: ${result.receivedRequests}`);
     const got = await heardByCarrier.stop();
     assert.ok(hasTone(got.pcm.subarray(got.pcm.length - 8000), ALICE_HZ), `after both deaths the carrier hears the widget (${ALICE_HZ} Hz)`);
+  });
+
+  test('an IVR prompt and its SIP leg are rebuilt by the server: the carrier hears the prompt again after each death', async () => {
+    const server = trunkStage.server;
+    const mediaPort = await freeMediaPort();
+    const sipp = await startSipp({
+      scenario: 'uac-call-pcap-wait-bye.xml',
+      remote: `127.0.0.1:${trunkStage.sipPort}`,
+      service: '15550006',
+      vars: { from: '+14155550123' },
+      audioPcap: carrierTonePcap(),
+      mediaPort,
+      timeoutS: 90,
+    });
+    sipps.push(sipp);
+    /** Listens at the carrier in 4 s windows (a prompt round and its gap) until the prompt is heard. */
+    const carrierHearsPrompt = async () => {
+      for (let i = 0; i < 5; i++) {
+        const capture = await captureAtCarrier(mediaPort);
+        await new Promise((r) => setTimeout(r, 4000));
+        const got = await capture.stop();
+        if (got.packets > 50 && hasTone(got.pcm, PROMPT_HZ)) return;
+      }
+      assert.fail('the carrier never heard the prompt');
+    };
+    await carrierHearsPrompt();
+
+    // The SIP leg (acquired) and the prompt (least-loaded peek) sit on the two workers; each original dies in turn.
+    const rebuiltBefore = rebuildLines(server).filter((l) => l.outcome === 'rebuilt').length;
+    const originals = workerPids(server);
+    assert.equal(originals.length, 2, 'the server runs two mediasoup workers');
+    for (const pid of originals) {
+      process.kill(pid, 'SIGKILL');
+      await until('the dead worker is replaced', async () => !workerPids(server).includes(pid) && workerPids(server).length === 2);
+      await carrierHearsPrompt(); // windows start after the kill: what they hold went through the rebuilt media
+    }
+    assert.ok(rebuildLines(server).filter((l) => l.outcome === 'rebuilt').length > rebuiltBefore, 'the SIP leg was rebuilt by the server');
+
+    const live = (await api(server, 'GET', '/api/v1/calls/live')).body as { channel_id: string; status: string }[];
+    const trunkLeg = live.find((l) => l.channel_id.startsWith('SIP/carrier-'));
+    assert.ok(trunkLeg, `the IVR call is still up: ${JSON.stringify(live)}`);
+    assert.equal((await api(server, 'POST', '/api/v1/calls/hangup-channel', { channel_id: trunkLeg.channel_id })).status, 200);
+    const result = await sipp.done;
+    assert.ok(result.receivedRequests.includes('BYE'), `the carrier got BYE: ${result.receivedRequests}`);
   });
 });

@@ -1,6 +1,7 @@
 // Routing: where a dialled number goes — a user, a queue (ring-all, round-robin, longest-idle, overflow), an IVR menu,
 // an AI agent (`agent:<key>`) or a phone number.
 import type { PartyInfo } from '@astral/protocol';
+import type { FastifyBaseLogger } from 'fastify';
 import { readFileSync } from 'node:fs';
 import type { MediaService } from '../media/service.js';
 import type { PromptCodec } from '../media/player.js';
@@ -11,6 +12,7 @@ import type { Call } from './call.js';
 import type { CallControl } from './call-control.js';
 import { agentKeyOf, agentParty, type AgentNetwork, type AgentRef } from './agent-network.js';
 import { resolveDestination } from './directory.js';
+import { callLog } from './log.js';
 import { looksLikePhoneNumber, phoneParty, type PhoneNetwork } from './phone-network.js';
 import type { RingOutcome } from './ringing.js';
 import type { Journeys } from './journey.js';
@@ -26,6 +28,7 @@ export interface RouterDeps {
   notifier: SessionNotifier;
   journeys: Journeys;
   ringTimeoutMs: number;
+  log: FastifyBaseLogger;
 }
 
 const PROMPT_GAP_MS = 1500;
@@ -67,7 +70,7 @@ export class Router {
   }
 
   /** A queue, IVR number or agent: the call is created and answered by the dial ack, then rung or played. */
-  private async dialRouted(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo }> {
+  private async dialRouted(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo; codec?: 'PCMU' | 'PCMA' }> {
     const { routing } = this.deps.store;
     const instanceId = session.principal.instanceId;
     const agentKey = agentKeyOf(destination);
@@ -84,13 +87,14 @@ export class Router {
   }
 
   /** An AI agent (`agent:<key>`): rung like a user, it answers at once. */
-  private async dialAgent(session: Session, key: string): Promise<{ callId: string; to: PartyInfo }> {
+  private async dialAgent(session: Session, key: string): Promise<{ callId: string; to: PartyInfo; codec?: 'PCMU' | 'PCMA' }> {
     const agent = await this.findAgent(session.principal.instanceId, key);
     const to = agentParty(agent);
     const call = this.startCall(session, to);
+    if (agent.codec) call.codec = agent.codec;
     await this.deps.calls.persistStart(call, null);
     setImmediate(() => this.deps.calls.detach(call, this.ringAgent(call, agent)));
-    return { callId: call.id, to };
+    return { callId: call.id, to, ...(agent.codec ? { codec: agent.codec } : {}) };
   }
 
   private async findAgent(instanceId: string, key: string): Promise<AgentRef> {
@@ -232,6 +236,12 @@ export class Router {
     };
     if (call.state === 'ended') return stop();
     call.serverProducers.add(player.producerId);
+    player.onMoved = (previous, err) => {
+      call.serverProducers.delete(previous);
+      if (err) return callLog(this.deps.log, call).error({ err }, 'the IVR prompt stopped: it could not be moved off its dead media worker');
+      call.serverProducers.add(player.producerId);
+      calls.syncMedia(call);
+    };
     call.cleanups.push(stop);
     calls.syncMedia(call);
     call.onDtmf = (digits) => {

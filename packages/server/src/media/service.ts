@@ -5,7 +5,7 @@ import { AppError } from '../util/errors.js';
 import { AgentPeer, type AgentAudioPorts, type AgentCodec, type AgentMediaLink } from './agent-peer.js';
 import { MediaPeer, type Peer, type TransportPlacement } from './peer.js';
 import { PlainPeer } from './plain-peer.js';
-import { startPlayer, type Player, type PromptCodec } from './player.js';
+import { PromptPlayer, type Player, type PromptCodec } from './player.js';
 import { RtpRelay, type G711Codec } from './rtp-relay.js';
 import { SipPeer, type CarrierMedia } from './sip-peer.js';
 import { tapProducer, type Tap } from './tap.js';
@@ -53,12 +53,11 @@ export class MediaService {
   private readonly producers = new Map<string, { producer: types.Producer; router: types.Router }>();
   /** Producers piped (or being piped) to another router, keyed `producerId:routerId`: consumers there wait for it. */
   private readonly pipes = new Map<string, Promise<unknown>>();
+  /** Prompts playing now, with their region. */
+  private readonly players = new Map<PromptPlayer, string>();
   /** Told when a widget session's media was dropped to be built again in `region` (a region move, or its worker died). */
   onRelocated: (sessionId: string, region: string) => void = () => undefined;
-  /**
-   * Told for each session whose media was on a worker that died: `relocated` (its widget rebuilds it), `rebuilt` (a
-   * server-side party, rebuilt here on a live worker: its audio wants consuming again) or the error that left it without.
-   */
+  /** A worker died under a session's media: `relocated` (its widget rebuilds it), `rebuilt` (server-side: consume it again) or why not. */
   onWorkerLost: (sessionId: string, outcome: 'relocated' | 'rebuilt' | Error) => void = () => undefined;
 
   constructor(
@@ -98,10 +97,11 @@ export class MediaService {
   /**
    * A worker died with this router and everything on it (its producers, consumers and pipes are closed, so consumers
    * elsewhere of its producers were told `producerclose`). Widgets rebuild their media like a region move; server-side
-   * parties are rebuilt here on a live worker of their region.
+   * parties and prompts are rebuilt here on a live worker of their region.
    */
   private routerDied(router: types.Router): void {
     for (const key of this.pipes.keys()) if (key.endsWith(`:${router.id}`)) this.pipes.delete(key);
+    for (const [player, region] of this.players) if (player.router === router) void this.movePlayer(player, region);
     for (const peer of [...this.peers.values()]) {
       if (peer.router !== router) continue;
       if (peer instanceof PlainPeer) {
@@ -305,10 +305,29 @@ export class MediaService {
 
   /** Starts playing 20 ms frames into a router of `region` (IVR prompts); the producer can be consumed like any other. */
   async play(region: string, frames: Buffer[], gapMs: number, codec: PromptCodec = 'opus'): Promise<Player> {
-    const router = this.pool.peekRouter(this.region(region)?.workers);
-    const { player, producer } = await startPlayer(router, frames, gapMs, codec);
-    this.register(producer, router);
+    const workers = this.region(region)?.workers;
+    await this.pool.available(workers);
+    const router = this.pool.peekRouter(workers);
+    const player: PromptPlayer = await PromptPlayer.start(router, frames, gapMs, codec, () => this.players.delete(player));
+    this.register(player.producer, router);
+    this.players.set(player, region);
     return player;
+  }
+
+  /** A prompt whose router died carries on in a live router of its region; its owner is told the new producer. */
+  private async movePlayer(player: PromptPlayer, region: string): Promise<void> {
+    const previous = player.producerId;
+    try {
+      const workers = this.region(region)?.workers;
+      await this.pool.available(workers);
+      const router = this.pool.peekRouter(workers);
+      if (!(await player.moveTo(router))) return;
+      this.register(player.producer, router);
+    } catch (err) {
+      player.stop();
+      return player.onMoved(previous, err as Error);
+    }
+    player.onMoved(previous, null);
   }
 
   /** Makes a producer consumable from any router (piped on demand) until it closes. */
