@@ -11,6 +11,49 @@ export class VendorError extends Error {
   }
 }
 
+/** `fetch` for a vendor: a network failure is a VendorError (its cause's code), an abort stays an abort, an error status is `httpError`. */
+export async function vendorFetch(vendor: string, url: string, init: RequestInit & { signal: AbortSignal }): Promise<Response> {
+  const response = await fetch(url, init).catch((err: unknown) => {
+    const cause = (err as { cause?: { code?: unknown } }).cause?.code;
+    throw init.signal.aborted ? err : new VendorError(vendor, `the request failed (${typeof cause === 'string' ? cause : (err as Error).message})`);
+  });
+  if (!response.ok || !response.body) throw await httpError(vendor, response);
+  return response;
+}
+
+/**
+ * An error response: its status, the error code of a JSON body (`error.code`, else `error.type`: OpenAI's and Anthropic's
+ * shapes; the body's message may quote the key, so it is never used) and, on 429/503, when to retry (`retry-after`).
+ */
+export async function httpError(vendor: string, response: Response): Promise<VendorError> {
+  let code = '';
+  try {
+    const body = (await response.json()) as { error?: { code?: unknown; type?: unknown } };
+    const found = body.error?.code ?? body.error?.type;
+    if (typeof found === 'string' && /^[\w.-]{1,64}$/.test(found)) code = ` (${found})`;
+  } catch {
+    // not JSON: the status says it
+  }
+  const retryAfter = response.headers.get('retry-after');
+  const retry = retryAfter && /^\d{1,6}$/.test(retryAfter.trim()) ? `, retry after ${retryAfter.trim()} s` : '';
+  return new VendorError(vendor, `HTTP ${response.status}${code}${retry}`);
+}
+
+/** 16-bit little-endian PCM arriving in byte chunks of any length (a sample may straddle two chunks) as samples. */
+export class Pcm16Chunker {
+  private odd: Buffer | null = null;
+
+  /** The whole samples so far (an empty array while only half a sample came). */
+  push(chunk: Uint8Array): Int16Array {
+    let bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.odd) bytes = Buffer.concat([this.odd, bytes]);
+    this.odd = bytes.length % 2 ? Buffer.from(bytes.subarray(bytes.length - 1)) : null;
+    const pcm = new Int16Array(bytes.length >> 1);
+    Buffer.from(pcm.buffer).set(bytes.subarray(0, pcm.byteLength));
+    return pcm;
+  }
+}
+
 /** The events of a `text/event-stream` body (https://html.spec.whatwg.org/multipage/server-sent-events.html). */
 export async function* serverSentEvents(body: ReadableStream<Uint8Array>): AsyncIterable<{ event: string; data: string }> {
   const decoder = new TextDecoder();
