@@ -3,7 +3,7 @@
 // PCM `audio` chunks back until `isFinal`.
 import WebSocket from 'ws';
 import type { TextToSpeech } from '../../audio/pipeline.js';
-import { abortError, AsyncQueue, VendorError, vendorUrl } from './wire.js';
+import { abortError, AsyncQueue, Pcm16Chunker, VendorError, vendorUrl } from './wire.js';
 
 const ELEVENLABS = 'wss://api.elevenlabs.io';
 /** ElevenLabs' pre-made "Rachel" voice, for an agent without a `voice`. */
@@ -41,7 +41,7 @@ export class ElevenLabsTts implements TextToSpeech {
     const fail = (what: string) => chunks.fail(new VendorError('elevenlabs', what));
     const abort = () => chunks.fail(abortError());
     signal.addEventListener('abort', abort, { once: true });
-    let odd: Buffer | null = null;
+    const chunker = new Pcm16Chunker();
     ws.on('open', () => {
       ws.send(JSON.stringify({ text: ' ', voice_settings: { stability: 0.5, similarity_boost: 0.8 } }));
       ws.send(JSON.stringify({ text: `${sentence} `, flush: true }));
@@ -62,11 +62,7 @@ export class ElevenLabsTts implements TextToSpeech {
       if (message.error !== undefined) return fail(`error message (${typeof message.error === 'string' && /^[\w.-]{1,64}$/.test(message.error) ? message.error : 'unknown'})`);
       if (typeof message.audio === 'string' && message.audio.length > 0) {
         // 16-bit little-endian samples; a chunk may end in the middle of one.
-        let bytes = Buffer.from(message.audio, 'base64');
-        if (odd) bytes = Buffer.concat([odd, bytes]);
-        odd = bytes.length % 2 ? bytes.subarray(bytes.length - 1) : null;
-        const pcm = new Int16Array(bytes.length >> 1);
-        Buffer.from(pcm.buffer).set(bytes.subarray(0, pcm.byteLength));
+        const pcm = chunker.push(Buffer.from(message.audio, 'base64'));
         if (pcm.length > 0) chunks.push(pcm);
       }
       if (message.isFinal === true) chunks.end();

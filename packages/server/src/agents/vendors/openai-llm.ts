@@ -4,7 +4,7 @@
 import type { AgentSpec } from '../../audio/agent-audio.js';
 import type { AgentAction, Dialogue, DialogueOutput } from '../../audio/pipeline.js';
 import { defaultGreeting } from '../local/script.js';
-import { serverSentEvents, VendorError, vendorUrl } from './wire.js';
+import { serverSentEvents, vendorFetch, VendorError, vendorUrl } from './wire.js';
 
 const OPENAI = 'https://api.openai.com/v1';
 const DEFAULT_MODEL = 'gpt-4o-mini';
@@ -127,19 +127,15 @@ export class OpenAiDialogue implements Dialogue {
   /** The streamed choices of one completion; a stream that ends before `[DONE]` (a dropped connection) is an error. */
   private async *complete(signal: AbortSignal): AsyncIterable<ChunkChoice> {
     const { apiKey, baseUrl, agent } = this.opts;
-    const response = await fetch(vendorUrl(baseUrl, OPENAI, '/chat/completions'), {
+    const response = await vendorFetch('openai', vendorUrl(baseUrl, OPENAI, '/chat/completions'), {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', ...(apiKey ? { Authorization: `Bearer ${apiKey}` } : {}) },
       body: JSON.stringify({ model: agent.llmModel ?? DEFAULT_MODEL, messages: this.messages, tools: AGENT_TOOLS, stream: true }),
       signal,
-    }).catch((err: unknown) => {
-      const cause = (err as { cause?: { code?: unknown } }).cause?.code;
-      throw signal.aborted ? err : new VendorError('openai', `the request failed (${typeof cause === 'string' ? cause : (err as Error).message})`);
     });
-    if (!response.ok || !response.body) throw new VendorError('openai', `HTTP ${response.status}${await errorCode(response)}`);
     let done = false;
     try {
-      for await (const { data } of serverSentEvents(response.body)) {
+      for await (const { data } of serverSentEvents(response.body!)) {
         // Read on to the body's end after [DONE]: a body left unread costs the connection its reuse (and the next request fails).
         if (done || (done = data === '[DONE]')) continue;
         const chunk = JSON.parse(data) as { choices?: ChunkChoice[]; error?: { type?: string } };
@@ -152,16 +148,5 @@ export class OpenAiDialogue implements Dialogue {
     }
     if (done) return;
     throw new VendorError('openai', 'the stream ended before [DONE]');
-  }
-}
-
-/** An error response's `error.code`/`error.type` (its `message` may quote the key, so it is never used). */
-async function errorCode(response: Response): Promise<string> {
-  try {
-    const body = (await response.json()) as { error?: { code?: unknown; type?: unknown } };
-    const code = body.error?.code ?? body.error?.type;
-    return typeof code === 'string' && /^[\w.-]{1,64}$/.test(code) ? ` (${code})` : '';
-  } catch {
-    return '';
   }
 }
