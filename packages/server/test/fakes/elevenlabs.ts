@@ -1,7 +1,8 @@
 // An ElevenLabs input-streaming TTS fake (wss://api.elevenlabs.io/v1/text-to-speech/{voice_id}/stream-input), from
 // ElevenLabs' WebSocket docs: `xi-api-key` checked at the upgrade (401 otherwise), the opening message (text " "), text,
 // the closing empty text; answers a tone as base64 PCM `audio` chunks (output_format pcm_16000) and `isFinal: true`.
-// Scripted: an error message, a dropped connection mid-stream, a stall (audio, then nothing until the client goes).
+// Scripted: an error message, a dropped connection mid-stream, a stall (audio, then nothing until the client goes), talk
+// (tone paced in real time, never final, until the client goes); optionally with the service's time to the first byte.
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,9 +17,18 @@ export interface TtsSession {
   messages: { text?: string; flush?: boolean; voice_settings?: unknown }[];
   socket: WebSocket;
   closed: boolean;
+  /** The audio was complete (`isFinal` sent) before the client closed. */
+  finished: boolean;
+  /** performance.now() of the upgrade and of the first audio chunk sent. */
+  connectedAt: number;
+  firstAudioAt: number | null;
 }
 
-export type Behaviour = 'speak' | 'error' | 'drop' | 'stall';
+export type Behaviour = 'speak' | 'error' | 'drop' | 'stall' | 'talk';
+
+/** 100 ms of 16 kHz PCM: the chunk `talk` sends every 100 ms. */
+const TALK_CHUNK_MS = 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class FakeElevenLabs {
   readonly sessions: TtsSession[] = [];
@@ -31,6 +41,8 @@ export class FakeElevenLabs {
     private readonly apiKey: string,
     /** Tone per character of text (ms). */
     private readonly msPerChar: number,
+    /** From the closing message to the first audio chunk (ms). */
+    private readonly firstByteMs: number,
   ) {
     this.server.on('upgrade', (req: IncomingMessage, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -41,8 +53,8 @@ export class FakeElevenLabs {
     });
   }
 
-  static async start(apiKey: string, msPerChar = 20): Promise<FakeElevenLabs> {
-    const fake = new FakeElevenLabs(apiKey, msPerChar);
+  static async start(apiKey: string, msPerChar = 20, latency: { firstByteMs?: number } = {}): Promise<FakeElevenLabs> {
+    const fake = new FakeElevenLabs(apiKey, msPerChar, latency.firstByteMs ?? 0);
     fake.server.listen(0, '127.0.0.1');
     await once(fake.server, 'listening');
     return fake;
@@ -59,12 +71,12 @@ export class FakeElevenLabs {
   }
 
   private accept(socket: WebSocket, voiceId: string, query: URLSearchParams): void {
-    const session: TtsSession = { voiceId, query, messages: [], socket, closed: false };
+    const session: TtsSession = { voiceId, query, messages: [], socket, closed: false, finished: false, connectedAt: performance.now(), firstAudioAt: null };
     this.sessions.push(session);
     const behaviour = this.behaviours.shift() ?? 'speak';
     let text = '';
     socket.on('close', () => (session.closed = true));
-    socket.on('message', (data: Buffer) => {
+    socket.on('message', async (data: Buffer) => {
       const message = JSON.parse(data.toString()) as TtsSession['messages'][number];
       session.messages.push(message);
       if (session.messages.length === 1) return; // the opening message: a space and the voice settings
@@ -72,8 +84,22 @@ export class FakeElevenLabs {
       // The closing message (empty text): the audio of everything sent.
       const tone = toneBytes(Math.max(1, text.trim().length) * this.msPerChar);
       const chunk = 3201; // odd on purpose: a sample may straddle two chunks, as on the real service
+      if (this.firstByteMs > 0) await sleep(this.firstByteMs);
+      if (session.closed) return;
       if (behaviour === 'error') return void socket.send(JSON.stringify({ message: 'scripted failure', error: 'quota_exceeded', code: 1008 }));
-      const send = (bytes: Buffer) => socket.send(JSON.stringify({ audio: bytes.toString('base64'), isFinal: null, normalizedAlignment: null, alignment: null }));
+      const send = (bytes: Buffer) => {
+        session.firstAudioAt ??= performance.now();
+        socket.send(JSON.stringify({ audio: bytes.toString('base64'), isFinal: null, normalizedAlignment: null, alignment: null }));
+      };
+      if (behaviour === 'talk') {
+        const piece = toneBytes(TALK_CHUNK_MS);
+        const start = performance.now();
+        for (let n = 0; !session.closed; n++) {
+          send(piece);
+          await sleep(start + (n + 1) * TALK_CHUNK_MS - performance.now());
+        }
+        return;
+      }
       if (behaviour === 'drop') {
         send(tone.subarray(0, chunk));
         return socket.terminate();
@@ -81,6 +107,7 @@ export class FakeElevenLabs {
       if (behaviour === 'stall') return send(tone.subarray(0, chunk));
       for (let at = 0; at < tone.length; at += chunk) send(tone.subarray(at, at + chunk));
       socket.send(JSON.stringify({ isFinal: true }));
+      session.finished = true;
     });
   }
 }

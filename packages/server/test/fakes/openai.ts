@@ -1,6 +1,7 @@
 // An OpenAI chat-completions fake (POST /v1/chat/completions), from OpenAI's API reference: `Authorization: Bearer <key>`
 // (401 with an `invalid_api_key` error otherwise), `stream: true` answered with `chat.completion.chunk` server-sent events
-// and `data: [DONE]`; each request's answer is scripted by the test (text deltas, tool calls, an HTTP error, a drop, a stall).
+// and `data: [DONE]`; each request's answer is scripted by the test (text deltas, tool calls, an HTTP error, a drop, a stall),
+// optionally with a model's latency (time to the first token, then between tokens).
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +10,18 @@ export interface ChatRequest {
   body: { model: string; messages: { role: string; content: string | null }[]; tools?: unknown[]; stream?: boolean };
   /** The client went away before the answer ended (a barge-in aborted it). */
   aborted: boolean;
+  /** performance.now() when the request arrived. */
+  receivedAt: number;
 }
+
+export interface ModelLatency {
+  /** From the request to the first content delta (ms). */
+  firstTokenMs?: number;
+  /** Between deltas (ms). */
+  tokenMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type Answer =
   | { text: string[]; toolCalls?: { name: string; arguments: string }[] }
@@ -23,10 +35,13 @@ export class FakeOpenAi {
   private readonly answers: Answer[] = [];
   private readonly server = createServer((req, res) => void this.handle(req, res));
 
-  private constructor(private readonly apiKey: string) {}
+  private constructor(
+    private readonly apiKey: string,
+    private readonly latency: ModelLatency,
+  ) {}
 
-  static async start(apiKey: string): Promise<FakeOpenAi> {
-    const fake = new FakeOpenAi(apiKey);
+  static async start(apiKey: string, latency: ModelLatency = {}): Promise<FakeOpenAi> {
+    const fake = new FakeOpenAi(apiKey, latency);
     fake.server.listen(0, '127.0.0.1');
     await once(fake.server, 'listening');
     return fake;
@@ -56,7 +71,7 @@ export class FakeOpenAi {
       const shown = String(req.headers.authorization ?? '').slice(-4);
       return void res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ***${shown}.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }));
     }
-    const request: ChatRequest = { body: JSON.parse(Buffer.concat(chunks).toString()) as ChatRequest['body'], aborted: false };
+    const request: ChatRequest = { body: JSON.parse(Buffer.concat(chunks).toString()) as ChatRequest['body'], aborted: false, receivedAt: performance.now() };
     this.requests.push(request);
     res.on('close', () => (request.aborted = !res.writableFinished));
     const answer = this.answers.shift() ?? { text: ['OK.'] };
@@ -68,15 +83,22 @@ export class FakeOpenAi {
     const chunk = (delta: object, finish: string | null = null) =>
       res.write(`data: ${JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 0, model: request.body.model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
     chunk({ role: 'assistant', content: '' });
+    const { firstTokenMs = 0, tokenMs = 0 } = this.latency;
+    const deltas = async (texts: string[]) => {
+      for (const [i, text] of texts.entries()) {
+        const wait = i === 0 ? firstTokenMs : tokenMs;
+        if (wait > 0) await sleep(wait);
+        if (res.destroyed) return;
+        chunk({ content: text });
+      }
+    };
     if ('dropAfter' in answer) {
-      for (const text of answer.dropAfter) chunk({ content: text });
+      await deltas(answer.dropAfter);
       return void res.write('', () => res.socket?.destroy()); // once the deltas are on the wire
     }
-    if ('stall' in answer) {
-      for (const text of answer.stall) chunk({ content: text });
-      return; // until the client goes away
-    }
-    for (const text of answer.text) chunk({ content: text });
+    if ('stall' in answer) return deltas(answer.stall); // then nothing until the client goes away
+    await deltas(answer.text);
+    if (res.destroyed) return;
     (answer.toolCalls ?? []).forEach((call, index) => {
       const half = Math.ceil(call.arguments.length / 2);
       chunk({ tool_calls: [{ index, id: `call_${index}`, type: 'function', function: { name: call.name, arguments: call.arguments.slice(0, half) } }] });
