@@ -54,6 +54,7 @@ import { originPolicy } from './util/origins.js';
 import { PartyNotifier } from './calls/notifier.js';
 import { AgentGateway } from './agents/gateway.js';
 import { AgentDialer } from './agents/outbound.js';
+import { RetellAgents } from './agents/retell.js';
 import { startSip } from './sip/index.js';
 import { MediaService } from './media/service.js';
 import { WorkerPool } from './media/worker-pool.js';
@@ -200,10 +201,11 @@ export async function createServer(config: Config): Promise<AstralServer> {
   }
   // AI agents: parties the server runs itself (speech and bots in the agent audio worker), reached as `agent:<key>`.
   const voiceSecrets = new SecretBox(config.secretKey, SecretPurposes.voiceCredentials);
-  const agents = new AgentGateway({ calls, sessions, media, store, journeys, events: webhookEvents, transfers, voiceSecrets, log: app.log });
+  const retell = new RetellAgents({ store, calls, journeys, voiceSecrets, settings: config.retell, sip: () => sip?.gateway ?? null, ringTimeoutMs, log: app.log });
+  const agents = new AgentGateway({ calls, sessions, media, store, journeys, events: webhookEvents, transfers, voiceSecrets, retell, log: app.log });
   notifier.agents = agents;
   router.agents = agents;
-  const dialer = new AgentDialer({ store, calls, router, agents, journeys, ringTimeoutMs });
+  const dialer = new AgentDialer({ store, calls, router, agents, retell, journeys, ringTimeoutMs });
   const trunkStatus = (trunkId: string): TrunkStatus => sip?.trunks.status(trunkId) ?? 'unknown';
   const onTrunksChanged = (instanceId: string): void => {
     sip?.trunks.refresh(instanceId).catch((err: unknown) => app.log.error({ err }, 'sip: could not reload trunks'));

@@ -4,6 +4,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { WebhookDeliveryConfig } from './webhooks/dispatcher.js';
+import { RETELL_DEFAULTS, type RetellSettings } from './agents/retell.js';
+import type { SipTransport } from './sip/types.js';
 
 export interface Config {
   port: number;
@@ -37,6 +39,8 @@ export interface Config {
   regions: RegionConfig[];
   /** SIP trunks: UDP and TCP on `port` (null: SIP off) at `ip`, announcing media.announcedIp; TLS per `tls`. */
   sip: { port: number | null; ip: string; tls: SipTlsConfig };
+  /** Retell's REST API and SIP server (ASTRAL_RETELL_*; tests point them at fakes). */
+  retell: RetellSettings;
   /** Outgoing event webhooks: retry schedule and per-attempt timeout. */
   webhooks: WebhookDeliveryConfig;
   media: {
@@ -148,6 +152,19 @@ function sipTls(env: Env): SipTlsConfig {
   return { port: int(env, 'ASTRAL_SIP_TLS_PORT', 5061, 0, 65535), certFile, keyFile, caFile: file('ASTRAL_SIP_TLS_CA') };
 }
 
+/** ASTRAL_RETELL_API_URL, ASTRAL_RETELL_SIP_HOST/_PORT/_TRANSPORT, ASTRAL_RETELL_TIMEOUT_MS; defaults: Retell's own. */
+function retell(env: Env): RetellSettings {
+  const apiUrl = env.ASTRAL_RETELL_API_URL || RETELL_DEFAULTS.apiUrl;
+  if (!/^https?:\/\//.test(apiUrl) || !URL.canParse(apiUrl)) throw new ConfigError(`ASTRAL_RETELL_API_URL must be an http(s) URL, got "${apiUrl}"`);
+  const transport = (env.ASTRAL_RETELL_SIP_TRANSPORT || RETELL_DEFAULTS.sip.transport) as SipTransport;
+  if (!['udp', 'tcp', 'tls'].includes(transport)) throw new ConfigError(`ASTRAL_RETELL_SIP_TRANSPORT must be udp, tcp or tls, got "${transport}"`);
+  return {
+    apiUrl: apiUrl.replace(/\/+$/, ''),
+    sip: { host: env.ASTRAL_RETELL_SIP_HOST || RETELL_DEFAULTS.sip.host, port: int(env, 'ASTRAL_RETELL_SIP_PORT', RETELL_DEFAULTS.sip.port, 1, 65535), transport },
+    timeoutMs: int(env, 'ASTRAL_RETELL_TIMEOUT_MS', RETELL_DEFAULTS.timeoutMs, 100, 120_000),
+  };
+}
+
 /** ASTRAL_PUBLIC_URL: an http(s) URL, kept without its trailing slash. */
 function publicUrl(env: Env): string | null {
   const raw = env.ASTRAL_PUBLIC_URL;
@@ -237,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     metricsToken: env.ASTRAL_METRICS_TOKEN || null,
     regions: loadRegions(env, workers),
+    retell: retell(env),
     webhooks: {
       retryBaseMs: int(env, 'ASTRAL_WEBHOOK_RETRY_BASE_MS', 1000, 1, 3_600_000),
       retryMaxMs: int(env, 'ASTRAL_WEBHOOK_RETRY_MAX_MS', 3_600_000, 1, 86_400_000),

@@ -17,7 +17,6 @@ import type { MediaService } from '../media/service.js';
 import type { AgentCallStatus } from '../store/agent-calls.js';
 import type { Store } from '../store/index.js';
 import type { Agent } from '../store/agents.js';
-import { AppError } from '../util/errors.js';
 import type { WebhookEvents } from '../webhooks/events.js';
 import { callLog } from '../calls/log.js';
 import type { SecretBox } from '../auth/secret-box.js';
@@ -25,6 +24,7 @@ import type { Transfers } from '../calls/transfers.js';
 import { LOCAL_VENDORS, selectVendors } from './vendors/select.js';
 import { openAiKey } from './realtime/credentials.js';
 import { realtimeUrl } from './realtime/session.js';
+import { RETELL_CODEC, type RetellAgents } from './retell.js';
 
 type Params<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>[0];
 
@@ -56,6 +56,8 @@ export interface AgentGatewayDeps {
   transfers: Transfers;
   /** Opens the voice channel's vendor credentials (the pipeline's keys). */
   voiceSecrets: SecretBox;
+  /** Retell agents: bridged over SIP, not run here. */
+  retell: RetellAgents;
   log: FastifyBaseLogger;
 }
 
@@ -76,13 +78,14 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
   async find(instanceId: string, key: string): Promise<Agent | undefined> {
     const agent = await this.deps.store.agents.byKey(instanceId, key);
     if (!agent) return undefined;
-    if (agent.provider === 'retell') throw new AppError('unavailable', `agent "${key}" uses Retell, which needs Retell's SIP integration (not available yet)`);
+    if (agent.provider === 'retell') return this.deps.retell.check(instanceId, agent).then(() => ({ ...agent, codec: RETELL_CODEC }));
     if (agent.provider === 'openai-realtime') await openAiKey(this.deps.store.voiceChannels, this.deps.voiceSecrets, instanceId);
     return agent;
   }
 
   /** Someone calls the agent `find` returned: a new leg is rung like any party and answers at once. */
   async ring(call: Call, agent: Agent, opts: { timeoutMs: number; from?: PartyInfo }): Promise<RingOutcome> {
+    if (agent.provider === 'retell') return this.deps.retell.ringInbound(call, agent, opts);
     const leg = this.openLeg(agent, 'inbound', call.fromNumber);
     leg.callId = call.id;
     await this.deps.store.agentCalls.insert({

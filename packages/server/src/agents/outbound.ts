@@ -9,12 +9,15 @@ import type { Router } from '../calls/routing.js';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import type { AgentGateway } from './gateway.js';
+import type { RetellAgents } from './retell.js';
 
 export interface AgentDialerDeps {
   store: Store;
   calls: CallControl;
   router: Router;
   agents: AgentGateway;
+  /** Retell agents call out over SIP (agents/retell.ts). */
+  retell: RetellAgents;
   journeys: Journeys;
   ringTimeoutMs: number;
 }
@@ -46,6 +49,7 @@ export class AgentDialer {
     }
     if (!agent) throw new DialError('agent', `unknown agent "${agentKey}"`);
     const { callee, trunk } = await this.calleeOf(instanceId, phone);
+    if (agent.provider === 'retell') return this.deps.retell.dial(agent, phone, callee, trunk);
 
     const leg = agents.openLeg(agent, 'outbound', phone);
     const call = router.startCall(leg.session, callee);

@@ -55,6 +55,7 @@ const ResultStored = {
   properties: { ok: { type: 'boolean' }, call_id: { type: 'string' }, duplicate: { type: 'boolean', description: 'The result had already been stored' } },
 } as const;
 
+/** Seed 004's own completion payload. */
 const CallCompletedBody = {
   type: 'object',
   required: ['event_type', 'provider_call_id', 'status'],
@@ -66,6 +67,46 @@ const CallCompletedBody = {
     duration: { type: 'number', minimum: 0 },
   },
 } as const;
+
+/** Retell's webhook (docs.retellai.com/features/webhook): `{event, call}`, the call object as get-call returns it. */
+const RetellWebhookBody = {
+  type: 'object',
+  required: ['event', 'call'],
+  properties: {
+    event: { type: 'string', minLength: 1, maxLength: 64 },
+    call: {
+      type: 'object',
+      required: ['call_id'],
+      properties: {
+        call_id: { type: 'string', minLength: 1, maxLength: 128 },
+        call_status: { type: 'string', maxLength: 64 },
+        transcript: { type: 'string', maxLength: 1_000_000 },
+        duration_ms: { type: 'number', minimum: 0 },
+        start_timestamp: { type: 'number', minimum: 0 },
+        end_timestamp: { type: 'number', minimum: 0 },
+        disconnection_reason: { type: 'string', maxLength: 128 },
+        metadata: { type: 'object' },
+      },
+    },
+  },
+} as const;
+
+type CompletedBody = { provider_call_id: string; status: string; transcript?: string; duration?: number };
+type RetellBody = {
+  event: string;
+  call: { call_id: string; call_status?: string; transcript?: string; duration_ms?: number; start_timestamp?: number; end_timestamp?: number; disconnection_reason?: string };
+};
+
+/** Retell's disconnection reasons that mean the far party never talked; any other ended call completed, an error failed. */
+const RETELL_UNANSWERED: Record<string, string> = { dial_busy: 'busy', dial_no_answer: 'no-answer', dial_failed: 'failed' };
+
+/** A Retell call_ended event as seed 004's result: its status, transcript and duration in seconds. */
+function retellResult(call: RetellBody['call']): { status: string; transcript: string; duration: number } {
+  const reason = call.disconnection_reason ?? '';
+  const status = RETELL_UNANSWERED[reason] ?? (call.call_status === 'error' || reason.startsWith('error') ? 'failed' : 'completed');
+  const ms = call.duration_ms ?? (call.start_timestamp && call.end_timestamp ? call.end_timestamp - call.start_timestamp : 0);
+  return { status, transcript: call.transcript ?? '', duration: Math.max(0, ms) / 1000 };
+}
 
 /** Retell signs `body + timestamp` with the API key: `x-retell-signature: v=<unix ms>,d=<hex>`; five minutes of skew allowed. */
 const RETELL_SKEW_MS = 5 * 60_000;
@@ -138,9 +179,11 @@ export async function serviceCallsApi(app: FastifyInstance, opts: ServiceCallsOp
     return present(row);
   });
 
-  app.post('/v1/webhooks/call-completed', { schema: { body: CallCompletedBody, response: { 200: ResultStored } } }, async (request) => {
-    const body = request.body as { provider_call_id: string; status: string; transcript?: string; duration?: number };
-    const row = await store.agentCalls.byProviderCallId(body.provider_call_id);
+  app.post('/v1/webhooks/call-completed', { schema: { body: { anyOf: [CallCompletedBody, RetellWebhookBody] }, response: { 200: ResultStored } } }, async (request) => {
+    const body = request.body as CompletedBody | RetellBody;
+    const retellEvent = 'call' in body ? body : null;
+    const providerCallId = retellEvent ? retellEvent.call.call_id : (body as CompletedBody).provider_call_id;
+    const row = await store.agentCalls.byProviderCallId(providerCallId);
     if (!row) throw new AppError('not_found', 'Unknown provider_call_id');
     const raw = request.rawBody ?? '';
     const channel = await store.voiceChannels.get(row.instance_id);
@@ -149,13 +192,13 @@ export async function serviceCallsApi(app: FastifyInstance, opts: ServiceCallsOp
     const retell = request.headers['x-retell-signature'];
     const valid =
       astralSignatureValid(typeof astral === 'string' ? astral : undefined, raw, secrets.webhook_secret) ||
-      (channel?.provider === 'retell' && retellSignatureValid(typeof retell === 'string' ? retell : undefined, raw, secrets.api_key));
+      ((channel?.provider === 'retell' || (await store.agents.byKey(row.instance_id, row.agent_key))?.provider === 'retell') &&
+        retellSignatureValid(typeof retell === 'string' ? retell : undefined, raw, secrets.api_key));
     if (!valid) throw new AppError('unauthorized', 'Invalid webhook signature');
-    const stored = await store.agentCalls.storeResult(
-      row.call_id,
-      { status: body.status, transcript: body.transcript ?? '', duration: Math.round(body.duration ?? 0) },
-      new Date(),
-    );
+    // Retell's call_started and call_analyzed are acknowledged; only call_ended carries the final result.
+    if (retellEvent && retellEvent.event !== 'call_ended') return { ok: true, call_id: row.service_id, duplicate: false };
+    const result = retellEvent ? retellResult(retellEvent.call) : { status: (body as CompletedBody).status, transcript: (body as CompletedBody).transcript ?? '', duration: (body as CompletedBody).duration ?? 0 };
+    const stored = await store.agentCalls.storeResult(row.call_id, { ...result, duration: Math.round(result.duration) }, new Date());
     return { ok: true, call_id: row.service_id, duplicate: !stored };
   });
 }

@@ -7,6 +7,8 @@ import type { RingOutcome } from './ringing.js';
 export interface AgentRef {
   key: string;
   name: string;
+  /** An agent reached over SIP (Retell) takes G.711: the call's widgets send it. */
+  codec?: 'PCMU' | 'PCMA';
 }
 
 export interface AgentNetwork {

@@ -70,7 +70,7 @@ export class Router {
   }
 
   /** A queue, IVR number or agent: the call is created and answered by the dial ack, then rung or played. */
-  private async dialRouted(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo }> {
+  private async dialRouted(session: Session, destination: string): Promise<{ callId: string; to: PartyInfo; codec?: 'PCMU' | 'PCMA' }> {
     const { routing } = this.deps.store;
     const instanceId = session.principal.instanceId;
     const agentKey = agentKeyOf(destination);
@@ -87,13 +87,14 @@ export class Router {
   }
 
   /** An AI agent (`agent:<key>`): rung like a user, it answers at once. */
-  private async dialAgent(session: Session, key: string): Promise<{ callId: string; to: PartyInfo }> {
+  private async dialAgent(session: Session, key: string): Promise<{ callId: string; to: PartyInfo; codec?: 'PCMU' | 'PCMA' }> {
     const agent = await this.findAgent(session.principal.instanceId, key);
     const to = agentParty(agent);
     const call = this.startCall(session, to);
+    if (agent.codec) call.codec = agent.codec;
     await this.deps.calls.persistStart(call, null);
     setImmediate(() => this.deps.calls.detach(call, this.ringAgent(call, agent)));
-    return { callId: call.id, to };
+    return { callId: call.id, to, ...(agent.codec ? { codec: agent.codec } : {}) };
   }
 
   private async findAgent(instanceId: string, key: string): Promise<AgentRef> {

@@ -113,8 +113,13 @@ export class SipGateway implements SessionNotifier, PhoneNetwork {
       callLog(this.deps.log, call).error({ err, trunk: opts.trunk.name }, 'sip: the trunk password cannot be opened (ASTRAL_SECRET_KEY changed?)');
     }
     if (!trunk) return { result: 'failed', reason: 'unavailable' };
-    const leg = this.openLeg(trunk, 'outbound', { userId: `pstn:${randomUUID()}`, identity: number, displayName: number, extension: null });
-    leg.number = number;
+    return this.ringVia(call, number, trunk, opts);
+  }
+
+  /** Rings `user` at a trunk (stored, or an ad-hoc target such as Retell's SIP server) as one more leg of the call. */
+  async ringVia(call: Call, user: string, trunk: TrunkWithSecret, opts: { callerId?: string; timeoutMs: number; from?: PartyInfo }): Promise<RingOutcome> {
+    const leg = this.openLeg(trunk, 'outbound', { userId: `pstn:${randomUUID()}`, identity: user, displayName: user, extension: null });
+    leg.number = user;
     leg.callerId = opts.callerId ?? trunk.callerId ?? call.fromNumber;
     const outcome = await this.deps.calls.ring(call, [leg.session.principal.party], { timeoutMs: opts.timeoutMs, from: opts.from });
     if (outcome.result !== 'answered') this.close(leg);

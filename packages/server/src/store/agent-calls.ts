@@ -80,6 +80,11 @@ export class AgentCallStore {
       .execute();
   }
 
+  /** The provider's own id of the call, once it gave one (Retell's call_id from register-phone-call). */
+  async setProviderCallId(callId: string, providerCallId: string): Promise<void> {
+    await this.db.updateTable('agent_calls').set({ provider_call_id: providerCallId }).where('call_id', '=', callId).execute();
+  }
+
   /** Appends a turn; its sequence number follows the call's last. */
   async addTurn(callId: string, turn: Turn): Promise<void> {
     await this.db
