@@ -1,6 +1,7 @@
 // End to end: a mediasoup worker is SIGKILLed under a live call between two widgets; the call's media moves to the live
 // worker (the region-move path), both sides hear each other again, /healthz and /readyz recover, and new calls work.
-// A trunk call (SIPp as the carrier) loses both its workers one after the other: the server rebuilds the SIP leg itself.
+// A trunk call (SIPp as the carrier), an IVR call and a call with the local AI agent lose both their workers one after
+// the other: the server rebuilds the SIP leg, the prompt and the agent leg itself.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -9,10 +10,13 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import alawmulaw from 'alawmulaw';
 import { buildRtp } from '../../packages/server/src/media/rtp.js';
+import { defaultInstanceId, turnsOf, v1, waitServiceCall } from '../helpers/agents.js';
+import { openCallerPhone } from '../helpers/mic.js';
 import type { PhonePage } from '../helpers/phone.js';
 import { hasTone, writeRtpPcap } from '../helpers/rtp-capture.js';
 import { mintToken, type RunningServer } from '../helpers/server.js';
 import { freeMediaPort, startSipp, type RunningSipp } from '../helpers/sipp.js';
+import { speak } from '../helpers/speech.js';
 import { startStage, type Stage } from '../helpers/stage.js';
 import { toneFile, tonePower } from '../helpers/tone.js';
 import wavefile from 'wavefile';
@@ -293,5 +297,61 @@ describe('mediasoup workers die under a trunk call', { timeout: 120_000 }, () =>
     assert.equal((await api(server, 'POST', '/api/v1/calls/hangup-channel', { channel_id: trunkLeg.channel_id })).status, 200);
     const result = await sipp.done;
     assert.ok(result.receivedRequests.includes('BYE'), `the carrier got BYE: ${result.receivedRequests}`);
+  });
+});
+
+describe('mediasoup workers die under a call with the local AI agent', { timeout: 120_000 }, () => {
+  let agentStage: Stage;
+  const pages: PhonePage[] = [];
+  before(async () => {
+    agentStage = await startStage({ browsers: { caller: ALICE_HZ }, env: { ASTRAL_WORKERS: '2', LOG_LEVEL: 'info' } });
+  });
+  after(async () => {
+    await Promise.all(pages.splice(0).map((p) => p.close().catch(() => undefined)));
+    await agentStage?.close();
+  });
+
+  test('the agent leg is rebuilt by the server: after both deaths the agent hears a spoken question and answers it', async () => {
+    const server = agentStage.server;
+    const instanceId = await defaultInstanceId(server);
+    const hours = await speak('what are your opening hours');
+    const { phone, audio } = await openCallerPhone(agentStage.browsers.caller!, agentStage.site.url, server.url, await mintToken(server, 'dana', { extension: '1001' }));
+    pages.push(phone);
+    await phone.waitState('ready');
+    await phone.invoke('call', 'agent:akylai');
+    await audio.startMeter();
+    await phone.waitState('in-call', 10_000);
+    const greetingAt = await audio.waitForSound({ ms: 300, timeoutMs: 10_000 });
+    await audio.waitForSilence({ from: greetingAt, ms: 800, timeoutMs: 10_000 });
+
+    const rebuiltBefore = rebuildLines(server).filter((l) => l.outcome === 'rebuilt').length;
+    const originals = workerPids(server);
+    assert.equal(originals.length, 2, 'the server runs two mediasoup workers');
+    for (const pid of originals) {
+      const tracks = await remoteTracks(phone);
+      process.kill(pid, 'SIGKILL');
+      await until('the dead worker is replaced', async () => !workerPids(server).includes(pid) && workerPids(server).length === 2);
+      await healthy(server);
+      // The agent is silent now: wait until the widget consumes it anew and its microphone is sent again.
+      await until('new consumers', async () => {
+        const now = await remoteTracks(phone);
+        return now.length > 0 && now.every((id) => !tracks.includes(id));
+      });
+      const sent = (await phone.stats()).packetsSent ?? 0;
+      await until('the microphone is sent', async () => ((await phone.stats()).packetsSent ?? 0) > sent);
+    }
+    assert.ok(rebuildLines(server).filter((l) => l.outcome === 'rebuilt').length > rebuiltBefore, 'the agent leg was rebuilt by the server');
+    assert.equal(await phone.state(), 'in-call');
+
+    // The agent hears the caller through its rebuilt consumers and answers through its rebuilt producer.
+    const calls = await v1(server, 'GET', `/v1/instances/${instanceId}/channels/voice/calls`);
+    const serviceId = (calls.body as { call_id: string; caller_phone: string }[]).find((c) => c.caller_phone === '1001')?.call_id;
+    assert.ok(serviceId, `the agent call is active: ${JSON.stringify(calls.body)}`);
+    const asked = await audio.say(hours.wav);
+    await audio.waitForSound({ from: asked.endedAt, ms: 300, timeoutMs: 10_000 });
+    const answered = await waitServiceCall(server, serviceId, (c) => turnsOf(c.transcript).some(([r, t]) => r === 'agent' && /nine in the morning/i.test(t)));
+    assert.ok(turnsOf(answered.transcript).some(([r, t]) => r === 'user' && /opening hours/i.test(t)), `the question is a user turn: ${answered.transcript}`);
+    await phone.invoke('hangup');
+    await phone.waitState('ready');
   });
 });
