@@ -22,6 +22,8 @@ export class WorkerPool {
   private closed = false;
   /** Waiting for a worker to (re)start: a region whose only worker died waits for its replacement. */
   private spawnWaiters: (() => void)[] = [];
+  /** Indexes of dead workers whose replacement is starting. */
+  private readonly respawning = new Set<number>();
   /**
    * Told when a worker died, with its router (already closed, with everything on it): by then the pool no longer hands
    * it out, so media rebuilt from here lands on a live worker. Its replacement is starting meanwhile.
@@ -54,6 +56,7 @@ export class WorkerPool {
         this.slots[index] = null;
         if (this.closed) return;
         this.log.error({ err: error, pid: worker.pid, worker: index }, 'mediasoup worker died; moving its media and starting a replacement');
+        this.respawning.add(index);
         this.onRouterDied(router);
         this.spawn(index).then(
           () => this.log.info({ pid: this.slots[index]?.worker.pid, worker: index }, 'mediasoup worker replaced'),
@@ -61,6 +64,7 @@ export class WorkerPool {
         );
       });
     } finally {
+      this.respawning.delete(index);
       for (const wake of this.spawnWaiters.splice(0)) wake();
     }
   }
@@ -70,9 +74,10 @@ export class WorkerPool {
     return !this.closed && this.slots.every((s) => s !== null && !s.worker.closed && !s.worker.died);
   }
 
-  /** Resolves at once when a worker among `workers` runs, else after the next (re)start attempt of one. */
+  /** Resolves once a worker among `workers` (default all) runs, or none of them is being restarted any more. */
   async available(workers?: number[]): Promise<void> {
-    if (this.liveSlots(workers).length === 0 && !this.closed) await new Promise<void>((resolve) => this.spawnWaiters.push(resolve));
+    const restarting = () => [...this.respawning].some((i) => !workers || workers.includes(i));
+    while (this.liveSlots(workers).length === 0 && restarting()) await new Promise<void>((resolve) => this.spawnWaiters.push(resolve));
   }
 
   /** The least-loaded router among `workers` (indexes; default all); `release` it when its transports close. */
