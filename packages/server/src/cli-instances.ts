@@ -38,7 +38,7 @@ export async function runInstancesAdmin(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const store = await Store.open(config.dataDir);
+  const store = await Store.open(config);
   try {
     const defaultId = await store.instances.ensureDefault();
     if (command === 'create') {

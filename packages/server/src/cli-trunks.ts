@@ -76,7 +76,7 @@ export async function runSipAdmin(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const store = await Store.open(config.dataDir);
+  const store = await Store.open(config);
   try {
     const instanceId = await store.instances.ensureDefault();
     if (group === 'trunks') {

@@ -33,7 +33,7 @@ async function run(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const config = loadConfig();
-  const store = await Store.open(config.dataDir);
+  const store = await Store.open(config);
   try {
     const instanceId = await store.instances.ensureDefault();
     if (group === 'bots') return await botsCommand(new BotService(store.bots, store.ids), instanceId, command, values.name ?? target);

@@ -1,21 +1,13 @@
 // Call history queries for dashboards: filtered newest-first pages, counts and stats, plus bulk import of call records.
 //
-// Portable Kysely queries over `calls`; on SQLite the per-day counters and the trigram search index from
-// call-history-sqlite.ts make big tables fast: counts and stats add up day counters (exact, kept by triggers) instead of
-// counting rows, deep pages seek to the right day through them, and substring search goes through the index.
+// Portable Kysely queries over `calls`; the per-day counters and the trigram search index of the database's dialect
+// (call-history-index.ts) make big tables fast: counts and stats add up day counters (exact, kept by triggers) instead
+// of counting rows, deep pages seek to the right day through them, and substring search goes through the index.
 import { CallDirections, Dispositions, type CallDirection, type CallHistoryEntry, type CallStats, type Disposition } from '@astral/protocol';
 import { sql, type Expression, type ExpressionBuilder, type Insertable, type Selectable, type SqlBool } from 'kysely';
-import {
-  countSearchHits,
-  detectAccelerators,
-  FTS_MIN_TERM_CHARS,
-  holdsAllCalls,
-  LIVE_OUTCOME,
-  searchIndexMatch,
-  unindexed,
-  type Accelerators,
-} from './call-history-sqlite.js';
+import { containsPattern, FTS_MIN_TERM_CHARS, holdsAllCalls, LIVE_OUTCOME, type Accelerators, type HistoryIndexes } from './call-history-index.js';
 import type { Db } from './db.js';
+import { historyIndexesOf } from './dialect.js';
 import type { CallsTable, Database } from './schema.js';
 
 /** Filters of the history list and count. Time bounds are ISO 8601 UTC strings in Date#toISOString form. */
@@ -119,17 +111,19 @@ type TextMatch = 'index' | 'like';
 
 export class CallHistoryStore {
   private accelerators?: Promise<Accelerators>;
+  private readonly indexes: HistoryIndexes;
 
   /** `accelerators` forces a choice (tests compare the portable path); by default they are detected on first use. */
   constructor(
     private readonly db: Db,
     accelerators?: Accelerators,
   ) {
+    this.indexes = historyIndexesOf(db);
     if (accelerators) this.accelerators = Promise.resolve(accelerators);
   }
 
   private accel(): Promise<Accelerators> {
-    return (this.accelerators ??= detectAccelerators(this.db));
+    return (this.accelerators ??= this.indexes.detect(this.db));
   }
 
   /** One page, newest first (started_at, then id, descending), and the number of calls matching the filter. */
@@ -181,7 +175,7 @@ export class CallHistoryStore {
     if (acc.counters && f.from === undefined && f.to === undefined) {
       if (f.search === undefined) return sumCalls(await this.tally(instanceId, f, 'outcome'));
       const unfiltered = f.direction === undefined && f.disposition === undefined && f.startedFrom === undefined && f.startedBefore === undefined;
-      if (unfiltered && indexedTextSearch(f, acc) && (await holdsAllCalls(this.db, instanceId))) return countSearchHits(this.db, f.search);
+      if (unfiltered && indexedTextSearch(f, acc) && (await holdsAllCalls(this.db, instanceId))) return this.indexes.countSearchHits(this.db, f.search);
       const s = searchTerms(f.search);
       if (s.directions.length > 0 || s.dispositions.length > 0) {
         // Rows matching an enumerated value come from the counters; the text match counts only the others.
@@ -253,17 +247,18 @@ export class CallHistoryStore {
       }
       await flush();
     });
+    await this.indexes.imported(this.db, n);
     return n;
   }
 
   /** The WHERE clause of a filter; `search` as a whole or, for split counts, only its text part (see count). */
   private where(eb: Eb, instanceId: string, f: HistoryFilter, part: SearchPart, acc: Accelerators, text: TextMatch = 'index'): Expression<SqlBool> {
-    // A selective search (index hits, no from/to, no enumerated value to OR with) drives the query: see unindexed().
+    // A selective search (index hits, no from/to, no enumerated value to OR with) drives the query: see HistoryIndexes.unindexed.
     const s = f.search === undefined ? undefined : searchTerms(f.search);
     const drive = text === 'index' && s !== undefined && usesSearchIndex(s.text, acc) && f.from === undefined && f.to === undefined &&
       (part === 'text-only' || (s.directions.length === 0 && s.dispositions.length === 0));
     const col = (name: `calls.${'instance_id' | 'direction' | 'disposition' | 'from_number' | 'to_number' | 'started_at'}`) =>
-      drive ? unindexed<string>(name) : name;
+      drive ? this.indexes.unindexed<string>(name) : name;
     const c: Expression<SqlBool>[] = [eb(col('calls.instance_id'), '=', instanceId)];
     if (f.direction !== undefined) c.push(eb(col('calls.direction'), '=', f.direction));
     if (f.disposition !== undefined) c.push(eb(col('calls.disposition'), '=', f.disposition));
@@ -287,10 +282,10 @@ export class CallHistoryStore {
     return eb.and(c);
   }
 
-  /** id, from_number or to_number contains the term, case-insensitively: the trigram index, or LIKE on any dialect. */
+  /** id, from_number or to_number contains the term, case-insensitively: the trigram index, or lower() LIKE on any dialect. */
   private textMatch(eb: Eb, term: string, useIndex: boolean): Expression<SqlBool> {
-    if (useIndex) return searchIndexMatch(term);
-    const pattern = `%${term.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+    if (useIndex) return this.indexes.searchMatch(term);
+    const pattern = containsPattern(term.toLowerCase());
     const like = (col: 'calls.id' | 'calls.from_number' | 'calls.to_number') => sql<SqlBool>`lower(${sql.ref(col)}) LIKE ${pattern} ESCAPE '\\'`;
     return eb.or([like('calls.id'), like('calls.from_number'), like('calls.to_number')]);
   }

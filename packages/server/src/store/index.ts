@@ -8,7 +8,7 @@ import { BotStore } from './bots.js';
 import { CallHistoryStore } from './call-history.js';
 import { CallStore } from './calls.js';
 import { ChannelStore } from './channels.js';
-import { openDatabase, type Db } from './db.js';
+import { openDatabase, type DatabaseLocation, type Db } from './db.js';
 import { InstanceStore } from './instances.js';
 import { JourneyStore } from './journeys.js';
 import { NumberStore } from './numbers.js';
@@ -66,8 +66,8 @@ export class Store {
     }
   }
 
-  static async open(dataDir: string, ids = new SnowflakeGenerator()): Promise<Store> {
-    return new Store(await openDatabase(dataDir), ids);
+  static async open(location: DatabaseLocation, ids = new SnowflakeGenerator()): Promise<Store> {
+    return new Store(await openDatabase(location), ids);
   }
 
   close(): Promise<void> {

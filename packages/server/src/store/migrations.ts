@@ -1,6 +1,14 @@
-// Schema migrations, run in order at start by Kysely's Migrator (portable across SQLite and PostgreSQL).
+// Schema migrations, run in order at start by Kysely's Migrator, the same on SQLite and PostgreSQL.
+//
+// One schema for both dialects: packages/server/test/store.test.ts runs every migration up and down on each. The conventions:
+// - ids, instants and enums are varchar: snowflakes `varchar(20)`, UUIDs `varchar(36)`, ISO 8601 UTC instants
+//   (Date#toISOString, sortable as text) `varchar(32)`;
+// - booleans are `integer` 0/1 (one representation on both; compare with 1/0, never true/false);
+// - JSON is `text` (JSON.stringify/parse in the store), counts and seconds `integer`; ids are never autoincrement;
+// - raw SQL (`sql`) only where the builder cannot say it, and portable; what differs by dialect lives in a per-dialect
+//   module chosen by dialect.ts (so far: call history's accelerators, historyIndexesOf).
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import { dropAccelerators, installAccelerators, isSqlite } from './call-history-sqlite.js';
+import { historyIndexesOf } from './dialect.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -105,11 +113,11 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('calls_instance_from').on('calls').columns(['instance_id', 'from_number', 'started_at', 'id']).execute();
       await db.schema.createIndex('calls_instance_to').on('calls').columns(['instance_id', 'to_number', 'started_at', 'id']).execute();
-      // SQLite only: day counters and the trigram search index (other dialects use the portable queries).
-      if (isSqlite(db)) await installAccelerators(db);
+      // Day counters and the trigram search index, each dialect its own way.
+      await historyIndexesOf(db).install(db);
     },
     async down(db: Kysely<unknown>) {
-      if (isSqlite(db)) await dropAccelerators(db);
+      await historyIndexesOf(db).drop(db);
       for (const index of ['calls_instance_to', 'calls_instance_from', 'calls_instance_started_id']) await db.schema.dropIndex(index).execute();
       await db.schema.createIndex('calls_instance_started').on('calls').columns(['instance_id', 'started_at']).execute();
       await db.schema.alterTable('calls').dropColumn('recording_path').execute();

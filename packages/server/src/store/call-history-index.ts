@@ -1,0 +1,50 @@
+// What call history's accelerators (day counters and a substring search index) offer, whichever dialect keeps them.
+//
+// Both are derived data kept exact by triggers on `calls` (so every writer, present or future, keeps them right) and
+// rebuilt from `calls` when installed: call-history-sqlite.ts (FTS5 trigram) and call-history-postgres.ts (pg_trgm)
+// implement them. The query layer (call-history.ts) uses them only where `detect` finds them; without them it runs
+// portable queries over `calls` that return the same results, only slower on big tables.
+import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+
+/** `call_counters.outcome` of a call that has not ended yet (disposition NULL). */
+export const LIVE_OUTCOME = 'LIVE';
+
+/** Trigram indexes find nothing (SQLite) or everything (PostgreSQL) for shorter terms, so those take the portable LIKE path. */
+export const FTS_MIN_TERM_CHARS = 3;
+
+export interface Accelerators {
+  /** `call_counters` is kept exact by its triggers: counts and stats by day/direction/outcome can come from it. */
+  counters: boolean;
+  /** The trigram search index holds every call's id, from_number and to_number. */
+  search: boolean;
+}
+
+export interface HistoryIndexes {
+  /** Creates (and fills from the existing calls) the counters table, the search index and their triggers. Migration 0003. */
+  install(db: Kysely<any>): Promise<void>;
+  drop(db: Kysely<any>): Promise<void>;
+  /** Which accelerators this database has. */
+  detect(db: Kysely<any>): Promise<Accelerators>;
+  /** Calls whose id, from_number or to_number contain `term`, case-insensitively, through the index (FTS_MIN_TERM_CHARS or more). */
+  searchMatch(term: string): RawBuilder<SqlBool>;
+  /** Calls of every instance matching searchMatch(term): exact for one instance when holdsAllCalls says so. */
+  countSearchHits(db: Kysely<any>, term: string): Promise<number>;
+  /** A reference to `column` that no index serves, where the dialect's planner needs telling that a search drives the query. */
+  unindexed<T>(column: string): RawBuilder<T>;
+  /** After a bulk import of `rows` calls (planner statistics, where the dialect keeps them). */
+  imported(db: Kysely<any>, rows: number): Promise<void>;
+}
+
+/**
+ * Whether `instanceId` holds every call in the table (no other instance has a call in `call_counters`), so that
+ * countSearchHits is that instance's count exactly.
+ */
+export async function holdsAllCalls(db: Kysely<any>, instanceId: string): Promise<boolean> {
+  const other = (cmp: '<' | '>') =>
+    sql<{ one: number }>`SELECT 1 AS one FROM call_counters WHERE instance_id ${sql.raw(cmp)} ${instanceId} AND call_count <> 0 LIMIT 1`.execute(db);
+  const [below, above] = await Promise.all([other('<'), other('>')]);
+  return below.rows.length === 0 && above.rows.length === 0;
+}
+
+/** A LIKE pattern matching `term` anywhere, its wildcards escaped with a backslash (`ESCAPE '\'`). */
+export const containsPattern = (term: string): string => `%${term.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
