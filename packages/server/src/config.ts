@@ -6,7 +6,6 @@ import { join, resolve } from 'node:path';
 import type { WebhookDeliveryConfig } from './webhooks/dispatcher.js';
 import { RETELL_DEFAULTS, type RetellSettings } from './agents/retell.js';
 import type { SipTransport } from './sip/types.js';
-import { TWILIO_DEFAULTS, type TwilioSettings } from './sip/twilio-rest.js';
 
 export interface Config {
   port: number;
@@ -44,8 +43,6 @@ export interface Config {
   sip: { port: number | null; ip: string; tls: SipTlsConfig };
   /** Retell's REST API and SIP server (ASTRAL_RETELL_*; tests point them at fakes). */
   retell: RetellSettings;
-  /** Twilio's REST APIs and the SIP side of the trunks made from a voice channel's Twilio credentials (ASTRAL_TWILIO_*). */
-  twilio: TwilioSettings;
   /** Outgoing event webhooks: retry schedule and per-attempt timeout. */
   webhooks: WebhookDeliveryConfig;
   media: {
@@ -170,27 +167,6 @@ function retell(env: Env): RetellSettings {
   };
 }
 
-/**
- * ASTRAL_TWILIO_API_URL / _TRUNKING_URL (Twilio's REST bases), ASTRAL_TWILIO_SIP_TRANSPORT (default tls when this server
- * has a TLS listener, so Twilio's in-dialog requests reach it, else udp), _SIP_PORT (5061 for tls, else 5060), _SIP_HOST
- * (default: the trunk's own <name>.pstn.twilio.com), ASTRAL_TWILIO_TIMEOUT_MS (per REST request).
- */
-function twilio(env: Env, tls: SipTlsConfig): TwilioSettings {
-  const url = (name: string, fallback: string): string => {
-    const value = env[name] || fallback;
-    if (!/^https?:\/\//.test(value) || !URL.canParse(value)) throw new ConfigError(`${name} must be an http(s) URL, got "${value}"`);
-    return value.replace(/\/+$/, '');
-  };
-  const transport = (env.ASTRAL_TWILIO_SIP_TRANSPORT || (tls.certFile ? 'tls' : 'udp')) as SipTransport;
-  if (!['udp', 'tcp', 'tls'].includes(transport)) throw new ConfigError(`ASTRAL_TWILIO_SIP_TRANSPORT must be udp, tcp or tls, got "${transport}"`);
-  return {
-    apiUrl: url('ASTRAL_TWILIO_API_URL', TWILIO_DEFAULTS.apiUrl),
-    trunkingUrl: url('ASTRAL_TWILIO_TRUNKING_URL', TWILIO_DEFAULTS.trunkingUrl),
-    sip: { host: env.ASTRAL_TWILIO_SIP_HOST || null, port: int(env, 'ASTRAL_TWILIO_SIP_PORT', transport === 'tls' ? 5061 : 5060, 1, 65535), transport },
-    timeoutMs: int(env, 'ASTRAL_TWILIO_TIMEOUT_MS', TWILIO_DEFAULTS.timeoutMs, 100, 120_000),
-  };
-}
-
 /** ASTRAL_PUBLIC_URL: an http(s) URL, kept without its trailing slash. */
 function publicUrl(env: Env): string | null {
   const raw = env.ASTRAL_PUBLIC_URL;
@@ -272,7 +248,6 @@ export function loadConfig(env: Env = process.env): Config {
   if (rtcMaxPort < rtcMinPort) throw new ConfigError('ASTRAL_RTC_MAX_PORT must be >= ASTRAL_RTC_MIN_PORT');
   const listenIp = env.ASTRAL_LISTEN_IP || '0.0.0.0';
   const workers = int(env, 'ASTRAL_WORKERS', cpus().length, 1, 256);
-  const tls = sipTls(env);
   return {
     port: int(env, 'PORT', 8000, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -294,7 +269,6 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: env.ASTRAL_METRICS_TOKEN || null,
     regions: loadRegions(env, workers),
     retell: retell(env),
-    twilio: twilio(env, tls),
     webhooks: {
       retryBaseMs: int(env, 'ASTRAL_WEBHOOK_RETRY_BASE_MS', 1000, 1, 3_600_000),
       retryMaxMs: int(env, 'ASTRAL_WEBHOOK_RETRY_MAX_MS', 3_600_000, 1, 86_400_000),
@@ -303,7 +277,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     sip: (() => {
       const sipPort = int(env, 'ASTRAL_SIP_PORT', 5060, 0, 65535);
-      return { port: sipPort === 0 ? null : sipPort, ip: env.ASTRAL_SIP_IP || listenIp, tls };
+      return { port: sipPort === 0 ? null : sipPort, ip: env.ASTRAL_SIP_IP || listenIp, tls: sipTls(env) };
     })(),
     media: {
       workers,
