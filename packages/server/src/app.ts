@@ -56,6 +56,7 @@ import { AgentGateway } from './agents/gateway.js';
 import { AgentDialer } from './agents/outbound.js';
 import { RetellAgents } from './agents/retell.js';
 import { startSip } from './sip/index.js';
+import { TwilioTrunks } from './sip/twilio-trunk.js';
 import { MediaService } from './media/service.js';
 import { WorkerPool } from './media/worker-pool.js';
 import type { TrunkStatus } from './sip/types.js';
@@ -211,6 +212,8 @@ export async function createServer(config: Config): Promise<AstralServer> {
     sip?.trunks.refresh(instanceId).catch((err: unknown) => app.log.error({ err }, 'sip: could not reload trunks'));
   };
   await app.register(trunksApi, { keys, store, secrets: trunkSecrets, trunkStatus, onTrunksChanged });
+  // A voice channel's Twilio credentials bring a trunk to Twilio Elastic SIP Trunking along (the `twilio` trunk).
+  const twilioTrunks = new TwilioTrunks({ store, voiceSecrets, trunkSecrets, settings: config.twilio, onTrunksChanged, log: app.log });
   await app.register(callControlApi, { keys, calls, transfers, clickToCall });
   await app.register(botsApi, { keys, bots });
   const onInstanceRemoved = (removed: string, files: string[]): void => {
@@ -222,7 +225,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const serviceAuth: ServiceAuth = { keys, platformInstanceId: instanceId, instanceExists: async (id) => (await store.instances.get(id)) !== undefined };
   const publicUrl = () => config.publicUrl ?? `http://localhost:${boundPort()}`;
   await serviceFamily(app, async (v1) => {
-    await v1.register(voiceChannelApi, { auth: serviceAuth, store, secrets: voiceSecrets, publicUrl });
+    await v1.register(voiceChannelApi, { auth: serviceAuth, store, secrets: voiceSecrets, publicUrl, applyChange: (id, changes, save) => twilioTrunks.apply(id, changes, save) });
     await v1.register(serviceCallsApi, { auth: serviceAuth, store, dialer, voiceSecrets });
     await v1.register(agentsApi, { auth: serviceAuth, agents: store.agents, voiceChannels: store.voiceChannels, voiceSecrets });
     await v1.register(webhooksApi, { auth: serviceAuth, store: store.webhooks, events: webhookEvents, secrets: webhookSecrets });

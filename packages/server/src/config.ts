@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type { WebhookDeliveryConfig } from './webhooks/dispatcher.js';
 import { RETELL_DEFAULTS, type RetellSettings } from './agents/retell.js';
 import type { SipTransport } from './sip/types.js';
+import { TWILIO_DEFAULTS, type TwilioSettings } from './sip/twilio-rest.js';
 
 export interface Config {
   port: number;
@@ -43,6 +44,8 @@ export interface Config {
   sip: { port: number | null; ip: string; tls: SipTlsConfig };
   /** Retell's REST API and SIP server (ASTRAL_RETELL_*; tests point them at fakes). */
   retell: RetellSettings;
+  /** Twilio's REST APIs and the SIP side of the trunks made from a voice channel's Twilio credentials (ASTRAL_TWILIO_*). */
+  twilio: TwilioSettings;
   /** Outgoing event webhooks: retry schedule and per-attempt timeout. */
   webhooks: WebhookDeliveryConfig;
   media: {
@@ -248,6 +251,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (rtcMaxPort < rtcMinPort) throw new ConfigError('ASTRAL_RTC_MAX_PORT must be >= ASTRAL_RTC_MIN_PORT');
   const listenIp = env.ASTRAL_LISTEN_IP || '0.0.0.0';
   const workers = int(env, 'ASTRAL_WORKERS', cpus().length, 1, 256);
+  const tls = sipTls(env);
   return {
     port: int(env, 'PORT', 8000, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -269,6 +273,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: env.ASTRAL_METRICS_TOKEN || null,
     regions: loadRegions(env, workers),
     retell: retell(env),
+    twilio: twilio(env, tls),
     webhooks: {
       retryBaseMs: int(env, 'ASTRAL_WEBHOOK_RETRY_BASE_MS', 1000, 1, 3_600_000),
       retryMaxMs: int(env, 'ASTRAL_WEBHOOK_RETRY_MAX_MS', 3_600_000, 1, 86_400_000),
@@ -277,7 +282,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     sip: (() => {
       const sipPort = int(env, 'ASTRAL_SIP_PORT', 5060, 0, 65535);
-      return { port: sipPort === 0 ? null : sipPort, ip: env.ASTRAL_SIP_IP || listenIp, tls: sipTls(env) };
+      return { port: sipPort === 0 ? null : sipPort, ip: env.ASTRAL_SIP_IP || listenIp, tls };
     })(),
     media: {
       workers,

@@ -5,7 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { Store } from '../store/index.js';
-import { missingForProvider, VOICE_CREDENTIALS, VOICE_PROVIDERS, type VoiceChannel, type VoiceCredential } from '../store/voice-channels.js';
+import { missingForProvider, VOICE_CREDENTIALS, VOICE_PROVIDERS, type VoiceChannel, type VoiceChannelChanges, type VoiceCredential } from '../store/voice-channels.js';
 import { AppError } from '../util/errors.js';
 import { InstanceIdParams, requireServiceKey, StringEnum, type ServiceAuth } from './fastapi-family.js';
 
@@ -16,6 +16,8 @@ export interface VoiceChannelApiOptions {
   secrets: SecretBox;
   /** This server's public base URL (no trailing slash), for the provider's webhook. */
   publicUrl: () => string;
+  /** Runs a POST's (changes) or DELETE's (null) save with what follows the channel kept in step: its Twilio trunk (sip/twilio-trunk.ts). */
+  applyChange?: <T>(instanceId: string, changes: VoiceChannelChanges | null, save: () => Promise<T>) => Promise<T>;
 }
 
 const text = (description: string) => Type.Optional(Type.String({ maxLength: 4096, description }));
@@ -66,7 +68,7 @@ function statusOf(channel: VoiceChannel | undefined): string {
 }
 
 /** Registered inside `serviceFamily` (fastapi-family.ts), which gives it the `/v1` error shapes. */
-export const voiceChannelApi: FastifyPluginAsync<VoiceChannelApiOptions> = async (app, { auth, store, secrets, publicUrl }) => {
+export const voiceChannelApi: FastifyPluginAsync<VoiceChannelApiOptions> = async (app, { auth, store, secrets, publicUrl, applyChange = (_id, _changes, save) => save() }) => {
   const admin = requireServiceKey(auth, 'admin');
   const reader = requireServiceKey(auth, 'agents.call');
   const path = '/v1/instances/:instance_id/channels/voice';
@@ -91,16 +93,13 @@ export const voiceChannelApi: FastifyPluginAsync<VoiceChannelApiOptions> = async
     const b = request.body;
     const credentials: Partial<Record<VoiceCredential, string>> = {};
     for (const name of VOICE_CREDENTIALS) if (b[name] !== undefined) credentials[name] = b[name];
-    await store.voiceChannels.configure(
-      request.actingInstanceId!,
-      { provider: b.provider, phoneNumber: b.phone_number, agentId: b.agent_id, twilioPhoneNumber: b.twilio_phone_number, credentials },
-      secrets,
-    );
+    const changes = { provider: b.provider, phoneNumber: b.phone_number, agentId: b.agent_id, twilioPhoneNumber: b.twilio_phone_number, credentials };
+    await applyChange(request.actingInstanceId!, changes, () => store.voiceChannels.configure(request.actingInstanceId!, changes, secrets));
     return statusFor(request.actingInstanceId!);
   });
 
   app.delete(path, { schema: { params: InstanceIdParams, response: { 204: NoContent } }, ...admin }, async (request, reply) => {
-    if (!(await store.voiceChannels.remove(request.actingInstanceId!))) throw new AppError('not_found', 'Voice channel not configured');
+    if (!(await applyChange(request.actingInstanceId!, null, () => store.voiceChannels.remove(request.actingInstanceId!)))) throw new AppError('not_found', 'Voice channel not configured');
     return reply.status(204).send();
   });
 
