@@ -170,6 +170,27 @@ function retell(env: Env): RetellSettings {
   };
 }
 
+/**
+ * ASTRAL_TWILIO_API_URL / _TRUNKING_URL (Twilio's REST bases), ASTRAL_TWILIO_SIP_TRANSPORT (default tls when this server
+ * has a TLS listener, so Twilio's in-dialog requests reach it, else udp), _SIP_PORT (5061 for tls, else 5060), _SIP_HOST
+ * (default: the trunk's own <name>.pstn.twilio.com), ASTRAL_TWILIO_TIMEOUT_MS (per REST request).
+ */
+function twilio(env: Env, tls: SipTlsConfig): TwilioSettings {
+  const url = (name: string, fallback: string): string => {
+    const value = env[name] || fallback;
+    if (!/^https?:\/\//.test(value) || !URL.canParse(value)) throw new ConfigError(`${name} must be an http(s) URL, got "${value}"`);
+    return value.replace(/\/+$/, '');
+  };
+  const transport = (env.ASTRAL_TWILIO_SIP_TRANSPORT || (tls.certFile ? 'tls' : 'udp')) as SipTransport;
+  if (!['udp', 'tcp', 'tls'].includes(transport)) throw new ConfigError(`ASTRAL_TWILIO_SIP_TRANSPORT must be udp, tcp or tls, got "${transport}"`);
+  return {
+    apiUrl: url('ASTRAL_TWILIO_API_URL', TWILIO_DEFAULTS.apiUrl),
+    trunkingUrl: url('ASTRAL_TWILIO_TRUNKING_URL', TWILIO_DEFAULTS.trunkingUrl),
+    sip: { host: env.ASTRAL_TWILIO_SIP_HOST || null, port: int(env, 'ASTRAL_TWILIO_SIP_PORT', transport === 'tls' ? 5061 : 5060, 1, 65535), transport },
+    timeoutMs: int(env, 'ASTRAL_TWILIO_TIMEOUT_MS', TWILIO_DEFAULTS.timeoutMs, 100, 120_000),
+  };
+}
+
 /** ASTRAL_PUBLIC_URL: an http(s) URL, kept without its trailing slash. */
 function publicUrl(env: Env): string | null {
   const raw = env.ASTRAL_PUBLIC_URL;
