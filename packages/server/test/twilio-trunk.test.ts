@@ -91,6 +91,16 @@ describe('Twilio credentials on the voice channel', () => {
     assert.deepEqual(fake.credentials.filter((c) => c.credential_list_sid === list.sid).map((c) => c.username), [after?.username]);
   });
 
+  test('a Twilio trunk deleted in the console is made again on the next POST; the local trunk follows its new domain', async () => {
+    await linkTwilio();
+    fake.trunks = fake.trunks.filter((tr) => tr.friendly_name !== name());
+    assert.equal((await linkTwilio()).status, 200);
+    const remote = fake.trunks.find((tr) => tr.friendly_name === name());
+    assert.ok(remote);
+    assert.equal((await twilioTrunk())?.host, remote.domain_name);
+    assert.equal(fake.trunkLists.get(remote.sid)?.length, 1, 'the credential list is associated with the new trunk');
+  });
+
   test('a new phone number becomes the caller id and replaces the old one on the Twilio trunk', async () => {
     await linkTwilio();
     assert.equal((await postVoice({ twilio_phone_number: OTHER_NUMBER })).status, 200);
