@@ -1,6 +1,7 @@
-// Call history at scale: seeds 1,000,000 realistic call records, then times GET /api/v1/calls, /calls/count and /calls/stats over HTTP.
+// Call history at scale: seeds 1,000,000 realistic call records on SQLite or PostgreSQL, then times GET /api/v1/calls, /calls/count and /calls/stats over HTTP.
 import { performance } from 'node:perf_hooks';
 import { ADMIN_KEY, startTestServer, type TestServer } from '../packages/server/test/helpers.js';
+import { databaseEnv, type TestDialect } from '../packages/server/test/postgres.js';
 import type { ImportedCall } from '../packages/server/src/store/call-history.js';
 import { latencyRowAt, percentile, row } from './stats.js';
 
@@ -87,9 +88,18 @@ interface Case {
 
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-/** Seeds `rows` calls into a fresh in-process server, then runs `requests` sequential requests per case. */
-export async function runCallHistory(rows: number, requests: number, out: (line?: string) => void, track: (c: { close(): Promise<void> }) => void): Promise<string[]> {
-  const t: TestServer = await startTestServer();
+/**
+ * Seeds `rows` calls into a fresh in-process server on a fresh database of `dialect` (PostgreSQL: see test/postgres.ts,
+ * ASTRAL_TEST_DATABASE_URL or a throwaway cluster), then runs `requests` sequential requests per case.
+ */
+export async function runCallHistory(
+  dialect: TestDialect,
+  rows: number,
+  requests: number,
+  out: (line?: string) => void,
+  track: (c: { close(): Promise<void> }) => void,
+): Promise<string[]> {
+  const t: TestServer = await startTestServer(await databaseEnv(dialect));
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= t.close());
   track({ close });

@@ -9,6 +9,7 @@ import { startSite, type Site } from '../test/helpers/site.js';
 import { toneFile } from '../test/helpers/tone.js';
 import { bundleRows } from './bundle.js';
 import { LIST_TARGET_MS, runCallHistory, STATS_TARGET_MS } from './call-history.js';
+import { DIALECTS, type TestDialect } from '../packages/server/test/postgres.js';
 import { runBaseline, runCalls, type Phones } from './calls.js';
 import { runAgentSection } from './agents.js';
 import { runRecordingRender } from './recording.js';
@@ -38,8 +39,10 @@ const ONLY_RECORDING = process.env.BENCH_ONLY === 'recording';
 const SKIP_RECORDING = process.env.BENCH_SKIP_RECORDING === '1' && !ONLY_RECORDING;
 const HISTORY_ROWS = Math.max(1000, Number.parseInt(process.env.BENCH_HISTORY_ROWS ?? '', 10) || 1_000_000);
 const HISTORY_REQUESTS = Math.max(50, Number.parseInt(process.env.BENCH_HISTORY_REQUESTS ?? '', 10) || 100);
-/** The whole run is abandoned (and cleaned up) after this long (call history gets 4 minutes of it, the SIP section 4). */
-const WATCHDOG_MS = Math.max(60_000, Number.parseInt(process.env.BENCH_TIMEOUT_MS ?? '', 10) || 300_000 + 240_000 + (SKIP_SIP ? 0 : 240_000) + (SKIP_AGENTS ? 0 : 240_000) + (SKIP_RECORDING ? 0 : 150_000) + 60_000);
+/** BENCH_ONLY=history runs call history alone, on SQLite and then PostgreSQL (ASTRAL_TEST_DATABASE_URL, else a throwaway cluster). */
+const ONLY_HISTORY = process.env.BENCH_ONLY === 'history';
+/** The whole run is abandoned (and cleaned up) after this long (call history gets 4 minutes per database of it, the SIP section 4). */
+const WATCHDOG_MS = Math.max(60_000, Number.parseInt(process.env.BENCH_TIMEOUT_MS ?? '', 10) || 300_000 + 2 * 240_000 + (SKIP_SIP ? 0 : 240_000) + (SKIP_AGENTS ? 0 : 240_000) + (SKIP_RECORDING ? 0 : 150_000) + 60_000);
 
 const out = (line = ''): void => void process.stdout.write(line + '\n');
 
@@ -67,6 +70,10 @@ async function main(): Promise<void> {
   }
   if (ONLY_AGENTS) {
     await runAgentSection(out, (c) => void closers.push(c));
+    return;
+  }
+  if (ONLY_HISTORY) {
+    await runHistorySection();
     return;
   }
   if (ONLY_RECORDING) {
@@ -106,17 +113,28 @@ async function main(): Promise<void> {
   await runRecordingRender(out);
   out();
 
-  out(`Call history (GET /api/v1/calls, /calls/count, /calls/stats over loopback HTTP; in-process server, ${HISTORY_ROWS.toLocaleString('en-US')} calls, ${HISTORY_REQUESTS} requests per row):`);
-  const history = await runCallHistory(HISTORY_ROWS, HISTORY_REQUESTS, out, (c) => void closers.push(c));
-  out();
-  out('Results');
-  for (const line of history) out('  ' + line);
-  out();
+  await runHistorySection();
+}
+
+async function runHistorySection(): Promise<void> {
+  const results: [TestDialect, string[]][] = [];
+  for (const dialect of DIALECTS) {
+    out(`Call history on ${dialect} (GET /api/v1/calls, /calls/count, /calls/stats over loopback HTTP; in-process server, ${HISTORY_ROWS.toLocaleString('en-US')} calls, ${HISTORY_REQUESTS} requests per row):`);
+    results.push([dialect, await runCallHistory(dialect, HISTORY_ROWS, HISTORY_REQUESTS, out, (c) => void closers.push(c))]);
+    await cleanup();
+    out();
+  }
+  for (const [dialect, lines] of results) {
+    out(`Results: call history on ${dialect}`);
+    for (const line of lines) out('  ' + line);
+    out();
+  }
   out(`  Targets: list and count p99 <= ${LIST_TARGET_MS} ms, stats p99 <= ${STATS_TARGET_MS} ms. Sequential requests with the X-API-Key of an admin key,`);
   out('  timed from fetch() to the parsed JSON body in this process (which also runs the server); 5 warm-up requests per row.');
   out('  A year of a contact centre: 55 % inbound / 35 % outbound / 10 % internal, 80 agent extensions, 150,000 customer numbers,');
   out('  office-hours bias; "matching" is the mean total/count per request. Counts and stats add up per-day counters kept by');
-  out('  SQLite triggers; deep pages seek to their day through them; search goes through an FTS5 trigram index.');
+  out('  triggers; deep pages seek to their day through them; search goes through a trigram index (SQLite: FTS5; PostgreSQL:');
+  out('  pg_trgm GIN, on a throwaway cluster with fsync off unless ASTRAL_TEST_DATABASE_URL names a server).');
 }
 
 async function browserSections(): Promise<void> {

@@ -18,6 +18,15 @@ if ! command -v espeak-ng >/dev/null || ! command -v pocketsphinx_continuous >/d
     log "the built-in agent needs espeak-ng and pocketsphinx: sudo apt-get install -y espeak-ng pocketsphinx pocketsphinx-en-us"
   fi
 fi
+# The store's tests also run on PostgreSQL: Debian's server package (its tests start throwaway clusters, no service).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    log "installing PostgreSQL for the store's tests (postgresql-15)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15) >&2
+  else
+    log "the store's PostgreSQL tests need the server binaries: sudo apt-get install -y postgresql-15 (or set ASTRAL_TEST_DATABASE_URL)"
+  fi
+fi
 log "building the widget"
 npm run --silent build:widget
 log "done: npm start serves http://localhost:${PORT:-8000}/"

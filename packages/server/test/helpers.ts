@@ -1,10 +1,11 @@
-// In-process test server on a free port with its own data dir and an admin bootstrap key.
+// In-process test server on a free port with its own data dir (and, with ASTRAL_TEST_DIALECT=postgres, its own PostgreSQL database) and an admin bootstrap key.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AstralServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { freshPostgresDatabase } from './postgres.js';
 
 export const ADMIN_KEY = 'ak_admin_test_key_0123456789';
 
@@ -18,7 +19,15 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** ASTRAL_TEST_DIALECT=postgres: every test server's store is a fresh PostgreSQL database, kept with its data dir for restarts. */
+const onPostgres = process.env.ASTRAL_TEST_DIALECT === 'postgres';
+const databaseOfDataDir = new Map<string, string>();
+
 export async function startTestServer(env: Record<string, string> = {}, dataDir = mkdtempSync(join(tmpdir(), 'astral-server-test-'))): Promise<TestServer> {
+  if (onPostgres && env.ASTRAL_DATABASE_URL === undefined) {
+    if (!databaseOfDataDir.has(dataDir)) databaseOfDataDir.set(dataDir, await freshPostgresDatabase());
+    env = { ASTRAL_DATABASE_URL: databaseOfDataDir.get(dataDir)!, ...env };
+  }
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',

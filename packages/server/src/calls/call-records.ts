@@ -32,11 +32,11 @@ export class CallRecords {
   }
 
   answered(call: Call, at: Date): void {
-    this.persist(call.stored.then(() => this.store.calls.markAnswered(call.id, at)));
+    this.change(call, () => this.store.calls.markAnswered(call.id, at));
   }
 
   ended(call: Call, end: { disposition: Disposition; endReason: EndReason; endedAt: Date; duration: number; talkTime: number }): void {
-    this.persist(call.stored.then(() => this.store.calls.markEnded(call.id, end)));
+    this.change(call, () => this.store.calls.markEnded(call.id, end));
   }
 
   /** Keeps a settled-safe write (it never rejects) until it is done, so `flushed` waits for it. */
@@ -48,6 +48,13 @@ export class CallRecords {
   /** Resolves once every write in flight now is done. */
   async flushed(): Promise<void> {
     await Promise.all(this.writes);
+  }
+
+  /** Runs a change of the call's row after its earlier ones: a PostgreSQL pool's connections would not keep their order. */
+  private change(call: Call, write: () => Promise<void>): void {
+    const done = call.stored.then(write);
+    call.stored = done.catch(() => undefined);
+    this.persist(done);
   }
 
   private persist(write: Promise<void>): void {

@@ -37,8 +37,9 @@ export class Call {
   /** What widgets send: Opus, or G.711 when the call reaches a SIP trunk (so nobody transcodes). */
   codec: 'opus' | CallCodec = 'opus';
   /**
-   * The call record's insert (settled either way): later writes of the record wait for it, so a call that ends while its
-   * dial is still being stored never has its end land before its row.
+   * The call record's writes so far, its insert then each change (settled either way): later writes wait for them, so a
+   * call that ends while its dial is still being stored never has its end land before its row, nor (on PostgreSQL, whose
+   * pool runs queries side by side) its answer after its end.
    */
   stored: Promise<unknown> = Promise.resolve();
   /** Rung sessions whose audio the joined parties already hear (a carrier's 183 early media: ringback, announcements). */
