@@ -129,15 +129,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const principals = new PrincipalResolver(tokens, bots);
 
   const pool = await WorkerPool.start(config.media, app.log);
-  const media = new MediaService(
-    pool,
-    {
-      listenIp: config.media.listenIp,
-      announcedIp: config.media.announcedIp,
-      portRange: { min: config.media.rtcMinPort, max: config.media.rtcMaxPort },
-    },
-    config.regions,
-  );
+  const media = new MediaService(pool, { listenIp: config.media.listenIp, announcedIp: config.media.announcedIp }, config.regions);
   const sessions = new SessionRegistry();
   // Browser origins: this server's own (its public URL, localhost and 127.0.0.1 on its port), plus the allowlist.
   const boundPort = () => (app.server.address() as { port?: number } | null)?.port ?? config.port;

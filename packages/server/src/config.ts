@@ -269,9 +269,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const rtcMinPort = int(env, 'ASTRAL_RTC_MIN_PORT', 40000, 1024, 65535);
   const rtcMaxPort = int(env, 'ASTRAL_RTC_MAX_PORT', 49999, 1024, 65535);
-  if (rtcMaxPort < rtcMinPort) throw new ConfigError('ASTRAL_RTC_MAX_PORT must be >= ASTRAL_RTC_MIN_PORT');
   const listenIp = env.ASTRAL_LISTEN_IP || '0.0.0.0';
   const workers = int(env, 'ASTRAL_WORKERS', cpus().length, 1, 256);
+  // Worker i's WebRtcServer takes port ASTRAL_RTC_MIN_PORT + i; SIP legs and taps need ports above those.
+  if (rtcMaxPort < rtcMinPort + workers) throw new ConfigError('ASTRAL_RTC_MAX_PORT must be >= ASTRAL_RTC_MIN_PORT + ASTRAL_WORKERS (one WebRTC port per worker, then ports for SIP media)');
   const tls = sipTls(env);
   return {
     port: int(env, 'PORT', 8000, 0, 65535),

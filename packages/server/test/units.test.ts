@@ -35,6 +35,7 @@ test('configuration: defaults, a kept secret key, and clear errors', () => {
     { ASTRAL_SECRET_KEY: 'short' },
     { ASTRAL_BOOTSTRAP_API_KEY: 'not-a-key' },
     { ASTRAL_RTC_MIN_PORT: '5000', ASTRAL_RTC_MAX_PORT: '4000' },
+    { ASTRAL_WORKERS: '2', ASTRAL_RTC_MIN_PORT: '5000', ASTRAL_RTC_MAX_PORT: '5001' }, // no port left above the two WebRtcServers'
   ];
   for (const env of bad) assert.throws(() => loadConfig({ ASTRAL_DATA_DIR: dir, ...env }), ConfigError, JSON.stringify(env));
   assert.deepEqual(loadConfig({ ASTRAL_DATA_DIR: dir, ASTRAL_ALLOWED_ORIGINS: 'https://a.example, https://b.example' }).allowedOrigins, [

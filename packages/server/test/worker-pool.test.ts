@@ -9,7 +9,7 @@ import { WorkerPool } from '../src/media/worker-pool.js';
 const silentLog = new Proxy({}, { get: (_, k) => (k === 'child' ? () => silentLog : () => undefined) }) as unknown as FastifyBaseLogger;
 let pool: WorkerPool;
 const rtcMinPort = 42000 + Math.floor(Math.random() * 5000);
-before(async () => (pool = await WorkerPool.start({ workers: 2, rtcMinPort, rtcMaxPort: rtcMinPort + 199 }, silentLog)));
+before(async () => (pool = await WorkerPool.start({ workers: 2, rtcMinPort, rtcMaxPort: rtcMinPort + 199, listenIp: '127.0.0.1', announcedIp: '127.0.0.1' }, silentLog)));
 after(() => pool.close());
 
 /** Kills worker `index` and resolves with the router the pool reports dead, and whether the pool was healthy then. */

@@ -3,10 +3,10 @@ import type { types } from 'mediasoup';
 import type { TransportOptions } from '@astral/protocol';
 import { AppError } from '../util/errors.js';
 
+/** Where server-side RTP (SIP legs) listens and what it announces; WebRTC transports take their worker's WebRtcServer. */
 export interface TransportPlacement {
   listenIp: string;
   announcedIp: string;
-  portRange: { min: number; max: number };
 }
 
 const toOptions = (t: types.WebRtcTransport): TransportOptions => ({
@@ -42,14 +42,10 @@ export class MediaPeer implements Peer {
     readonly recv: types.WebRtcTransport,
   ) {}
 
-  static async create(sessionId: string, region: string, router: types.Router, placement: TransportPlacement): Promise<MediaPeer> {
+  /** Both transports on the worker's WebRtcServer: its one UDP/TCP port, however many sessions. */
+  static async create(sessionId: string, region: string, router: types.Router, webRtcServer: types.WebRtcServer): Promise<MediaPeer> {
     const options: types.WebRtcTransportOptions = {
-      listenInfos: ['udp', 'tcp'].map((protocol) => ({
-        protocol: protocol as 'udp' | 'tcp',
-        ip: placement.listenIp,
-        announcedAddress: placement.announcedIp,
-        portRange: placement.portRange,
-      })),
+      webRtcServer,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,

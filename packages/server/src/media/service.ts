@@ -154,7 +154,7 @@ export class MediaService {
     const router = this.pool.acquireRouter(this.region(region)!.workers);
     let peer: MediaPeer;
     try {
-      peer = await MediaPeer.create(sessionId, region, router, this.placement);
+      peer = await MediaPeer.create(sessionId, region, router, this.pool.webRtcServerOf(router));
     } catch (err) {
       this.pool.release(router);
       throw err;
@@ -169,7 +169,8 @@ export class MediaService {
    */
   async openSipLeg(sessionId: string, callId: string, region: string, codec: G711Codec): Promise<{ ip: string; port: number }> {
     const relay = this.startRelay();
-    const { listenIp, portRange } = this.placement;
+    const { listenIp } = this.placement;
+    const portRange = this.pool.transportPorts;
     const peer = await this.openServerParty(sessionId, region, (router) => SipPeer.create({ sessionId, callId, region, router, relay, listenIp, portRange, codec }));
     return { ip: this.placement.announcedIp, port: peer.port };
   }

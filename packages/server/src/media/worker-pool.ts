@@ -1,4 +1,5 @@
-// mediasoup worker pool: one worker per core, one router each; replaces a worker that dies and tells its owner which router went.
+// mediasoup worker pool: one worker per core, one router and one WebRtcServer each; replaces a worker that dies and tells
+// its owner which router went.
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { FastifyBaseLogger } from 'fastify';
@@ -7,14 +8,22 @@ import { mediaCodecs } from './codecs.js';
 interface Slot {
   worker: types.Worker;
   router: types.Router;
+  /** Every WebRTC transport of this worker shares its one UDP and TCP port. */
+  webRtcServer: types.WebRtcServer;
   /** Transports currently placed on this router, for least-loaded placement. */
   load: number;
 }
 
+/**
+ * Ports: worker i's WebRtcServer takes UDP and TCP port `rtcMinPort + i`; the ports above those (to `rtcMaxPort`) are for
+ * transports with a port of their own (SIP legs' RTP, recording taps, pipes).
+ */
 export interface WorkerPoolOptions {
   workers: number;
   rtcMinPort: number;
   rtcMaxPort: number;
+  listenIp: string;
+  announcedIp: string;
 }
 
 export class WorkerPool {
@@ -45,13 +54,18 @@ export class WorkerPool {
 
   private async spawn(index: number): Promise<void> {
     try {
-      const worker = await mediasoup.createWorker({
-        logLevel: 'warn',
-        rtcMinPort: this.options.rtcMinPort,
-        rtcMaxPort: this.options.rtcMaxPort,
+      const { min, max } = this.transportPorts;
+      const worker = await mediasoup.createWorker({ logLevel: 'warn', rtcMinPort: min, rtcMaxPort: max });
+      const { listenIp: ip, announcedIp: announcedAddress, rtcMinPort } = this.options;
+      const port = rtcMinPort + index;
+      const [webRtcServer, router] = await Promise.all([
+        worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip, announcedAddress, port }, { protocol: 'tcp', ip, announcedAddress, port }] }),
+        worker.createRouter({ mediaCodecs }),
+      ]).catch((err: unknown) => {
+        worker.close();
+        throw err;
       });
-      const router = await worker.createRouter({ mediaCodecs });
-      this.slots[index] = { worker, router, load: 0 };
+      this.slots[index] = { worker, router, webRtcServer, load: 0 };
       worker.on('died', (error) => {
         this.slots[index] = null;
         if (this.closed) return;
@@ -67,6 +81,18 @@ export class WorkerPool {
       this.respawning.delete(index);
       for (const wake of this.spawnWaiters.splice(0)) wake();
     }
+  }
+
+  /** The port range left for transports with a port of their own (above the WebRtcServers' ports). */
+  get transportPorts(): { min: number; max: number } {
+    return { min: this.options.rtcMinPort + this.options.workers, max: this.options.rtcMaxPort };
+  }
+
+  /** The WebRtcServer of the worker that runs `router`. */
+  webRtcServerOf(router: types.Router): types.WebRtcServer {
+    const slot = this.slots.find((s) => s?.router === router);
+    if (!slot) throw new Error('no mediasoup worker runs this router');
+    return slot.webRtcServer;
   }
 
   /** True when every worker is alive. */
