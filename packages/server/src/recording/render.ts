@@ -3,6 +3,7 @@
 import alawmulaw from 'alawmulaw';
 import { decodableSamples, decodeOpusStereo, newOpusDecoder, type OpusDecoder } from '../media/opus-decoder.js';
 import { readFrameLog, type Frame, type TrackCodec } from './frame-log.js';
+import { WAV_HEADER_BYTES, wavHeader } from '../audio/wav.js';
 
 /** 8 kHz G.711 → 48 kHz PCM: decoded, then linearly interpolated (×6). */
 function decodeG711(payload: Buffer, codec: 'PCMU' | 'PCMA'): Int16Array {
@@ -17,29 +18,10 @@ function decodeG711(payload: Buffer, codec: 'PCMU' | 'PCMA'): Int16Array {
 }
 
 const RATE = 48_000;
-const HEADER_BYTES = 44;
 /** Frames per block: the mix is final below the earliest sample any later block places. */
 const BLOCK = 256;
 /** Samples per streamed chunk (one second). */
 const CHUNK = RATE;
-
-/** The 44-byte header of a mono 16-bit 48 kHz PCM WAV holding `samples` samples. */
-function wavHeader(samples: number): Buffer {
-  const header = Buffer.alloc(HEADER_BYTES);
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(HEADER_BYTES - 8 + samples * 2, 4);
-  header.write('WAVEfmt ', 8, 'ascii');
-  header.writeUInt32LE(16, 16); // fmt chunk size
-  header.writeUInt16LE(1, 20); // PCM
-  header.writeUInt16LE(1, 22); // channels
-  header.writeUInt32LE(RATE, 24);
-  header.writeUInt32LE(RATE * 2, 28); // byte rate
-  header.writeUInt16LE(2, 32); // block align
-  header.writeUInt16LE(16, 34); // bits per sample
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(samples * 2, 40);
-  return header;
-}
 
 interface Track {
   codec: TrackCodec;
@@ -137,11 +119,11 @@ class Window {
 /** A mono 16-bit 48 kHz WAV of every track of the recording mixed: its size up front, then its bytes a second at a time. */
 export function renderWav(path: string): { bytes: number; chunks: Generator<Buffer> } {
   const { tracks, samples, end, finalBelow } = plan(path);
-  return { bytes: HEADER_BYTES + samples * 2, chunks: mixChunks(path, { tracks, samples, end, finalBelow }) };
+  return { bytes: WAV_HEADER_BYTES + samples * 2, chunks: mixChunks(path, { tracks, samples, end, finalBelow }) };
 }
 
 function* mixChunks(path: string, { tracks, samples, end, finalBelow }: Plan): Generator<Buffer> {
-  yield wavHeader(samples);
+  yield wavHeader(samples, RATE);
   const window = new Window(samples);
   const decoders = new Map<number, OpusDecoder>();
   try {

@@ -2,11 +2,11 @@
 // mono WAV, the model, the language), `{ "text" }` back. Any OpenAI-compatible server works through the agent's base URL.
 import type { SpeechToText } from '../../audio/pipeline.js';
 import { vendorFetch, VendorError, vendorUrl } from './wire.js';
+import { wavHeader } from '../../audio/wav.js';
 
 const OPENAI = 'https://api.openai.com/v1';
 const DEFAULT_MODEL = 'gpt-4o-mini-transcribe';
 const RATE = 16_000;
-const WAV_HEADER_BYTES = 44;
 
 export interface OpenAiSttOptions {
   apiKey: string | null;
@@ -22,7 +22,7 @@ export class OpenAiStt implements SpeechToText {
   async transcribe(pcm16k: Int16Array, signal: AbortSignal): Promise<string> {
     const { apiKey, baseUrl, language, model } = this.opts;
     const form = new FormData();
-    form.append('file', new Blob([wav(pcm16k)], { type: 'audio/wav' }), 'utterance.wav');
+    form.append('file', new Blob([new Uint8Array(wavHeader(pcm16k.length, RATE)), new Int16Array(pcm16k)], { type: 'audio/wav' }), 'utterance.wav');
     form.append('model', model ?? DEFAULT_MODEL);
     const iso639 = language.split('-')[0]!.toLowerCase();
     if (/^[a-z]{2}$/.test(iso639)) form.append('language', iso639);
@@ -43,23 +43,4 @@ export class OpenAiStt implements SpeechToText {
     if (typeof body.text !== 'string') throw new VendorError('openai', 'the transcription has no text');
     return body.text.trim();
   }
-}
-
-/** The utterance as a mono 16-bit PCM WAV file. */
-function wav(pcm: Int16Array): Buffer<ArrayBuffer> {
-  const file = Buffer.from(new ArrayBuffer(WAV_HEADER_BYTES + pcm.byteLength));
-  file.write('RIFF', 0, 'ascii');
-  file.writeUInt32LE(file.length - 8, 4);
-  file.write('WAVEfmt ', 8, 'ascii');
-  file.writeUInt32LE(16, 16); // fmt chunk size
-  file.writeUInt16LE(1, 20); // PCM
-  file.writeUInt16LE(1, 22); // channels
-  file.writeUInt32LE(RATE, 24);
-  file.writeUInt32LE(RATE * 2, 28); // byte rate
-  file.writeUInt16LE(2, 32); // block align
-  file.writeUInt16LE(16, 34); // bits per sample
-  file.write('data', 36, 'ascii');
-  file.writeUInt32LE(pcm.byteLength, 40);
-  Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength).copy(file, WAV_HEADER_BYTES);
-  return file;
 }
