@@ -23,6 +23,13 @@ export const ClientPayloads = {
     { transportId: Id, callId: Id, kind: Type.Literal('audio'), rtpParameters: Json },
     { additionalProperties: false },
   ),
+  /**
+   * Preflight (a connection test outside any call): produce the microphone on the session's own send transport and
+   * get it straight back as a consumer on its receive transport (a loopback through the SFU); no call, no ringing.
+   */
+  'media:preflight': Type.Object({ transportId: Id, rtpParameters: Json }, { additionalProperties: false }),
+  /** Ends the session's preflight loopback (closes its producer and consumer); nothing running is fine. */
+  'media:preflight-end': Type.Object({}, { additionalProperties: false }),
   /** Join (channel_id) or leave (null) a channel call, and set self mute/deafen. */
   'voice:state': Type.Object(
     {
@@ -107,6 +114,9 @@ export interface ClientResults {
   /** The transport's fresh ICE parameters (mediasoup's shape) for the browser's `transport.restartIce()`. */
   'media:restartIce': { iceParameters: unknown };
   'media:produce': { producerId: string };
+  /** The loopback's producer and its consumer (already flowing) for the browser's `recvTransport.consume()`. */
+  'media:preflight': { producerId: string; consumerId: string; rtpParameters: unknown };
+  'media:preflight-end': Record<string, never>;
   'voice:state': { callId: string | null };
   'voice:latency': Record<string, never>;
   'presence:update': Record<string, never>;

@@ -110,6 +110,8 @@ export class Gateway implements SessionNotifier {
     });
     this.on(socket, 'media:connect', async (s, p) => (await media.connect(s.id, p), {}));
     this.on(socket, 'media:restartIce', async (s, p) => ({ iceParameters: await media.restartIce(s.id, p.transportId) }));
+    this.on(socket, 'media:preflight', (s, p) => media.preflight(s.id, p));
+    this.on(socket, 'media:preflight-end', (s) => (media.endPreflight(s.id), {}));
     this.on(socket, 'media:produce', async (s, p) => ({ producerId: await calls.produce(s, p) }));
     this.on(socket, 'voice:state', (s, p) => channels.voiceState(s, p));
     this.on(socket, 'voice:latency', (s, p) => (channels.setLatency(s, p.rtts), {}));

@@ -2,6 +2,7 @@
 import type { types } from 'mediasoup';
 import type { TransportOptions } from '@astral/protocol';
 import { AppError } from '../util/errors.js';
+import { Loopback } from './loopback.js';
 
 /** Where server-side RTP (SIP legs) listens and what it announces; WebRTC transports take their worker's WebRtcServer. */
 export interface TransportPlacement {
@@ -33,6 +34,8 @@ export class MediaPeer implements Peer {
   rtpCapabilities: types.RtpCapabilities | null = null;
   readonly producers = new Map<string, types.Producer>();
   readonly consumers = new Map<string, types.Consumer>();
+  /** The preflight loopback running now, if any (never during a call). */
+  private loopback: Loopback | null = null;
 
   private constructor(
     readonly sessionId: string,
@@ -72,6 +75,7 @@ export class MediaPeer implements Peer {
 
   async produce(transportId: string, rtpParameters: types.RtpParameters, callId: string): Promise<types.Producer> {
     if (transportId !== this.send.id) throw new AppError('bad_request', 'produce on the send transport');
+    this.endLoopback(); // a call starts: its microphone replaces the preflight's
     const producer = await this.send.produce({ kind: 'audio', rtpParameters, appData: { callId } });
     this.producers.set(producer.id, producer);
     producer.observer.once('close', () => this.producers.delete(producer.id));
@@ -87,6 +91,22 @@ export class MediaPeer implements Peer {
     this.consumers.set(consumer.id, consumer);
     consumer.observer.once('close', () => this.consumers.delete(consumer.id));
     return consumer;
+  }
+
+  /** Starts a preflight loopback of the microphone (outside calls only; a second one replaces the first). */
+  async startLoopback(transportId: string, rtpParameters: types.RtpParameters): Promise<Loopback['offer']> {
+    if (transportId !== this.send.id) throw new AppError('bad_request', 'a preflight produces on the send transport');
+    if (this.producers.size > 0) throw new AppError('invalid_state', 'a call is using the microphone');
+    this.endLoopback();
+    const loopback = await Loopback.open(this.send, this.recv, this.router, rtpParameters, this.rtpCapabilities, () => {
+      if (this.loopback === loopback) this.loopback = null;
+    });
+    this.loopback = loopback;
+    return loopback.offer;
+  }
+
+  endLoopback(): void {
+    this.loopback?.close();
   }
 
   /** Closes the producers and consumers that belong to one call, keeping the transports for the next. */

@@ -1,5 +1,5 @@
 // MediaService: the SFU facade call control uses — peers per session, producing, cross-router consuming.
-import type { ClientPayload, ConsumeOffer, MediaSetup } from '@astral/protocol';
+import type { ClientPayload, ClientResults, ConsumeOffer, MediaSetup } from '@astral/protocol';
 import type { types } from 'mediasoup';
 import { AppError } from '../util/errors.js';
 import { AgentPeer, type AgentAudioPorts, type AgentCodec, type AgentMediaLink } from './agent-peer.js';
@@ -251,6 +251,17 @@ export class MediaService {
     const producer = await clientInput(() => peer.produce(transportId, rtpParameters as types.RtpParameters, callId));
     this.register(producer, peer.router);
     return producer.id;
+  }
+
+  /** Preflight: the session's microphone looped back to it through the SFU, outside any call (see Loopback). */
+  preflight(sessionId: string, { transportId, rtpParameters }: ClientPayload<'media:preflight'>): Promise<ClientResults['media:preflight']> {
+    const peer = this.webRtcPeer(sessionId);
+    return clientInput(() => peer.startLoopback(transportId, rtpParameters as unknown as types.RtpParameters));
+  }
+
+  endPreflight(sessionId: string): void {
+    const peer = this.peers.get(sessionId);
+    if (peer instanceof MediaPeer) peer.endLoopback();
   }
 
   /** Producer ids of a session for one call. */
