@@ -31,7 +31,7 @@ export interface HistoryIndexes {
   countSearchHits(db: Kysely<any>, term: string): Promise<number>;
   /** A reference to `column` that no index serves, where the dialect's planner needs telling that a search drives the query. */
   unindexed<T>(column: string): RawBuilder<T>;
-  /** After a bulk import of `rows` calls (planner statistics, where the dialect keeps them). */
+  /** After a bulk import of `rows` calls: the upkeep the dialect needs at once (PostgreSQL: vacuum and planner statistics). */
   imported(db: Kysely<any>, rows: number): Promise<void>;
 }
 

@@ -12,8 +12,11 @@ const SEARCH_INDEX = 'calls_search_trgm';
 /** The indexed expression; a query must spell it the same way for the planner to use the index. */
 const searchText = (table: string) => `(${table}id || E'\\x1f' || ${table}from_number || E'\\x1f' || ${table}to_number)`;
 
-/** Imports at least this big refresh the planner's statistics of `calls` at once rather than when autovacuum gets to it. */
-const ANALYZE_MIN_ROWS = 10_000;
+/**
+ * Imports at least this big vacuum and analyze `calls` at once rather than when autovacuum gets to it: planner statistics
+ * for the new rows, and a visibility map that lets counts by number or day read only their index.
+ */
+const VACUUM_MIN_ROWS = 10_000;
 
 type Change = 'insert' | 'update' | 'delete';
 const CHANGES: readonly Change[] = ['insert', 'update', 'delete'];
@@ -95,7 +98,7 @@ async function countSearchHits(db: Kysely<any>, term: string): Promise<number> {
 }
 
 async function imported(db: Kysely<any>, rows: number): Promise<void> {
-  if (rows >= ANALYZE_MIN_ROWS) await sql`ANALYZE calls`.execute(db);
+  if (rows >= VACUUM_MIN_ROWS) await sql`VACUUM (ANALYZE) calls`.execute(db);
 }
 
 export const postgresHistoryIndexes: HistoryIndexes = {
