@@ -1,5 +1,5 @@
-// /proc sampling for the SIP load bench: CPU time of processes and threads, mediasoup-worker children, RSS, machine facts.
-import { readdirSync, readFileSync } from 'node:fs';
+// /proc sampling for the load benches: CPU time of processes and threads, mediasoup-worker children, RSS, UDP drops, machine facts.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 /** Linux USER_HZ (getconf CLK_TCK is 100 on every mainstream kernel build). */
@@ -42,6 +42,35 @@ export function children(ppid: number, name: string): number[] {
     if (ppidField === ppid && name.startsWith(comm.slice(0, 15))) out.push(Number(entry));
   }
   return out;
+}
+
+/** Datagrams the kernel dropped (receive buffer full) on the UDP sockets the processes hold, from /proc/net/udp{,6}. */
+export function udpDrops(pids: number[]): number {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]!);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  let drops = 0;
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    for (const line of (read(table) ?? '').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 12 && inodes.has(f[9]!)) drops += Number(f[f.length - 1]);
+    }
+  }
+  return drops;
 }
 
 /** VmRSS of a process in bytes (0 when gone). */

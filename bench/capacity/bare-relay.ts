@@ -10,13 +10,12 @@ import { mediaCodecs } from '../../packages/server/src/media/codecs.js';
 const port = Number(process.env.PORT ?? 0);
 const rtcPort = Number(process.env.RTC_PORT ?? 44444);
 const ip = process.env.LISTEN_IP ?? '127.0.0.1';
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
 const worker = await mediasoup.createWorker({ logLevel: 'warn' });
 const webRtcServer = await worker.createWebRtcServer({
-  listenInfos: [
-    { protocol: 'udp', ip, port: rtcPort },
-    { protocol: 'tcp', ip, port: rtcPort },
-  ],
+  // As Astral's worker pool sets them: one socket carries every call.
+  listenInfos: (['udp', 'tcp'] as const).map((protocol) => ({ protocol, ip, port: rtcPort, recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES })),
 });
 const router = await worker.createRouter({ mediaCodecs });
 const producers = new Map<string, types.Producer>();

@@ -3,7 +3,7 @@
 // the load client's own CPU; then the highest clean N, CPU per call, Astral ÷ bare, and which side saturated.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { cpuWindow, machine, mib, rssBytes } from '../proc-stats.js';
+import { cpuWindow, machine, mib, rssBytes, udpDrops } from '../proc-stats.js';
 import { percentile } from '../stats.js';
 import { ClientProcs } from './client-procs.js';
 import type { ReceiverCounters } from './media.js';
@@ -27,7 +27,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Step {
   n: number;
   established: number;
+  /** Failed setups so far (this step's and earlier ones'). */
   failed: number;
+  /** Setup times of the calls this step added. */
   setupMs: number[];
   errors: string[];
   meanLoss: number;
@@ -36,10 +38,16 @@ interface Step {
   jitterP95: number;
   audioOk: number;
   worker: number;
+  /** The Node process, all threads (recording ingest runs in a worker thread). */
   node: number;
+  /** Its main thread: signalling and call control. */
+  main: number;
   client: number;
   clientMax: number;
   machineBusy: number;
+  /** Datagrams the kernel dropped on the worker's sockets / the load clients' sockets during the hold. */
+  serverDrops: number;
+  clientDrops: number;
   rss: number;
 }
 
@@ -73,19 +81,25 @@ async function cpuOf(target: LoadTarget, clientPids: number[], ms: number) {
     groups: {
       worker: workers.map((p) => [p] as [number]),
       node: [[target.nodePid]],
+      main: [[target.nodePid, target.nodePid]],
       ...Object.fromEntries(clientPids.map((p) => [`client${p}`, [[p] as [number]]])),
     },
   });
   const busy = machineBusy();
+  const drops = [udpDrops(workers), udpDrops(clientPids)];
   await sleep(ms);
   const { percent } = window.end();
+  const [serverDrops, clientDrops] = [udpDrops(workers) - drops[0]!, udpDrops(clientPids) - drops[1]!];
   const clients = clientPids.map((p) => percent[`client${p}`]!);
   return {
     worker: percent.worker!,
     node: percent.node!,
+    main: percent.main!,
     client: clients.reduce((a, b) => a + b, 0),
     clientMax: Math.max(...clients),
     machineBusy: busy.end(),
+    serverDrops,
+    clientDrops,
     rss: rssBytes(target.nodePid) + workers.reduce((s, p) => s + rssBytes(p), 0),
   };
 }
@@ -96,6 +110,7 @@ async function ramp(target: LoadTarget): Promise<{ steps: Step[]; idle: { worker
   try {
     const idle = await cpuOf(target, procs.pids, 3000);
     let running = 0;
+    let failedSoFar = 0;
     for (const n of STEPS) {
       const specs = await target.specs(running, n - running);
       const results = await procs.add(specs, SETUP_CONCURRENCY);
@@ -107,10 +122,11 @@ async function ramp(target: LoadTarget): Promise<{ steps: Step[]; idle: { worker
       const loss = losses(before, after);
       const tones = await procs.tones();
       const failed = results.filter((r) => r.error);
+      failedSoFar += failed.length;
       const step: Step = {
         n,
-        established: results.length - failed.length,
-        failed: failed.length,
+        established: n - failedSoFar,
+        failed: failedSoFar,
         setupMs: results.flatMap((r) => (r.setupMs === null ? [] : [r.setupMs])),
         errors: [...new Set(failed.map((r) => r.error!))].slice(0, 3),
         meanLoss: loss.reduce((a, b) => a + b, 0) / loss.length,
@@ -138,11 +154,11 @@ const clean = (s: Step) => s.failed === 0 && s.meanLoss < LOSS_LIMIT;
 function table(label: string, { steps, idle }: { steps: Step[]; idle: { worker: number; node: number } }): void {
   out(`### ${label}`);
   out();
-  out('| N calls | up | failed | setup p50 / p95 | loss mean / worst receiver | jitter p50 / p95 | audio both ways (tone) | worker CPU | Node CPU | worker / call | Node / call | server RSS | client CPU (max proc) | machine busy |');
-  out('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  out('| N calls | up | failed | setup p50 / p95 | loss mean / worst receiver | jitter p50 / p95 | audio both ways (tone) | worker CPU | Node CPU (main thread) | worker / call | Node / call | server RSS | client CPU (max proc) | machine busy | UDP drops server / client |');
+  out('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of steps) {
     out(
-      `| ${s.n} | ${s.established} | ${s.failed} | ${f1(percentile(s.setupMs, 50))} / ${f1(percentile(s.setupMs, 95))} ms | ${(s.meanLoss * 100).toFixed(2)} / ${(s.worstLoss * 100).toFixed(2)} % | ${f1(s.jitterP50)} / ${f1(s.jitterP95)} ms | ${s.audioOk}/${s.n} | ${f1(s.worker)} % | ${f1(s.node)} % | ${f3(perCall(s, idle.worker, 'worker'))} % | ${f3(perCall(s, idle.node, 'node'))} % | ${mib(s.rss)} | ${s.client.toFixed(0)} % (${s.clientMax.toFixed(0)} %) | ${(s.machineBusy * 100).toFixed(0)} % |`,
+      `| ${s.n} | ${s.established} | ${s.failed} | ${f1(percentile(s.setupMs, 50))} / ${f1(percentile(s.setupMs, 95))} ms | ${(s.meanLoss * 100).toFixed(2)} / ${(s.worstLoss * 100).toFixed(2)} % | ${f1(s.jitterP50)} / ${f1(s.jitterP95)} ms | ${s.audioOk}/${s.n} | ${f1(s.worker)} % | ${f1(s.node)} % (${f1(s.main)} %) | ${f3(perCall(s, idle.worker, 'worker'))} % | ${f3(perCall(s, idle.node, 'node'))} % | ${mib(s.rss)} | ${s.client.toFixed(0)} % (${s.clientMax.toFixed(0)} %) | ${(s.machineBusy * 100).toFixed(0)} % | ${s.serverDrops} / ${s.clientDrops} |`,
     );
   }
   const best = steps.filter(clean).at(-1);
@@ -151,7 +167,16 @@ function table(label: string, { steps, idle }: { steps: Step[]; idle: { worker: 
   out(`Highest N at < ${LOSS_LIMIT * 100} % loss with no failed setups: ${best ? best.n : 'none'}.`);
   const last = steps.at(-1);
   if (last) {
-    const side = last.clientMax >= CLIENT_SATURATED ? 'the load client saturated first (a client process at a full core)' : last.machineBusy > 0.95 ? 'the machine ran out of CPU (load client and server share 2 cores)' : !clean(last) ? 'the server degraded (loss or failed setups) first' : 'nothing saturated within the steps run';
+    const side =
+      last.clientMax >= CLIENT_SATURATED
+        ? 'the load client saturated first (a client process at a full core)'
+        : last.clientDrops > last.serverDrops
+          ? `the load client saturated first (its sockets dropped ${last.clientDrops} datagrams, the worker's ${last.serverDrops})`
+          : last.machineBusy > 0.95
+            ? 'the machine ran out of CPU (load client and server share its cores)'
+            : !clean(last)
+              ? 'the server degraded (loss or failed setups) first'
+              : 'nothing saturated within the steps run';
     out(`Stopped at N=${last.n}: ${side}.`);
   }
   out();

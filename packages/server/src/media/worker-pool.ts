@@ -26,6 +26,12 @@ export interface WorkerPoolOptions {
   announcedIp: string;
 }
 
+/**
+ * Kernel buffers of each WebRtcServer socket: one socket carries every call of its worker, so a worker descheduled for a few
+ * ms must not overflow the default ~200 KiB (the kernel caps this at net.core.rmem_max / wmem_max).
+ */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export class WorkerPool {
   private readonly slots: (Slot | null)[];
   private closed = false;
@@ -59,7 +65,9 @@ export class WorkerPool {
       const { listenIp: ip, announcedIp: announcedAddress, rtcMinPort } = this.options;
       const port = rtcMinPort + index;
       const [webRtcServer, router] = await Promise.all([
-        worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip, announcedAddress, port }, { protocol: 'tcp', ip, announcedAddress, port }] }),
+        worker.createWebRtcServer({
+          listenInfos: (['udp', 'tcp'] as const).map((protocol) => ({ protocol, ip, announcedAddress, port, recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES })),
+        }),
         worker.createRouter({ mediaCodecs }),
       ]).catch((err: unknown) => {
         worker.close();
