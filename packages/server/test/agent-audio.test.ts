@@ -2,7 +2,6 @@
 // bridged both ways with marks, clear and garbage; mixing; the local agent heard and answered through espeak-ng and pocketsphinx.
 import alawmulaw from 'alawmulaw';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -11,80 +10,14 @@ import { recognize } from '../src/agents/local/pocketsphinx.js';
 import { LOCAL_VENDORS } from '../src/agents/vendors/select.js';
 import { AgentAudio, type AgentSpec, type StreamIdentity, type TranscriptTurn } from '../src/audio/agent-audio.js';
 import { CallerAudio } from '../src/audio/caller-audio.js';
-import { OpusEncoder } from '../src/audio/opus-encoder.js';
 import { Resampler } from '../src/audio/resample.js';
 import { decodeOpusStereo, newOpusDecoder } from '../src/media/opus-decoder.js';
 import { buildRtp, parseRtp } from '../src/media/rtp.js';
+import { tonePower } from '../../../test/helpers/tone.js';
+import { FakeSfu, sleep, tone, until, type Packet } from './fake-sfu.js';
 
-interface Packet {
-  pt: number;
-  marker: boolean;
-  seq: number;
-  ts: number;
-  ssrc: number;
-  payload: Buffer;
-  at: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** One RTP packet as the SFU would send it. */
 const rtp = (pt: number, seq: number, ts: number, ssrc: number, payload: Buffer) => buildRtp({ payloadType: pt, marker: false, seq, timestamp: ts, ssrc }, payload);
-const tone = (hz: number, rate: number, samples: number, from = 0) =>
-  Int16Array.from({ length: samples }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * hz * (from + i)) / rate)));
-
-/** Goertzel power of `hz`, normalised: ~0.5 for a pure tone. */
-function power(pcm: Int16Array, rate: number, hz: number): number {
-  const k = 2 * Math.cos((2 * Math.PI * hz) / rate);
-  let [s1, s2, energy] = [0, 0, 0];
-  for (const x of pcm) {
-    const s0 = x + k * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-    energy += x * x;
-  }
-  return energy === 0 ? 0 : (s1 * s1 + s2 * s2 - k * s1 * s2) / (energy * pcm.length);
-}
-
-async function until<T>(what: string, probe: () => T | undefined | null | false, ms = 5000): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(10)) {
-    const got = probe();
-    if (got) return got;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** The leg's PlainTransport, played by a UDP socket: it receives the agent's RTP and sends the caller's. */
-class Sfu {
-  readonly packets: Packet[] = [];
-  private constructor(readonly socket: Socket) {
-    socket.on('message', (b) => this.packets.push({ pt: b[1]! & 0x7f, marker: (b[1]! & 0x80) !== 0, seq: b.readUInt16BE(2), ts: b.readUInt32BE(4), ssrc: b.readUInt32BE(8), payload: b.subarray(12), at: performance.now() }));
-  }
-  static async open(): Promise<Sfu> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    return new Sfu(socket);
-  }
-  get port(): number {
-    return this.socket.address().port;
-  }
-  send(b: Buffer, port: number): void {
-    this.socket.send(b, port, '127.0.0.1');
-  }
-  close(): void {
-    this.socket.close();
-  }
-}
-
-/** Opus 48 kHz mono audio sent as 20 ms RTP frames, in real time. */
-async function sendOpus(sfu: Sfu, port: number, pcm48k: Int16Array, ssrc: number, start = { seq: 1, ts: 0 }): Promise<void> {
-  const encoder = new OpusEncoder();
-  const t0 = performance.now();
-  for (let i = 0; i * 960 < pcm48k.length; i++) {
-    sfu.send(rtp(100, start.seq + i, start.ts + i * 960, ssrc, encoder.encode(pcm48k.subarray(i * 960, (i + 1) * 960))), port);
-    await sleep(Math.max(0, t0 + (i + 1) * 20 - performance.now()));
-  }
-  encoder.delete();
-}
 
 async function speech48k(text: string): Promise<Int16Array> {
   const resampler = await Resampler.create(22_050, 48_000);
@@ -156,7 +89,7 @@ describe('agent audio worker', () => {
   });
 
   test('a media-stream bot gets connected and start, then the caller’s µ-law; its media, marks and clear come back', async () => {
-    const sfu = await Sfu.open();
+    const sfu = await FakeSfu.open();
     const { port } = await agents.open('ms');
     agents.start('ms', { sfuPort: sfu.port, codec: 'PCMU', payloadType: 0, ssrc: 0x5eed, agent: botAgent(botUrl), vendors: LOCAL_VENDORS, stream });
     const bot = await until('the bot connection', () => bots[0]);
@@ -181,7 +114,7 @@ describe('agent audio worker', () => {
     const sequence = bot.messages.slice(1).map((m) => Number(m.sequenceNumber));
     assert.deepEqual(sequence, sequence.map((_, i) => i + 1), 'sequence numbers count every message from start');
     const heard = alawmulaw.mulaw.decode(Buffer.concat(media.slice(-20).map((m) => Buffer.from(m.media.payload, 'base64'))));
-    assert.ok(power(heard, 8000, 1000) > 0.3, 'the caller’s 1000 Hz tone reaches the bot');
+    assert.ok(tonePower(heard, 8000, 1000) > 0.3, 'the caller’s 1000 Hz tone reaches the bot');
 
     for (let i = 0; i < 10; i++) bot.ws.send(JSON.stringify({ event: 'media', streamSid: 'MZ-test', media: { payload: Buffer.from(alawmulaw.mulaw.encode(tone(600, 8000, 160, i * 160))).toString('base64') } }));
     bot.ws.send(JSON.stringify({ event: 'mark', streamSid: 'MZ-test', mark: { name: 'said-it' } }));
@@ -196,7 +129,7 @@ describe('agent audio worker', () => {
     assert.ok(out.slice(1).every((p, i) => p.ts - out[i]!.ts === 160 && p.seq === ((out[i]!.seq + 1) & 0xffff)));
     // Paced by the 20 ms clock, not sent in a burst (a lower bound: load can only stretch it).
     assert.ok(out.at(-1)!.at - out[0]!.at >= 150, `10 frames span ${(out.at(-1)!.at - out[0]!.at).toFixed(0)} ms`);
-    assert.ok(power(alawmulaw.mulaw.decode(Buffer.concat(out.map((p) => p.payload))), 8000, 600) > 0.3);
+    assert.ok(tonePower(alawmulaw.mulaw.decode(Buffer.concat(out.map((p) => p.payload))), 8000, 600) > 0.3);
 
     sfu.packets.length = 0;
     for (let i = 0; i < 100; i++) bot.ws.send(JSON.stringify({ event: 'media', streamSid: 'MZ-test', media: { payload: Buffer.alloc(160, 0x55).toString('base64') } }));
@@ -229,17 +162,17 @@ describe('agent audio worker', () => {
   });
 
   test('Opus from two SSRCs is mixed for the bot; the bot’s audio leaves as Opus; the bot closing hangs up', async () => {
-    const sfu = await Sfu.open();
+    const sfu = await FakeSfu.open();
     const { port } = await agents.open('mix');
     agents.start('mix', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 0xabc, agent: botAgent(botUrl), vendors: LOCAL_VENDORS, stream });
     const bot = await until('the second bot connection', () => bots[1]);
     agents.answered('mix');
     await until('start', () => bot.messages.length >= 2);
-    await Promise.all([sendOpus(sfu, port, tone(440, 48_000, 48_000), 0x1111), sendOpus(sfu, port, tone(1200, 48_000, 48_000), 0x2222)]);
+    await Promise.all([sfu.say('opus', port, tone(440, 48_000, 48_000), { ssrc: 0x1111 }), sfu.say('opus', port, tone(1200, 48_000, 48_000), { ssrc: 0x2222 })]);
     const media = bot.messages.filter((m) => m.event === 'media');
     assert.ok(media.length >= 45 && media.length <= 55, `about 50 frames for 1 s of two mixed streams, not 100 (${media.length})`);
     const heard = alawmulaw.mulaw.decode(Buffer.concat(media.slice(10, 40).map((m) => Buffer.from(m.media.payload, 'base64'))));
-    assert.ok(power(heard, 8000, 440) > 0.1 && power(heard, 8000, 1200) > 0.1, 'both callers are heard');
+    assert.ok(tonePower(heard, 8000, 440) > 0.1 && tonePower(heard, 8000, 1200) > 0.1, 'both callers are heard');
 
     for (let i = 0; i < 25; i++) bot.ws.send(JSON.stringify({ event: 'media', media: { payload: Buffer.from(alawmulaw.mulaw.encode(tone(500, 8000, 160, i * 160))).toString('base64') } }));
     await until('25 Opus packets', () => sfu.packets.length >= 25);
@@ -248,7 +181,7 @@ describe('agent audio worker', () => {
     const decoder = newOpusDecoder();
     const pcm = Int16Array.from(out.slice(5).flatMap((p) => [...decodeOpusStereo(decoder, p.payload)!].filter((_, i) => i % 2 === 0)));
     decoder.delete();
-    assert.ok(power(pcm, 48_000, 500) > 0.3, 'the bot’s 500 Hz tone, in Opus');
+    assert.ok(tonePower(pcm, 48_000, 500) > 0.3, 'the bot’s 500 Hz tone, in Opus');
 
     bot.ws.close();
     await until('the hangup', () => hangups.find(([id]) => id === 'mix'));
@@ -257,7 +190,7 @@ describe('agent audio worker', () => {
   });
 
   test('the local agent greets, answers what it recognises, stops talking when interrupted, and hangs up after goodbye', async () => {
-    const sfu = await Sfu.open();
+    const sfu = await FakeSfu.open();
     const { port } = await agents.open('local');
     const agent: AgentSpec = { key: 'akylai', name: 'Akylai', language: 'en', provider: 'local', url: null, greeting: null, prompt: 'do you have parking => Yes, there is parking behind the building.', voice: null, llmModel: null };
     agents.start('local', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 0x10ca1, agent, vendors: LOCAL_VENDORS, stream });
@@ -266,7 +199,7 @@ describe('agent audio worker', () => {
     let seq = 1;
     const say = async (text: string) => {
       const pcm = await speech48k(text);
-      await sendOpus(sfu, port, pcm, 0x5a11, { seq, ts: seq * 960 });
+      await sfu.say('opus', port, pcm, { ssrc: 0x5a11, start: { seq, ts: seq * 960 } });
       seq += Math.ceil(pcm.length / 960);
     };
 

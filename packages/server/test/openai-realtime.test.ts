@@ -2,18 +2,14 @@
 // (test/fakes/openai-realtime.ts): handshake and session.update, the caller's audio appended (pcm16 24 kHz on Opus legs,
 // µ-law on G.711 legs), the model's audio played, barge-in (clear, response.cancel, conversation.item.truncate), turns,
 // error events and a dropped socket (apology, then a reported error without the key); and the API's key requirement.
-import alawmulaw from 'alawmulaw';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { realtimeUrl } from '../src/agents/realtime/session.js';
 import { LOCAL_VENDORS } from '../src/agents/vendors/select.js';
 import { AgentAudio, type AgentCodec, type AgentSpec, type StreamIdentity, type TranscriptTurn } from '../src/audio/agent-audio.js';
-import { OpusEncoder } from '../src/audio/opus-encoder.js';
-import { decodeOpusStereo, newOpusDecoder } from '../src/media/opus-decoder.js';
-import { buildRtp } from '../src/media/rtp.js';
 import { tonePower } from '../../../test/helpers/tone.js';
 import { startRealtimeFake, type RealtimeFake, type RealtimeSession } from './fakes/openai-realtime.js';
+import { FakeSfu, sleep, tone, until } from './fake-sfu.js';
 import { ADMIN_KEY, api, startTestServer, type TestServer } from './helpers.js';
 
 const KEY = 'sk-test-realtime-0123456789abcdef';
@@ -23,60 +19,6 @@ const CALLER_HZ = 1000;
 const GREETING = 'Welcome to the fake restaurant, how can I help you today?';
 const REPLY = 'Sure, for what time?';
 const HEARD = 'I would like a table for two.';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const tone = (hz: number, rate: number, samples: number, from = 0) => Int16Array.from({ length: samples }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * hz * (from + i)) / rate)));
-
-async function until<T>(what: string, probe: () => T | undefined | null | false, ms = 10_000): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(10)) {
-    const got = probe();
-    if (got) return got;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** The leg's PlainTransport, played by a UDP socket: it receives the agent's RTP and sends the caller's. */
-class Sfu {
-  readonly packets: { pt: number; payload: Buffer }[] = [];
-  private seq = 1;
-  private constructor(readonly socket: Socket) {
-    socket.on('message', (b) => this.packets.push({ pt: b[1]! & 0x7f, payload: b.subarray(12) }));
-  }
-  static async open(): Promise<Sfu> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    return new Sfu(socket);
-  }
-  get port(): number {
-    return this.socket.address().port;
-  }
-  /** The caller's audio (48 kHz for Opus, 8 kHz for G.711) as 20 ms RTP frames, in real time. */
-  async say(codec: AgentCodec, legPort: number, pcm: Int16Array): Promise<void> {
-    const encoder = codec === 'opus' ? new OpusEncoder() : null;
-    const frame = codec === 'opus' ? 960 : 160;
-    const t0 = performance.now();
-    for (let i = 0; i * frame < pcm.length; i++) {
-      const chunk = pcm.subarray(i * frame, (i + 1) * frame);
-      const payload = encoder ? encoder.encode(chunk) : Buffer.from((codec === 'PCMU' ? alawmulaw.mulaw : alawmulaw.alaw).encode(chunk));
-      const seq = this.seq++;
-      this.socket.send(buildRtp({ payloadType: encoder ? 100 : codec === 'PCMU' ? 0 : 8, marker: false, seq, timestamp: seq * frame, ssrc: 0xca11e4 }, payload), legPort, '127.0.0.1');
-      await sleep(Math.max(0, t0 + (i + 1) * 20 - performance.now()));
-    }
-    encoder?.delete();
-  }
-  /** The agent's audio heard so far (Opus decoded to 48 kHz mono, or G.711 at 8 kHz). */
-  heard(from = 0): Int16Array {
-    const packets = this.packets.slice(from);
-    if (packets[0]?.pt !== 100) return Int16Array.from(packets.flatMap((p) => [...(p.pt === 0 ? alawmulaw.mulaw : alawmulaw.alaw).decode(p.payload)]));
-    const decoder = newOpusDecoder();
-    const pcm = Int16Array.from(packets.flatMap((p) => [...decodeOpusStereo(decoder, p.payload)!].filter((_, i) => i % 2 === 0)));
-    decoder.delete();
-    return pcm;
-  }
-  close(): void {
-    this.socket.close();
-  }
-}
 
 const stream: StreamIdentity = { callSid: 'CA-rt', streamSid: 'MZ-rt', accountSid: 'AC-rt', customParameters: {} };
 const realtimeAgent = (fake: RealtimeFake, apiKey = KEY): AgentSpec => ({
@@ -113,8 +55,8 @@ describe('the OpenAI Realtime engine against the fake Realtime server', { timeou
   });
 
   /** A leg on `codec`, started and answered; resolves once its session.update and greeting request arrived. */
-  async function answeredLeg(id: string, codec: AgentCodec, agent = realtimeAgent(fake)): Promise<{ sfu: Sfu; port: number; session: RealtimeSession }> {
-    const sfu = await Sfu.open();
+  async function answeredLeg(id: string, codec: AgentCodec, agent = realtimeAgent(fake)): Promise<{ sfu: FakeSfu; port: number; session: RealtimeSession }> {
+    const sfu = await FakeSfu.open();
     const { port } = await agents.open(id);
     agents.start(id, { sfuPort: sfu.port, codec, payloadType: codec === 'opus' ? 100 : codec === 'PCMU' ? 0 : 8, ssrc: 0xa6e47, agent, vendors: LOCAL_VENDORS, stream });
     const session = await fake.nextSession();
@@ -221,7 +163,7 @@ describe('the OpenAI Realtime engine against the fake Realtime server', { timeou
   });
 
   test('a wrong key is refused at the handshake: an error that holds neither key', async () => {
-    const sfu = await Sfu.open();
+    const sfu = await FakeSfu.open();
     await agents.open('badkey');
     agents.start('badkey', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 1, agent: realtimeAgent(fake, 'sk-wrong-key-000000'), vendors: LOCAL_VENDORS, stream });
     const [, message] = await until('the error', () => errors.find(([id]) => id === 'badkey'));
