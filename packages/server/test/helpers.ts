@@ -23,6 +23,12 @@ export interface TestServer {
 const onPostgres = process.env.ASTRAL_TEST_DIALECT === 'postgres';
 const databaseOfDataDir = new Map<string, string>();
 
+/** A random 500-port media range within 20000-39499, as the e2e servers pick theirs. */
+function rtcPorts(): { ASTRAL_RTC_MIN_PORT: string; ASTRAL_RTC_MAX_PORT: string } {
+  const min = 20_000 + Math.floor(Math.random() * 39) * 500;
+  return { ASTRAL_RTC_MIN_PORT: String(min), ASTRAL_RTC_MAX_PORT: String(min + 499) };
+}
+
 export async function startTestServer(env: Record<string, string> = {}, dataDir = mkdtempSync(join(tmpdir(), 'astral-server-test-'))): Promise<TestServer> {
   if (onPostgres && env.ASTRAL_DATABASE_URL === undefined) {
     if (!databaseOfDataDir.has(dataDir)) databaseOfDataDir.set(dataDir, await freshPostgresDatabase());
@@ -36,6 +42,9 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir 
     ASTRAL_WORKERS: '1',
     ASTRAL_LISTEN_IP: '127.0.0.1',
     ASTRAL_SIP_PORT: '0', // SIP off unless a test turns it on with a free port
+    // Each server its own media ports: a worker's WebRtcServer holds the range's first port, so two servers of one test
+    // process (or of tests running side by side) must not share a range.
+    ...rtcPorts(),
     LOG_LEVEL: 'silent',
     ...env,
   });
