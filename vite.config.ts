@@ -17,56 +17,76 @@ function mediasoupClientVersion(): Plugin {
   };
 }
 
-/** The sip.js engine's file, a sibling of astral-phone.js/.mjs in packages/widget/dist. */
-const SIP_CHUNK = 'astral-phone-sip.mjs';
+/** A module loaded on demand: `import(specifier)` in `importer` becomes an import of `file`, built from `entry`. */
+interface LazyChunk {
+  importer: string;
+  specifier: string;
+  entry: string;
+  file: string;
+}
+
+/** Siblings of astral-phone.js/.mjs in packages/widget/dist: the sip.js engine and the non-English catalogues. */
+const LAZY_CHUNKS: LazyChunk[] = [
+  { importer: '/client/sip-engine.ts', specifier: './sip/index.js', entry: 'packages/widget/src/client/sip/index.ts', file: 'astral-phone-sip.mjs' },
+  { importer: '/ui/i18n/catalogues.ts', specifier: './ru.js', entry: 'packages/widget/src/ui/i18n/ru.ts', file: 'astral-phone-i18n-ru.mjs' },
+  { importer: '/ui/i18n/catalogues.ts', specifier: './es.js', entry: 'packages/widget/src/ui/i18n/es.ts', file: 'astral-phone-i18n-es.mjs' },
+];
 
 /**
- * The sip engine stays out of the main bundle (the script-tag build cannot code-split): client/sip-engine.ts's
- * `import('./sip/index.js')` becomes an import of SIP_CHUNK relative to the script's own URL (an IIFE gets
- * import.meta.url from document.currentScript), and SIP_CHUNK is built after the main bundle.
+ * Lazy chunks stay out of the main bundle (the script-tag build cannot code-split): each `import('<specifier>')`
+ * becomes an import of the chunk's file relative to the script's own URL (an IIFE gets import.meta.url from
+ * document.currentScript), and each chunk is built after the main bundle.
  */
-function sipEngineChunk(): Plugin {
+function lazyChunks(): Plugin {
   return {
-    name: 'astral:sip-engine-chunk',
+    name: 'astral:lazy-chunks',
     enforce: 'pre',
     transform(code, id) {
-      if (!id.endsWith('/client/sip-engine.ts')) return null;
-      const rewritten = code.replace(
-        "import('./sip/index.js')",
-        `import(/* @vite-ignore */ new URL(/* @vite-ignore */ ${JSON.stringify(SIP_CHUNK)}, import.meta.url).href)`,
-      );
-      if (rewritten === code) this.error('sip-engine.ts no longer imports ./sip/index.js');
-      return { code: rewritten, map: null };
+      const chunks = LAZY_CHUNKS.filter((c) => id.endsWith(c.importer));
+      let rewritten = code;
+      for (const chunk of chunks) {
+        const before = rewritten;
+        rewritten = rewritten.replace(
+          `import('${chunk.specifier}')`,
+          `import(/* @vite-ignore */ new URL(/* @vite-ignore */ ${JSON.stringify(chunk.file)}, import.meta.url).href)`,
+        );
+        if (rewritten === before) this.error(`${chunk.importer} no longer imports ${chunk.specifier}`);
+      }
+      return chunks.length ? { code: rewritten, map: null } : null;
     },
     async closeBundle() {
-      await build({
-        configFile: false,
-        logLevel: 'warn',
-        build: {
-          outDir: here('packages/widget/dist'),
-          emptyOutDir: false,
-          target: 'es2022',
-          minify: 'esbuild',
-          sourcemap: true,
-          reportCompressedSize: false,
-          // Not lib mode: lib mode leaves an ES module's whitespace unminified, and nothing tree-shakes this leaf.
-          modulePreload: false,
-          copyPublicDir: false,
-          rollupOptions: {
-            input: here('packages/widget/src/client/sip/index.ts'),
-            preserveEntrySignatures: 'exports-only',
-            output: { format: 'es', entryFileNames: SIP_CHUNK },
-          },
-        },
-        esbuild: { legalComments: 'none' },
-      });
+      for (const chunk of LAZY_CHUNKS) await buildChunk(chunk);
     },
   };
 }
 
+function buildChunk(chunk: LazyChunk) {
+  return build({
+    configFile: false,
+    logLevel: 'warn',
+    build: {
+      outDir: here('packages/widget/dist'),
+      emptyOutDir: false,
+      target: 'es2022',
+      minify: 'esbuild',
+      sourcemap: true,
+      reportCompressedSize: false,
+      // Not lib mode: lib mode leaves an ES module's whitespace unminified, and nothing tree-shakes this leaf.
+      modulePreload: false,
+      copyPublicDir: false,
+      rollupOptions: {
+        input: here(chunk.entry),
+        preserveEntrySignatures: 'exports-only',
+        output: { format: 'es', entryFileNames: chunk.file },
+      },
+    },
+    esbuild: { legalComments: 'none' },
+  });
+}
+
 export default defineConfig({
   logLevel: 'warn',
-  plugins: [mediasoupClientVersion(), sipEngineChunk()],
+  plugins: [mediasoupClientVersion(), lazyChunks()],
   resolve: {
     // Trim what a browser softphone never runs from mediasoup-client (CommonJS, so not tree-shaken):
     // its test fakes (via the package index), the React Native handler and the `debug` logger.

@@ -1,10 +1,11 @@
 // AstralClientCore: the headless softphone's connection, call state machine and media; AstralClient adds in-call controls.
 import type { CallCodec, CallEnded, PartyInfo } from '@astral/protocol';
+import { DeviceManager } from './devices.js';
 import { MediaSession } from './media-session.js';
 import { measureRegionRtts } from './regions.js';
 import { AstralError, openSocket, request, type GatewaySocket } from './signaling.js';
 import { TokenSource } from './token-source.js';
-import type { AstralClientOptions, CallInfo, CallStats } from './types.js';
+import type { AstralClientEvents, AstralClientOptions, CallInfo, CallStats } from './types.js';
 // Last, so the bundle places the base class right before this one.
 import { ClientCoreBase } from './client-core-base.js';
 
@@ -31,10 +32,19 @@ export class AstralClientCore extends ClientCoreBase {
   /** Until when an answered call may be resumed after a dropped connection (ms since epoch). */
   private resumeBy = 0;
   private _regionRtts: Record<string, number> | null = null;
+  /** Microphone and speaker choice, mid-call switching, audio processing switches. */
+  readonly devices: DeviceManager;
 
   constructor(protected readonly options: AstralClientOptions) {
     super();
     this.tokens = new TokenSource(options.token, options.tokenUrl);
+    this.devices = new DeviceManager({
+      storageKey: options.server,
+      constraints: options.audioConstraints,
+      processing: options.audioProcessing,
+      errorType: AstralError,
+      emit: (name, detail) => this.emit(name, detail as AstralClientEvents[typeof name]),
+    });
   }
 
   get remoteStream(): MediaStream | null {
@@ -52,6 +62,7 @@ export class AstralClientCore extends ClientCoreBase {
   connect(): Promise<void> {
     if (this.socket) return this._state === 'ready' ? Promise.resolve() : this.waitReady('connection closed before the phone was ready');
     this.setState('connecting');
+    this.devices.listen(true);
     return this.tokens.get().then(
       (token) => {
         this.openSocket(token);
@@ -73,6 +84,7 @@ export class AstralClientCore extends ClientCoreBase {
     this.media?.close();
     this.media = null;
     this.socket = null;
+    this.devices.listen(false);
     this.setState('disconnected');
     // Leaving on purpose hangs up first, so the call does not wait for our return; the socket closes once the
     // server confirmed (or after a second).
@@ -163,7 +175,8 @@ export class AstralClientCore extends ClientCoreBase {
   private openSocket(token: string): void {
     const socket = openSocket(this.options.server, token);
     this.socket = socket;
-    this.media = new MediaSession(socket, this.options.audioConstraints, (up) => this.onMediaPath(socket, up));
+    this.media = new MediaSession(socket, () => this.devices.audioConstraints(), (up) => this.onMediaPath(socket, up));
+    this.devices.setCallOutput(this.media.audio);
     socket.on('connect_error', (err: Error & { data?: { code?: string; message?: string } }) => this.onConnectError(socket, err));
     socket.on('disconnect', (reason) => {
       if (this.socket !== socket) return;
@@ -319,7 +332,9 @@ export class AstralClientCore extends ClientCoreBase {
   private startMic(callId: string): void {
     const media = this.media;
     if (!media) return;
-    this.enqueueMedia(() => media.startMic(callId, this._call?.muted ?? false, this.codecs.get(callId))).catch((err: unknown) => {
+    this.enqueueMedia(() => media.startMic(callId, this._call?.muted ?? false, this.codecs.get(callId))).then(() => {
+      if (this._call?.id === callId) this.devices.useMic(media);
+    }, (err: unknown) => {
       // A region move queued behind us re-produces the microphone; only a missing mic ends the call.
       if (this._call?.id !== callId || (this.rebuildPending && media.localStream)) return;
       this.fail(new AstralError('media_error', `microphone unavailable: ${String((err as Error).message ?? err)}`));
@@ -367,6 +382,7 @@ export class AstralClientCore extends ClientCoreBase {
     if (!call) return;
     this.mediaLost = false;
     this.media?.endCall();
+    this.devices.useMic(null);
     this.codecs.delete(call.id);
     this.setCall(null);
     this.emitCallEnded(call, ended);

@@ -4,12 +4,11 @@ import type { CallCodec, ConsumeOffer, MediaSetup } from '@astral/protocol';
 import { Device, type types } from 'mediasoup-client';
 import { statsFrom } from './call-stats.js';
 import { IceRecovery } from './ice-recovery.js';
+import type { MicLine } from './devices.js';
 import type { CallStats } from './types.js';
 import { request, type GatewaySocket } from './signaling.js';
 
-const DEFAULT_AUDIO: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
-
-export class MediaSession {
+export class MediaSession implements MicLine {
   private device = new Device();
   private send: types.Transport | null = null;
   private recv: types.Transport | null = null;
@@ -33,7 +32,8 @@ export class MediaSession {
   /** `onMediaPath(false)`: a transport's media path was lost and ICE restarts began; `(true)`: every transport is back (or replaced). */
   constructor(
     private readonly socket: GatewaySocket,
-    private readonly audioConstraints: MediaTrackConstraints = DEFAULT_AUDIO,
+    /** The microphone constraints for the next call (the client's device choice and processing switches). */
+    private readonly audioConstraints: () => MediaTrackConstraints,
     private readonly onMediaPath: (up: boolean) => void = () => undefined,
   ) {
     this.audio.autoplay = true;
@@ -121,7 +121,7 @@ export class MediaSession {
   async startMic(callId: string, muted: boolean, codec?: CallCodec): Promise<void> {
     this.codec = codec ?? null;
     if (!this.send) throw new Error('media is not set up');
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: this.audioConstraints, video: false });
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: this.audioConstraints(), video: false });
     this.localStream = stream;
     this.setInCall(true);
     await this.produce(stream.getAudioTracks()[0]!, callId, muted);
@@ -149,6 +149,18 @@ export class MediaSession {
 
   async consume(offer: ConsumeOffer): Promise<void> {
     if (!this.recv) throw new Error('media is not set up');
+  micTrack(): MediaStreamTrack | null {
+    return this.localStream?.getAudioTracks()[0] ?? null;
+  }
+
+  /** Sends `track` instead of the current microphone: the producer keeps its RTP stream (no renegotiation). */
+  async replaceMic(track: MediaStreamTrack): Promise<void> {
+    const old = this.micTrack();
+    await this.producer?.replaceTrack({ track });
+    this.localStream = new MediaStream([track]);
+    old?.stop();
+  }
+
     const consumer = await this.recv.consume({
       id: offer.consumerId,
       producerId: offer.producerId,

@@ -1,5 +1,6 @@
 // Public types of the headless AstralClient: options, call snapshot, stats and typed events.
 import type { Disposition, EndReason, PartyInfo, PhoneState } from '@astral/protocol';
+import type { AudioProcessing, DeviceEvents } from './devices.js';
 
 export interface AstralClientOptions {
   /** Base URL of the Astral server, e.g. `http://localhost:8000`. */
@@ -8,8 +9,10 @@ export interface AstralClientOptions {
   token?: string;
   /** Or a URL answering `{token, expires_at}`; fetched on connect and again before expiry. */
   tokenUrl?: string;
-  /** Microphone constraints for calls (default: echo cancellation + noise suppression). */
+  /** Microphone constraints for calls (default: echo cancellation, noise suppression, auto gain). */
   audioConstraints?: MediaTrackConstraints;
+  /** Audio processing switches (each on by default); changed later with `client.devices.setProcessing()`. */
+  audioProcessing?: AudioProcessing;
 }
 
 /** A snapshot of the current call; replaced (never mutated) on every change. */
@@ -56,8 +59,8 @@ export interface CallEndedDetail {
   duration: number;
 }
 
-/** Event name → `detail` type for every event AstralClient dispatches. */
-export interface AstralClientEvents {
+/** Event name → `detail` type for every event AstralClient dispatches (the device events: see devices.ts). */
+export interface AstralClientEvents extends DeviceEvents {
   ready: { user: PartyInfo };
   state: { state: PhoneState };
   /** `silent`: the user is in do-not-disturb, so the phone rings without sound. */

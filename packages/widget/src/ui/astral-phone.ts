@@ -11,7 +11,9 @@ import { RingtoneController } from './ringtone.js';
 import { transferView } from './transfer-view.js';
 import { isDialKey, type DialKeyDetail } from './dial-pad.js';
 import { phoneStyles } from './styles.js';
-import { callView, errorView, incomingView, lastCallView, meterView, statusView } from './views.js';
+import { LocaleController } from './i18n/locale-controller.js';
+import type { StringOverrides } from './i18n/en.js';
+import { announcerView, callView, errorView, incomingView, lastCallView, meterView, partyName, statusView } from './views.js';
 import './dial-pad.js';
 
 const CALL_STATES: ReadonlySet<PhoneState> = new Set(['dialing', 'ringing', 'in-call']);
@@ -42,6 +44,7 @@ export class AstralPhone extends LitElement {
     sipPassword: { attribute: 'sip-password' },
     sipAuthorizationUser: { attribute: 'sip-authorization-user' },
     sipDisplayName: { attribute: 'sip-display-name' },
+    strings: { attribute: false },
     destination: { state: true },
     transferTo: { state: true },
     tones: { state: true },
@@ -61,11 +64,14 @@ export class AstralPhone extends LitElement {
   declare sipPassword: string | undefined;
   declare sipAuthorizationUser: string | undefined;
   declare sipDisplayName: string | undefined;
+  /** Replacements for any of the catalogue's strings (i18n/en.ts lists the keys); the language comes from `lang`. */
+  declare strings: StringOverrides | undefined;
   declare private destination: string;
   declare private transferTo: string;
   declare private tones: string;
 
   private readonly ctl = new ClientController(this);
+  private readonly l10n = new LocaleController(this);
   // A do-not-disturb ring is visual only.
   private readonly ring = new RingtoneController(this, () => (this.ctl.state === 'incoming' && this.ctl.incoming?.silent ? 'ready' : this.ctl.state));
   private readonly meter = new LevelMeterController(this, () => (this.ctl.call || this.ctl.state === 'in-call' ? (this.ctl.client?.localStream ?? null) : null));
@@ -197,6 +203,7 @@ export class AstralPhone extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('strings')) this.l10n.setOverrides(this.strings);
     if (this.stale || ['server', 'token', 'tokenUrl', 'engine', 'sipServer', 'sipUri', 'sipPassword', 'sipAuthorizationUser', 'sipDisplayName'].some((k) => changed.has(k as keyof AstralPhone))) this.syncClient();
   }
 
@@ -210,24 +217,28 @@ export class AstralPhone extends LitElement {
 
   protected override render() {
     const { state, user, call, incoming, error, lastEnded } = this.ctl;
+    const l = this.l10n;
     const inCall = state === 'in-call';
     const active = CALL_STATES.has(state) || (state === 'reconnecting' && call !== null);
     const caller = state === 'incoming' ? (incoming?.from ?? call?.remote ?? null) : null;
     const muted = call?.muted ?? false;
+    const held = call?.held ?? false;
     const stream = this.client?.localStream ?? null;
     const padLocked = state === 'incoming' || state === 'dialing' || state === 'ringing';
-    return html`<section class="phone" aria-label="Phone">
-      ${statusView(state, user)} ${errorView(error, () => this.ctl.dismissError())}
-      ${caller ? incomingView(caller, this.ring.ringtone.audible, this.onAccept, this.onDecline) : null}
-      ${callView(state, call, this.tones, Date.now())}
+    const ended = active ? null : lastEnded;
+    return html`<section class="phone" aria-label=${l.t('phone.label')}>
+      ${statusView(l, state, user, ended)} ${announcerView(caller ? l.t('incoming.announce', { name: partyName(caller) }) : '')}
+      ${errorView(l, error, () => this.ctl.dismissError())}
+      ${caller ? incomingView(l, caller, this.ring.ringtone.audible, this.onAccept, this.onDecline) : null}
+      ${callView(l, state, call, this.tones, Date.now())}
       <div class="dest">
         <input
           part="input"
           type="tel"
           inputmode="tel"
           autocomplete="off"
-          aria-label="Number or name to call"
-          placeholder="Number or name"
+          aria-label=${l.t('dest.label')}
+          placeholder=${l.t('dest.placeholder')}
           .value=${this.destination}
           ?disabled=${active || state === 'incoming'}
           @input=${(e: Event) => (this.destination = (e.target as HTMLInputElement).value)}
@@ -236,7 +247,7 @@ export class AstralPhone extends LitElement {
         <button
           type="button"
           part="backspace-button"
-          aria-label="Delete last character"
+          aria-label=${l.t('dest.backspace')}
           ?disabled=${active || !this.destination}
           @click=${() => (this.destination = this.destination.slice(0, -1))}
         >${'\u232B'}</button>
@@ -244,32 +255,32 @@ export class AstralPhone extends LitElement {
       <astral-dial-pad
         part="dialpad"
         exportparts="key"
-        .label=${inCall ? 'Send tones' : 'Dial pad'}
+        .label=${l.t(inCall ? 'dialpad.tonesLabel' : 'dialpad.label')}
         ?disabled=${padLocked}
         @astral-key=${this.onKey}
       ></astral-dial-pad>
       <div class="row controls">
-        <button type="button" class="mute-button" part="mute-button" aria-label="Mute microphone" aria-pressed=${muted ? 'true' : 'false'} ?disabled=${!inCall} @click=${() => this.setMuted(!muted)}>
-          ${muted ? 'Muted' : 'Mute'}
+        <button type="button" class="mute-button" part="mute-button" aria-label=${l.t('controls.muteLabel')} aria-pressed=${muted ? 'true' : 'false'} ?disabled=${!inCall} @click=${() => this.setMuted(!muted)}>
+          ${l.t('controls.mute')}
         </button>
-        <button type="button" class="hold-button" part="hold-button" aria-label="Hold call" aria-pressed=${call?.held ? 'true' : 'false'} ?disabled=${!inCall} @click=${() => this.setHeld(!call?.held)}>
-          ${call?.held ? 'Resume' : 'Hold'}
+        <button type="button" class="hold-button" part="hold-button" aria-label=${l.t('controls.hold')} aria-pressed=${held ? 'true' : 'false'} ?disabled=${!inCall} @click=${() => this.setHeld(!held)}>
+          ${l.t('controls.hold')}
         </button>
-        <button type="button" class="call-button" part="call-button" aria-label="Call" ?disabled=${state !== 'ready' || !this.destination.trim()} @click=${this.dial}>
-          Call
+        <button type="button" class="call-button" part="call-button" aria-label=${l.t('controls.call')} ?disabled=${state !== 'ready' || !this.destination.trim()} @click=${this.dial}>
+          ${l.t('controls.call')}
         </button>
-        <button type="button" class="hangup-button" part="hangup-button" aria-label="Hang up" ?disabled=${!active} @click=${this.onHangup}>
-          Hang up
+        <button type="button" class="hangup-button" part="hangup-button" aria-label=${l.t('controls.hangup')} ?disabled=${!active} @click=${this.onHangup}>
+          ${l.t('controls.hangup')}
         </button>
       </div>
-      ${transferView(call, inCall, {
+      ${transferView(l, call, inCall, {
         destination: this.transferTo,
         setDestination: (v) => (this.transferTo = v),
         transfer: (type) => this.run(() => this.transfer(this.transferTo.trim(), type).then(() => (this.transferTo = ''))),
         complete: () => this.run(() => this.completeTransfer()),
         cancel: () => this.run(() => this.cancelTransfer()),
       })}
-      ${meterView(this.meter.level, stream !== null && active, muted)} ${lastCallView(active ? null : lastEnded)}
+      ${meterView(l, this.meter.level, stream !== null && active, muted)} ${lastCallView(l, ended)}
     </section>`;
   }
 

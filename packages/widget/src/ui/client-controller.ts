@@ -1,6 +1,7 @@
 // ClientController: holds the phone's view state from an AstralClient's events and re-dispatches them as astral-* events.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { PartyInfo, PhoneState } from '@astral/protocol';
+import type { DeviceManager } from '../client/devices.js';
 import type { AstralClientEvents, CallEndedDetail, CallInfo, CallStats } from '../client/types.js';
 
 /**
@@ -14,6 +15,8 @@ export interface PhoneClient extends EventTarget {
   readonly remoteStream: MediaStream | null;
   /** The current call, when the client exposes it (AstralClient does). */
   readonly activeCall?: CallInfo | null;
+  /** Microphone and speaker choice (both engines have it). */
+  readonly devices?: DeviceManager;
   connect(): Promise<void>;
   disconnect(): void;
   call(destination: string): Promise<string>;
@@ -51,6 +54,8 @@ const REDISPATCH: Record<ClientEventName, string> = {
   error: 'astral-error',
   draining: 'astral-draining',
   media: 'astral-media',
+  devicechange: 'astral-devicechange',
+  deviceChanged: 'astral-device-changed',
 };
 
 /** Turns anything a client method threw into `{code, message}`. */
@@ -187,5 +192,7 @@ declare global {
     'astral-error': AstralEvent<'error'>;
     'astral-draining': AstralEvent<'draining'>;
     'astral-media': AstralEvent<'media'>;
+    'astral-devicechange': AstralEvent<'devicechange'>;
+    'astral-device-changed': AstralEvent<'deviceChanged'>;
   }
 }

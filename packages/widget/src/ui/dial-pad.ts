@@ -16,8 +16,6 @@ const LETTERS: Partial<Record<DialKey, string>> = {
   '0': '+',
 };
 
-const SPOKEN: Partial<Record<DialKey, string>> = { '*': 'star', '#': 'pound' };
-
 export function isDialKey(key: string): key is DialKey {
   return (DIAL_KEYS as readonly string[]).includes(key);
 }
@@ -43,9 +41,13 @@ export class AstralDialPad extends LitElement {
   declare private pressed: DialKey | null;
   private releaseTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** Inside <astral-phone> the host's resolved colours (--_*, light or dark) apply; alone, --astral-* or the defaults. */
   static override styles = css`
     :host {
       display: block;
+      --_key-fg: var(--_fg, var(--astral-fg, #1d2433));
+      --_key-bg: var(--_bg, var(--astral-bg, #fff));
+      --_key-accent: var(--_accent, var(--astral-accent, #1f7a4d));
     }
     .pad {
       display: grid;
@@ -60,23 +62,23 @@ export class AstralDialPad extends LitElement {
       justify-content: center;
       min-height: 40px;
       padding: 4px 0;
-      border: 1px solid color-mix(in srgb, var(--astral-fg, #1d2433) 15%, transparent);
+      border: 1px solid color-mix(in srgb, var(--_key-fg) 15%, transparent);
       border-radius: var(--astral-radius, 10px);
-      background: color-mix(in srgb, var(--astral-fg, #1d2433) 5%, var(--astral-bg, #fff));
-      color: var(--astral-fg, #1d2433);
+      background: color-mix(in srgb, var(--_key-fg) 5%, var(--_key-bg));
+      color: var(--_key-fg);
       cursor: pointer;
       transition: background-color 80ms ease, transform 80ms ease;
     }
     button:hover:not(:disabled) {
-      background: color-mix(in srgb, var(--astral-accent, #1f7a4d) 12%, var(--astral-bg, #fff));
+      background: color-mix(in srgb, var(--_key-accent) 12%, var(--_key-bg));
     }
     button:active:not(:disabled),
     button.pressed {
-      background: color-mix(in srgb, var(--astral-accent, #1f7a4d) 28%, var(--astral-bg, #fff));
+      background: color-mix(in srgb, var(--_key-accent) 28%, var(--_key-bg));
       transform: scale(0.96);
     }
     button:focus-visible {
-      outline: 2px solid var(--astral-accent, #1f7a4d);
+      outline: 2px solid var(--_key-fg);
       outline-offset: 2px;
     }
     button:disabled {
@@ -88,10 +90,19 @@ export class AstralDialPad extends LitElement {
       line-height: 1.1;
     }
     .letters {
-      font-size: 0.6em;
+      font-size: 0.7em;
       letter-spacing: 0.08em;
-      opacity: 0.6;
+      color: color-mix(in srgb, var(--_key-fg) 78%, var(--_key-bg));
       min-height: 1em;
+    }
+    @media (prefers-reduced-motion: reduce) {
+      button {
+        transition: none;
+      }
+      button:active:not(:disabled),
+      button.pressed {
+        transform: none;
+      }
     }
   `;
 
@@ -125,12 +136,11 @@ export class AstralDialPad extends LitElement {
           part="key"
           class=${this.pressed === key ? 'pressed' : ''}
           data-key=${key}
-          aria-label=${SPOKEN[key] ?? key}
           ?disabled=${this.disabled}
           @click=${() => this.press(key)}
         >
-          <span class="digit" aria-hidden="true">${key}</span>
-          <span class="letters" aria-hidden="true">${LETTERS[key] ?? ''}</span>
+          <span class="digit">${key}</span>
+          <span class="letters">${LETTERS[key] ?? ''}</span>
         </button>`,
       )}
     </div>`;

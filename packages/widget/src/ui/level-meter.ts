@@ -10,6 +10,7 @@ export class LevelMeterController implements ReactiveController {
   /** Current microphone level, 0..1 (0 with no stream). */
   level = 0;
   private stream: MediaStream | null = null;
+  private track: MediaStreamTrack | undefined;
   private source: MediaStreamAudioSourceNode | null = null;
   private analyser: AnalyserNode | null = null;
   private sink: GainNode | null = null;
@@ -25,7 +26,8 @@ export class LevelMeterController implements ReactiveController {
 
   hostUpdate(): void {
     const stream = this.getStream();
-    if (stream !== this.stream) this.attach(stream);
+    // A switched microphone may keep its stream and change the track.
+    if (stream !== this.stream || stream?.getAudioTracks()[0] !== this.track) this.attach(stream);
   }
 
   hostDisconnected(): void {
@@ -35,7 +37,8 @@ export class LevelMeterController implements ReactiveController {
   private attach(stream: MediaStream | null): void {
     this.detach();
     this.stream = stream;
-    if (!stream || stream.getAudioTracks().length === 0) return;
+    this.track = stream?.getAudioTracks()[0];
+    if (!stream || !this.track) return;
     const ctx = sharedAudioContext();
     if (!ctx) return;
     void tryResume(ctx);

@@ -1,4 +1,4 @@
-// Styles of <astral-phone>: a compact card themed through --astral-* custom properties.
+// Styles of <astral-phone>: a compact card themed through --astral-* custom properties (light or dark, reduced motion respected).
 import { css } from 'lit';
 
 export const phoneStyles = css`
@@ -8,8 +8,13 @@ export const phoneStyles = css`
     --_fg: var(--astral-fg, #1d2433);
     --_danger: var(--astral-danger, #c62828);
     --_radius: var(--astral-radius, 10px);
-    --_muted-fg: color-mix(in srgb, var(--_fg) 60%, transparent);
+    --_on-accent: var(--astral-on-accent, #ffffff);
+    /* secondary text: mixed into the background (not made transparent) so its contrast stays >= 4.5:1 */
+    --_muted-fg: color-mix(in srgb, var(--_fg) 76%, var(--_bg));
     --_line: color-mix(in srgb, var(--_fg) 14%, transparent);
+    --_danger-fg: var(--_danger);
+    --_busy: #b26b00;
+    color-scheme: light;
     display: inline-block;
     box-sizing: border-box;
     width: 300px;
@@ -17,6 +22,17 @@ export const phoneStyles = css`
     font-family: var(--astral-font, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
     font-size: 14px;
     color: var(--_fg);
+  }
+  @media (prefers-color-scheme: dark) {
+    :host {
+      --_accent: var(--astral-accent, #238551);
+      --_bg: var(--astral-bg, #161b22);
+      --_fg: var(--astral-fg, #e6edf3);
+      --_danger: var(--astral-danger, #d23a37);
+      --_danger-fg: color-mix(in srgb, var(--_danger) 45%, var(--_fg));
+      --_busy: #e0a100;
+      color-scheme: dark;
+    }
   }
   :host([hidden]) {
     display: none;
@@ -53,7 +69,7 @@ export const phoneStyles = css`
     background: var(--_accent);
   }
   .dot[data-tone='busy'] {
-    background: #e0a100;
+    background: var(--_busy);
   }
   .dot[data-tone='off'] {
     background: var(--_danger);
@@ -78,7 +94,7 @@ export const phoneStyles = css`
     padding: 8px 10px;
     border-radius: var(--_radius);
     background: color-mix(in srgb, var(--_danger) 12%, var(--_bg));
-    color: var(--_danger);
+    color: var(--_danger-fg);
     border: 1px solid color-mix(in srgb, var(--_danger) 40%, transparent);
   }
   .error .message {
@@ -114,6 +130,9 @@ export const phoneStyles = css`
     .incoming {
       animation: none;
       outline: 2px solid var(--_accent);
+    }
+    .meter-bar {
+      transition: none;
     }
   }
   .label {
@@ -163,7 +182,7 @@ export const phoneStyles = css`
     font-size: 0.75em;
     font-weight: 700;
     letter-spacing: 0.05em;
-    color: var(--astral-danger, #c62828);
+    color: var(--_danger-fg);
   }
   .recording::before {
     content: '';
@@ -181,7 +200,7 @@ export const phoneStyles = css`
   .transfer input {
     font: inherit;
     padding: 6px 8px;
-    border-radius: var(--astral-radius, 8px);
+    border-radius: var(--_radius);
     border: 1px solid color-mix(in srgb, currentColor 25%, transparent);
     background: transparent;
     color: inherit;
@@ -228,27 +247,29 @@ export const phoneStyles = css`
   }
   button:focus-visible,
   input:focus-visible {
-    outline: 2px solid var(--_accent);
+    outline: 2px solid var(--_fg);
     outline-offset: 2px;
+    box-shadow: 0 0 0 4px var(--_bg);
   }
   .call-button,
   .accept-button {
     background: var(--_accent);
     border-color: var(--_accent);
-    color: #fff;
+    color: var(--_on-accent);
     font-weight: 600;
   }
   .hangup-button,
   .decline-button {
     background: var(--_danger);
     border-color: var(--_danger);
-    color: #fff;
+    color: var(--_on-accent);
     font-weight: 600;
   }
+  .hold-button[aria-pressed='true'],
   .mute-button[aria-pressed='true'] {
     background: color-mix(in srgb, var(--_danger) 15%, var(--_bg));
     border-color: var(--_danger);
-    color: var(--_danger);
+    color: var(--_danger-fg);
   }
   .dismiss {
     padding: 0 6px;
@@ -289,6 +310,7 @@ export const phoneStyles = css`
   }
   .visually-hidden {
     position: absolute;
+    margin: -1px;
     width: 1px;
     height: 1px;
     overflow: hidden;

@@ -2,13 +2,12 @@
 import { Invitation, Inviter, SessionState, UserAgent, type Session } from 'sip.js';
 import type { Disposition, EndReason, PartyInfo } from '@astral/protocol';
 import { ClientCoreBase, type CallEnd } from '../client-core-base.js';
-import type { CallInfo, CallStats } from '../types.js';
+import { DeviceManager, type MicLine } from '../devices.js';
+import type { AstralClientEvents, CallInfo, CallStats } from '../types.js';
 import { SipError, resolveAccount, targetUri, toSipError } from './sip-account.js';
 import { SipConnection } from './sip-connection.js';
-import { applyTracks, localStreamOf, remoteStreamOf, sdpHolds, sessionStats } from './sip-media.js';
+import { applyTracks, localStreamOf, remoteStreamOf, replaceMicTrack, sdpHolds, sessionStats } from './sip-media.js';
 import type { SipClientOptions } from './sip-types.js';
-
-const DEFAULT_AUDIO: MediaTrackConstraints = { echoCancellation: true, noiseSuppression: true };
 
 /** The SIP party a session talks to, in the PartyInfo shape the UI renders. */
 export function partyOf(uri: { user?: string; toString(): string } | undefined, displayName?: string): PartyInfo {
@@ -48,10 +47,28 @@ export class SipClientCore extends ClientCoreBase {
   private readonly audio: HTMLAudioElement = new Audio();
   /** Do-not-disturb: calls still ring, marked silent (as with the native engine). */
   protected dnd = false;
+  /** Microphone and speaker choice, mid-call switching, audio processing switches. */
+  readonly devices: DeviceManager;
+  /** The call's microphone, as the device manager switches it (a consultation gets its own copy of the track). */
+  private readonly micLine: MicLine = {
+    micTrack: () => localStreamOf(this.session)?.getAudioTracks()[0] ?? null,
+    replaceMic: async (track) => {
+      if (this.consult) await replaceMicTrack(this.consult, track.clone());
+      await replaceMicTrack(this.session, track);
+    },
+  };
 
   constructor(protected readonly options: SipClientOptions) {
     super();
     this.audio.autoplay = true;
+    this.devices = new DeviceManager({
+      storageKey: `sip:${options.account?.server ?? options.tokenUrl ?? ''}`,
+      constraints: options.audioConstraints,
+      processing: options.audioProcessing,
+      errorType: SipError,
+      emit: (name, detail) => this.emit(name, detail as AstralClientEvents[typeof name]),
+    });
+    this.devices.setCallOutput(this.audio);
   }
 
   /** The session whose audio plays: the consultation during an attended transfer, else the call. */
@@ -73,6 +90,7 @@ export class SipClientCore extends ClientCoreBase {
   async connect(): Promise<void> {
     if (this.conn) return this._state === 'ready' ? undefined : this.waitReady(CLOSED_BEFORE_READY);
     this.setState('connecting');
+    this.devices.listen(true);
     const ready = this.waitReady(CLOSED_BEFORE_READY);
     try {
       const account = await resolveAccount(this.options);
@@ -103,6 +121,7 @@ export class SipClientCore extends ClientCoreBase {
     this.finish(this.session, null);
     this.consult = null;
     this.audio.srcObject = null;
+    this.devices.listen(false);
     this.setState('disconnected');
     conn?.stop();
   }
@@ -154,7 +173,7 @@ export class SipClientCore extends ClientCoreBase {
   // ---- for SipClient and internals ----
 
   protected sdhOptions(hold = false) {
-    return { constraints: { audio: this.options.audioConstraints ?? DEFAULT_AUDIO, video: false }, hold };
+    return { constraints: { audio: this.devices.audioConstraints(), video: false }, hold };
   }
 
   protected newInviter(destination: string, extra: { extraHeaders?: string[] } = {}): Inviter {
@@ -257,6 +276,7 @@ export class SipClientCore extends ClientCoreBase {
     const call = this._call;
     if (!call || (session && session !== this.session)) return;
     this.session = null;
+    this.devices.useMic(null);
     this.setCall(null);
     this.play();
     this.emitCallEnded(call, end);
@@ -268,6 +288,8 @@ export class SipClientCore extends ClientCoreBase {
     const call = this._call;
     if (this.session) applyTracks(this.session, { muted: call?.muted ?? false, held: (call?.held ?? false) || this.consult !== null });
     if (this.consult) applyTracks(this.consult, { muted: call?.muted ?? false, held: false });
+    // (Re-)negotiation may have opened a new microphone: watch the one in use.
+    if (this._call?.answeredAt && this.micLine.micTrack()) this.devices.useMic(this.micLine);
   }
 
   /** Points the audio element at the audible session's remote stream. */

@@ -50,6 +50,25 @@ export function applyTracks(session: Session | null | undefined, state: { muted:
 
 const heldTracks = new WeakMap<RTCRtpSender, MediaStreamTrack>();
 
+/** Puts `track` in place of the session's microphone (RTCRtpSender.replaceTrack: no re-INVITE) and stops the old one. */
+export async function replaceMicTrack(session: Session | null | undefined, track: MediaStreamTrack): Promise<void> {
+  const pc = peerOf(session);
+  const stream = localStreamOf(session);
+  if (!pc || !stream) return;
+  for (const sender of pc.getSenders()) {
+    const current = sender.track ?? heldTracks.get(sender);
+    if (current?.kind !== 'audio') continue;
+    // A held sender sends nothing: it gets the new track on resume.
+    if (sender.track) await sender.replaceTrack(track);
+    else heldTracks.set(sender, track);
+  }
+  for (const old of stream.getAudioTracks()) {
+    stream.removeTrack(old);
+    if (old !== track) old.stop();
+  }
+  stream.addTrack(track);
+}
+
 /** The audio sender's DTMF sender, when telephone-event was negotiated (RFC 4733). */
 export function rtpDtmfSender(session: Session | null | undefined): RTCDTMFSender | null {
   const pc = peerOf(session);

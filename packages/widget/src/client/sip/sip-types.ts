@@ -1,4 +1,5 @@
 // Public types of the sip.js engine: SipClient options and the token-url answer that carries SIP credentials.
+import type { AudioProcessing } from '../devices.js';
 
 /** SIP account for `engine="sip"`: any SIP-over-WebSocket PBX (Kamailio, Asterisk, FreeSWITCH...). */
 export interface SipAccount {
@@ -19,8 +20,10 @@ export interface SipClientOptions {
   account?: SipAccount;
   /** ...or a URL answering `{"sip": SipAccount}`, fetched on connect(). */
   tokenUrl?: string;
-  /** Microphone constraints (default: echo cancellation + noise suppression). */
+  /** Microphone constraints (default: echo cancellation, noise suppression, auto gain). */
   audioConstraints?: MediaTrackConstraints;
+  /** Audio processing switches (each on by default); changed later with `client.devices.setProcessing()`. */
+  audioProcessing?: AudioProcessing;
   /** ICE servers; default the account's `ice_servers`, else none (no public STUN). */
   iceServers?: RTCIceServer[];
   /** Longest wait for ICE candidates before sending an offer/answer (ms, default 500; ends early on end-of-candidates). */

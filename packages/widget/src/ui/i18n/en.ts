@@ -22,10 +22,8 @@ export const en = {
   'dialpad.label': 'Dial pad',
   'dialpad.tonesLabel': 'Send tones',
   'controls.mute': 'Mute',
-  'controls.muted': 'Muted',
   'controls.muteLabel': 'Mute microphone',
   'controls.hold': 'Hold',
-  'controls.resume': 'Resume',
   'controls.call': 'Call',
   'controls.hangup': 'Hang up',
   'incoming.label': 'Incoming call',
@@ -92,3 +90,8 @@ export type Strings = { readonly [K in StringKey]: string };
 
 /** What the `strings` property takes: any subset, overriding the active catalogue. */
 export type StringOverrides = Partial<Strings>;
+
+/** True for a key of the catalogue (for keys built from server codes, e.g. `ended.${reason}`). */
+export function isStringKey(key: string): key is StringKey {
+  return Object.hasOwn(en, key);
+}
