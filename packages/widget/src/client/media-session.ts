@@ -140,15 +140,6 @@ export class MediaSession implements MicLine {
     if (muted) this.producer.pause();
   }
 
-  setMuted(muted: boolean): void {
-    if (!this.producer) return;
-    if (muted) this.producer.pause();
-    else this.producer.resume();
-    this.localStream?.getAudioTracks().forEach((t) => (t.enabled = !muted));
-  }
-
-  async consume(offer: ConsumeOffer): Promise<void> {
-    if (!this.recv) throw new Error('media is not set up');
   micTrack(): MediaStreamTrack | null {
     return this.localStream?.getAudioTracks()[0] ?? null;
   }
@@ -161,6 +152,15 @@ export class MediaSession implements MicLine {
     old?.stop();
   }
 
+  setMuted(muted: boolean): void {
+    if (!this.producer) return;
+    if (muted) this.producer.pause();
+    else this.producer.resume();
+    this.localStream?.getAudioTracks().forEach((t) => (t.enabled = !muted));
+  }
+
+  async consume(offer: ConsumeOffer): Promise<void> {
+    if (!this.recv) throw new Error('media is not set up');
     const consumer = await this.recv.consume({
       id: offer.consumerId,
       producerId: offer.producerId,
