@@ -42,11 +42,19 @@ async function trunkStatusIs(id: string, status: string): Promise<void> {
   assert.equal(seen, status, 'the trunk status');
 }
 
+/** The server's JSON log lines so far. */
+const serverLog = () =>
+  stage.server
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown> & { msg?: string; legId?: unknown });
+
 const clickToCall = (body: Record<string, unknown>) => api(stage.server, 'POST', '/api/v1/calls/click-to-call', body);
 
 describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_000 }, () => {
   before(async () => {
-    stage = await startTrunkStage({ browsers: { a: 440 }, env: { ASTRAL_RING_TIMEOUT: '6' } });
+    stage = await startTrunkStage({ browsers: { a: 440 }, env: { ASTRAL_RING_TIMEOUT: '6', LOG_LEVEL: 'info' } });
     tokens.agent = await mintToken(stage.server, 'agent', { display_name: 'Agent', extension: '1001' });
   });
   trunkSuiteHooks(() => stage, sipps);
@@ -149,6 +157,8 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
       const call = await lastEndedCall(stage.server);
       assert.equal(call.record.disposition, disposition);
       assert.equal(call.record.end_reason, reason);
+      const logged = serverLog().find((l) => l.msg === 'sip: outbound call failed' && l.callId === call.id);
+      assert.ok(logged && typeof logged.legId === 'string' && logged.legId.startsWith('sip:') && typeof logged.instanceId === 'string', `the failure's log line carries callId, legId and instanceId: ${JSON.stringify(logged)}`);
       await sipp.done;
       await agent.page.evaluate(() => ((window as unknown as { astralEvents: unknown[] }).astralEvents.length = 0));
       await agent.waitState('ready');
