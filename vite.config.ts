@@ -25,11 +25,12 @@ interface LazyChunk {
   file: string;
 }
 
-/** Siblings of astral-phone.js/.mjs in packages/widget/dist: the sip.js engine and the non-English catalogues. */
+/** Siblings of astral-phone.js/.mjs in packages/widget/dist: the sip.js engine, the non-English catalogues and the preflight test. */
 const LAZY_CHUNKS: LazyChunk[] = [
   { importer: '/client/sip-engine.ts', specifier: './sip/index.js', entry: 'packages/widget/src/client/sip/index.ts', file: 'astral-phone-sip.mjs' },
   { importer: '/ui/i18n/catalogues.ts', specifier: './ru.js', entry: 'packages/widget/src/ui/i18n/ru.ts', file: 'astral-phone-i18n-ru.mjs' },
   { importer: '/ui/i18n/catalogues.ts', specifier: './es.js', entry: 'packages/widget/src/ui/i18n/es.ts', file: 'astral-phone-i18n-es.mjs' },
+  { importer: '/client/preflight-loader.ts', specifier: './preflight.js', entry: 'packages/widget/src/client/preflight.ts', file: 'astral-phone-preflight.mjs' },
 ];
 
 /**

@@ -96,7 +96,7 @@ export class FakeClient extends EventTarget implements PhoneClient {
   }
   async getStats(): Promise<CallStats> {
     this.record('getStats');
-    return { packetsSent: 1, packetsReceived: 2, bytesReceived: 3, audioLevel: 0, jitter: 0, roundTripTime: 0, packetsLost: 0 };
+    return { packetsSent: 1, packetsReceived: 2, bytesReceived: 3, audioLevel: 0, inputLevel: 0, jitter: 0, roundTripTime: 0, packetsLost: 0, mos: null, codec: null, iceCandidates: null };
   }
 
   /** Dispatches a client event the way AstralClient does, keeping the getters consistent. */

@@ -1,8 +1,33 @@
 // AstralClient: the headless softphone <astral-phone> renders — connection and calls (core) plus in-call controls.
 import { AstralClientCore } from './client-core.js';
+import { loadPreflight } from './preflight-loader.js';
 import { AstralError, request } from './signaling.js';
+import type { PreflightOptions, PreflightReport } from './types.js';
 
 export class AstralClient extends AstralClientCore {
+  /**
+   * A short test call against the server while the phone is ready: the microphone goes to the SFU and straight back
+   * (no one rings, no call is recorded). Reports RTT, jitter, loss, an estimated MOS, the ICE candidates and a verdict;
+   * `preflight-progress` events follow it once a second. `unsupported` when this browser cannot make calls.
+   */
+  async preflight(options: PreflightOptions = {}): Promise<PreflightReport> {
+    if (typeof RTCPeerConnection === 'undefined' || !navigator.mediaDevices?.getUserMedia) return unsupportedReport();
+    const media = this.requireState('ready', this.media);
+    const run = await loadPreflight();
+    const mic = await navigator.mediaDevices.getUserMedia({ audio: this.options.audioConstraints ?? true, video: false });
+    try {
+      const loop = await media.loopback(mic.getAudioTracks()[0]!);
+      try {
+        const link = { stats: loop.stats, stillIdle: () => this._state === 'ready' };
+        return await run(link, options, (p) => this.emit('preflight-progress', p), (code, message) => new AstralError(code, message));
+      } finally {
+        loop.stop();
+      }
+    } finally {
+      mic.getTracks().forEach((t) => t.stop());
+    }
+  }
+
   /** Deafen (channel calls): stop receiving the others' audio until undeafened. */
   async setDeafened(deaf: boolean): Promise<void> {
     const channelId = this._call?.channelId;
@@ -49,4 +74,11 @@ export class AstralClient extends AstralClientCore {
     if (!call?.transfer || !this.socket) throw new AstralError('invalid_state', 'no transfer in progress');
     await request(this.socket, 'call:transfer-end', { callId: call.id, action }).catch((err: unknown) => this.failAndThrow(err));
   }
+}
+
+function unsupportedReport(): PreflightReport {
+  return {
+    callQuality: 'unsupported', mos: null, rtt: null, jitter: null, packetLoss: 0, packetsSent: 0, packetsReceived: 0,
+    codec: null, iceCandidates: null, isTurnRequired: false, warnings: [], durationMs: 0,
+  };
 }

@@ -1,6 +1,7 @@
 // ClientCoreBase: the typed events, phone state and current call both engines' client cores (native and sip) share.
 import type { Disposition, EndReason, PartyInfo, PhoneState } from '@astral/protocol';
-import type { AstralClientEvents, CallInfo } from './types.js';
+import { QualityWatch } from './call-quality.js';
+import type { AstralClientEvents, CallInfo, CallStats } from './types.js';
 
 /** How a call ended, as far as the engine knows (a missing duration is counted from `answeredAt`). */
 export interface CallEnd {
@@ -15,6 +16,14 @@ export abstract class ClientCoreBase extends EventTarget {
   protected _call: CallInfo | null = null;
   /** The engine's error class (AstralError, SipError): what waitReady and requireState throw. */
   protected abstract readonly errorType: new (code: string, message: string) => Error;
+  /** Call-quality warnings: samples the stats while a call is up (in-call, or reconnecting within it). */
+  protected readonly quality = new QualityWatch(
+    () => this.getStats(),
+    () => this._call?.muted ?? false,
+    (raised, warning) => this.emit(raised ? 'warning' : 'warning-cleared', warning),
+  );
+
+  abstract getStats(): Promise<CallStats>;
 
   get state(): PhoneState {
     return this._state;
@@ -72,6 +81,8 @@ export abstract class ClientCoreBase extends EventTarget {
   protected setState(state: PhoneState): void {
     if (this._state === state) return;
     this._state = state;
+    if (state === 'in-call') this.quality.start();
+    else if (state !== 'reconnecting') this.quality.stop();
     this.emit('state', { state });
   }
 

@@ -16,7 +16,7 @@ const RESUME_WAIT_MS = 15_000;
 export class AstralClientCore extends ClientCoreBase {
   protected readonly errorType = AstralError;
   protected socket: GatewaySocket | null = null;
-  private media: MediaSession | null = null;
+  protected media: MediaSession | null = null;
   private readonly tokens: TokenSource;
   /** `call:ended` that raced ahead of our own dial ack. */
   private readonly earlyEnds = new Map<string, CallEnded>();
@@ -297,6 +297,7 @@ export class AstralClientCore extends ClientCoreBase {
   /** The call's media path was lost with the socket up (ICE restarts run), or is back: the call stays, no re-dial. */
   private onMediaPath(socket: GatewaySocket, up: boolean): void {
     if (this.socket !== socket) return;
+    if (this._call) this.quality.monitor.setConnectivity(up);
     if (!up && this._state === 'in-call') {
       this.mediaLost = true;
       this.setState('reconnecting');
@@ -381,8 +382,8 @@ export class AstralClientCore extends ClientCoreBase {
     const call = this._call;
     if (!call) return;
     this.mediaLost = false;
-    this.media?.endCall();
     this.devices.useMic(null);
+    this.media?.endCall();
     this.codecs.delete(call.id);
     this.setCall(null);
     this.emitCallEnded(call, ended);

@@ -1,6 +1,6 @@
 // MediaSession: the widget's mediasoup-client side — device, the two long-lived transports (with ICE recovery), mic
 // producer, consumers, stats.
-import type { CallCodec, ConsumeOffer, MediaSetup } from '@astral/protocol';
+import type { CallCodec, ClientResults, ConsumeOffer, MediaSetup } from '@astral/protocol';
 import { Device, type types } from 'mediasoup-client';
 import { statsFrom } from './call-stats.js';
 import { IceRecovery } from './ice-recovery.js';
@@ -20,6 +20,8 @@ export class MediaSession implements MicLine {
   private recoveries: IceRecovery[] = [];
   /** Whether a call uses the transports (ICE restarts run only then). */
   private inCall = false;
+  /** The server's answer to the running preflight's produce: its consumer, to receive the microphone back. */
+  private loopbackOffer: ClientResults['media:preflight'] | null = null;
   /** The media path state last reported to `onMediaPath`. */
   private pathUp = true;
   localStream: MediaStream | null = null;
@@ -84,6 +86,13 @@ export class MediaSession implements MicLine {
     this.send = create('send');
     this.recv = create('recv');
     this.send.on('produce', ({ rtpParameters, appData }, done, fail) => {
+      if (appData.preflight) {
+        request(this.socket, 'media:preflight', { transportId: this.send!.id, rtpParameters: rtpParameters as never }).then((offer) => {
+          this.loopbackOffer = offer;
+          done({ id: offer.producerId });
+        }, fail);
+        return;
+      }
       request(this.socket, 'media:produce', {
         transportId: this.send!.id,
         callId: String(appData.callId),
@@ -195,6 +204,31 @@ export class MediaSession implements MicLine {
     this.consumers.clear();
     this.remoteStream = null;
     this.audio.srcObject = null;
+  }
+
+  /**
+   * Preflight: sends `track` and receives it straight back through the SFU (outside calls, nothing played out);
+   * `stats()` reads both directions, `stop()` ends it here and on the server.
+   */
+  async loopback(track: MediaStreamTrack): Promise<{ stats(): Promise<CallStats>; stop(): void }> {
+    if (!this.send || !this.recv) throw new Error('media is not set up');
+    const producer = await this.send.produce({ track, stopTracks: false, codecOptions: { opusDtx: false, opusFec: true }, appData: { preflight: true } });
+    const offer = this.loopbackOffer!;
+    this.loopbackOffer = null;
+    const consumer = await this.recv
+      .consume({ id: offer.consumerId, producerId: offer.producerId, kind: 'audio', rtpParameters: offer.rtpParameters as types.RtpParameters })
+      .catch((err: unknown) => {
+        producer.close();
+        throw err;
+      });
+    return {
+      stats: async () => statsFrom(await Promise.all([producer.getStats(), consumer.getStats()])),
+      stop: () => {
+        consumer.close();
+        producer.close();
+        request(this.socket, 'media:preflight-end', {}).catch(() => undefined);
+      },
+    };
   }
 
   async getStats(): Promise<CallStats> {

@@ -1,5 +1,6 @@
 // Public types of the headless AstralClient: options, call snapshot, stats and typed events.
 import type { Disposition, EndReason, PartyInfo, PhoneState } from '@astral/protocol';
+import type { CallQuality, QualitySample, QualityWarning } from './call-quality.js';
 import type { AudioProcessing, DeviceEvents } from './devices.js';
 
 export interface AstralClientOptions {
@@ -45,11 +46,19 @@ export interface CallStats {
   bytesReceived: number;
   /** Inbound audio level 0..1 (RTCInboundRtpStreamStats.audioLevel). */
   audioLevel: number;
+  /** Microphone level 0..1 (the media-source audioLevel). */
+  inputLevel: number;
   /** Inbound jitter, seconds. */
   jitter: number;
   /** Round-trip time to the server, seconds. */
   roundTripTime: number;
   packetsLost: number;
+  /** Estimated MOS (1..4.5, E-model from RTT, jitter and the loss so far, as Twilio computes it); null before audio arrives. */
+  mos: number | null;
+  /** The call's audio codec (`opus`, `PCMU`, `PCMA`), once media flows. */
+  codec: string | null;
+  /** The selected ICE candidate pair's types (`host`, `srflx`, `prflx`, `relay`) and transport protocol. */
+  iceCandidates: { local: string; remote: string; protocol: string } | null;
 }
 
 export interface CallEndedDetail {
@@ -76,6 +85,52 @@ export interface AstralClientEvents extends DeviceEvents {
    * restarts — or is back (`reconnected`, the phone is `in-call` again).
    */
   media: { state: 'reconnecting' | 'reconnected' };
+  /** A call-quality warning was raised (Twilio-compatible names; see call-quality.ts for the thresholds). */
+  warning: QualityWarning;
+  /** A raised warning cleared (also for every raised warning when the call ends). */
+  'warning-cleared': QualityWarning;
+  /** A preflight test's progress, once a second. */
+  'preflight-progress': PreflightProgress;
   /** The server is shutting down: live calls go on for up to `seconds`, new ones are refused (`unavailable`). */
   draining: { seconds: number };
+}
+
+export interface PreflightOptions {
+  /** How long the test call runs (ms); default 8000, at least 2000. */
+  durationMs?: number;
+}
+
+export interface PreflightProgress {
+  elapsedMs: number;
+  durationMs: number;
+  sample: QualitySample;
+}
+
+/** min / average / max of one figure over a preflight's samples. */
+export interface PreflightFigure {
+  min: number;
+  average: number;
+  max: number;
+}
+
+/** What `preflight()` found, in the spirit of Twilio's PreflightTest report. */
+export interface PreflightReport {
+  /** From the average MOS (Twilio's ranges); `unsupported`: this browser cannot make calls (no WebRTC or microphone API). */
+  callQuality: CallQuality;
+  mos: PreflightFigure | null;
+  /** Round-trip time to the server, ms. */
+  rtt: PreflightFigure | null;
+  /** Jitter of the returning audio, ms. */
+  jitter: PreflightFigure | null;
+  /** Share of the looped-back packets lost over the whole test (%). */
+  packetLoss: number;
+  packetsSent: number;
+  packetsReceived: number;
+  codec: string | null;
+  iceCandidates: CallStats['iceCandidates'];
+  /** The media went through a TURN relay. */
+  isTurnRequired: boolean;
+  /** Warnings the samples raised during the test. */
+  warnings: QualityWarning['name'][];
+  durationMs: number;
 }

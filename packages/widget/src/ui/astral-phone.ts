@@ -3,7 +3,7 @@ import { LitElement, html, type PropertyValues } from 'lit';
 import type { PhoneState } from '@astral/protocol';
 import { AstralClient } from '../client/astral-client.js';
 import { createSipClient, type SipClientOptions } from '../client/sip-engine.js';
-import type { AstralClientOptions, CallStats } from '../client/types.js';
+import type { AstralClientOptions, CallStats, PreflightOptions, PreflightReport } from '../client/types.js';
 import { ClientController, type PhoneClient } from './client-controller.js';
 import { TickController } from './call-timer.js';
 import { LevelMeterController } from './level-meter.js';
@@ -11,6 +11,7 @@ import { RingtoneController } from './ringtone.js';
 import { transferView } from './transfer-view.js';
 import { isDialKey, type DialKeyDetail } from './dial-pad.js';
 import { phoneStyles } from './styles.js';
+import { preflightView, QualityController, qualityStyles, warningView } from './quality-view.js';
 import { LocaleController } from './i18n/locale-controller.js';
 import type { StringOverrides } from './i18n/en.js';
 import { announcerView, callView, errorView, incomingView, lastCallView, meterView, partyName, statusView } from './views.js';
@@ -27,13 +28,15 @@ function invalidState(message: string): Error & { code: string } {
  * client when those change and disconnects when removed from the page.
  *
  * @fires astral-ready / astral-state / astral-incoming / astral-call / astral-call-ended / astral-dtmf / astral-draining / astral-media /
+ *   astral-warning / astral-warning-cleared / astral-preflight-progress /
  *   astral-error — the client's events, re-dispatched as bubbling, composed CustomEvents (same `detail`).
  * @csspart status, error, incoming, transfer, transfer-input, transfer-button, consult-button, transfer-complete-button, transfer-cancel-button, accept-button, decline-button, call, timer, remote-muted, remote-held, recording, region, tones, input,
- *   backspace-button, dialpad, key, mute-button, hold-button, call-button, hangup-button, meter, last-call, dismiss-button
+ *   backspace-button, dialpad, key, mute-button, hold-button, call-button, hangup-button, meter, last-call, dismiss-button,
+ *   quality-warning, preflight-button, preflight-result
  * @cssprop --astral-accent, --astral-bg, --astral-fg, --astral-danger, --astral-radius, --astral-font
  */
 export class AstralPhone extends LitElement {
-  static override styles = phoneStyles;
+  static override styles = [phoneStyles, qualityStyles];
   static override properties = {
     server: { reflect: true },
     token: {},
@@ -72,6 +75,7 @@ export class AstralPhone extends LitElement {
 
   private readonly ctl = new ClientController(this);
   private readonly l10n = new LocaleController(this);
+  private readonly quality = new QualityController(this);
   // A do-not-disturb ring is visual only.
   private readonly ring = new RingtoneController(this, () => (this.ctl.state === 'incoming' && this.ctl.incoming?.silent ? 'ready' : this.ctl.state));
   private readonly meter = new LevelMeterController(this, () => (this.ctl.call || this.ctl.state === 'in-call' ? (this.ctl.client?.localStream ?? null) : null));
@@ -182,6 +186,11 @@ export class AstralPhone extends LitElement {
     this.client?.sendDtmf(digits);
   }
 
+  /** A short test call through the server (see AstralClient.preflight): RTT, jitter, loss, MOS and a verdict. */
+  preflight(options?: PreflightOptions): Promise<PreflightReport> {
+    return this.client?.preflight ? this.client.preflight(options) : Promise.reject(invalidState('this engine has no preflight test'));
+  }
+
   getStats(): Promise<CallStats> {
     return this.client ? this.client.getStats() : Promise.reject(invalidState('not connected'));
   }
@@ -226,7 +235,8 @@ export class AstralPhone extends LitElement {
     const stream = this.client?.localStream ?? null;
     const padLocked = state === 'incoming' || state === 'dialing' || state === 'ringing';
     const ended = active ? null : lastEnded;
-    return html`<section class="phone" aria-label=${l.t('phone.label')}>
+    // a group, not a landmark: a page may hold several phones; it is named after who is signed in
+    return html`<div class="phone" role="group" aria-label=${user ? l.t('phone.labelFor', { name: partyName(user) }) : l.t('phone.label')}>
       ${statusView(l, state, user, ended)} ${announcerView(caller ? l.t('incoming.announce', { name: partyName(caller) }) : '')}
       ${errorView(l, error, () => this.ctl.dismissError())}
       ${caller ? incomingView(l, caller, this.ring.ringtone.audible, this.onAccept, this.onDecline) : null}
@@ -280,8 +290,9 @@ export class AstralPhone extends LitElement {
         complete: () => this.run(() => this.completeTransfer()),
         cancel: () => this.run(() => this.cancelTransfer()),
       })}
+      ${warningView(l, this.quality, active)} ${preflightView(l, this.quality, state === 'ready' && !!this.client?.preflight, () => this.quality.run(() => this.preflight()))}
       ${meterView(l, this.meter.level, stream !== null && active, muted)} ${lastCallView(l, ended)}
-    </section>`;
+    </div>`;
   }
 
   private byPart(name: string): HTMLElement | null {

@@ -2,7 +2,7 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { PartyInfo, PhoneState } from '@astral/protocol';
 import type { DeviceManager } from '../client/devices.js';
-import type { AstralClientEvents, CallEndedDetail, CallInfo, CallStats } from '../client/types.js';
+import type { AstralClientEvents, CallEndedDetail, CallInfo, CallStats, PreflightOptions, PreflightReport } from '../client/types.js';
 
 /**
  * What <astral-phone> needs from a client: the AstralClient API (`activeCall` optional: the controller
@@ -33,6 +33,8 @@ export interface PhoneClient extends EventTarget {
   setMuted(muted: boolean): void;
   sendDtmf(digits: string): void;
   getStats(): Promise<CallStats>;
+  /** The connection test (AstralClient has it; the sip engine does not). */
+  preflight?(options?: PreflightOptions): Promise<PreflightReport>;
 }
 
 export interface ErrorDetail {
@@ -54,6 +56,9 @@ const REDISPATCH: Record<ClientEventName, string> = {
   error: 'astral-error',
   draining: 'astral-draining',
   media: 'astral-media',
+  warning: 'astral-warning',
+  'warning-cleared': 'astral-warning-cleared',
+  'preflight-progress': 'astral-preflight-progress',
   devicechange: 'astral-devicechange',
   deviceChanged: 'astral-device-changed',
 };
@@ -192,6 +197,9 @@ declare global {
     'astral-error': AstralEvent<'error'>;
     'astral-draining': AstralEvent<'draining'>;
     'astral-media': AstralEvent<'media'>;
+    'astral-warning': AstralEvent<'warning'>;
+    'astral-warning-cleared': AstralEvent<'warning-cleared'>;
+    'astral-preflight-progress': AstralEvent<'preflight-progress'>;
     'astral-devicechange': AstralEvent<'devicechange'>;
     'astral-device-changed': AstralEvent<'deviceChanged'>;
   }

@@ -5,6 +5,7 @@
  */
 export const en = {
   'phone.label': 'Phone',
+  'phone.labelFor': 'Phone: {name}',
   'status.signedInAs': ', signed in as ',
   'state.disconnected': 'Offline',
   'state.connecting': 'Connecting\u2026',
@@ -80,6 +81,23 @@ export const en = {
   'ended.media_failed': 'Audio could not be connected',
   'ended.server_shutdown': 'Call ended: the server shut down',
   'ended.server_restart': 'Server restarted',
+  'quality.high-rtt': 'High latency',
+  'quality.high-jitter': 'Choppy audio (jitter)',
+  'quality.high-packet-loss': 'Audio is being lost',
+  'quality.low-mos': 'Poor call quality',
+  'quality.constant-audio-input-level': 'Your microphone may be muted',
+  'quality.ice-connectivity-lost': 'Connection lost, reconnecting',
+  'preflight.start': 'Test my connection',
+  'preflight.running': 'Testing\u2026 {seconds} s',
+  'preflight.failed': 'The connection test failed',
+  'preflight.verdict': 'Connection: {verdict}',
+  'preflight.figures': 'RTT {rtt} ms, jitter {jitter} ms, loss {loss} %',
+  'preflight.excellent': 'excellent',
+  'preflight.great': 'great',
+  'preflight.good': 'good',
+  'preflight.fair': 'fair',
+  'preflight.degraded': 'degraded',
+  'preflight.unsupported': 'calls are not supported in this browser',
 } as const;
 
 /** A catalogue key. */
