@@ -2,12 +2,14 @@
 import { LitElement, html, type PropertyValues } from 'lit';
 import type { PhoneState } from '@astral/protocol';
 import { AstralClient } from '../client/astral-client.js';
+import type { AudioProcessing, DeviceManager, OutputTarget } from '../client/devices.js';
 import { createSipClient, type SipClientOptions } from '../client/sip-engine.js';
 import type { AstralClientOptions, CallStats, PreflightOptions, PreflightReport } from '../client/types.js';
 import { ClientController, type PhoneClient } from './client-controller.js';
 import { TickController } from './call-timer.js';
 import { LevelMeterController } from './level-meter.js';
 import { RingtoneController } from './ringtone.js';
+import { DeviceMenuController, deviceMenuStyles } from './device-menu.js';
 import { transferView } from './transfer-view.js';
 import { isDialKey, type DialKeyDetail } from './dial-pad.js';
 import { phoneStyles } from './styles.js';
@@ -18,6 +20,9 @@ import { announcerView, callView, errorView, incomingView, lastCallView, meterVi
 import './dial-pad.js';
 
 const CALL_STATES: ReadonlySet<PhoneState> = new Set(['dialing', 'ringing', 'in-call']);
+const PROCESSING = ['echoCancellation', 'noiseSuppression', 'autoGainControl'] as const;
+/** An audio processing attribute: absent leaves the default (on); `"false"` or `"off"` turns it off. */
+const onOff = { fromAttribute: (v: string | null) => (v === null ? undefined : v !== 'false' && v !== 'off') };
 
 function invalidState(message: string): Error & { code: string } {
   return Object.assign(new Error(message), { code: 'invalid_state' });
@@ -29,14 +34,14 @@ function invalidState(message: string): Error & { code: string } {
  *
  * @fires astral-ready / astral-state / astral-incoming / astral-call / astral-call-ended / astral-dtmf / astral-draining / astral-media /
  *   astral-warning / astral-warning-cleared / astral-preflight-progress /
- *   astral-error — the client's events, re-dispatched as bubbling, composed CustomEvents (same `detail`).
+ *   astral-devicechange / astral-device-changed / astral-error — the client's events, re-dispatched as bubbling, composed CustomEvents (same `detail`).
  * @csspart status, error, incoming, transfer, transfer-input, transfer-button, consult-button, transfer-complete-button, transfer-cancel-button, accept-button, decline-button, call, timer, remote-muted, remote-held, recording, region, tones, input,
  *   backspace-button, dialpad, key, mute-button, hold-button, call-button, hangup-button, meter, last-call, dismiss-button,
  *   quality-warning, preflight-button, preflight-result
  * @cssprop --astral-accent, --astral-bg, --astral-fg, --astral-danger, --astral-radius, --astral-font
  */
 export class AstralPhone extends LitElement {
-  static override styles = [phoneStyles, qualityStyles];
+  static override styles = [phoneStyles, qualityStyles, deviceMenuStyles];
   static override properties = {
     server: { reflect: true },
     token: {},
@@ -47,6 +52,9 @@ export class AstralPhone extends LitElement {
     sipPassword: { attribute: 'sip-password' },
     sipAuthorizationUser: { attribute: 'sip-authorization-user' },
     sipDisplayName: { attribute: 'sip-display-name' },
+    echoCancellation: { attribute: 'echo-cancellation', converter: onOff },
+    noiseSuppression: { attribute: 'noise-suppression', converter: onOff },
+    autoGainControl: { attribute: 'auto-gain-control', converter: onOff },
     strings: { attribute: false },
     destination: { state: true },
     transferTo: { state: true },
@@ -67,6 +75,10 @@ export class AstralPhone extends LitElement {
   declare sipPassword: string | undefined;
   declare sipAuthorizationUser: string | undefined;
   declare sipDisplayName: string | undefined;
+  /** Microphone processing switches (`echo-cancellation="false"` etc.); each on unless turned off; applied live. */
+  declare echoCancellation: boolean | undefined;
+  declare noiseSuppression: boolean | undefined;
+  declare autoGainControl: boolean | undefined;
   /** Replacements for any of the catalogue's strings (i18n/en.ts lists the keys); the language comes from `lang`. */
   declare strings: StringOverrides | undefined;
   declare private destination: string;
@@ -77,7 +89,12 @@ export class AstralPhone extends LitElement {
   private readonly l10n = new LocaleController(this);
   private readonly quality = new QualityController(this);
   // A do-not-disturb ring is visual only.
-  private readonly ring = new RingtoneController(this, () => (this.ctl.state === 'incoming' && this.ctl.incoming?.silent ? 'ready' : this.ctl.state));
+  private readonly ring = new RingtoneController(
+    this,
+    () => (this.ctl.state === 'incoming' && this.ctl.incoming?.silent ? 'ready' : this.ctl.state),
+    () => this.devices?.ringtoneOutputId ?? '',
+  );
+  private readonly deviceMenu = new DeviceMenuController(this, () => this.devices);
   private readonly meter = new LevelMeterController(this, () => (this.ctl.call || this.ctl.state === 'in-call' ? (this.ctl.client?.localStream ?? null) : null));
   private readonly ticker = new TickController(this, () => this.ctl.state === 'in-call' || this.ctl.call?.answeredAt != null);
   private manual = false;
@@ -97,6 +114,21 @@ export class AstralPhone extends LitElement {
   /** The phone state, mirrored from the client (also reflected as the `state` attribute). */
   get state(): PhoneState {
     return this.ctl.state;
+  }
+
+  /** The client's device manager (microphone and speaker lists and choice), once there is a client. */
+  get devices(): DeviceManager | null {
+    return this.ctl.client?.devices ?? null;
+  }
+
+  /** Uses microphone `deviceId` (`''`: default); during a call it is swapped in without renegotiating. Remembered for this site. */
+  setInputDevice(deviceId: string): Promise<void> {
+    return this.devices ? this.devices.setInputDevice(deviceId) : Promise.reject(invalidState('not connected'));
+  }
+
+  /** Plays the call's audio (`target` `call`) or the ringtone on output `deviceId` (`''`: default). Remembered for this site. */
+  setOutputDevice(deviceId: string, target: OutputTarget = 'call'): Promise<void> {
+    return this.devices ? this.devices.setOutputDevice(deviceId, target) : Promise.reject(invalidState('not connected'));
   }
 
   /** The client in use: the one the element created, or the one given to attachClient(). */
@@ -214,6 +246,7 @@ export class AstralPhone extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('strings')) this.l10n.setOverrides(this.strings);
     if (this.stale || ['server', 'token', 'tokenUrl', 'engine', 'sipServer', 'sipUri', 'sipPassword', 'sipAuthorizationUser', 'sipDisplayName'].some((k) => changed.has(k as keyof AstralPhone))) this.syncClient();
+    if (PROCESSING.some((k) => changed.has(k))) this.devices?.setProcessing(this.audioProcessing()).catch((err: unknown) => this.ctl.showError(err));
   }
 
   protected override updated(): void {
@@ -291,6 +324,7 @@ export class AstralPhone extends LitElement {
         cancel: () => this.run(() => this.cancelTransfer()),
       })}
       ${warningView(l, this.quality, active)} ${preflightView(l, this.quality, state === 'ready' && !!this.client?.preflight, () => this.quality.run(() => this.preflight()))}
+      ${this.deviceMenu.view(l, { input: (id) => this.run(() => this.setInputDevice(id)), output: (id, target) => this.run(() => this.setOutputDevice(id, target)) })}
       ${meterView(l, this.meter.level, stream !== null && active, muted)} ${lastCallView(l, ended)}
     </div>`;
   }
@@ -343,6 +377,7 @@ export class AstralPhone extends LitElement {
     const options: AstralClientOptions = { server: this.server ?? '', token: this.token || undefined, tokenUrl: this.tokenUrl || undefined };
     const key = JSON.stringify(options);
     if (key === this.clientKey && this.client) return;
+    options.audioProcessing = this.audioProcessing(); // switched live, so not part of the key
     this.dropOwnedClient();
     if (!options.server || !(options.token || options.tokenUrl)) return;
     let client: PhoneClient;
@@ -363,6 +398,7 @@ export class AstralPhone extends LitElement {
       : undefined;
     const options: SipClientOptions = { account, tokenUrl: account ? undefined : s(this.tokenUrl) };
     const key = `sip:${JSON.stringify(options)}`;
+    options.audioProcessing = this.audioProcessing();
     if (key === this.clientKey && (this.client || this.connecting)) return;
     this.dropOwnedClient();
     if (!options.account && !options.tokenUrl) return;
@@ -393,6 +429,11 @@ export class AstralPhone extends LitElement {
       .finally(() => {
         if (this.connecting === connecting) this.connecting = null;
       });
+  }
+
+  /** The processing switches the attributes set (the others keep their default). */
+  private audioProcessing(): AudioProcessing {
+    return Object.fromEntries(PROCESSING.filter((k) => this[k] !== undefined).map((k) => [k, this[k]]));
   }
 
   private dropOwnedClient(): void {

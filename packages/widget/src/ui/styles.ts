@@ -12,7 +12,8 @@ export const phoneStyles = css`
     /* secondary text: mixed into the background (not made transparent) so its contrast stays >= 4.5:1 */
     --_muted-fg: color-mix(in srgb, var(--_fg) 76%, var(--_bg));
     --_line: color-mix(in srgb, var(--_fg) 14%, transparent);
-    --_danger-fg: var(--_danger);
+    /* red text: mixed toward the foreground so it reads on the card whether the theme is light or dark */
+    --_danger-fg: color-mix(in srgb, var(--_danger) 60%, var(--_fg));
     --_busy: #b26b00;
     color-scheme: light;
     display: inline-block;
@@ -29,7 +30,6 @@ export const phoneStyles = css`
       --_bg: var(--astral-bg, #161b22);
       --_fg: var(--astral-fg, #e6edf3);
       --_danger: var(--astral-danger, #d23a37);
-      --_danger-fg: color-mix(in srgb, var(--_danger) 45%, var(--_fg));
       --_busy: #e0a100;
       color-scheme: dark;
     }
