@@ -32,6 +32,17 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   for await (const item of items) out.push(item);
   return out;
 }
+/** 20 ms of a voiced vowel at 16 kHz (150 Hz and its harmonics), the `n`th frame of it. */
+function vowel(n: number): Int16Array {
+  const pcm = new Int16Array(320);
+  for (let i = 0; i < 320; i++) {
+    const t = (n * 320 + i) / 16_000;
+    let v = 0;
+    for (let k = 1; k <= 10; k++) v += Math.sin(2 * Math.PI * 150 * k * t) / k;
+    pcm[i] = Math.round(5000 * v);
+  }
+  return pcm;
+}
 const noSecret = (text: string) => Object.values(KEYS).every((key) => !text.includes(key) && !text.includes(key.slice(-4)));
 
 describe('vendor selection', () => {
@@ -224,6 +235,33 @@ describe('the streaming pipeline with Deepgram, OpenAI and ElevenLabs fakes', ()
     assert.deepEqual(turns.map((t) => t.role), ['agent', 'user', 'agent']);
     assert.equal(turns.at(-1)!.interrupted, true);
     engine.close();
+  });
+
+  test("a turn Deepgram ends right after the caller's last word: the caller's own last frames do not barge in on the reply", async () => {
+    const { host, events, turns } = fakeHost();
+    const fast = await FakeDeepgram.start(KEYS.deepgram, { transcripts: ['what are your hours'], endpointingMs: 20 });
+    const quick = new Pipeline({ stt: new DeepgramStt({ apiKey: KEYS.deepgram, baseUrl: fast.url, language: 'en' }), dialogue: new OpenAiDialogue({ apiKey: KEYS.openai, baseUrl: openai.url, agent: spec }), tts: new ElevenLabsTts({ apiKey: KEYS.elevenlabs, baseUrl: eleven.url, voiceId: null }), vad: await VoiceDetector.create() }, host);
+    try {
+      quick.answered();
+      await until('the greeting spoken', () => turns.length === 1);
+      const requests = openai.requests.length;
+      openai.answer({ text: ['We are open until six. ', 'Anything else?'] });
+      for (let i = 0; i < 40; i++) quick.hear(vowel(i));
+      quick.hear(new Int16Array(320)); // the first silent frame: the fake's 20 ms endpointing ends the turn
+      const llm = await until('the reply requested', () => openai.requests[requests]);
+      for (let i = 0; i < 10; i++) quick.hear(new Int16Array(320)); // the VAD's hangover still calls the first ones speech
+      await until('the reply said', () => turns.length === 3).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify(turns)} ${events.join(', ')}`));
+      assert.equal(llm.aborted, false);
+      assert.deepEqual(turns.map((t) => [t.role, t.text, t.interrupted ?? false]), [
+        ['agent', 'Hi, this is Sales.', false],
+        ['user', 'what are your hours', false],
+        ['agent', 'We are open until six. Anything else?', false],
+      ]);
+      assert.ok(!events.includes('clear'), `no barge-in: ${events.join(', ')}`);
+    } finally {
+      quick.close();
+      await fast.close();
+    }
   });
 
   test('tool calls act once their sentence is said; a failing LLM gets an apology, then the error ends the call', async () => {

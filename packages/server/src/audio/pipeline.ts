@@ -80,6 +80,12 @@ export class Pipeline implements AgentEngine {
   private stream: SpeechStream | null = null;
   private heard: { text: string; at: string } | null = null;
   private reply: Reply | null = null;
+  /**
+   * The caller's speech may still be going on (for the VAD) when a reply starts: its hangover after the last word, which a
+   * fast recogniser ends the turn within (Deepgram's endpointing can be 10 ms). That is no barge-in: onsets count again
+   * from the first silent frame.
+   */
+  private carryOver = false;
   private failed = false;
   private closed = false;
 
@@ -109,6 +115,11 @@ export class Pipeline implements AgentEngine {
     this.stream?.send(frame);
     const voiced = this.parts.vad.isSpeech(frame);
     if (this.utterance) return this.continueUtterance(frame, voiced);
+    if (this.carryOver) {
+      if (voiced) return;
+      this.carryOver = false;
+      this.recent.length = 0;
+    }
     this.recent.push({ pcm: frame, voiced });
     if (this.recent.length > PREROLL_FRAMES) this.recent.shift();
     if (this.recent.slice(-ONSET_WINDOW).filter((f) => f.voiced).length < ONSET_FRAMES) return;
@@ -187,6 +198,7 @@ export class Pipeline implements AgentEngine {
 
   /** Says a reply: each sentence is synthesised and queued as soon as the dialogue has produced it. */
   private say(produce: (signal: AbortSignal) => AsyncIterable<DialogueOutput>): void {
+    this.carryOver = true;
     const controller = new AbortController();
     const { signal } = controller;
     const spoken: string[] = [];
