@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const ip = async (...args: string[]): Promise<string> => (await run('ip', args)).stdout;
+const tc = async (netns: string, ...args: string[]): Promise<string> => (await run('ip', ['netns', 'exec', netns, 'tc', ...args])).stdout;
 
 export interface SplitNetwork {
   /** The namespace's name (the server runs in it: `ip netns exec <name> …`). */
@@ -18,6 +19,13 @@ export interface SplitNetwork {
   cutMedia(): Promise<void>;
   /** Brings it back up and waits until the route to the media address is back. */
   restoreMedia(): Promise<void>;
+  /**
+   * Squeezes the media link from the server toward the browsers to `kbit` per second (a token-bucket queue of
+   * `queueMs`, tc tbf): what does not fit is dropped, like an overloaded uplink. netem is not in every kernel; tbf is.
+   */
+  throttleMedia(kbit: number, queueMs?: number): Promise<void>;
+  /** Lifts the throttle. */
+  unthrottleMedia(): Promise<void>;
   /** Deletes the namespace and both links (safe to call twice, and after a failed setup). */
   close(): Promise<void>;
 }
@@ -62,6 +70,10 @@ export async function splitNetwork(): Promise<SplitNetwork> {
       }
       throw new Error(`the route to ${mediaIp} did not come back over ${links.media}`);
     },
+    // The server's side of the media link: its egress carries everything the browsers receive.
+    throttleMedia: async (kbit, queueMs = 50) =>
+      void (await tc(name, 'qdisc', 'replace', 'dev', inside(links.media), 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '1600', 'latency', `${queueMs}ms`)),
+    unthrottleMedia: async () => void (await tc(name, 'qdisc', 'del', 'dev', inside(links.media), 'root').catch(() => '')),
     close,
   };
 }
