@@ -6,7 +6,7 @@ import { DeviceManager, type MicLine } from '../devices.js';
 import type { AstralClientEvents, CallInfo, CallStats } from '../types.js';
 import { SipError, resolveAccount, targetUri, toSipError } from './sip-account.js';
 import { SipConnection } from './sip-connection.js';
-import { applyTracks, localStreamOf, remoteStreamOf, replaceMicTrack, sdpHolds, sessionStats } from './sip-media.js';
+import { applyTracks, localStreamOf, remoteStreamOf, replaceMicTrack, sdpHolds, sessionStats, watchIcePath } from './sip-media.js';
 import type { SipClientOptions } from './sip-types.js';
 
 /** The SIP party a session talks to, in the PartyInfo shape the UI renders. */
@@ -242,6 +242,7 @@ export class SipClientCore extends ClientCoreBase {
   protected onEstablished(session: Session): void {
     this.play();
     this.retrack();
+    watchIcePath(session, (up) => session === this.session && this.quality.monitor.setConnectivity(up));
     if (session === this.session && this._call && (this._state === 'dialing' || this._state === 'ringing')) {
       this.setCall({ ...this._call, answeredAt: Date.now() });
       this.setState('in-call');

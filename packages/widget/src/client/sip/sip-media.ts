@@ -1,4 +1,4 @@
-// Media of one sip.js session: its streams, track enabling for mute/hold, RFC 4733 DTMF, remote hold detection, stats.
+// Media of one sip.js session: its streams, track enabling for mute/hold, RFC 4733 DTMF, remote hold detection, ICE path, stats.
 import type { Session } from 'sip.js';
 import { statsFrom } from '../call-stats.js';
 import type { CallStats } from '../types.js';
@@ -97,6 +97,16 @@ export function infoDigits(contentType: string, body: string): string | null {
     return m ? m[1]!.toUpperCase() : null;
   }
   return null;
+}
+
+/** Tells `onPath(false)` when the session's ICE path is lost (disconnected, failed) and `onPath(true)` when it is back. */
+export function watchIcePath(session: Session, onPath: (up: boolean) => void): void {
+  const pc = peerOf(session);
+  pc?.addEventListener('iceconnectionstatechange', () => {
+    const state = pc.iceConnectionState;
+    if (state === 'disconnected' || state === 'failed') onPath(false);
+    else if (state === 'connected' || state === 'completed') onPath(true);
+  });
 }
 
 /** The same stats shape as the native engine, from the session's RTCPeerConnection. */
