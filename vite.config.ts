@@ -30,6 +30,7 @@ const LAZY_CHUNKS: LazyChunk[] = [
   { importer: '/client/sip-engine.ts', specifier: './sip/index.js', entry: 'packages/widget/src/client/sip/index.ts', file: 'astral-phone-sip.mjs' },
   { importer: '/ui/i18n/catalogues.ts', specifier: './ru.js', entry: 'packages/widget/src/ui/i18n/ru.ts', file: 'astral-phone-i18n-ru.mjs' },
   { importer: '/ui/i18n/catalogues.ts', specifier: './es.js', entry: 'packages/widget/src/ui/i18n/es.ts', file: 'astral-phone-i18n-es.mjs' },
+  { importer: '/ui/device-menu.ts', specifier: './device-panel.js', entry: 'packages/widget/src/ui/device-panel.ts', file: 'astral-phone-devices.mjs' },
   { importer: '/client/preflight-loader.ts', specifier: './preflight.js', entry: 'packages/widget/src/client/preflight.ts', file: 'astral-phone-preflight.mjs' },
 ];
 

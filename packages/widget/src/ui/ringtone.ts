@@ -1,6 +1,7 @@
 // Ringtone (incoming) and ringback (outgoing, far end ringing) tones synthesised with WebAudio oscillators.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { PhoneState } from '@astral/protocol';
+import { canChooseOutput } from '../client/devices.js';
 import { resumeOnGesture, sharedAudioContext, tryResume } from './audio.js';
 
 export type ToneKind = 'ring' | 'ringback';
@@ -36,10 +37,11 @@ class TonePlayer {
   constructor(
     private readonly ctx: AudioContext,
     private readonly pattern: TonePattern,
+    output: AudioNode = ctx.destination,
   ) {
     this.gain = ctx.createGain();
     this.gain.gain.value = 0;
-    this.gain.connect(ctx.destination);
+    this.gain.connect(output);
     this.oscillators = pattern.freqs.map((f) => {
       const osc = ctx.createOscillator();
       osc.type = 'sine';
@@ -103,6 +105,9 @@ export class Ringtone {
   private player: TonePlayer | null = null;
   private cancelGesture: (() => void) | null = null;
   private generation = 0;
+  /** The output device the tone plays on (`''`: the default), and the element that plays it there. */
+  private sink = '';
+  private sinkElement: HTMLAudioElement | null = null;
 
   constructor(
     private readonly onChange: () => void = () => undefined,
@@ -117,7 +122,7 @@ export class Ringtone {
     const gen = this.generation;
     const ctx = this.context();
     if (!ctx) return; // no WebAudio: visual ring only
-    this.player = new TonePlayer(ctx, TONE_PATTERNS[kind]);
+    this.player = new TonePlayer(ctx, TONE_PATTERNS[kind], this.output(ctx));
     const running = await tryResume(ctx);
     if (gen !== this.generation) return; // stopped meanwhile
     if (running) {
@@ -126,10 +131,34 @@ export class Ringtone {
       this.cancelGesture = resumeOnGesture(ctx, () => {
         if (gen !== this.generation) return;
         this.audible = true;
+        this.sinkElement?.play().catch(() => undefined);
         this.onChange();
       });
     }
     this.onChange();
+  }
+
+  /** Plays the tones on output `deviceId` (`''`: default), switching a tone already playing. */
+  setSink(deviceId: string): void {
+    if (deviceId === this.sink) return;
+    this.sink = deviceId;
+    const kind = this.kind;
+    if (!kind) return;
+    this.stop();
+    void this.play(kind);
+  }
+
+  /** Where the tone goes: the context's own output, or a media element playing on the chosen device. */
+  private output(ctx: AudioContext): AudioNode {
+    if (!this.sink || !canChooseOutput()) return ctx.destination;
+    const stream = ctx.createMediaStreamDestination();
+    const element = new Audio();
+    element.srcObject = stream.stream;
+    // A device gone since it was chosen: the element stays on the default output.
+    element.setSinkId(this.sink).catch(() => undefined);
+    element.play().catch(() => undefined);
+    this.sinkElement = element;
+    return stream;
   }
 
   /** Silences the tone at once. */
@@ -139,6 +168,8 @@ export class Ringtone {
     this.player = null;
     this.cancelGesture?.();
     this.cancelGesture = null;
+    this.sinkElement?.pause();
+    this.sinkElement = null;
     this.kind = null;
     this.audible = false;
   }
@@ -156,12 +187,15 @@ export class RingtoneController implements ReactiveController {
   constructor(
     host: ReactiveControllerHost,
     private readonly getState: () => PhoneState,
+    /** The output device chosen for the ringtone (`''`: default). */
+    private readonly getSink: () => string = () => '',
   ) {
     this.ringtone = new Ringtone(() => host.requestUpdate());
     host.addController(this);
   }
 
   hostUpdate(): void {
+    this.ringtone.setSink(this.getSink());
     const want = toneFor(this.getState());
     if (want === this.ringtone.kind) return;
     if (want) void this.ringtone.play(want);
