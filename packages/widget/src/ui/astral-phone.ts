@@ -38,7 +38,7 @@ function invalidState(message: string): Error & { code: string } {
  * @csspart status, error, incoming, transfer, transfer-input, transfer-button, consult-button, transfer-complete-button, transfer-cancel-button, accept-button, decline-button, call, timer, remote-muted, remote-held, recording, region, tones, input,
  *   backspace-button, dialpad, key, mute-button, hold-button, call-button, hangup-button, meter, last-call, dismiss-button,
  *   quality-warning, preflight-button, preflight-result
- * @cssprop --astral-accent, --astral-bg, --astral-fg, --astral-danger, --astral-radius, --astral-font
+ * @cssprop --astral-accent, --astral-bg, --astral-fg, --astral-danger, --astral-on-accent, --astral-radius, --astral-font
  */
 export class AstralPhone extends LitElement {
   static override styles = [phoneStyles, qualityStyles, deviceMenuStyles];
