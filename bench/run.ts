@@ -1,4 +1,4 @@
-// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring, answer-to-first-audio, ring fan-out, region-move audio gap, SIP trunk setup and load, AI voice agents, recording ingest under load, memory per idle widget, recording render, call history at 1M calls.
+// Benchmark entry (`npm run bench`): widget bundle size, dial-to-ring, answer-to-first-audio, ring fan-out, region-move audio gap, mouth-to-ear latency, SIP trunk setup and load, AI voice agents, recording ingest under load, memory per idle widget, recording render, call history at 1M calls.
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -19,6 +19,7 @@ import { runSipSection } from './sip.js';
 import { FANOUT_SIZES, runFanout, WARMUP_ROUNDS } from './fanout.js';
 import { POLL_MS, preparePage } from './probes.js';
 import { GAP_TARGET_MS, MOVE_REGIONS, runRegionMove } from './region-move.js';
+import { runMouthToEar } from './mouth-to-ear.js';
 import { latencyRow, percentile, row } from './stats.js';
 
 const ALICE_HZ = 440;
@@ -26,6 +27,9 @@ const BOB_HZ = 1000;
 const CALLS = Math.max(1, Number.parseInt(process.env.BENCH_CALLS ?? '', 10) || 20);
 const RINGS = Math.max(1, Number.parseInt(process.env.BENCH_RINGS ?? '', 10) || 30);
 const MOVES = Math.max(1, Number.parseInt(process.env.BENCH_MOVES ?? '', 10) || 12);
+const PULSES = Math.max(1, Number.parseInt(process.env.BENCH_PULSES ?? '', 10) || 40);
+/** BENCH_ONLY=latency runs mouth-to-ear latency alone. */
+const ONLY_LATENCY = process.env.BENCH_ONLY === 'latency';
 /** BENCH_SKIP_CALLS=1 skips the browser sections (calls, fan-out, region move), e.g. to iterate on call history. */
 const SKIP_CALLS = process.env.BENCH_SKIP_CALLS === '1';
 /** BENCH_SKIP_SIP=1 skips the SIP trunk section; BENCH_ONLY=sip runs nothing else. */
@@ -74,6 +78,14 @@ async function main(): Promise<void> {
   }
   if (ONLY_HISTORY) {
     await runHistorySection();
+    return;
+  }
+  if (ONLY_LATENCY) {
+    server = await startServer({ ASTRAL_WORKERS: '2' });
+    site = await startSite(server.url);
+    const browser = await launchBrowser(toneFile(join(tmpdir(), 'astral-fixtures'), ALICE_HZ));
+    browsers.push(browser);
+    await mouthToEarSection(browser);
     return;
   }
   if (ONLY_RECORDING) {
@@ -221,6 +233,21 @@ async function browserSections(): Promise<void> {
   out('  packetsReceived increment (Chromium caches stats ~50 ms). Times: performance.timeOrigin + performance.now(), in node for');
   out('  the PATCH, in the page for packets (same machine). "flowing again" = first packet on a receiver that appeared after the');
   out(`  PATCH; "gap" = the longest interval without a packet from the last one before the PATCH to that one (target <= ${GAP_TARGET_MS} ms).`);
+  out();
+  await mouthToEarSection(aliceBrowser);
+}
+
+async function mouthToEarSection(browser: Browser): Promise<void> {
+  out(`Mouth-to-ear latency on loopback (${PULSES} pulses, BENCH_PULSES; two pages of one Chromium calling each other through the server):`);
+  const rows = await runMouthToEar(browser, server!, site!, PULSES, (c) => void closers.push(c));
+  out();
+  out('Results');
+  for (const line of rows) out('  ' + line);
+  out();
+  out('  A 100 ms 1 kHz pulse is played into A\'s steerable microphone (WebAudio, test/helpers/mic.ts) every 0.7 s; B\'s page');
+  out('  timestamps the first sample above 0.05 after >= 150 ms of quiet in the remote track (ScriptProcessor, 256 frames =');
+  out('  5.3 ms resolution). Clock: performance.timeOrigin + performance.now() in both pages. Includes capture, Opus encode,');
+  out('  the SFU, the jitter buffer and decode; not a loudspeaker or sound card (headless Chromium has neither).');
 }
 
 const watchdog = setTimeout(() => {
