@@ -15,7 +15,7 @@ const page = (astral: string) => `<!doctype html>
 <astral-phone id="phone"></astral-phone>
 <script>
   window.astralEvents = [];
-  for (const type of ['astral-ready', 'astral-incoming', 'astral-state', 'astral-call-ended', 'astral-error', 'astral-dtmf', 'astral-media', 'astral-warning', 'astral-warning-cleared', 'astral-preflight-progress']) {
+  for (const type of ['astral-ready', 'astral-incoming', 'astral-state', 'astral-call-ended', 'astral-error', 'astral-dtmf', 'astral-media', 'astral-warning', 'astral-warning-cleared', 'astral-preflight-progress', 'astral-devicechange', 'astral-device-changed']) {
     document.addEventListener(type, (e) => window.astralEvents.push({ type, detail: e.detail }));
   }
 </script>
