@@ -1,6 +1,7 @@
 // End to end: axe-core finds no violation on the demo page, the widgets' shadow DOM included, in every phone state a
-// call passes through (ready, calling/incoming, in call with the dial pad and transfer panel, after the call), light and
-// dark; and a whole call made with the keyboard alone (dial, answer, hang up), audio flowing both ways.
+// call passes through (ready with the audio settings open and a connection test done, calling/incoming, in call with
+// the dial pad and transfer panel, after the call, an error), light and dark; and a whole call made with the keyboard alone
+// (dial, answer, hang up), audio flowing both ways.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -41,6 +42,15 @@ test('the demo page has no axe-core violation in any state of a call', async () 
   await page.waitForFunction(() => !(document.getElementById('alice-calls-bob') as HTMLButtonElement).disabled);
   await expectNoViolations('both phones ready');
 
+  const alice = page.locator('#phone-alice');
+  await alice.locator('[part="devices-button"]').click();
+  await alice.locator('[part="input-select"]').waitFor();
+  await expectNoViolations("Alice's audio settings open");
+  await alice.locator('[part="devices-button"]').click();
+  await alice.locator('[part="preflight-button"]').click();
+  await alice.locator('[part="preflight-result"][data-verdict]').waitFor({ timeout: 20_000 });
+  await expectNoViolations("Alice's connection test done");
+
   await page.getByRole('button', { name: 'Alice calls Bob' }).click();
   await phoneState('phone-bob', 'incoming');
   await expectNoViolations('Alice calling, Bob ringing');
@@ -48,9 +58,9 @@ test('the demo page has no axe-core violation in any state of a call', async () 
   await page.locator('#phone-bob').getByRole('button', { name: /Accept call from Alice/ }).click();
   await phoneState('phone-alice', 'in-call');
   await phoneState('phone-bob', 'in-call');
-  await page.locator('#phone-alice [part="transfer"]').waitFor();
-  await page.locator('#phone-alice').getByRole('button', { name: '5' }).click(); // a tone: the sent-tones line shows
-  await page.locator('#phone-alice [part="transfer-input"]').fill('carol');
+  await alice.locator('[part="transfer"]').waitFor();
+  await alice.getByRole('button', { name: '5' }).click(); // a tone: the sent-tones line shows
+  await alice.locator('[part="transfer-input"]').fill('carol');
   await expectNoViolations('in call, a tone sent, a transfer target typed');
 
   await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
@@ -59,8 +69,13 @@ test('the demo page has no axe-core violation in any state of a call', async () 
 
   await page.locator('#phone-bob').getByRole('button', { name: 'Hang up' }).click();
   await phoneState('phone-alice', 'ready');
-  await page.locator('#phone-alice [part="last-call"]').waitFor();
+  await alice.locator('[part="last-call"]').waitFor();
   await expectNoViolations('after the call');
+
+  await alice.locator('[part="input"]').fill('no-such-person');
+  await alice.locator('[part="input"]').press('Enter');
+  await alice.locator('[part="error"]').waitFor();
+  await expectNoViolations('an error shown');
 });
 
 /** The `part` of the element holding keyboard focus, looked up through the phone's (and dial pad's) shadow roots. */
