@@ -32,6 +32,7 @@ export const EndReasons = [
   'media_failed', // media could not be set up (FAILED)
   'server_shutdown', // the server shut down (SIGTERM) before the call finished within its drain time
   'server_restart', // the server died mid-call; closed at its next start where last known alive (ANSWERED if answered, else FAILED)
+  'node_lost', // the cluster node owning the call, or holding a party's connection, died; a surviving node closed it (FAILED)
 ] as const;
 /** ...or, for a call through a SIP trunk, the carrier's final response (`sip_503`). */
 export type EndReason = (typeof EndReasons)[number] | `sip_${number}`;

@@ -65,6 +65,9 @@ import { publishCallEvents } from './webhooks/call-events.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { WebhookEvents } from './webhooks/events.js';
 import { VOICE_CREDENTIALS } from './store/voice-channels.js';
+import { Cluster } from './cluster/cluster.js';
+import { SnowflakeGenerator } from './util/snowflake.js';
+import { hostname } from 'node:os';
 
 const repoPath = (p: string) => fileURLToPath(new URL(`../../../${p}`, import.meta.url));
 
@@ -107,10 +110,22 @@ export async function createServer(config: Config): Promise<AstralServer> {
     // A hop count as fastify would apply it (its types take no number): trust the nearest `n` proxies.
     trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy,
   });
-  const store = await Store.open(config);
+  // Several nodes (ASTRAL_REDIS_URL): Redis first, for a snowflake node id no running node shares.
+  const boundPort = () => (app.server.address() as { port?: number } | null)?.port ?? config.port;
+  const cluster: Cluster | null = config.cluster
+    ? new Cluster({ ...config.cluster, url: config.publicUrl ?? `http://${config.host === '0.0.0.0' ? hostname() : config.host}:${config.port}` }, app.log, () => ({
+        mediaIp: config.media.announcedIp,
+        regions: config.regions.map((r) => r.id),
+        load: calls.activeCount,
+        draining: calls.isDraining,
+      }))
+    : null;
+  const snowflakeNode = cluster ? await cluster.connect() : null;
+  const store = await Store.open(config, snowflakeNode === null ? undefined : new SnowflakeGenerator(BigInt(snowflakeNode)));
   const instanceId = await store.instances.ensureDefault();
   await store.agents.ensureDefault(instanceId);
-  const closed = await store.calls.closeDangling();
+  // Alone, every open call is a previous run's; with peers, only those no live node has kept alive lately.
+  const closed = await store.calls.closeDangling(cluster ? new Date(Date.now() - 3 * config.callHeartbeatSeconds * 1000) : undefined);
   if (closed > 0) app.log.warn({ closed }, 'closed calls left open by a previous run');
   await store.agentCalls.closeDangling(new Date());
   // Outgoing event webhooks: publishing queues persisted deliveries; the dispatcher sends them (and those a previous run left).
@@ -132,12 +147,11 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const media = new MediaService(pool, { listenIp: config.media.listenIp, announcedIp: config.media.announcedIp }, config.regions);
   const sessions = new SessionRegistry();
   // Browser origins: this server's own (its public URL, localhost and 127.0.0.1 on its port), plus the allowlist.
-  const boundPort = () => (app.server.address() as { port?: number } | null)?.port ?? config.port;
   const ownOrigins = () => [config.publicUrl, `http://localhost:${boundPort()}`, `http://127.0.0.1:${boundPort()}`].filter((o): o is string => o !== null).map((o) => new URL(o).origin);
   const originAllowed = originPolicy(config.allowedOrigins, ownOrigins);
   const gateway = new Gateway(app.server, { principals, sessions, media, log: app.log, originAllowed, iceServers: [] });
   // Parties are reached through their transport: widgets over socket.io, trunk legs over SIP (plugged in below).
-  const notifier = new PartyNotifier(gateway);
+  const notifier = new PartyNotifier(cluster ? cluster.notifier(gateway) : gateway);
   media.onConsumerClosed = (sessionId, consumerId) => notifier.notify(sessionId, 'media:consumer-closed', { consumerId });
   media.onRelocated = (sessionId, region) => notifier.notify(sessionId, 'media:relocated', { region });
   media.onRelayReady = (threadId) => app.log.info({ threadId }, 'the RTP relay worker for SIP legs is running');
@@ -147,7 +161,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const journeys = new Journeys(store, app.log);
   const metrics = new Metrics();
   media.onIceRestart = metrics.iceRestarted;
-  const calls = new CallControl({ store, media, notifier, sessions, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys, onRing: metrics.ringSettled });
+  const calls = new CallControl({ store, media, notifier, sessions, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys, onRing: metrics.ringSettled, ...(cluster ? { ownership: cluster.ownership } : {}) });
   metrics.watch({ calls, sessions, workers: () => pool.live, producers: () => media.liveProducers(), recordings, webhooks: store.webhooks });
   const stopHeartbeat = startCallHeartbeat(store.calls, () => calls.liveIds, config.callHeartbeatSeconds * 1000, app.log);
   // A mediasoup worker died under a session's media: one line per call it is in (legId = its session id).
@@ -164,6 +178,10 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const transfers = new Transfers({ store, calls, sessions, notifier, journeys, ringTimeoutMs, route: (call, to) => router.route(call, to) });
   const clickToCall = new ClickToCall({ store, calls, router, sessions, ringTimeoutMs });
   gateway.attach({ calls, channels, transfers, router });
+  if (cluster) {
+    gateway.cluster = cluster;
+    await cluster.start({ gateway, calls, sessions, media, store });
+  }
   bots.onRevoked = (botId) => gateway.revoke(botId);
 
   useStrictValidation(app);
@@ -206,7 +224,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   await app.register(trunksApi, { keys, store, secrets: trunkSecrets, trunkStatus, onTrunksChanged });
   // A voice channel's Twilio credentials bring a trunk to Twilio Elastic SIP Trunking along (the `twilio` trunk).
   const twilioTrunks = new TwilioTrunks({ store, voiceSecrets, trunkSecrets, settings: config.twilio, onTrunksChanged, log: app.log });
-  await app.register(callControlApi, { keys, calls, transfers, clickToCall });
+  await app.register(callControlApi, { keys, calls, transfers, clickToCall, cluster });
   await app.register(botsApi, { keys, bots });
   const onInstanceRemoved = (removed: string, files: string[]): void => {
     for (const file of files) rmSync(file, { force: true });
@@ -235,6 +253,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
   });
   app.addHook('onClose', async () => {
     stopHeartbeat();
+    await cluster?.close();
     await webhookDispatcher.close();
     await recordings.close();
     await media.close();
@@ -255,6 +274,8 @@ export async function createServer(config: Config): Promise<AstralServer> {
     async drain(graceMs) {
       app.log.info({ graceMs }, 'draining: no new calls; live calls end when they finish or the drain time is up');
       gateway.announceDraining(Math.ceil(graceMs / 1000));
+      // Peers stop placing new calls here at once (the registry entry says draining).
+      await cluster?.registry.beat().catch((err: unknown) => app.log.warn({ err }, 'cluster: could not announce the drain'));
       await calls.drain(graceMs);
     },
     close: () => app.close(),

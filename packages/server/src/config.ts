@@ -1,12 +1,21 @@
 // The one validated configuration object, read from the environment; nothing else reads process.env.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, networkInterfaces } from 'node:os';
+import { cpus, hostname, networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { WebhookDeliveryConfig } from './webhooks/dispatcher.js';
 import { RETELL_DEFAULTS, type RetellSettings } from './agents/retell.js';
 import type { SipTransport } from './sip/types.js';
 import { TWILIO_DEFAULTS, type TwilioSettings } from './sip/twilio-rest.js';
+
+export interface ClusterSettings {
+  redisUrl: string;
+  /** ASTRAL_NODE_ID: unique per node (default: the host name and a random suffix). */
+  nodeId: string;
+  /** ASTRAL_NODE_HEARTBEAT_MS: how often the node refreshes its entry; ASTRAL_NODE_TTL_MS: when peers call it lost. */
+  heartbeatMs: number;
+  nodeTtlMs: number;
+}
 
 export interface Config {
   port: number;
@@ -16,6 +25,8 @@ export interface Config {
   dataDir: string;
   /** ASTRAL_DATABASE_URL: the store on PostgreSQL (postgres://…); null: the embedded SQLite file in dataDir. */
   databaseUrl: string | null;
+  /** ASTRAL_REDIS_URL: this server is one node of several (Redis: fan-out, node registry, presence, call ownership); null: alone. */
+  cluster: ClusterSettings | null;
   /** 32+ bytes that sign widget tokens and, later, encrypt provider credentials. */
   secretKey: Buffer;
   bootstrapApiKey: string | null;
@@ -200,6 +211,21 @@ function publicUrl(env: Env): string | null {
   return raw.replace(/\/+$/, '');
 }
 
+/** ASTRAL_REDIS_URL (redis:// or rediss://) turns multi-node on. */
+function cluster(env: Env): ClusterSettings | null {
+  const raw = env.ASTRAL_REDIS_URL;
+  if (!raw) return null;
+  if (!URL.canParse(raw) || !['redis:', 'rediss:'].includes(new URL(raw).protocol)) {
+    throw new ConfigError('ASTRAL_REDIS_URL must be a Redis URL like redis://redis:6379');
+  }
+  const nodeId = env.ASTRAL_NODE_ID || `${hostname()}-${randomBytes(3).toString('hex')}`;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(nodeId)) throw new ConfigError('ASTRAL_NODE_ID must be 1-64 letters, digits, _ . or -');
+  const heartbeatMs = int(env, 'ASTRAL_NODE_HEARTBEAT_MS', 1000, 100, 60_000);
+  const nodeTtlMs = int(env, 'ASTRAL_NODE_TTL_MS', 3000, 300, 600_000);
+  if (nodeTtlMs <= heartbeatMs) throw new ConfigError('ASTRAL_NODE_TTL_MS must be longer than ASTRAL_NODE_HEARTBEAT_MS');
+  return { redisUrl: raw, nodeId, heartbeatMs, nodeTtlMs };
+}
+
 /** ASTRAL_DATABASE_URL: a postgres:// or postgresql:// URL with a database name; unset: null (SQLite). */
 function databaseUrl(env: Env): string | null {
   const raw = env.ASTRAL_DATABASE_URL;
@@ -280,6 +306,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: publicUrl(env),
     dataDir,
     databaseUrl: databaseUrl(env),
+    cluster: cluster(env),
     secretKey: loadSecretKey(env, dataDir),
     bootstrapApiKey,
     allowedOrigins: allowedOrigins(env),

@@ -32,6 +32,8 @@ export interface CallControlDeps {
   journeys: Journeys;
   /** Told how each ring settled (metrics). */
   onRing?: RingObserver;
+  /** Several nodes: records which node owns each live call (created here, released when it ends). */
+  ownership?: { claim(callId: string): void; release(callId: string): void };
 }
 
 /** Observes call changes; channel calls use it to publish gateway events. */
@@ -135,6 +137,7 @@ export class CallControl {
       new Date(),
     );
     this.calls.set(call.id, call);
+    this.deps.ownership?.claim(call.id);
     return call;
   }
 
@@ -341,6 +344,7 @@ export class CallControl {
     // Only parties with an extension can be queue members; phone-network and agent parties are new on every call.
     for (const p of call.joined.values()) if (p.party.extension !== null) this.lastCallEnded.set(p.party.userId, Date.now());
     this.calls.delete(call.id);
+    this.deps.ownership?.release(call.id);
     this.legs.closeCall(call.id);
     this.records.track(this.deps.recordings.stop(call).catch((err: unknown) => callLog(this.deps.log, call).error({ err }, 'could not close a recording')));
     for (const sessionId of call.joined.keys()) this.deps.media.endCall(sessionId, call.id);

@@ -2,6 +2,7 @@
 // Agent/akylai-0000002c);
 // legs of one call share its linkedid.
 import type { PartyInfo } from '@astral/protocol';
+import { randomInt } from 'node:crypto';
 
 export interface Leg {
   /** `WebRTC/<extension or identity>-<8 hex digits>`, unique while the server runs. */
@@ -32,7 +33,8 @@ function channelName(sessionId: string, party: PartyInfo): { tech: string; endpo
 }
 
 export class LegRegistry {
-  private sequence = 0;
+  /** Starts anywhere: channel ids stay unique across the nodes of a cluster (REST finds a leg's node by its id). */
+  private sequence = randomInt(0x100000000);
   private readonly legs = new Map<string, Leg>();
   private readonly byCallSession = new Map<string, string>();
 

@@ -46,6 +46,15 @@ export interface CallServices {
 
 type Handler<E extends ClientEventName> = (session: Session, payload: ClientPayload<E>) => Promise<ClientResults[E]> | ClientResults[E];
 
+/** Several nodes: presence of this node's sessions, and the node each event is handled on (the one owning its call). */
+export interface GatewayCluster {
+  sessionUp(session: Session): void;
+  sessionDown(sessionId: string): void;
+  /** The node that handles the event, null for this one. */
+  route<E extends ClientEventName>(session: Session, event: E, payload: ClientPayload<E>): Promise<string | null>;
+  forward(nodeId: string, event: ClientEventName, session: Session, payload: unknown): Promise<unknown>;
+}
+
 /** Events a bot connection may send: bots watch calls through dispatch events; they carry no media yet. */
 const BOT_EVENTS = new Set<ClientEventName>(['presence:update']);
 
@@ -57,6 +66,10 @@ const principalRoom = (id: string) => `p:${id}`;
 export class Gateway implements SessionNotifier {
   readonly io: AstralIo;
   private calls: CallControl | null = null;
+  /** Set when the server runs as one node of several. */
+  cluster: GatewayCluster | null = null;
+  /** The handlers of every event but session:refresh (which needs its socket): forwarded events run here too. */
+  private readonly handlers = new Map<ClientEventName, (session: Session, payload: never) => unknown>();
   /** Per socket: the timer that ends it when its widget token expires. */
   private readonly expiryTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -87,13 +100,27 @@ export class Gateway implements SessionNotifier {
   /** Starts routing events (wired after construction: call control notifies through the gateway). */
   attach(services: CallServices): void {
     this.calls = services.calls;
-    this.io.on('connection', (socket: AstralSocket) => this.onConnection(socket, services));
+    this.defineHandlers(services);
+    this.io.on('connection', (socket: AstralSocket) => this.onConnection(socket, services.calls));
   }
 
-  private onConnection(socket: AstralSocket, { calls, channels, transfers, router }: CallServices): void {
+  private define<E extends ClientEventName>(event: E, handler: Handler<E>): void {
+    this.handlers.set(event, handler as unknown as (session: Session, payload: never) => unknown);
+  }
+
+  /** Runs an event another node forwarded for a session of it (that node validated and authorized it already). */
+  async handle(event: ClientEventName, sessionId: string, payload: unknown): Promise<unknown> {
+    const handler = this.handlers.get(event);
+    const session = this.deps.sessions.get(sessionId);
+    if (!handler || !session) throw new AppError('not_found', `no session ${sessionId} for ${event}`);
+    return handler(session, parsePayload(event, payload) as never);
+  }
+
+  private onConnection(socket: AstralSocket, calls: CallControl): void {
     const { session } = socket.data;
     const { media, sessions } = this.deps;
     sessions.add(session);
+    this.cluster?.sessionUp(session);
     void socket.join(principalRoom(session.principal.party.userId));
     this.armExpiry(socket);
     socket.on('disconnect', () => {
@@ -101,21 +128,9 @@ export class Gateway implements SessionNotifier {
       this.expiryTimers.delete(socket.id);
       sessions.remove(session.id);
       calls.sessionClosed(session.id);
+      this.cluster?.sessionDown(session.id);
     });
-    this.on(socket, 'media:setup', async (s) => ({ ...(await media.setup(s.id)), iceServers: this.deps.iceServers }));
-    this.on(socket, 'media:capabilities', (s, p) => {
-      media.setCapabilities(s.id, p.rtpCapabilities as never);
-      calls.mediaReady(s.id);
-      return {};
-    });
-    this.on(socket, 'media:connect', async (s, p) => (await media.connect(s.id, p), {}));
-    this.on(socket, 'media:restartIce', async (s, p) => ({ iceParameters: await media.restartIce(s.id, p.transportId) }));
-    this.on(socket, 'media:preflight', (s, p) => media.preflight(s.id, p));
-    this.on(socket, 'media:preflight-end', (s) => (media.endPreflight(s.id), {}));
-    this.on(socket, 'media:produce', async (s, p) => ({ producerId: await calls.produce(s, p) }));
-    this.on(socket, 'voice:state', (s, p) => channels.voiceState(s, p));
-    this.on(socket, 'voice:latency', (s, p) => (channels.setLatency(s, p.rtts), {}));
-    this.on(socket, 'presence:update', (s, p) => ((s.dnd = p.dnd), {}));
+    for (const [event, handler] of this.handlers) this.on(socket, event, handler as unknown as Handler<typeof event>);
     this.on(socket, 'session:refresh', async (s, p) => {
       const fresh = await this.deps.principals.fromToken(p.token);
       if (fresh.kind !== 'user' || fresh.instanceId !== s.principal.instanceId || fresh.party.userId !== s.principal.party.userId) {
@@ -123,24 +138,47 @@ export class Gateway implements SessionNotifier {
       }
       s.principal = { ...s.principal, expiresAt: fresh.expiresAt! };
       this.armExpiry(socket);
+      this.cluster?.sessionUp(s);
       return { expiresAt: fresh.expiresAt!.toISOString() };
     });
-    this.on(socket, 'call:dial', (s, p) => router.dial(s, p.destination));
-    this.on(socket, 'call:answer', (s, p) => (calls.answer(s, p.callId), {}));
-    this.on(socket, 'call:resume', (s, p) => (calls.resume(s, p.callId), {}));
-    this.on(socket, 'call:decline', (s, p) => (calls.decline(s, p.callId), {}));
-    this.on(socket, 'call:hangup', (s, p) => (calls.hangup(s, p.callId), {}));
-    this.on(socket, 'call:mute', async (s, p) => (await calls.mute(s, p.callId, p.muted), {}));
-    this.on(socket, 'call:hold', async (s, p) => (await calls.hold(s, p.callId, p.held), {}));
-    this.on(socket, 'call:transfer', async (s, p) => (await transfers.start(calls.callFor(s, p.callId), s.id, p.destination, p.type), {}));
-    this.on(socket, 'call:transfer-end', async (s, p) => {
+    const regions = media.regions.map(({ id, name, emoji, endpoint }) => ({ id, name, emoji, endpoint: endpoint ?? '' }));
+    socket.emit('session:ready', { user: partyOf(session), regions });
+  }
+
+  private defineHandlers({ calls, channels, transfers, router }: CallServices): void {
+    const { media } = this.deps;
+    this.define('media:setup', async (s) => ({ ...(await media.setup(s.id)), iceServers: this.deps.iceServers }));
+    this.define('media:capabilities', (s, p) => {
+      media.setCapabilities(s.id, p.rtpCapabilities as never);
+      calls.mediaReady(s.id);
+      return {};
+    });
+    this.define('media:connect', async (s, p) => (await media.connect(s.id, p), {}));
+    this.define('media:restartIce', async (s, p) => ({ iceParameters: await media.restartIce(s.id, p.transportId) }));
+    this.define('media:preflight', (s, p) => media.preflight(s.id, p));
+    this.define('media:preflight-end', (s) => (media.endPreflight(s.id), {}));
+    this.define('media:produce', async (s, p) => ({ producerId: await calls.produce(s, p) }));
+    this.define('voice:state', (s, p) => channels.voiceState(s, p));
+    this.define('voice:latency', (s, p) => (channels.setLatency(s, p.rtts), {}));
+    this.define('presence:update', (s, p) => {
+      s.dnd = p.dnd;
+      this.cluster?.sessionUp(s);
+      return {};
+    });
+    this.define('call:dial', (s, p) => router.dial(s, p.destination));
+    this.define('call:answer', (s, p) => (calls.answer(s, p.callId), {}));
+    this.define('call:resume', (s, p) => (calls.resume(s, p.callId), {}));
+    this.define('call:decline', (s, p) => (calls.decline(s, p.callId), {}));
+    this.define('call:hangup', (s, p) => (calls.hangup(s, p.callId), {}));
+    this.define('call:mute', async (s, p) => (await calls.mute(s, p.callId, p.muted), {}));
+    this.define('call:hold', async (s, p) => (await calls.hold(s, p.callId, p.held), {}));
+    this.define('call:transfer', async (s, p) => (await transfers.start(calls.callFor(s, p.callId), s.id, p.destination, p.type), {}));
+    this.define('call:transfer-end', async (s, p) => {
       const call = calls.callFor(s, p.callId);
       await (p.action === 'complete' ? transfers.complete(call, s.id) : transfers.cancel(call, s.id));
       return {};
     });
-    this.on(socket, 'call:dtmf', (s, p) => (calls.dtmf(s, p.callId, p.digits), {}));
-    const regions = media.regions.map(({ id, name, emoji, endpoint }) => ({ id, name, emoji, endpoint: endpoint ?? '' }));
-    socket.emit('session:ready', { user: partyOf(session), regions });
+    this.define('call:dtmf', (s, p) => (calls.dtmf(s, p.callId, p.digits), {}));
   }
 
   /** (Re)arms the timer that ends a socket when its principal's credential expires. */
@@ -170,6 +208,7 @@ export class Gateway implements SessionNotifier {
 
   /** Registers a validated, acknowledged handler; a bad payload or a failure becomes an error ack. */
   private on<E extends ClientEventName>(socket: AstralSocket, event: E, handler: Handler<E>): void {
+    const cluster = event === 'session:refresh' ? null : this.cluster;
     // socket.io hands the acknowledgement callback over as the last argument: a request is exactly (payload, ack);
     // any other shape (no payload, extra arguments) is answered bad_request rather than left unacknowledged.
     const listener = async (...args: unknown[]) => {
@@ -184,7 +223,9 @@ export class Gateway implements SessionNotifier {
         if (session.principal.kind === 'bot' && !BOT_EVENTS.has(event)) {
           throw new AppError('forbidden', `bots cannot send ${event}`);
         }
-        const data = await handler(session, parsePayload(event, payload));
+        const parsed = parsePayload(event, payload);
+        const node = cluster && (await cluster.route(session, event, parsed));
+        const data = node ? ((await cluster.forward(node, event, session, parsed)) as ClientResults[E]) : await handler(session, parsed);
         reply({ ok: true, data });
       } catch (err) {
         if (!(err instanceof AppError)) this.deps.log.error({ err, event }, 'socket event failed');
@@ -210,14 +251,21 @@ export class Gateway implements SessionNotifier {
     timeoutMs: number,
   ): Promise<Ack<Record<string, never>>> {
     const socket = this.io.sockets.sockets.get(sessionId);
-    if (!socket) throw new AppError('not_found', `session ${sessionId} is gone`);
+    if (!socket) {
+      // On another node (through the Redis adapter), or gone: every socket in the session's room answers.
+      const room = this.io.to(sessionId).timeout(timeoutMs) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack<Record<string, never>>[]> };
+      const [ack] = await room.emitWithAck(event, payload);
+      if (!ack) throw new AppError('not_found', `session ${sessionId} is gone`);
+      return ack;
+    }
     const emitter = socket.timeout(timeoutMs) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack<Record<string, never>>> };
     return emitter.emitWithAck(event, payload);
   }
 
   /** Tells every widget the server is shutting down (graceful drain): no new calls here, live ones end in `seconds`. */
   announceDraining(seconds: number): void {
-    (this.io as unknown as { emit(e: string, p: unknown): void }).emit('server:draining', { seconds });
+    // This node's widgets only (with several nodes, io.emit would reach every node's).
+    (this.io.local as unknown as { emit(e: string, p: unknown): void }).emit('server:draining', { seconds });
   }
 
   async close(): Promise<void> {

@@ -117,12 +117,13 @@ export class CallStore {
    * Calls left open by a crash or kill, closed at the next start with reason `server_restart` where they were last known
    * alive (their last heartbeat, else their answer or start): ANSWERED with the time talked when answered, else FAILED.
    */
-  async closeDangling(): Promise<number> {
-    const open = await this.db
+  async closeDangling(seenBefore?: Date): Promise<number> {
+    // With several nodes on one database (seenBefore set), only calls no live node keeps alive: last known alive before it.
+    const open = (await this.db
       .selectFrom('calls')
       .select(['id', 'started_at', 'answered_at', 'last_seen_at'])
       .where('status', '!=', 'completed')
-      .execute();
+      .execute()).filter((c) => !seenBefore || new Date(c.last_seen_at ?? c.answered_at ?? c.started_at) < seenBefore);
     await this.db.transaction().execute(async (tx) => {
       for (const call of open) {
         const endedAt = new Date(call.last_seen_at ?? call.answered_at ?? call.started_at);
@@ -141,6 +142,17 @@ export class CallStore {
           .execute();
       }
     });
+    return open.length;
+  }
+
+  /** Calls a lost cluster node owned, closed now by a survivor: FAILED with reason `node_lost` (already ended ones stay). */
+  async closeLost(ids: readonly string[], endedAt: Date): Promise<number> {
+    if (ids.length === 0) return 0;
+    const open = await this.db.selectFrom('calls').select(['id', 'started_at', 'answered_at']).where('id', 'in', ids).where('status', '!=', 'completed').execute();
+    for (const call of open) {
+      const { duration, talkTime } = callSeconds(new Date(call.started_at), call.answered_at === null ? null : new Date(call.answered_at), endedAt);
+      await this.markEnded(call.id, { disposition: 'FAILED', endReason: 'node_lost', endedAt, duration, talkTime });
+    }
     return open.length;
   }
 

@@ -1,0 +1,232 @@
+// Cluster: multi-node Astral over Redis (ASTRAL_REDIS_URL) — the node registry, presence, call ownership, routing of a
+// widget's events to the node owning its call (whose media it then uses), and closing a lost node's calls (`node_lost`).
+import type { ClientEventName, ClientPayload, ServerToClientEvents } from '@astral/protocol';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { FastifyBaseLogger } from 'fastify';
+import type { CallControl } from '../calls/call-control.js';
+import type { SessionNotifier } from '../calls/notifier.js';
+import type { Session, SessionRegistry } from '../calls/sessions.js';
+import type { Gateway } from '../gateway/index.js';
+import type { MediaService } from '../media/service.js';
+import type { Store } from '../store/index.js';
+import { AppError } from '../util/errors.js';
+import { ClusterBus } from './bus.js';
+import { Presence } from './presence.js';
+import { NodeRegistry, type NodeInfo } from './registry.js';
+
+export interface ClusterConfig {
+  redisUrl: string;
+  nodeId: string;
+  /** This node's HTTP endpoint as peers and load balancers reach it. */
+  url: string;
+  heartbeatMs: number;
+  /** A node whose entry is this old is lost. */
+  nodeTtlMs: number;
+}
+
+/** What a node needs from the rest of the server, wired once everything exists. */
+export interface ClusterParts {
+  gateway: Gateway;
+  calls: CallControl;
+  sessions: SessionRegistry;
+  media: MediaService;
+  store: Store;
+}
+
+/** Events about a session's own media, without a call id: they go where its media lives. */
+const MEDIA_EVENTS = new Set<ClientEventName>(['media:setup', 'media:capabilities', 'media:connect', 'media:restartIce', 'media:preflight', 'media:preflight-end']);
+
+const callKey = (callId: string) => `astral:call:${callId}`;
+const nodeCallsKey = (nodeId: string) => `astral:calls:${nodeId}`;
+
+interface ForwardedEvent { event: ClientEventName; sessionId: string; payload: unknown }
+interface Placement { sessionId: string; nodeId: string; callId: string | null }
+
+export class Cluster {
+  readonly bus: ClusterBus;
+  readonly registry: NodeRegistry;
+  private presence: Presence | null = null;
+  private parts: ClusterParts | null = null;
+
+  constructor(
+    private readonly config: ClusterConfig,
+    private readonly log: FastifyBaseLogger,
+    describe: () => Omit<NodeInfo, 'id' | 'url'>,
+  ) {
+    const onError = (err: unknown, what: string) => log.warn({ err }, `cluster: ${what} failed`);
+    this.bus = new ClusterBus(config.redisUrl, config.nodeId, 5_000, onError);
+    this.registry = new NodeRegistry(this.bus, {
+      intervalMs: config.heartbeatMs,
+      ttlMs: config.nodeTtlMs,
+      describe: () => ({ url: config.url, ...describe() }),
+      lost: (nodeId) => void this.nodeLost(nodeId).catch((err: unknown) => onError(err, `closing the calls of lost node ${nodeId}`)),
+      refreshed: (live) => this.presence?.prune(live),
+      onError,
+    });
+  }
+
+  get nodeId(): string {
+    return this.config.nodeId;
+  }
+
+  /** Connects to Redis; returns this node's 10-bit snowflake id, unique among the nodes that run at once. */
+  async connect(): Promise<number> {
+    await this.bus.start();
+    return (await this.bus.redis.incr('astral:snowflake-node')) % 1024;
+  }
+
+  /** Joins the cluster: socket.io fans out through Redis, presence mirrors, this node registers and serves its RPCs. */
+  async start(parts: ClusterParts): Promise<void> {
+    this.parts = parts;
+    parts.gateway.io.adapter(createAdapter(this.bus.duplicate(), this.bus.duplicate()));
+    this.presence = new Presence(this.bus, parts.sessions, (sessionId) => parts.calls.sessionClosed(sessionId));
+    this.bus.handle<ForwardedEvent, unknown>('event', ({ event, sessionId, payload }) => parts.gateway.handle(event, sessionId, payload));
+    this.bus.handle<Placement, null>('media:place', ({ sessionId, nodeId, callId }) => (this.placeLocal(sessionId, nodeId, callId), null));
+    this.bus.handle<{ sessionId: string }, null>('media:release', ({ sessionId }) => (parts.media.closeSession(sessionId), null));
+    await this.registry.start();
+    await this.presence.start(this.registry.live.map((n) => n.id));
+  }
+
+  // --- the gateway's side -------------------------------------------------------------------------------------------
+
+  sessionUp(session: Session): void {
+    this.presence?.up(session);
+  }
+
+  sessionDown(sessionId: string): void {
+    const media = this.presence?.mediaNodeOf(sessionId);
+    if (media && media !== this.nodeId) void this.bus.call(media, 'media:release', { sessionId }).catch(() => undefined);
+    this.presence?.down(sessionId);
+  }
+
+  /**
+   * The node that handles a widget's event, null for this one: a call's events go to the node owning the call, media
+   * events to where the session's media lives; a dial goes to the node picked for the new call (its media moves there).
+   */
+  async route<E extends ClientEventName>(session: Session, event: E, payload: ClientPayload<E>): Promise<string | null> {
+    const { calls, media } = this.parts!;
+    if (event === 'call:dial') {
+      const target = this.registry.pick(media.defaultRegion) ?? this.nodeId;
+      this.placeLocal(session.id, target, null);
+      return target === this.nodeId ? null : target;
+    }
+    const callId = (payload as { callId?: unknown }).callId;
+    if (typeof callId === 'string') {
+      if (calls.get(callId)) return null;
+      const owner = await this.bus.redis.get(callKey(callId));
+      return owner && owner !== this.nodeId && this.registry.isLive(owner) ? owner : null;
+    }
+    const mediaNode = this.presence!.mediaNodeOf(session.id);
+    return MEDIA_EVENTS.has(event) && mediaNode !== this.nodeId ? mediaNode : null;
+  }
+
+  /** Runs a widget's event on the node `route` chose (which answers as this node would). */
+  async forward(nodeId: string, event: ClientEventName, session: Session, payload: unknown): Promise<unknown> {
+    const result = await this.bus.call<unknown>(nodeId, 'event', { event, sessionId: session.id, payload } satisfies ForwardedEvent);
+    const callId = event === 'call:dial' ? (result as { callId?: unknown } | null)?.callId : undefined;
+    if (typeof callId === 'string') this.presence!.place(session.id, nodeId, callId);
+    return result;
+  }
+
+  /** The widget notifier, with rung sessions' media brought to this node (it owns the call) before they are alerted. */
+  notifier(widgets: SessionNotifier): SessionNotifier {
+    return {
+      notify: (sessionId, event, payload) => widgets.notify(sessionId, event, payload),
+      dispatch: (ids, event, payload) => widgets.dispatch(ids, event, payload),
+      request: async (sessionId, event, payload, timeoutMs) => {
+        if (event === 'call:incoming') await this.placeHere(sessionId, (payload as { callId: string }).callId);
+        return widgets.request(sessionId, event, payload, timeoutMs);
+      },
+    };
+  }
+
+  /** A session rung for (or joining) a call of this node gets its media here, wherever its socket is. */
+  private async placeHere(sessionId: string, callId: string): Promise<void> {
+    const home = this.presence!.homeOf(sessionId);
+    if (home === this.nodeId) this.placeLocal(sessionId, this.nodeId, callId);
+    else await this.bus.call(home, 'media:place', { sessionId, nodeId: this.nodeId, callId } satisfies Placement);
+  }
+
+  /** On a session's own node: its media moves to `nodeId` (old transports close, its widget rebuilds them there). */
+  private placeLocal(sessionId: string, nodeId: string, callId: string | null): void {
+    const { gateway, media } = this.parts!;
+    const current = this.presence!.mediaNodeOf(sessionId);
+    this.presence!.place(sessionId, nodeId, callId);
+    if (current === nodeId) return;
+    if (current === this.nodeId) media.closeSession(sessionId);
+    else void this.bus.call(current, 'media:release', { sessionId }).catch(() => undefined);
+    gateway.notify(sessionId, 'media:relocated', { region: media.defaultRegion } as Parameters<ServerToClientEvents['media:relocated']>[0]);
+  }
+
+  // --- call ownership -----------------------------------------------------------------------------------------------
+
+  readonly ownership = {
+    claim: (callId: string): void => {
+      this.bus.redis.multi().set(callKey(callId), this.nodeId).sadd(nodeCallsKey(this.nodeId), callId).exec().catch((err: unknown) => this.log.warn({ err }, 'cluster: could not claim a call'));
+    },
+    release: (callId: string): void => {
+      this.bus.redis.multi().del(callKey(callId)).srem(nodeCallsKey(this.nodeId), callId).exec().catch((err: unknown) => this.log.warn({ err }, 'cluster: could not release a call'));
+    },
+  };
+
+  // --- REST from any node -------------------------------------------------------------------------------------------
+
+  /** Serves a REST operation to peers (`call` runs it on every other node). */
+  serve<A, R>(method: string, fn: (args: A) => R | Promise<R>): void {
+    this.bus.handle(method, fn);
+  }
+
+  /** Runs `method` on every other live node and collects the answers. */
+  async onPeers<R>(method: string, args: unknown): Promise<R[]> {
+    const peers = this.registry.live.filter((n) => n.id !== this.nodeId);
+    return Promise.all(peers.map((n) => this.bus.call<R>(n.id, method, args)));
+  }
+
+  /** Runs `method` on the other nodes until one has what it names (the others answer `not_found`). */
+  async onOwner<R>(method: string, args: unknown): Promise<R> {
+    for (const peer of this.registry.live.filter((n) => n.id !== this.nodeId)) {
+      try {
+        return await this.bus.call<R>(peer.id, method, args);
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'not_found')) throw err;
+      }
+    }
+    throw new AppError('not_found', 'no node has it');
+  }
+
+  // --- lost nodes ---------------------------------------------------------------------------------------------------
+
+  /**
+   * A peer died: calls here with a party on it end `node_lost`; local widgets whose media was there learn their call
+   * ended and get media here again; its sessions leave; one survivor closes the lost node's own calls in the store.
+   */
+  private async nodeLost(nodeId: string): Promise<void> {
+    const { calls, gateway, store } = this.parts!;
+    const presence = this.presence!;
+    this.log.warn({ nodeId }, 'cluster: node lost (heartbeat expired); closing its calls');
+    for (const id of calls.liveIds) {
+      const call = calls.get(id);
+      if (call && call.involvedSessions.some((s) => presence.homeOf(s) === nodeId)) calls.end(call, 'FAILED', 'node_lost');
+    }
+    for (const { sessionId, callId } of presence.placedOn(nodeId)) {
+      if (callId) gateway.notify(sessionId, 'call:ended', { callId, disposition: 'FAILED', reason: 'node_lost', duration: 0, talkTime: 0 });
+      this.placeLocal(sessionId, this.nodeId, null);
+    }
+    presence.prune(new Set(this.registry.live.map((n) => n.id).filter((id) => id !== nodeId)));
+    const won = await this.bus.redis.set(`astral:lost:${nodeId}`, this.nodeId, 'PX', 60_000, 'NX');
+    if (won !== 'OK') return;
+    const orphans = await this.bus.redis.smembers(nodeCallsKey(nodeId));
+    const closed = await store.calls.closeLost(orphans, new Date());
+    await this.bus.redis.del(nodeCallsKey(nodeId), ...orphans.map(callKey));
+    await presence.forgetNode(nodeId);
+    await this.registry.forget(nodeId);
+    this.log.warn({ nodeId, closed }, 'cluster: closed the calls a lost node owned (node_lost)');
+  }
+
+  /** Leaves the cluster (after the drain ended this node's calls). */
+  async close(): Promise<void> {
+    await this.registry.leave().catch(() => undefined);
+    await this.presence?.leave().catch(() => undefined);
+    await this.bus.close();
+  }
+}

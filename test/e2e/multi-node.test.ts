@@ -1,0 +1,162 @@
+// End to end on two nodes: Redis + PostgreSQL + two server processes; Alice's widget on node A calls Bob's, which reaches
+// the cluster through a load balancer that prefers node B. Media lives on the node owning the call; REST works on both;
+// node B is killed mid-call and node A closes the call `node_lost`, Bob's widget reconnects to A and calls again.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import type { Browser } from 'playwright-core';
+import { freshPostgresDatabase } from '../../packages/server/test/postgres.js';
+import { startBalancer, type Balancer } from '../helpers/balancer.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { PhonePage } from '../helpers/phone.js';
+import { startRedis, type RunningRedis } from '../helpers/redis.js';
+import { mintToken, startServer, type RunningServer } from '../helpers/server.js';
+import { startSite, type Site } from '../helpers/site.js';
+import { toneFile } from '../helpers/tone.js';
+
+const ALICE_HZ = 440;
+const BOB_HZ = 1000;
+const TOLERANCE_HZ = 25;
+
+let redis: RunningRedis;
+let redisClient: Redis;
+let nodeA: RunningServer;
+let nodeB: RunningServer;
+let balancer: Balancer;
+let site: Site;
+let browsers: { alice: Browser; bob: Browser };
+const pages: PhonePage[] = [];
+
+const api = (server: RunningServer, path: string, init: RequestInit = {}) =>
+  fetch(`${server.url}${path}`, { ...init, headers: { 'content-type': 'application/json', 'x-api-key': server.apiKey, ...init.headers } });
+
+async function liveLegs(server: RunningServer): Promise<{ channel_id: string; linkedid: string; status: string }[]> {
+  const res = await api(server, '/api/v1/calls/live');
+  assert.equal(res.status, 200);
+  return (await res.json()) as { channel_id: string; linkedid: string; status: string }[];
+}
+
+/** Polls the shared store (through `server`) until the call's record is completed. */
+async function completedRecord(server: RunningServer, id: string): Promise<Record<string, unknown>> {
+  for (;;) {
+    const body = (await (await api(server, `/api/v1/calls/${id}`)).json()) as Record<string, unknown>;
+    if (body.status === 'completed') return body;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function open(browser: Browser, server: string, token: string): Promise<PhonePage> {
+  const page = await PhonePage.open(browser, site.url, server, token);
+  pages.push(page);
+  await page.waitState('ready');
+  return page;
+}
+
+async function call(from: PhonePage, to: PhonePage, destination: string): Promise<string> {
+  const callId = (await from.invoke('call', destination)) as string;
+  await to.waitState('incoming');
+  await from.waitState('ringing');
+  await to.invoke('answer');
+  await Promise.all([from.waitState('in-call'), to.waitState('in-call')]);
+  return callId;
+}
+
+async function assertTones(caller: PhonePage, callerHz: number, callee: PhonePage, calleeHz: number): Promise<void> {
+  const [callerHears, calleeHears] = await Promise.all([caller.heardAudio(), callee.heardAudio()]);
+  assert.ok(Math.abs(callerHears.peakHz - calleeHz) < TOLERANCE_HZ, `the caller should hear ${calleeHz} Hz, heard ${callerHears.peakHz}`);
+  assert.ok(Math.abs(calleeHears.peakHz - callerHz) < TOLERANCE_HZ, `the callee should hear ${callerHz} Hz, heard ${calleeHears.peakHz}`);
+  assert.ok(callerHears.rms > 0.01 && calleeHears.rms > 0.01, `audio must not be silent: ${callerHears.rms}, ${calleeHears.rms}`);
+}
+
+describe('two nodes on Redis and PostgreSQL', { timeout: 180_000 }, () => {
+  let aliceToken: string;
+  let bobToken: string;
+
+  before(async () => {
+    redis = await startRedis();
+    redisClient = new Redis(redis.url);
+    const shared = {
+      ASTRAL_REDIS_URL: redis.url,
+      ASTRAL_DATABASE_URL: await freshPostgresDatabase(),
+      ASTRAL_SECRET_KEY: randomBytes(32).toString('hex'),
+      ASTRAL_RECORDING: 'false',
+      ASTRAL_NODE_HEARTBEAT_MS: '500',
+      ASTRAL_NODE_TTL_MS: '2000',
+    };
+    nodeA = await startServer({ ...shared, ASTRAL_NODE_ID: 'node-a' });
+    nodeB = await startServer({ ...shared, ASTRAL_NODE_ID: 'node-b', ASTRAL_BOOTSTRAP_API_KEY: nodeA.apiKey });
+    nodeB.apiKey = nodeA.apiKey;
+    balancer = await startBalancer([nodeB.url, nodeA.url]);
+    site = await startSite(nodeA.url);
+    const fixtures = join(tmpdir(), 'astral-fixtures');
+    const [alice, bob] = await Promise.all([launchBrowser(toneFile(fixtures, ALICE_HZ)), launchBrowser(toneFile(fixtures, BOB_HZ))]);
+    browsers = { alice: alice!, bob: bob! };
+    aliceToken = await mintToken(nodeA, 'alice', { display_name: 'Alice', extension: '1001' });
+    bobToken = await mintToken(nodeB, 'bob', { display_name: 'Bob', extension: '1002' });
+  });
+
+  after(async () => {
+    await Promise.all(pages.map((p) => p.close().catch(() => undefined)));
+    await Promise.all(Object.values(browsers ?? {}).map((b) => b.close()));
+    await site?.close();
+    await balancer?.close();
+    await Promise.all([nodeA?.stop(), nodeB?.stop()]);
+    redisClient?.disconnect();
+    await redis?.stop();
+  });
+
+  test('a call from node A to a widget on node B rings, carries both tones, lists on both nodes and hangs up by REST on the other node', async () => {
+    const alice = await open(browsers.alice, nodeA.url, aliceToken);
+    const bob = await open(browsers.bob, balancer.url, bobToken);
+    const callId = await call(alice, bob, '1002');
+    await assertTones(alice, ALICE_HZ, bob, BOB_HZ);
+
+    for (const node of [nodeA, nodeB]) {
+      const legs = (await liveLegs(node)).filter((l) => l.linkedid === callId);
+      assert.equal(legs.length, 2, `both legs listed by ${node.url}: ${JSON.stringify(legs)}`);
+      assert.ok(legs.every((l) => l.status === 'answered'));
+    }
+    // The owner hosts the call's control and media; the hang-up goes to the other node.
+    const owner = await redisClient.get(`astral:call:${callId}`);
+    assert.ok(owner === 'node-a' || owner === 'node-b', `the call has an owner: ${owner}`);
+    const other = owner === 'node-a' ? nodeB : nodeA;
+    const [aliceLeg] = (await liveLegs(other)).filter((l) => l.linkedid === callId && l.channel_id.includes('1001'));
+    const res = await api(other, '/api/v1/calls/hangup-channel', { method: 'POST', body: JSON.stringify({ channel_id: aliceLeg!.channel_id }) });
+    assert.equal(res.status, 200, await res.text());
+    await Promise.all([alice.waitState('ready'), bob.waitState('ready')]);
+    const record = await completedRecord(other, callId);
+    assert.equal(record.disposition, 'ANSWERED');
+    assert.equal(record.end_reason, 'hangup');
+    assert.deepEqual(await liveLegs(other), []);
+
+    const missing = await api(other, '/api/v1/calls/hangup-channel', { method: 'POST', body: JSON.stringify({ channel_id: aliceLeg!.channel_id }) });
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { code: string }).code, 'not_found');
+  });
+
+  test('node B killed mid-call: node A records the call FAILED / node_lost, Bob reconnects to node A and calls Alice', async () => {
+    const [alice, bob] = [pages[0]!, pages[1]!];
+    const callId = await call(alice, bob, '1002');
+    await assertTones(alice, ALICE_HZ, bob, BOB_HZ);
+
+    nodeB.process.kill('SIGKILL');
+    const record = await completedRecord(nodeA, callId);
+    assert.equal(record.disposition, 'FAILED');
+    assert.equal(record.end_reason, 'node_lost');
+    await alice.waitState('ready');
+    // Bob's widget reconnects through the load balancer, which now reaches node A only.
+    await bob.waitState('ready', 20_000);
+
+    const again = await call(bob, alice, '1001');
+    await assertTones(bob, BOB_HZ, alice, ALICE_HZ);
+    assert.equal(await redisClient.get(`astral:call:${again}`), 'node-a');
+    await bob.invoke('hangup');
+    await Promise.all([alice.waitState('ready'), bob.waitState('ready')]);
+    const second = await completedRecord(nodeA, again);
+    assert.equal(second.disposition, 'ANSWERED');
+    assert.equal(second.end_reason, 'hangup');
+  });
+});
