@@ -171,7 +171,7 @@ describe('<astral-phone> quality UI', () => {
       callQuality: 'excellent', mos: { min: 4.4, average: 4.4, max: 4.4 }, rtt: { min: 1, average: 2, max: 3 }, jitter: { min: 0, average: 1, max: 2 }, packetLoss: 0,
       packetsSent: 400, packetsReceived: 400, codec: 'opus', iceCandidates: { local: 'host', remote: 'host', protocol: 'udp' }, isTurnRequired: false, warnings: [], durationMs: 8000,
     });
-    const result = await waitFor(() => part(el, 'preflight-result')?.dataset.verdict && part(el, 'preflight-result'), 'the verdict');
+    const result = await waitFor(() => (part(el, 'preflight-result')?.dataset.verdict ? part(el, 'preflight-result') : null), 'the verdict');
     equal(result.dataset.verdict, 'excellent', 'verdict attribute');
     assert(text(result).includes('Connection: excellent') && text(result).includes('RTT 2 ms'), `shown: ${text(result)}`);
     assert(!part<HTMLButtonElement>(el, 'preflight-button')!.disabled, 'can test again');

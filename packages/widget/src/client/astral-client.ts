@@ -14,7 +14,8 @@ export class AstralClient extends AstralClientCore {
     if (typeof RTCPeerConnection === 'undefined' || !navigator.mediaDevices?.getUserMedia) return unsupportedReport();
     const media = this.requireState('ready', this.media);
     const run = await loadPreflight();
-    const mic = await navigator.mediaDevices.getUserMedia({ audio: this.options.audioConstraints ?? true, video: false });
+    // The microphone the user chose (devices), so the test covers the device calls will use.
+    const mic = await navigator.mediaDevices.getUserMedia({ audio: this.devices.audioConstraints(), video: false });
     try {
       const loop = await media.loopback(mic.getAudioTracks()[0]!);
       try {
