@@ -25,7 +25,7 @@ interface LazyChunk {
   file: string;
 }
 
-/** Siblings of astral-phone.js/.mjs in packages/widget/dist: the sip.js engine, the non-English catalogues and the preflight test. */
+/** Siblings of astral-phone.js/.mjs in packages/widget/dist: the sip.js engine, the non-English catalogues, the preflight test and the device panel. */
 const LAZY_CHUNKS: LazyChunk[] = [
   { importer: '/client/sip-engine.ts', specifier: './sip/index.js', entry: 'packages/widget/src/client/sip/index.ts', file: 'astral-phone-sip.mjs' },
   { importer: '/ui/i18n/catalogues.ts', specifier: './ru.js', entry: 'packages/widget/src/ui/i18n/ru.ts', file: 'astral-phone-i18n-ru.mjs' },

@@ -246,7 +246,8 @@ export class AstralPhone extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('strings')) this.l10n.setOverrides(this.strings);
     if (this.stale || ['server', 'token', 'tokenUrl', 'engine', 'sipServer', 'sipUri', 'sipPassword', 'sipAuthorizationUser', 'sipDisplayName'].some((k) => changed.has(k as keyof AstralPhone))) this.syncClient();
-    if (PROCESSING.some((k) => changed.has(k))) this.devices?.setProcessing(this.audioProcessing()).catch((err: unknown) => this.ctl.showError(err));
+    // A removed attribute turns its switch back on.
+    if (PROCESSING.some((k) => changed.has(k))) this.devices?.setProcessing(Object.fromEntries(PROCESSING.map((k) => [k, this[k] ?? true]))).catch((err: unknown) => this.ctl.showError(err));
   }
 
   protected override updated(): void {
@@ -377,7 +378,8 @@ export class AstralPhone extends LitElement {
     const options: AstralClientOptions = { server: this.server ?? '', token: this.token || undefined, tokenUrl: this.tokenUrl || undefined };
     const key = JSON.stringify(options);
     if (key === this.clientKey && this.client) return;
-    options.audioProcessing = this.audioProcessing(); // switched live, so not part of the key
+    const audioProcessing = this.audioProcessing(); // switched live, so not part of the key
+    if (audioProcessing) options.audioProcessing = audioProcessing;
     this.dropOwnedClient();
     if (!options.server || !(options.token || options.tokenUrl)) return;
     let client: PhoneClient;
@@ -398,7 +400,8 @@ export class AstralPhone extends LitElement {
       : undefined;
     const options: SipClientOptions = { account, tokenUrl: account ? undefined : s(this.tokenUrl) };
     const key = `sip:${JSON.stringify(options)}`;
-    options.audioProcessing = this.audioProcessing();
+    const audioProcessing = this.audioProcessing();
+    if (audioProcessing) options.audioProcessing = audioProcessing;
     if (key === this.clientKey && (this.client || this.connecting)) return;
     this.dropOwnedClient();
     if (!options.account && !options.tokenUrl) return;
@@ -431,9 +434,10 @@ export class AstralPhone extends LitElement {
       });
   }
 
-  /** The processing switches the attributes set (the others keep their default). */
-  private audioProcessing(): AudioProcessing {
-    return Object.fromEntries(PROCESSING.filter((k) => this[k] !== undefined).map((k) => [k, this[k]]));
+  /** The processing switches the attributes set (the others keep their default), or undefined when none is. */
+  private audioProcessing(): AudioProcessing | undefined {
+    const set = PROCESSING.filter((k) => this[k] !== undefined);
+    return set.length ? Object.fromEntries(set.map((k) => [k, this[k]])) : undefined;
   }
 
   private dropOwnedClient(): void {
