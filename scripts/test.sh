@@ -44,7 +44,7 @@ count_node "$logdir/server.log"
 # API tests of calls, channels and agents again with every test server on a fresh PostgreSQL database (store.test.ts and
 # call-history.test.ts above already run each case on both dialects).
 run_step server-postgres env ASTRAL_TEST_DIALECT=postgres node --import tsx --test --test-reporter=spec --test-concurrency=1 \
-	packages/server/test/{agents-api,channels-api,live-calls,service-calls,dial-races,ringing,call-state}.test.ts
+	packages/server/test/{agents-api,channels-api,live-calls,service-calls,dial-races,ringing,call-state,concurrent-writes}.test.ts
 count_node "$logdir/server-postgres.log"
 
 run_step widget npx web-test-runner --config packages/widget/web-test-runner.config.mjs

@@ -139,8 +139,11 @@ export class AgentStore {
     return Number(res.numDeletedRows) > 0;
   }
 
-  /** Adds the built-in agent (`akylai`) unless the instance has an agent with its key. */
+  /** Adds the built-in agent (`akylai`) unless the instance has an agent with its key (or another node adds it meanwhile). */
   async ensureDefault(instanceId: string): Promise<void> {
-    if (!(await this.byKey(instanceId, BUILT_IN_AGENT.key))) await this.insert(instanceId, BUILT_IN_AGENT);
+    if (await this.byKey(instanceId, BUILT_IN_AGENT.key)) return;
+    await this.insert(instanceId, BUILT_IN_AGENT).catch((err: unknown) => {
+      if (!(err instanceof AppError && err.code === 'conflict')) throw err;
+    });
   }
 }

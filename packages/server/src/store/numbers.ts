@@ -5,6 +5,7 @@ import { AppError } from '../util/errors.js';
 import type { SnowflakeGenerator } from '../util/snowflake.js';
 import type { Db } from './db.js';
 import type { PhoneNumbersTable } from './schema.js';
+import { writeUnique } from './unique-keys.js';
 
 export type NumberDestinationType = 'extension' | 'queue' | 'ivr' | 'ai_agent';
 
@@ -64,7 +65,7 @@ export class NumberStore {
     if (!n) throw new AppError('bad_request', 'number: must be an optional + and 2-20 digits');
     const trunkId = input.trunkId ?? null;
     const id = this.ids.next();
-    await this.db.transaction().execute(async (trx) => {
+    await writeUnique(() => this.db.transaction().execute(async (trx) => {
       if (trunkId !== null) {
         const trunk = await trx.selectFrom('trunks').select('id').where('instance_id', '=', input.instanceId).where('id', '=', trunkId).executeTakeFirst();
         if (!trunk) throw new AppError('not_found', `no trunk ${trunkId}`);
@@ -93,7 +94,7 @@ export class NumberStore {
           created_at: new Date().toISOString(),
         })
         .execute();
-    });
+    }), `number ${input.number} already exists`);
     return (await this.lookup(input.instanceId, n.digits))!;
   }
 

@@ -1,5 +1,6 @@
 // Routing targets beside users: queues (members, strategy, timeout, overflow) and IVR menus (prompt, digit choices).
 import type { Db } from './db.js';
+import { writeUnique } from './unique-keys.js';
 
 export type QueueStrategy = 'ring-all' | 'round-robin' | 'longest-idle';
 
@@ -28,7 +29,7 @@ export class RoutingStore {
   constructor(private readonly db: Db) {}
 
   async insertQueue(q: Queue): Promise<void> {
-    await this.db
+    await writeUnique(() => this.db
       .insertInto('queues')
       .values({
         id: q.id,
@@ -42,7 +43,7 @@ export class RoutingStore {
         record: q.record ? 1 : 0,
         created_at: new Date().toISOString(),
       })
-      .execute();
+      .execute(), `number ${q.number} is already in use`);
   }
 
   async queues(instanceId: string): Promise<Queue[]> {
@@ -65,7 +66,7 @@ export class RoutingStore {
   }
 
   async insertIvr(m: IvrMenu): Promise<void> {
-    await this.db
+    await writeUnique(() => this.db
       .insertInto('ivr_menus')
       .values({
         id: m.id,
@@ -76,7 +77,7 @@ export class RoutingStore {
         prompt_path: m.promptPath,
         created_at: new Date().toISOString(),
       })
-      .execute();
+      .execute(), `number ${m.number} is already in use`);
   }
 
   async ivrMenus(instanceId: string): Promise<IvrMenu[]> {

@@ -8,6 +8,7 @@ import { isHost, parseIpBlock } from '../util/net.js';
 import type { SnowflakeGenerator } from '../util/snowflake.js';
 import type { Db } from './db.js';
 import type { TrunksTable } from './schema.js';
+import { writeUnique } from './unique-keys.js';
 
 export interface Trunk {
   id: string;
@@ -125,7 +126,7 @@ export class TrunkStore {
     checkTrunkFields(input);
     const id = this.ids.next();
     const now = new Date().toISOString();
-    await this.db.transaction().execute(async (trx) => {
+    await writeUnique(() => this.db.transaction().execute(async (trx) => {
       await this.assertNameFree(trx, input.instanceId, input.name, null);
       const hasDefault = await trx.selectFrom('trunks').select('id').where('instance_id', '=', input.instanceId).where('is_default', '=', 1).executeTakeFirst();
       const isDefault = input.isDefault === true || !hasDefault;
@@ -151,14 +152,14 @@ export class TrunkStore {
           updated_at: now,
         })
         .execute();
-    });
+    }), `a trunk named ${input.name} already exists`);
     return (await this.get(input.instanceId, id))!;
   }
 
   /** Applies the changes (omitted fields keep their value); 404 for another instance's or an unknown trunk. */
   async update(instanceId: string, id: string, changes: TrunkChanges): Promise<Trunk> {
     const now = new Date().toISOString();
-    await this.db.transaction().execute(async (trx) => {
+    await writeUnique(() => this.db.transaction().execute(async (trx) => {
       const row = await trx.selectFrom('trunks').selectAll().where('instance_id', '=', instanceId).where('id', '=', id).executeTakeFirst();
       if (!row) throw new AppError('not_found', `no trunk ${id}`);
       const current = toTrunk(row);
@@ -202,7 +203,7 @@ export class TrunkStore {
         })
         .where('id', '=', id)
         .execute();
-    });
+    }), `trunk ${id} was changed at the same time; try again`);
     return (await this.get(instanceId, id))!;
   }
 

@@ -5,6 +5,7 @@ import { SecretBoxError, type SecretBox } from '../auth/secret-box.js';
 import { AppError } from '../util/errors.js';
 import type { Db } from './db.js';
 import type { VoiceChannelsTable } from './schema.js';
+import { writeUnique } from './unique-keys.js';
 
 export const VOICE_PROVIDERS = ['retell', 'pipecat'] as const;
 export type VoiceProvider = (typeof VOICE_PROVIDERS)[number];
@@ -94,7 +95,8 @@ export class VoiceChannelStore {
   /** Creates the instance's channel (provider `retell` unless given) or updates it, and enables it. */
   async configure(instanceId: string, changes: VoiceChannelChanges, box: SecretBox): Promise<VoiceChannel> {
     const now = new Date().toISOString();
-    await this.db.transaction().execute(async (trx) => {
+    // Two first set-ups at once: the later one's insert clashes and re-runs as an update of the earlier one's row.
+    await writeUnique(() => this.db.transaction().execute(async (trx) => {
       const row = await trx.selectFrom('voice_channels').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
       const secrets = row?.credentials_sealed ? openForUpdate(row.credentials_sealed, box) : {};
       for (const [name, value] of Object.entries(changes.credentials)) {
@@ -114,7 +116,7 @@ export class VoiceChannelStore {
       };
       if (row) await trx.updateTable('voice_channels').set(values).where('instance_id', '=', instanceId).execute();
       else await trx.insertInto('voice_channels').values({ instance_id: instanceId, created_at: now, ...values }).execute();
-    });
+    }), 'the voice channel was set up at the same time; try again');
     return (await this.get(instanceId))!;
   }
 
