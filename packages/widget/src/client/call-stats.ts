@@ -27,8 +27,9 @@ export function statsFrom(reports: Iterable<RTCStatsReport | undefined>): CallSt
         stats.jitter = Math.max(stats.jitter, n('jitter'));
         stats.audioLevel = Math.max(stats.audioLevel, n('audioLevel'));
         stats.codec ??= codec();
-      } else if (s.type === 'candidate-pair' && s.nominated && n('currentRoundTripTime') > 0) {
-        stats.roundTripTime = n('currentRoundTripTime');
+      } else if (s.type === 'candidate-pair' && s.nominated && typeof s.currentRoundTripTime === 'number') {
+        // Two transports (send, receive): the slower path; on loopback Chromium reports a sub-millisecond RTT as 0.
+        stats.roundTripTime = Math.max(stats.roundTripTime, n('currentRoundTripTime'));
         const [local, remote] = [get(s.localCandidateId), get(s.remoteCandidateId)];
         if (local && remote) stats.iceCandidates = { local: String(local.candidateType), remote: String(remote.candidateType), protocol: String(local.protocol) };
       }

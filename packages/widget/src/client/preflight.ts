@@ -26,7 +26,7 @@ export function preflightReport(samples: QualitySample[], last: CallStats, warni
   return {
     callQuality: callQualityOf(mos?.average ?? null),
     mos,
-    rtt: figure(samples.map((s) => s.rttMs).filter((v) => v > 0)),
+    rtt: figure(samples.map((s) => s.rttMs)),
     jitter: figure(samples.map((s) => s.jitterMs)),
     packetLoss: due > 0 ? (100 * last.packetsLost) / due : 100,
     packetsSent: last.packetsSent,
