@@ -137,6 +137,20 @@ describe('two nodes on Redis and PostgreSQL', { timeout: 180_000 }, () => {
     assert.equal(((await missing.json()) as { code: string }).code, 'not_found');
   });
 
+  test('Bob on node B calls Alice on node A: node B owns the call, Alice\'s media moves there, and her widget hangs up', async () => {
+    const [alice, bob] = [pages[0]!, pages[1]!];
+    assert.equal(await redisClient.hlen('astral:sessions:node-b'), 1, "Bob's socket is on node B");
+    const callId = await call(bob, alice, '1001');
+    assert.equal(await redisClient.get(`astral:call:${callId}`), 'node-b');
+    await assertTones(bob, BOB_HZ, alice, ALICE_HZ);
+    assert.deepEqual((await liveLegs(nodeA)).filter((l) => l.linkedid === callId).length, 2);
+    await alice.invoke('hangup');
+    await Promise.all([alice.waitState('ready'), bob.waitState('ready')]);
+    const record = await completedRecord(nodeA, callId);
+    assert.equal(record.disposition, 'ANSWERED');
+    assert.equal(record.end_reason, 'hangup');
+  });
+
   test('node B killed mid-call: node A records the call FAILED / node_lost, Bob reconnects to node A and calls Alice', async () => {
     const [alice, bob] = [pages[0]!, pages[1]!];
     const callId = await call(alice, bob, '1002');
