@@ -27,6 +27,15 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     log "the store's PostgreSQL tests need the server binaries: sudo apt-get install -y postgresql-15 (or set ASTRAL_TEST_DATABASE_URL)"
   fi
 fi
+# The multi-node tests run Debian's redis-server (each test starts its own on a free port; no service).
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    log "installing Redis for the multi-node tests (redis-server)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server) >&2
+  else
+    log "the multi-node tests need redis-server: sudo apt-get install -y redis-server"
+  fi
+fi
 log "building the widget"
 npm run --silent build:widget
 log "done: npm start serves http://localhost:${PORT:-8000}/"
