@@ -95,6 +95,9 @@ export default defineConfig({
     alias: [
       { find: /^mediasoup-client$/, replacement: here('node_modules/mediasoup-client/lib/Device.js') },
       { find: /^\.\/handlers\/ReactNative106$/, replacement: here('packages/widget/build-shims/react-native-handler.js') },
+      // Chromium 74-110's handler (the widget needs 111+) and H264 profile matching (the routers carry audio only).
+      { find: /^\.\/handlers\/Chrome74$/, replacement: here('packages/widget/build-shims/chrome74-handler.js') },
+      { find: /^h264-profile-level-id$/, replacement: here('packages/widget/build-shims/h264-profile-level-id.js') },
       { find: /^debug$/, replacement: here('packages/widget/build-shims/debug.js') },
     ],
   },
