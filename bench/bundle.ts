@@ -1,4 +1,4 @@
-// Measures the widget bundle: raw and gzip -9 sizes of the script-tag IIFE, the ES module and the on-demand sip engine.
+// Measures the widget bundle: raw and gzip -9 sizes of the script-tag IIFE, the ES module and the chunks loaded on demand.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -33,12 +33,20 @@ export function bundleRows(): string[] {
     ),
     row('bundle astral-phone.mjs (ES module), raw', `${bytes(esm.raw).padStart(11)}   ${kib(esm.raw)}`),
     row('bundle astral-phone.mjs (ES module), gzip -9', `${bytes(esm.gzip).padStart(11)}   ${kib(esm.gzip)}`),
-    ...sipRows(),
+    ...onDemandRows(),
   ];
 }
 
-/** The sip engine chunk, downloaded only by engine="sip" phones. */
-function sipRows(): string[] {
-  const sip = measureBundle('astral-phone-sip.mjs');
-  return [row('bundle astral-phone-sip.mjs (sip engine, on demand), gzip -9', `${bytes(sip.gzip).padStart(11)}   ${kib(sip.gzip)}`)];
+/** Chunks beside the script, each downloaded only when a phone needs it (vite.config.ts LAZY_CHUNKS). */
+const ON_DEMAND: [file: string, what: string][] = [
+  ['astral-phone-sip.mjs', 'sip engine'],
+  ['astral-phone-i18n-ru.mjs', 'Russian strings'],
+  ['astral-phone-i18n-es.mjs', 'Spanish strings'],
+];
+
+function onDemandRows(): string[] {
+  return ON_DEMAND.map(([file, what]) => {
+    const size = measureBundle(file);
+    return row(`bundle ${file} (${what}, on demand), gzip -9`, `${bytes(size.gzip).padStart(11)}   ${kib(size.gzip)}`);
+  });
 }
