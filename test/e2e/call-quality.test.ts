@@ -1,9 +1,12 @@
 // End to end: call-quality warnings raised by a real network fault and cleared once it is gone, and the preflight test
 // against the real server. The server runs in a network namespace with separate signalling and media links
 // (test/helpers/netns.ts): the media link from the server is squeezed with tc tbf (a real bottleneck: what does not
-// fit its rate is dropped, so the browsers lose packets) and then cut (link down) while signalling stays up.
+// fit its rate is dropped, so the browsers lose packets) and then cut (link down) while signalling stays up; a steerable
+// microphone (test/helpers/mic.ts) that delivers only its noise floor stands for one muted at the OS.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import wavefile from 'wavefile';
+import { openCallerPhone } from '../helpers/mic.js';
 import { splitNetwork, type SplitNetwork } from '../helpers/netns.js';
 import type { PageEvent, PhonePage } from '../helpers/phone.js';
 import { mintToken } from '../helpers/server.js';
@@ -31,6 +34,16 @@ interface Report {
   codec: string | null;
   iceCandidates: { local: string; remote: string; protocol: string } | null;
   isTurnRequired: boolean;
+}
+
+/** A `seconds`-long sine at `hz` as WAV bytes (played into the steerable microphone). */
+function toneWav(hz: number, seconds: number): Uint8Array {
+  const rate = 48_000;
+  const samples = new Int16Array(rate * seconds);
+  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(0.4 * 32767 * Math.sin((2 * Math.PI * hz * i) / rate));
+  const wav = new wavefile.WaveFile();
+  wav.fromScratch(1, rate, '16', samples);
+  return wav.toBuffer();
 }
 
 const names = (events: PageEvent[]) => events.map((e) => String(e.detail.name));
@@ -103,6 +116,10 @@ describe('call quality: warnings from a degraded network, preflight', { timeout:
     await Promise.all([alice.waitState('in-call'), bob.waitState('in-call')]);
     await Promise.all([alice.expectTone(BOB_HZ), bob.expectTone(ALICE_HZ)]);
     assert.deepEqual(names(await alice.events('astral-warning')).filter((n) => n !== 'constant-audio-input-level'), [], 'a clean call raises no network warning');
+    const clean = (await alice.stats()) as unknown as { mos: number | null; codec: string | null; inputLevel: number };
+    assert.ok(clean.mos !== null && clean.mos > 4.2, `MOS of a clean call (${clean.mos})`);
+    assert.equal(clean.codec?.toLowerCase(), 'opus');
+    assert.ok(clean.inputLevel > 0.1, `the microphone's level (${clean.inputLevel})`);
 
     await net!.throttleMedia(SQUEEZE_KBIT);
     await Promise.all([alice, bob].map((p) => waitWarning(p, 'astral-warning', 'high-packet-loss', RAISE_TIMEOUT_MS)));
@@ -127,5 +144,22 @@ describe('call quality: warnings from a degraded network, preflight', { timeout:
     await Promise.all([alice.waitState('ready'), bob.waitState('ready')]);
     const indicatorAfter = await alice.page.evaluate(() => document.getElementById('phone')!.shadowRoot!.querySelector('[part~="quality-warning"]'));
     assert.equal(indicatorAfter, null, 'no indicator once the call is over');
+  });
+
+  test('a microphone that delivers only its noise floor (muted at the OS) raises constant-audio-input-level; speaking clears it', async () => {
+    const caller = await openCallerPhone(stage!.browsers.alice!, stage!.site.url, stage!.server.url, await mintToken(stage!.server, 'quiet-carol'));
+    const bob = await stage!.phone('bob', await mintToken(stage!.server, 'bob'));
+    await caller.phone.waitState('ready');
+    await caller.phone.invoke('call', 'bob');
+    await bob.waitState('incoming');
+    await bob.invoke('answer');
+    await caller.phone.waitState('in-call');
+    // Ten one-second samples of a flat level, plus the first (no interval yet) and slack for a slow machine.
+    await waitWarning(caller.phone, 'astral-warning', 'constant-audio-input-level', 30_000);
+    const speech = caller.audio.say(toneWav(600, 3));
+    await waitWarning(caller.phone, 'astral-warning-cleared', 'constant-audio-input-level', 10_000);
+    await speech;
+    await stage!.closePhones();
+    await caller.phone.close();
   });
 });
