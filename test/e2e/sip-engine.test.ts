@@ -153,6 +153,59 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
     assert.ok((await packetsIn(bob, 500)) > 10, 'Bob receives RTP after resume');
   });
 
+  sipTest('microphone switch mid-call: the sender gets the new track with no re-INVITE, the far side keeps hearing; an ended track recovers; hold keeps it', async () => {
+    const [alice, bob] = [await phone('a', '1001'), await phone('b', '1002')];
+    await connect(alice, bob, '1002');
+    await bob.expectTone(440);
+    /** Alice's audio sender: its track, where the track comes from, and her current local SDP (a re-INVITE changes it). */
+    const sender = () =>
+      alice.page.evaluate(() => {
+        const client = (document.getElementById('phone') as unknown as { client: { session: { sessionDescriptionHandler: { peerConnection: RTCPeerConnection } } } }).client;
+        const pc = client.session.sessionDescriptionHandler.peerConnection;
+        const track = pc.getSenders().find((s) => s.track?.kind === 'audio')?.track ?? null;
+        return { id: track?.id ?? '', deviceId: track?.getSettings().deviceId ?? '', live: track?.readyState === 'live', sdp: pc.localDescription?.sdp ?? '' };
+      });
+    const before = await sender();
+    const target = await alice.page.evaluate(async () => {
+      const el = document.getElementById('phone') as unknown as { devices: { refresh(labels: boolean): Promise<{ inputs: { deviceId: string }[] }> } };
+      return (await el.devices.refresh(true)).inputs.find((d) => d.deviceId !== 'default')!.deviceId;
+    });
+    await alice.invoke('setInputDevice', target);
+    const switched = await sender();
+    assert.notEqual(switched.id, before.id, 'a new track on the sender');
+    assert.equal(switched.deviceId, target, 'from the chosen microphone');
+    assert.equal(switched.sdp, before.sdp, 'no re-INVITE');
+    assert.ok((await packetsIn(bob, 500)) > 10, 'Bob receives RTP after the switch');
+    await bob.expectTone(440);
+
+    await alice.page.evaluate(() => {
+      const client = (document.getElementById('phone') as unknown as { client: { session: { sessionDescriptionHandler: { peerConnection: RTCPeerConnection } } } }).client;
+      const track = client.session.sessionDescriptionHandler.peerConnection.getSenders().find((s) => s.track?.kind === 'audio')!.track!;
+      track.stop();
+      track.dispatchEvent(new Event('ended'));
+    });
+    assert.equal((await alice.waitEvent('astral-device-changed')).detail.reason, 'track-ended');
+    const recovered = await sender();
+    assert.ok(recovered.live && recovered.id !== switched.id, 'a live track again');
+    await bob.expectTone(440);
+
+    // Hold and resume renegotiate (re-INVITEs): each waits for the previous one's answer.
+    const negotiated = (direction: string) =>
+      alice.page.waitForFunction((direction) => {
+        const client = (document.getElementById('phone') as unknown as { client: { session: { sessionDescriptionHandler: { peerConnection: RTCPeerConnection } } } }).client;
+        const pc = client.session.sessionDescriptionHandler.peerConnection;
+        return pc.signalingState === 'stable' && (pc.localDescription?.sdp ?? '').includes(`a=${direction}`);
+      }, direction);
+    await alice.invoke('setHeld', true);
+    await negotiated('sendonly');
+    await alice.invoke('setHeld', false);
+    await negotiated('sendrecv');
+    assert.ok((await sender()).live, 'a live microphone after hold and resume');
+    await bob.expectTone(440);
+    assert.equal(await alice.state(), 'in-call');
+    assert.equal(await bob.state(), 'in-call');
+  });
+
   sipTest('DTMF: RFC 4733 through the RTP sender reaches the far side as the digit\'s tones; SIP INFO arrives as astral-dtmf', async () => {
     const [alice, bob] = [await phone('a', '1001'), await phone('b', '1002')];
     await connect(alice, bob, '1002');

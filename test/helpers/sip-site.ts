@@ -19,7 +19,7 @@ const page = (widgetOrigin: string) => `<!doctype html>
 <astral-phone id="phone" engine="sip"></astral-phone>
 <script>
   window.astralEvents = [];
-  for (const type of ['astral-ready', 'astral-incoming', 'astral-state', 'astral-call-ended', 'astral-error', 'astral-dtmf', 'astral-transfer']) {
+  for (const type of ['astral-ready', 'astral-incoming', 'astral-state', 'astral-call-ended', 'astral-error', 'astral-dtmf', 'astral-transfer', 'astral-device-changed']) {
     document.addEventListener(type, (e) => window.astralEvents.push({ type, detail: e.detail }));
   }
 </script>

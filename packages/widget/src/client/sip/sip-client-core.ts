@@ -290,7 +290,7 @@ export class SipClientCore extends ClientCoreBase {
     if (this.session) applyTracks(this.session, { muted: call?.muted ?? false, held: (call?.held ?? false) || this.consult !== null });
     if (this.consult) applyTracks(this.consult, { muted: call?.muted ?? false, held: false });
     // (Re-)negotiation may have opened a new microphone: watch the one in use.
-    if (this._call?.answeredAt && this.micLine.micTrack()) this.devices.useMic(this.micLine);
+    if (this.micLine.micTrack()) this.devices.useMic(this.micLine);
   }
 
   /** Points the audio element at the audible session's remote stream. */
