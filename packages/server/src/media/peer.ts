@@ -1,4 +1,5 @@
-// MediaPeer: one widget session's media on the SFU — a send and a receive WebRTC transport, its producers and consumers.
+// MediaPeer: one widget session's media on the SFU — a send and a receive WebRTC transport, its producers and consumers,
+// and its preflight loopback.
 import type { types } from 'mediasoup';
 import type { TransportOptions } from '@astral/protocol';
 import { AppError } from '../util/errors.js';

@@ -1,5 +1,5 @@
 // MediaSession: the widget's mediasoup-client side — device, the two long-lived transports (with ICE recovery), mic
-// producer, consumers, stats.
+// producer, consumers, stats, and the preflight loopback.
 import type { CallCodec, ClientResults, ConsumeOffer, MediaSetup } from '@astral/protocol';
 import { Device, type types } from 'mediasoup-client';
 import { statsFrom } from './call-stats.js';
