@@ -70,6 +70,14 @@ describe('<astral-phone> language choice', () => {
     await statusReads(plain, 'Ready');
   });
 
+  it('takes a POSIX-style tag (ru_RU), which Intl itself refuses', async () => {
+    const { el, client } = await mountPhone();
+    el.lang = 'ru_RU';
+    await statusReads(el, 'Готов');
+    await startCall(el, client, { answeredAt: Date.now() - 5_000 });
+    equal(text(part(el, 'timer')), '00:05', 'timer formatted');
+  });
+
   it('falls back to English for a language without a catalogue', async () => {
     const { el } = await mountPhone();
     el.lang = 'de';

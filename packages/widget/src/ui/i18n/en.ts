@@ -1,6 +1,6 @@
 // The English catalogue of <astral-phone>: every user-visible string, and the key set other catalogues must match.
 /**
- * Keys are `area.name`; `{name}` placeholders are filled by `translate()`. Add a key here and to every other
+ * Keys are `area.name`; `{name}` placeholders are filled by LocaleController.t(). Add a key here and to every other
  * catalogue (ru.ts, es.ts): a catalogue missing a key fails the typecheck.
  */
 export const en = {

@@ -2,7 +2,24 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { en, type StringKey, type StringOverrides, type Strings } from './en.js';
 import { loadCatalogue, loadedCatalogue, supportedLanguage, type Language } from './catalogues.js';
-import { translate, type TranslateParams } from './translate.js';
+
+export type TranslateParams = Readonly<Record<string, string | number>>;
+
+/** `text` with each `{param}` replaced (an unknown placeholder is left as written). */
+function fill(text: string, params?: TranslateParams): string {
+  if (!params) return text;
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+}
+
+/** `tag` for Intl when it is valid and of the chosen language (`ru-RU` keeps its region), else the language itself. */
+function intlLocale(tag: string, lang: Language): string {
+  if (supportedLanguage(tag) !== lang) return lang;
+  try {
+    return Intl.getCanonicalLocales(tag)[0] ?? lang;
+  } catch {
+    return lang; // e.g. `ru_RU`, which Intl refuses
+  }
+}
 
 /** The `lang` of the element itself or of its nearest ancestor, crossing shadow roots; '' when none. */
 export function inheritedLang(el: Element): string {
@@ -34,8 +51,7 @@ export class LocaleController implements ReactiveController {
 
   /** The string for `key` in the chosen language (an override first), placeholders filled. */
   t(key: StringKey, params?: TranslateParams): string {
-    const override = this.overrides[key];
-    return override !== undefined ? translate({ ...this.catalogue, [key]: override }, key, params) : translate(this.catalogue, key, params);
+    return fill(this.overrides[key] ?? this.catalogue[key], params);
   }
 
   hostConnected(): void {
@@ -55,7 +71,7 @@ export class LocaleController implements ReactiveController {
   private resolve(): void {
     const asked = inheritedLang(this.host) || navigator.language || 'en';
     const lang = supportedLanguage(asked) ?? 'en';
-    const locale = lang === 'en' && supportedLanguage(asked) !== 'en' ? 'en' : asked;
+    const locale = intlLocale(asked, lang);
     if (lang === this.lang && locale === this.locale) return;
     this.lang = lang;
     this.locale = locale;
