@@ -80,6 +80,26 @@ describe('devices mid-call', { timeout: 90_000 }, () => {
     assert.equal((await dora.events('astral-call-ended')).length + (await emil.events('astral-call-ended')).length, 0, 'no call ended');
   });
 
+  test('the device panel of the built widget (its own chunk) lists the microphones and switches one mid-call', async () => {
+    const [dora, emil] = await answeredCall();
+    const before = await mic(dora);
+    await dora.page.click('astral-phone [part~="devices-button"]'); // Playwright's CSS pierces the shadow root
+    const select = dora.page.locator('astral-phone [part~="input-select"]');
+    await select.waitFor();
+    const options = await select.locator('option').evaluateAll((list) => list.map((o) => ({ value: (o as HTMLOptionElement).value, label: o.textContent ?? '' })));
+    const pick = options.find((o) => o.value && o.value !== before.deviceId);
+    assert.ok(pick && /Fake Audio Input/.test(pick.label), `labelled microphones: ${JSON.stringify(options)}`);
+    await select.selectOption(pick.value);
+    await dora.page.waitForFunction(
+      (id) => (document.getElementById('phone') as unknown as { client: { media: { producer: { track: MediaStreamTrack } } } }).client.media.producer.track.getSettings().deviceId === id,
+      pick.value,
+    );
+    assert.equal((await mic(dora)).producerId, before.producerId, 'the same producer');
+    await inboundGrows(emil, 50);
+    await emil.expectTone(DORA_HZ);
+    assert.equal(await emil.state(), 'in-call');
+  });
+
   test('a microphone track that ends mid-call is reacquired without dropping the call', async () => {
     const [dora, emil] = await answeredCall();
     const before = await mic(dora);
