@@ -41,10 +41,12 @@ if run_step typecheck npx tsc -p tsconfig.json --noEmit; then passed=$((passed +
 run_step server node --import tsx --test --test-reporter=spec --test-concurrency=1 packages/server/test/*.test.ts
 count_node "$logdir/server.log"
 
-# API tests of calls, channels and agents again with every test server on a fresh PostgreSQL database (store.test.ts and
-# call-history.test.ts above already run each case on both dialects).
+# API tests of calls, channels, agents, instances, keys, trunks, the voice channel, webhooks and concurrent writes again
+# with every test server on a fresh PostgreSQL database (store.test.ts and call-history.test.ts above already run each
+# case on both dialects; secrets at rest are checked in the rows there, see test/at-rest.ts).
 run_step server-postgres env ASTRAL_TEST_DIALECT=postgres node --import tsx --test --test-reporter=spec --test-concurrency=1 \
-	packages/server/test/{agents-api,channels-api,live-calls,service-calls,dial-races,ringing,call-state,concurrent-writes}.test.ts
+	packages/server/test/{agents-api,channels-api,live-calls,service-calls,dial-races,ringing,call-state,concurrent-writes}.test.ts \
+	packages/server/test/{instances-api,tokens-api,trunks-api,voice-channel-api,webhooks}.test.ts
 count_node "$logdir/server-postgres.log"
 
 run_step widget npx web-test-runner --config packages/widget/web-test-runner.config.mjs

@@ -23,6 +23,9 @@ export interface TestServer {
 const onPostgres = process.env.ASTRAL_TEST_DIALECT === 'postgres';
 const databaseOfDataDir = new Map<string, string>();
 
+/** The PostgreSQL database of the test servers on `dataDir` (ASTRAL_TEST_DIALECT=postgres); undefined on SQLite. */
+export const postgresDatabaseOf = (dataDir: string): string | undefined => databaseOfDataDir.get(dataDir);
+
 /** A random 500-port media range within 20000-39499, as the e2e servers pick theirs. */
 function rtcPorts(): { ASTRAL_RTC_MIN_PORT: string; ASTRAL_RTC_MAX_PORT: string } {
   const min = 20_000 + Math.floor(Math.random() * 39) * 500;

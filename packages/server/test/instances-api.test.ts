@@ -3,13 +3,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import SqliteDatabase from 'better-sqlite3';
 import { io, type Socket } from 'socket.io-client';
-import { ackRequest, ADMIN_KEY, api, createKey, startTestServer, widgetSocket, type TestServer } from './helpers.js';
+import { rowsOfInstance, storedInClear } from './at-rest.js';
+import { ackRequest, ADMIN_KEY, api, createKey, postgresDatabaseOf, startTestServer, widgetSocket, type TestServer } from './helpers.js';
 
 let t: TestServer;
 const sockets: Socket[] = [];
@@ -26,15 +26,7 @@ const newInstance = async (name: string) => {
   assert.equal(key.status, 201, JSON.stringify(key.body));
   return { id: String(res.body.id), key: String(key.body.key) };
 };
-const rowsOf = (instanceId: string) => {
-  const db = new SqliteDatabase(join(t.dataDir, 'astral.db'), { readonly: true });
-  try {
-    const tables = (db.prepare("SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'instance_id')").all() as { name: string }[]).map((r) => r.name);
-    return Object.fromEntries(tables.map((name) => [name, (db.prepare(`SELECT count(*) AS n FROM ${name} WHERE instance_id = ?`).get(instanceId) as { n: number }).n]).filter(([, n]) => n !== 0));
-  } finally {
-    db.close();
-  }
-};
+const rowsOf = (instanceId: string) => rowsOfInstance(t.dataDir, instanceId);
 
 describe('/api/v1/instances', () => {
   test('a platform admin creates an instance (201 {id,name,created_at}), lists and gets it', async () => {
@@ -60,7 +52,7 @@ describe('/api/v1/instances', () => {
     assert.deepEqual(Object.keys(res.body).sort(), ['id', 'key']);
     const key = String(res.body.key);
     assert.match(key, /^ak_/);
-    assert.equal(readFileSync(join(t.dataDir, 'astral.db')).includes(key), false, 'not stored in clear');
+    assert.equal(await storedInClear(t.dataDir, key), false, 'not stored in clear');
     assert.equal((await t.server.store.apiKeys.list(b.id)).find((k) => k.id === res.body.id)?.name, 'b-reader');
     assert.equal((await api(t, 'GET', '/api/v1/calls/count', { key })).status, 200);
     assert.equal((await api(t, 'GET', '/api/v1/trunks', { key })).status, 403);
@@ -105,10 +97,10 @@ describe('/api/v1/instances', () => {
 
     assert.equal((await api(t, 'DELETE', `/api/v1/instances/${b.id}`, { key: ADMIN_KEY })).status, 409, 'a call is in progress');
     await store.calls.markEnded(callId, { disposition: 'ANSWERED', endReason: 'hangup', endedAt: new Date(), duration: 1, talkTime: 1 });
-    for (const table of ['api_keys', 'users', 'calls', 'queues', 'trunks', 'phone_numbers', 'bots', 'voice_channels', 'agents']) assert.ok(rowsOf(b.id)[table], `${table} had rows`);
+    for (const table of ['api_keys', 'users', 'calls', 'queues', 'trunks', 'phone_numbers', 'bots', 'voice_channels', 'agents']) assert.ok((await rowsOf(b.id))[table], `${table} had rows`);
 
     assert.equal((await api(t, 'DELETE', `/api/v1/instances/${b.id}`, { key: ADMIN_KEY })).status, 204);
-    assert.deepEqual(rowsOf(b.id), {}, 'no row of the instance is left');
+    assert.deepEqual(await rowsOf(b.id), {}, 'no row of the instance is left');
     assert.deepEqual(await store.journeys.steps(callId), []);
     assert.equal(existsSync(recording), false, 'its recording is gone');
     assert.equal((await api(t, 'GET', '/api/v1/trunks', { key: b.key })).status, 401, 'its keys no longer work');
@@ -249,7 +241,10 @@ describe('isolation: a key of instance B against instance A (the default) object
 describe('the instances CLI', () => {
   const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
   const cli = (...args: string[]) => {
-    const res = spawnSync(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, ASTRAL_DATA_DIR: t.dataDir }, encoding: 'utf8' });
+    // The server's database: its data dir's file, or its PostgreSQL database (ASTRAL_TEST_DIALECT=postgres).
+    const database = postgresDatabaseOf(t.dataDir);
+    const env = { ...process.env, ASTRAL_DATA_DIR: t.dataDir, ...(database ? { ASTRAL_DATABASE_URL: database } : {}) };
+    const res = spawnSync(process.execPath, ['--import', 'tsx', 'packages/server/src/cli.ts', ...args], { cwd: ROOT, env, encoding: 'utf8' });
     return { code: res.status, out: res.stdout, err: res.stderr };
   };
 

@@ -1,9 +1,8 @@
 // REST contract of POST /api/v1/tokens, /healthz, the demo token endpoint and the error body shape.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
+import { storedInClear } from './at-rest.js';
 import { ADMIN_KEY, api, createKey, startTestServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
@@ -79,18 +78,7 @@ describe('POST /api/v1/tokens', () => {
 
   test('API keys are stored hashed, never in plain text', async () => {
     const key = await createKey(t, 'secret-check', ['calls.read']);
-    const db = readFileSync(join(t.dataDir, 'astral.db'));
-    const wal = (() => {
-      try {
-        return readFileSync(join(t.dataDir, 'astral.db-wal'));
-      } catch {
-        return Buffer.alloc(0);
-      }
-    })();
-    for (const k of [key, ADMIN_KEY]) {
-      assert.equal(db.includes(k), false);
-      assert.equal(wal.includes(k), false);
-    }
+    for (const k of [key, ADMIN_KEY]) assert.equal(await storedInClear(t.dataDir, k), false);
   });
 });
 

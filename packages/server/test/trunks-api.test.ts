@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import SqliteDatabase from 'better-sqlite3';
 import Fastify from 'fastify';
 import { errorMapper } from '../src/api/errors.js';
 import { trunksApi } from '../src/api/trunks.js';
@@ -11,6 +10,7 @@ import { useStrictValidation } from '../src/api/validation.js';
 import { ApiKeyService } from '../src/auth/api-keys.js';
 import { SecretBox, SecretBoxError, SecretPurposes } from '../src/auth/secret-box.js';
 import { ipAllowList, isHost, parseIpBlock } from '../src/util/net.js';
+import { readDatabase, storedInClear } from './at-rest.js';
 import { ADMIN_KEY, api, createKey, startTestServer, type TestServer } from './helpers.js';
 
 const SECRET_KEY = 'trunk-test-secret-key-0123456789abcdef';
@@ -29,14 +29,8 @@ const clearTrunks = async () => {
   const trunks = await t.server.store.trunks.list(t.server.instanceId);
   for (const tr of [...trunks.filter((x) => !x.isDefault), ...trunks.filter((x) => x.isDefault)]) await t.server.store.trunks.remove(t.server.instanceId, tr.id);
 };
-const rawTrunkRow = (id: string) => {
-  const db = new SqliteDatabase(join(t.dataDir, 'astral.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT * FROM trunks WHERE id = ?').get(id) as Record<string, unknown>;
-  } finally {
-    db.close();
-  }
-};
+const rawTrunkRow = (id: string) =>
+  readDatabase(t.dataDir, async (db) => (await db.selectFrom('trunks').selectAll().where('id', '=', id).executeTakeFirstOrThrow()) as Record<string, unknown>);
 
 describe('SecretBox and address helpers', () => {
   test('seal/open round-trips with a fresh IV; tampering, another key or another purpose fail', () => {
@@ -279,11 +273,11 @@ describe('PATCH /api/v1/trunks/:id', () => {
   test('omitted fields keep their value, null clears, the password is re-sealed; the rules hold on the result', async () => {
     const created = await createTrunk({ username: 'acct', password: PASSWORD, realm: 'r.example', caller_id: '15550000001', allowed_ips: ['10.0.0.0/8'] });
     const id = created.body.id as string;
-    const before = rawTrunkRow(id).password_sealed;
+    const before = (await rawTrunkRow(id)).password_sealed;
     const port = await api(t, 'PATCH', `/api/v1/trunks/${id}`, { key: ADMIN_KEY, body: { port: 5080, codecs: ['PCMA', 'PCMU'] } });
     assert.equal(port.status, 200);
     assert.deepEqual(port.body, { ...created.body, port: 5080, codecs: ['PCMA', 'PCMU'] });
-    assert.equal(rawTrunkRow(id).password_sealed, before, 'password untouched when omitted');
+    assert.equal((await rawTrunkRow(id)).password_sealed, before, 'password untouched when omitted');
     assert.equal((await api(t, 'PATCH', `/api/v1/trunks/${id}`, { key: ADMIN_KEY, body: {} })).status, 200);
 
     const reg = await api(t, 'PATCH', `/api/v1/trunks/${id}`, { key: ADMIN_KEY, body: { register: true, transport: 'tcp', name: `${created.body.name}-renamed` } });
@@ -294,7 +288,7 @@ describe('PATCH /api/v1/trunks/:id', () => {
     const cleared = await api(t, 'PATCH', `/api/v1/trunks/${id}`, { key: ADMIN_KEY, body: { register: false, password: null, realm: null, caller_id: null, username: null } });
     assert.equal(cleared.status, 200);
     assert.deepEqual([cleared.body.has_password, cleared.body.username, cleared.body.realm, cleared.body.caller_id, cleared.body.register], [false, null, null, null, false]);
-    assert.equal(rawTrunkRow(id).password_sealed, null);
+    assert.equal((await rawTrunkRow(id)).password_sealed, null);
 
     const newPass = `${PASSWORD}-2`;
     const set = await api(t, 'PATCH', `/api/v1/trunks/${id}`, { key: ADMIN_KEY, body: { password: newPass, username: 'acct2' } });
@@ -326,7 +320,7 @@ describe('password at rest', () => {
   test('the stored column is sealed, not the plaintext, and opens with the SecretBox of the secret key', async () => {
     const res = await createTrunk({ username: 'acct', password: PASSWORD, register: true });
     const id = res.body.id as string;
-    const row = rawTrunkRow(id);
+    const row = await rawTrunkRow(id);
     const sealed = row.password_sealed as string;
     assert.equal(typeof sealed, 'string');
     assert.equal(sealed.includes(PASSWORD), false);
@@ -337,12 +331,8 @@ describe('password at rest', () => {
     const target = await t.server.store.trunks.withSecret(id, box);
     assert.deepEqual([target?.name, target?.host, target?.port, target?.transport, target?.username, target?.password], [res.body.name, 'sip.carrier.example', 5060, 'udp', 'acct', PASSWORD]);
     assert.equal((await t.server.store.trunks.get(t.server.instanceId, id)) && 'password' in (await t.server.store.trunks.get(t.server.instanceId, id))!, false);
-    // Nowhere in the database files (main file and write-ahead log).
-    const { readFileSync, existsSync } = await import('node:fs');
-    for (const file of ['astral.db', 'astral.db-wal']) {
-      const path = join(t.dataDir, file);
-      if (existsSync(path)) assert.equal(readFileSync(path).includes(PASSWORD), false, file);
-    }
+    // Nowhere in the database as stored (SQLite: its files, write-ahead log included; PostgreSQL: any row).
+    assert.equal(await storedInClear(t.dataDir, PASSWORD), false);
   });
 });
 

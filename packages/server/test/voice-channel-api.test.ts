@@ -1,11 +1,10 @@
 // Seed 003's voice channel: exact status shape, set up and update, sealed credentials, active calls, FastAPI errors, logs.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import SqliteDatabase from 'better-sqlite3';
 import { SecretBox, SecretPurposes } from '../src/auth/secret-box.js';
+import { readDatabase, storedInClear } from './at-rest.js';
 import { ADMIN_KEY, api, createKey, startTestServer, type TestServer } from './helpers.js';
 
 const SECRET_KEY = 'voice-test-secret-key-0123456789abcdef';
@@ -38,14 +37,8 @@ after(() => t.close());
 
 const voicePath = (instanceId = t.server.instanceId) => `/v1/instances/${instanceId}/channels/voice`;
 const bearer = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
-const rawRow = (instanceId: string) => {
-  const db = new SqliteDatabase(join(t.dataDir, 'astral.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT * FROM voice_channels WHERE instance_id = ?').get(instanceId) as Record<string, unknown> | undefined;
-  } finally {
-    db.close();
-  }
-};
+const rawRow = (instanceId: string) =>
+  readDatabase(t.dataDir, async (db) => (await db.selectFrom('voice_channels').selectAll().where('instance_id', '=', instanceId).executeTakeFirst()) as Record<string, unknown> | undefined);
 const reset = async () => {
   await t.server.store.voiceChannels.remove(t.server.instanceId);
 };
@@ -105,16 +98,13 @@ describe('GET|POST|DELETE /v1/instances/{instance_id}/channels/voice', () => {
   test('credentials are sealed at rest: not in the row, not in the database files; they open only under the voice purpose', async () => {
     await reset();
     await api(t, 'POST', voicePath(), { key: ADMIN_KEY, body: { api_key: RETELL, openai_api_key: OPENAI, webhook_secret: WEBHOOK_SECRET } });
-    const row = rawRow(t.server.instanceId)!;
+    const row = (await rawRow(t.server.instanceId))!;
     assert.equal(Object.values(row).some((v) => typeof v === 'string' && (v.includes(OPENAI) || v.includes(RETELL) || v.includes(WEBHOOK_SECRET))), false);
     assert.deepEqual(JSON.parse(row.credential_names as string), ['api_key', 'openai_api_key', 'webhook_secret']);
     const sealed = row.credentials_sealed as string;
     assert.deepEqual(JSON.parse(new SecretBox(Buffer.from(SECRET_KEY), SecretPurposes.voiceCredentials).open(sealed)), { api_key: RETELL, openai_api_key: OPENAI, webhook_secret: WEBHOOK_SECRET });
     assert.throws(() => new SecretBox(Buffer.from(SECRET_KEY), SecretPurposes.trunkPassword).open(sealed));
-    for (const file of ['astral.db', 'astral.db-wal']) {
-      const path = join(t.dataDir, file);
-      if (existsSync(path)) assert.equal(readFileSync(path).includes(OPENAI), false, file);
-    }
+    assert.equal(await storedInClear(t.dataDir, OPENAI), false, 'nowhere in the database as stored');
   });
 
   test('credentials sealed under another secret key: a POST answers 409 until DELETE and a new set-up', async () => {
@@ -134,7 +124,7 @@ describe('GET|POST|DELETE /v1/instances/{instance_id}/channels/voice', () => {
     const res = await fetch(t.url + voicePath(), { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     assert.equal(res.status, 204);
     assert.equal(await res.text(), '');
-    assert.equal(rawRow(t.server.instanceId), undefined);
+    assert.equal(await rawRow(t.server.instanceId), undefined);
     const box = new SecretBox(Buffer.from(SECRET_KEY), SecretPurposes.voiceCredentials);
     assert.deepEqual(await t.server.store.voiceChannels.credentials(t.server.instanceId, box), {});
     assert.equal((await api(t, 'GET', voicePath(), { key: ADMIN_KEY })).body.status, 'not_configured');

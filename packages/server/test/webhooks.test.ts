@@ -7,10 +7,10 @@ import { createServer as createHttpServer, type IncomingHttpHeaders, type Server
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import SqliteDatabase from 'better-sqlite3';
 import type { Socket } from 'socket.io-client';
 import { ApiKeyService } from '../src/auth/api-keys.js';
 import { backoffMs } from '../src/webhooks/dispatcher.js';
+import { readDatabase } from './at-rest.js';
 import { ackRequest, ADMIN_KEY, api, startTestServer, widgetSocket, type TestServer } from './helpers.js';
 
 const RETRY = { ASTRAL_WEBHOOK_RETRY_BASE_MS: '60', ASTRAL_WEBHOOK_RETRY_MAX_MS: '200' };
@@ -146,9 +146,7 @@ describe('webhooks API', () => {
     assert.equal(got.status, 200);
     assert.deepEqual(got.body, { id: created.id, url: created.url, events: created.events, created_at: created.created_at });
 
-    const db = new SqliteDatabase(join(t.dataDir, 'astral.db'), { readonly: true });
-    const row = db.prepare('SELECT secret_sealed FROM webhooks WHERE id = ?').get(created.id) as { secret_sealed: string };
-    db.close();
+    const row = await readDatabase(t.dataDir, (db) => db.selectFrom('webhooks').select('secret_sealed').where('id', '=', created.id).executeTakeFirstOrThrow());
     assert.match(row.secret_sealed, /^v1\./);
     assert.ok(!row.secret_sealed.includes(created.secret.slice(6)), 'not stored in clear');
 
@@ -300,9 +298,7 @@ describe('deliveries', () => {
       first = null;
       const failedAttempts = receiver.at('/restart').length;
       assert.ok(receiver.at('/restart').every((r) => r.status === 500));
-      const db = new SqliteDatabase(join(dataDir, 'astral.db'), { readonly: true });
-      const row = db.prepare('SELECT status FROM webhook_deliveries WHERE webhook_id = ?').get(id) as { status: string };
-      db.close();
+      const row = await readDatabase(dataDir, (db) => db.selectFrom('webhook_deliveries').select('status').where('webhook_id', '=', id).executeTakeFirstOrThrow());
       assert.equal(row.status, 'pending', 'still queued while no server runs');
 
       serverUp = false;
