@@ -10,7 +10,7 @@ const SAMPLE_MS = 1000;
 /** What the test runs on: the loopback MediaSession.loopback() opened, and whether the phone is still free for it. */
 export interface PreflightLink {
   stats(): Promise<CallStats>;
-  /** False once a call started (the test is abandoned). */
+  /** False once the phone left ready (a call, a lost connection): the test is abandoned. */
   stillIdle(): boolean;
 }
 
@@ -39,7 +39,7 @@ export function preflightReport(samples: QualitySample[], last: CallStats, warni
   };
 }
 
-/** Samples `link` every second for the test's duration, reporting progress; rejects (invalid_state) when a call starts meanwhile. */
+/** Samples `link` every second for the test's duration, reporting progress; rejects (invalid_state) when the phone leaves ready meanwhile. */
 export async function runPreflight(
   link: PreflightLink,
   options: PreflightOptions,
@@ -54,7 +54,7 @@ export async function runPreflight(
   let prev = await link.stats();
   while (Date.now() - startedAt < durationMs) {
     await new Promise((r) => setTimeout(r, SAMPLE_MS));
-    if (!link.stillIdle()) throw fail('invalid_state', 'a call started during the preflight');
+    if (!link.stillIdle()) throw fail('invalid_state', 'the phone left ready during the preflight (a call, or a lost connection)');
     const cur = await link.stats();
     const sample = sampleBetween(prev, cur, false);
     prev = cur;
