@@ -3,6 +3,7 @@
 // keeps receiving RTP and hearing the tone; nobody's call drops.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
+import { axeViolations, describeViolations } from '../helpers/axe.js';
 import type { PhonePage } from '../helpers/phone.js';
 import { mintToken } from '../helpers/server.js';
 import { startStage, type Stage } from '../helpers/stage.js';
@@ -80,7 +81,7 @@ describe('devices mid-call', { timeout: 90_000 }, () => {
     assert.equal((await dora.events('astral-call-ended')).length + (await emil.events('astral-call-ended')).length, 0, 'no call ended');
   });
 
-  test('the device panel of the built widget (its own chunk) lists the microphones and switches one mid-call', async () => {
+  test('the device panel of the built widget (its own chunk) lists the microphones, passes axe-core, and switches one mid-call', async () => {
     const [dora, emil] = await answeredCall();
     const before = await mic(dora);
     await dora.page.click('astral-phone [part~="devices-button"]'); // Playwright's CSS pierces the shadow root
@@ -89,6 +90,11 @@ describe('devices mid-call', { timeout: 90_000 }, () => {
     const options = await select.locator('option').evaluateAll((list) => list.map((o) => ({ value: (o as HTMLOptionElement).value, label: o.textContent ?? '' })));
     const pick = options.find((o) => o.value && o.value !== before.deviceId);
     assert.ok(pick && /Fake Audio Input/.test(pick.label), `labelled microphones: ${JSON.stringify(options)}`);
+    // The test site is a bare page (no lang, no landmarks): only what axe finds inside the phone's shadow DOM counts.
+    const inPhone = (await axeViolations(dora.page))
+      .map((v) => ({ ...v, nodes: v.nodes.filter((n) => n.target.length > 1) }))
+      .filter((v) => v.nodes.length > 0);
+    assert.equal(inPhone.length, 0, describeViolations(inPhone));
     await select.selectOption(pick.value);
     await dora.page.waitForFunction(
       (id) => (document.getElementById('phone') as unknown as { client: { media: { producer: { track: MediaStreamTrack } } } }).client.media.producer.track.getSettings().deviceId === id,
