@@ -42,6 +42,7 @@ const ON_DEMAND: [file: string, what: string][] = [
   ['astral-phone-sip.mjs', 'sip engine'],
   ['astral-phone-i18n-ru.mjs', 'Russian strings'],
   ['astral-phone-i18n-es.mjs', 'Spanish strings'],
+  ['astral-phone-devices.mjs', 'device panel'],
 ];
 
 function onDemandRows(): string[] {
