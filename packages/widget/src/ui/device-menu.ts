@@ -48,7 +48,7 @@ export class DeviceMenuController implements ReactiveController {
         aria-controls="astral-devices"
         @click=${() => this.toggle()}
       >${slidersIcon}</button>
-      ${this.open && this.panel ? this.panel.devicePanel(l, devices, actions, () => this.close()) : nothing}
+      ${this.open && this.panel ? this.panel.devicePanel({ html, nothing }, l, devices, actions, () => this.close()) : nothing}
     </div>`;
   }
 
