@@ -79,7 +79,7 @@ const timeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
  * Rings `size` sockets: `min(size, MAX_CHANNEL_RECIPIENTS - 1)` users (the bot takes one recipient slot) with the
  * sockets spread over them as evenly as possible, in a fresh channel; `rounds` measured rings after a warm-up.
  */
-async function measureSize(server: RunningServer, bot: { id: string; token: string }, botSocket: Socket, size: number, rounds: number): Promise<FanoutResult> {
+async function measureSize(server: RunningServer, bot: { id: string; token: string }, botSocket: Socket, size: number, rounds: number, nodes: RunningServer[]): Promise<FanoutResult> {
   const userCount = Math.min(size, MAX_CHANNEL_RECIPIENTS - 1);
   const users: { token: string; user_id: string }[] = [];
   for (let i = 0; i < userCount; i++) users.push(await mintTokenBody(server, `fanout-${size}-${i}-${Date.now().toString(36)}`));
@@ -91,8 +91,9 @@ async function measureSize(server: RunningServer, bot: { id: string; token: stri
   const sockets: Socket[] = [];
   let round: Round | null = null;
   try {
+    // Several nodes: each user's widget sockets alternate between them (socket k of the size on node k mod n).
     for (const [u, n] of perUser.entries()) {
-      sockets.push(...(await Promise.all(Array.from({ length: n }, () => connect(server, users[u]!.token)))));
+      sockets.push(...(await Promise.all(Array.from({ length: n }, (_, j) => connect(nodes[(sockets.length + j) % nodes.length]!, users[u]!.token)))));
     }
     sockets.forEach((socket, i) => {
       socket.on('call:incoming', (data: { callId: string }, ack: (res: Ack) => void) => {
@@ -152,15 +153,18 @@ async function measureSize(server: RunningServer, bot: { id: string; token: stri
   }
 }
 
-/** Runs every size; returns the table lines to print. */
-export async function runFanout(server: RunningServer, rounds: number, log: (line: string) => void): Promise<string[]> {
+/**
+ * Runs every size (or `sizes`); returns the table lines to print. The bot rings through `server`; widget sockets connect
+ * to `nodes` in turn (default: all to `server`).
+ */
+export async function runFanout(server: RunningServer, rounds: number, log: (line: string) => void, sizes: readonly number[] = FANOUT_SIZES, nodes: RunningServer[] = [server]): Promise<string[]> {
   const bot = await createBot(server, 'fanout-bench');
   const botSocket = await connect(server, bot.token);
   const results: FanoutResult[] = [];
   try {
-    for (const size of FANOUT_SIZES) {
+    for (const size of sizes) {
       const started = Date.now();
-      const r = await measureSize(server, bot, botSocket, size, rounds);
+      const r = await measureSize(server, bot, botSocket, size, rounds, nodes);
       results.push(r);
       log(
         `  ${r.layout.padEnd(50)} ${r.last.length}/${rounds} rings in ${((Date.now() - started) / 1000).toFixed(1)} s` +

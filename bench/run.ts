@@ -17,6 +17,7 @@ import { runRecordingIngest } from './recording-ingest.js';
 import { runWidgetMemory } from './widget-memory.js';
 import { runSipSection } from './sip.js';
 import { FANOUT_SIZES, runFanout, WARMUP_ROUNDS } from './fanout.js';
+import { NODE_FANOUT_SIZES, runFanoutAcrossNodes } from './fanout-nodes.js';
 import { POLL_MS, preparePage } from './probes.js';
 import { GAP_TARGET_MS, MOVE_REGIONS, runRegionMove } from './region-move.js';
 import { runMouthToEar } from './mouth-to-ear.js';
@@ -43,6 +44,8 @@ const ONLY_RECORDING = process.env.BENCH_ONLY === 'recording';
 const SKIP_RECORDING = process.env.BENCH_SKIP_RECORDING === '1' && !ONLY_RECORDING;
 const HISTORY_ROWS = Math.max(1000, Number.parseInt(process.env.BENCH_HISTORY_ROWS ?? '', 10) || 1_000_000);
 const HISTORY_REQUESTS = Math.max(50, Number.parseInt(process.env.BENCH_HISTORY_REQUESTS ?? '', 10) || 100);
+/** BENCH_ONLY=nodes runs the ring fan-out across two nodes (Redis + PostgreSQL) alone. */
+const ONLY_NODES = process.env.BENCH_ONLY === 'nodes';
 /** BENCH_ONLY=history runs call history alone, on SQLite and then PostgreSQL (ASTRAL_TEST_DATABASE_URL, else a throwaway cluster). */
 const ONLY_HISTORY = process.env.BENCH_ONLY === 'history';
 /** The whole run is abandoned (and cleaned up) after this long (call history gets 4 minutes per database of it, the SIP section 4). */
@@ -63,6 +66,18 @@ async function cleanup(): Promise<void> {
   site = undefined;
   await server?.stop().catch(() => undefined);
   server = undefined;
+}
+
+/** Ring fan-out with the widget sockets split over two nodes (the bot rings through node A). */
+async function nodeFanoutSection(): Promise<void> {
+  out(`Ring fan-out across two nodes (Redis + PostgreSQL, 1 worker each; bot rings through node A; sockets alternate A, B), ${NODE_FANOUT_SIZES.join(' / ')} sockets:`);
+  const lines = await runFanoutAcrossNodes(RINGS, out, (c) => void closers.push(c));
+  out();
+  out('Results');
+  for (const line of lines) out('  ' + line);
+  out();
+  out("  Half of each ring's sockets are on node B: their call:incoming (and its ack) crosses Redis through socket.io's adapter,");
+  out("  after node A asks node B (Redis RPC) to move each rung session's media to A, the node owning the call.");
 }
 
 async function main(): Promise<void> {
@@ -88,6 +103,10 @@ async function main(): Promise<void> {
     await mouthToEarSection(browser);
     return;
   }
+  if (ONLY_NODES) {
+    await nodeFanoutSection();
+    return;
+  }
   if (ONLY_RECORDING) {
     await runRecordingIngest(out, (c) => void closers.push(c));
     out();
@@ -101,6 +120,10 @@ async function main(): Promise<void> {
   if (SKIP_CALLS) out('Calls, ring fan-out and region move: skipped (BENCH_SKIP_CALLS=1)');
   else await browserSections();
   await cleanup(); // browsers, pages and servers of those sections would compete for the CPU with the next one
+  out();
+
+  await nodeFanoutSection();
+  await cleanup();
   out();
 
   if (SKIP_SIP) out('SIP trunk: skipped (BENCH_SKIP_SIP=1)');

@@ -58,13 +58,13 @@ export class ClusterBus {
   }
 
   /** Calls `method` on one node; rejects `unavailable` when it does not answer in time. */
-  call<R>(nodeId: string, method: string, args: unknown): Promise<R> {
+  call<R>(nodeId: string, method: string, args: unknown, timeoutMs = this.timeoutMs): Promise<R> {
     const id = randomUUID();
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new AppError('unavailable', `node ${nodeId} did not answer ${method} in time`));
-      }, this.timeoutMs);
+      }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       const request: RpcRequest = { kind: 'req', id, from: this.nodeId, method, args };
       this.redis.publish(nodeChannel(nodeId), JSON.stringify(request)).catch((err: unknown) => {

@@ -1,6 +1,6 @@
 // Cluster: multi-node Astral over Redis (ASTRAL_REDIS_URL) — the node registry, presence, call ownership, routing of a
 // widget's events to the node owning its call (whose media it then uses), and closing a lost node's calls (`node_lost`).
-import type { ClientEventName, ClientPayload, ServerToClientEvents } from '@astral/protocol';
+import type { Ack, ClientEventName, ClientPayload, ServerToClientEvents } from '@astral/protocol';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { FastifyBaseLogger } from 'fastify';
 import type { CallControl } from '../calls/call-control.js';
@@ -40,7 +40,7 @@ const callKey = (callId: string) => `astral:call:${callId}`;
 const nodeCallsKey = (nodeId: string) => `astral:calls:${nodeId}`;
 
 interface ForwardedEvent { event: ClientEventName; sessionId: string; payload: unknown }
-interface Placement { sessionId: string; nodeId: string; callId: string | null }
+interface WidgetRequest { sessionId: string; event: 'media:consume' | 'call:incoming'; payload: unknown; timeoutMs: number }
 
 export class Cluster {
   readonly bus: ClusterBus;
@@ -81,7 +81,7 @@ export class Cluster {
     parts.gateway.io.adapter(createAdapter(this.bus.duplicate(), this.bus.duplicate()));
     this.presence = new Presence(this.bus, parts.sessions, (sessionId) => parts.calls.sessionClosed(sessionId));
     this.bus.handle<ForwardedEvent, unknown>('event', ({ event, sessionId, payload }) => parts.gateway.handle(event, sessionId, payload));
-    this.bus.handle<Placement, null>('media:place', ({ sessionId, nodeId, callId }) => (this.placeLocal(sessionId, nodeId, callId), null));
+    this.bus.handle<WidgetRequest, unknown>('widget:request', ({ sessionId, event, payload, timeoutMs }, from) => this.requestHere(from, sessionId, event, payload, timeoutMs));
     this.bus.handle<{ sessionId: string }, null>('media:release', ({ sessionId }) => (parts.media.closeSession(sessionId), null));
     await this.registry.start();
     await this.presence.start(this.registry.live.map((n) => n.id));
@@ -128,23 +128,27 @@ export class Cluster {
     return result;
   }
 
-  /** The widget notifier, with rung sessions' media brought to this node (it owns the call) before they are alerted. */
-  notifier(widgets: SessionNotifier): SessionNotifier {
+  /**
+   * The widget notifier: events fan out through the adapter; acknowledged requests go to the session's node in one RPC
+   * each (ack included). A rung session's media moves to this node, which owns the call, before it is alerted.
+   */
+  notifier(widgets: Gateway): SessionNotifier {
     return {
       notify: (sessionId, event, payload) => widgets.notify(sessionId, event, payload),
       dispatch: (ids, event, payload) => widgets.dispatch(ids, event, payload),
-      request: async (sessionId, event, payload, timeoutMs) => {
-        if (event === 'call:incoming') await this.placeHere(sessionId, (payload as { callId: string }).callId);
-        return widgets.request(sessionId, event, payload, timeoutMs);
+      request: (sessionId, event, payload, timeoutMs) => {
+        const home = this.presence!.homeOf(sessionId);
+        if (home === this.nodeId) return this.requestHere(this.nodeId, sessionId, event, payload, timeoutMs);
+        const request: WidgetRequest = { sessionId, event, payload, timeoutMs };
+        return this.bus.call(home, 'widget:request', request, timeoutMs + 1_000);
       },
     };
   }
 
-  /** A session rung for (or joining) a call of this node gets its media here, wherever its socket is. */
-  private async placeHere(sessionId: string, callId: string): Promise<void> {
-    const home = this.presence!.homeOf(sessionId);
-    if (home === this.nodeId) this.placeLocal(sessionId, this.nodeId, callId);
-    else await this.bus.call(home, 'media:place', { sessionId, nodeId: this.nodeId, callId } satisfies Placement);
+  /** On a session's own node: an acknowledged request of the node owning its call (a ring first brings its media there). */
+  private requestHere(owner: string, sessionId: string, event: WidgetRequest['event'], payload: unknown, timeoutMs: number): Promise<Ack<Record<string, never>>> {
+    if (event === 'call:incoming') this.placeLocal(sessionId, owner, (payload as { callId: string }).callId);
+    return this.parts!.gateway.request(sessionId, event, payload as never, timeoutMs);
   }
 
   /** On a session's own node: its media moves to `nodeId` (old transports close, its widget rebuilds them there). */

@@ -251,13 +251,7 @@ export class Gateway implements SessionNotifier {
     timeoutMs: number,
   ): Promise<Ack<Record<string, never>>> {
     const socket = this.io.sockets.sockets.get(sessionId);
-    if (!socket) {
-      // On another node (through the Redis adapter), or gone: every socket in the session's room answers.
-      const room = this.io.to(sessionId).timeout(timeoutMs) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack<Record<string, never>>[]> };
-      const [ack] = await room.emitWithAck(event, payload);
-      if (!ack) throw new AppError('not_found', `session ${sessionId} is gone`);
-      return ack;
-    }
+    if (!socket) throw new AppError('not_found', `session ${sessionId} is gone`);
     const emitter = socket.timeout(timeoutMs) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack<Record<string, never>>> };
     return emitter.emitWithAck(event, payload);
   }

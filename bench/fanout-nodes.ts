@@ -1,0 +1,27 @@
+// Ring fan-out across two nodes: Redis + PostgreSQL + two server processes; the bot rings through node A, the widget
+// sockets are split over both, so half of every ring crosses Redis (socket.io's adapter) to node B.
+import { randomBytes } from 'node:crypto';
+import { freshPostgresDatabase } from '../packages/server/test/postgres.js';
+import { startRedis } from '../test/helpers/redis.js';
+import { startServer } from '../test/helpers/server.js';
+import { runFanout } from './fanout.js';
+
+/** Sockets rung per measured size (the target applies to 100). */
+export const NODE_FANOUT_SIZES = [10, 100] as const;
+
+/** Starts the cluster, measures, stops it; returns the table lines. */
+export async function runFanoutAcrossNodes(rounds: number, log: (line: string) => void, closer: (c: { close(): Promise<void> }) => void): Promise<string[]> {
+  const redis = await startRedis();
+  closer({ close: () => redis.stop() });
+  const shared = {
+    ASTRAL_REDIS_URL: redis.url,
+    ASTRAL_DATABASE_URL: await freshPostgresDatabase(),
+    ASTRAL_SECRET_KEY: randomBytes(32).toString('hex'),
+    ASTRAL_RECORDING: 'false',
+  };
+  const nodeA = await startServer({ ...shared, ASTRAL_NODE_ID: 'bench-a', ASTRAL_WORKERS: '1' });
+  closer({ close: () => nodeA.stop() });
+  const nodeB = await startServer({ ...shared, ASTRAL_NODE_ID: 'bench-b', ASTRAL_WORKERS: '1', ASTRAL_BOOTSTRAP_API_KEY: nodeA.apiKey });
+  closer({ close: () => nodeB.stop() });
+  return runFanout(nodeA, rounds, log, NODE_FANOUT_SIZES, [nodeA, nodeB]);
+}
