@@ -1,11 +1,11 @@
 // Mouth-to-ear latency on loopback: a tone pulse played into one phone's microphone (test/helpers/mic.ts) → the pulse's
 // onset detected in the audio the other phone receives, through the real server and SFU; p50/p95 over many pulses.
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import wavefile from 'wavefile';
 import { openCallerPhone } from '../test/helpers/mic.js';
 import { mintToken, type RunningServer } from '../test/helpers/server.js';
 import type { Site } from '../test/helpers/site.js';
-import { latencyRow, percentile } from './stats.js';
+import { latencyRow, percentile, row } from './stats.js';
 
 export const MOUTH_TO_EAR_TARGET_MS = 80;
 const PULSE_HZ = 1000;
@@ -23,8 +23,11 @@ function pulseWav(): Uint8Array {
   return wav.toBuffer();
 }
 
-/** Runs in the ear page: timestamps (epoch ms) every onset of sound after ≥ 150 ms of quiet in the remote audio. */
-function installEar(frames: number): void {
+/**
+ * Runs in a page: timestamps (epoch ms) every onset of sound after ≥ 150 ms of quiet in the remote audio, or (`local`)
+ * in the page's own microphone: the detector's own delay, without the network.
+ */
+function installDetector(frames: number, local: boolean): void {
   const ctx = new AudioContext({ sampleRate: 48_000 });
   void ctx.resume();
   const node = ctx.createScriptProcessor(frames, 1, 1);
@@ -48,7 +51,8 @@ function installEar(frames: number): void {
   };
   node.connect(ctx.destination);
   const connected = new Set<string>();
-  setInterval(() => {
+  if (local) void navigator.mediaDevices.getUserMedia({ audio: true }).then((mic) => ctx.createMediaStreamSource(mic).connect(node));
+  else setInterval(() => {
     const phone = document.getElementById('phone') as unknown as { client?: { remoteStream?: MediaStream | null } };
     for (const track of phone.client?.remoteStream?.getAudioTracks() ?? []) {
       if (connected.has(track.id)) continue;
@@ -56,7 +60,38 @@ function installEar(frames: number): void {
       ctx.createMediaStreamSource(new MediaStream([track])).connect(node);
     }
   }, 20);
-  (window as unknown as { __ear: () => number[] }).__ear = () => onsets;
+  (window as unknown as { __onsets: () => number[] }).__onsets = () => onsets;
+}
+
+const detect = (page: Page, local: boolean) =>
+  // As source text: tsx's esbuild wraps named functions in __name(), which the page does not have.
+  page.evaluate(`(() => { const __name = (f) => f; (${installDetector.toString()})(${EAR_FRAMES}, ${local}); })()`);
+const onsetsOf = (page: Page) => page.evaluate(() => (window as unknown as { __onsets: () => number[] }).__onsets()) as Promise<number[]>;
+
+/** The ear's jitter buffer so far: total delay (s) and samples emitted, over its consumers' inbound RTP (NetEq). */
+function jitterBuffer(page: Page): Promise<{ delay: number; emitted: number }> {
+  return page.evaluate(async () => {
+    type Consumer = { getStats(): Promise<RTCStatsReport> };
+    const client = (document.getElementById('phone') as unknown as { client: { media: { consumers: Map<string, Consumer> } } }).client;
+    let delay = 0;
+    let emitted = 0;
+    for (const consumer of client.media.consumers.values()) {
+      (await consumer.getStats()).forEach((s: { type: string; jitterBufferDelay?: number; jitterBufferEmittedCount?: number }) => {
+        if (s.type !== 'inbound-rtp') return;
+        delay += s.jitterBufferDelay ?? 0;
+        emitted += s.jitterBufferEmittedCount ?? 0;
+      });
+    }
+    return { delay, emitted };
+  });
+}
+
+/** For each pulse sent, the delay to the first onset heard after it (within the gap). */
+function delays(sent: number[], onsets: number[]): number[] {
+  return sent.flatMap((at) => {
+    const heard = onsets.find((t) => t >= at && t < at + PULSE_GAP_MS);
+    return heard === undefined ? [] : [heard - at];
+  });
 }
 
 /** Calls between two steerable-mic phones of `browser`, pulses `count` times, and returns the result rows. */
@@ -76,27 +111,28 @@ export async function runMouthToEar(
   await ear.phone.waitState('incoming');
   await ear.phone.invoke('answer');
   await Promise.all([mouth.phone.waitState('in-call'), ear.phone.waitState('in-call')]);
-  // As source text: tsx's esbuild wraps named functions in __name(), which the page does not have.
-  await ear.phone.page.evaluate(`(() => { const __name = (f) => f; (${installEar.toString()})(${EAR_FRAMES}); })()`);
+  await detect(ear.phone.page, false);
+  await detect(mouth.phone.page, true);
   await new Promise((r) => setTimeout(r, 1500)); // the consumer is flowing and the jitter buffer has settled
   const origin = (await mouth.phone.page.evaluate(() => performance.timeOrigin)) as number;
   const wav = pulseWav();
   const sent: number[] = [];
+  const buffered = await jitterBuffer(ear.phone.page);
   for (let i = 0; i < count; i++) {
     const { startedAt } = await mouth.audio.say(wav);
     sent.push(origin + startedAt);
     await new Promise((r) => setTimeout(r, PULSE_GAP_MS));
   }
-  const onsets = (await ear.phone.page.evaluate(() => (window as unknown as { __ear: () => number[] }).__ear())) as number[];
+  const after = await jitterBuffer(ear.phone.page);
+  const latencies = delays(sent, await onsetsOf(ear.phone.page));
+  const local = delays(sent, await onsetsOf(mouth.phone.page));
   await mouth.phone.invoke('hangup');
-  const latencies: number[] = [];
-  for (const at of sent) {
-    const heard = onsets.find((t) => t >= at && t < at + PULSE_GAP_MS);
-    if (heard !== undefined) latencies.push(heard - at);
-  }
+  const jitterMs = after.emitted > buffered.emitted ? (1000 * (after.delay - buffered.delay)) / (after.emitted - buffered.emitted) : NaN;
   const verdict = latencies.length && percentile(latencies, 95) <= MOUTH_TO_EAR_TARGET_MS ? 'met' : 'missed';
   return [
     latencyRow('mouth-to-ear, pulse into A\'s mic → B hears it', latencies, `target p95 <= ${MOUTH_TO_EAR_TARGET_MS} ms (${verdict})`),
+    latencyRow('  A hears its own mic, same detector (no network)', local),
+    row('  of it: B\'s jitter buffer, mean delay', `${jitterMs.toFixed(1)} ms (NetEq jitterBufferDelay / emitted samples over the pulses)`),
     `${latencies.length}/${count} pulses detected`,
   ];
 }

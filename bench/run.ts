@@ -270,7 +270,9 @@ async function mouthToEarSection(browser: Browser): Promise<void> {
   out('  A 100 ms 1 kHz pulse is played into A\'s steerable microphone (WebAudio, test/helpers/mic.ts) every 0.7 s; B\'s page');
   out('  timestamps the first sample above 0.05 after >= 150 ms of quiet in the remote track (ScriptProcessor, 256 frames =');
   out('  5.3 ms resolution). Clock: performance.timeOrigin + performance.now() in both pages. Includes capture, Opus encode,');
-  out('  the SFU, the jitter buffer and decode; not a loudspeaker or sound card (headless Chromium has neither).');
+  out('  the SFU, the jitter buffer and decode; not a loudspeaker or sound card (headless Chromium has neither). "A hears its');
+  out('  own mic": the same detector on the mouth page\'s own microphone track (capture + detection, no network), part of the');
+  out('  figure above; the jitter buffer grows with the machine\'s load (audio threads scheduled late look like network jitter).');
 }
 
 const watchdog = setTimeout(() => {
