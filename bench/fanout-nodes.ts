@@ -23,5 +23,10 @@ export async function runFanoutAcrossNodes(rounds: number, log: (line: string) =
   closer({ close: () => nodeA.stop() });
   const nodeB = await startServer({ ...shared, ASTRAL_NODE_ID: 'bench-b', ASTRAL_WORKERS: '1', ASTRAL_BOOTSTRAP_API_KEY: nodeA.apiKey });
   closer({ close: () => nodeB.stop() });
-  return runFanout(nodeA, rounds, log, NODE_FANOUT_SIZES, [nodeA, nodeB]);
+  // The same rings with every socket on node A first: what the second node adds, apart from the shared PostgreSQL.
+  log('  all sockets on node A:');
+  const alone = await runFanout(nodeA, rounds, log, [100], [nodeA]);
+  log('  sockets alternating A, B:');
+  const split = await runFanout(nodeA, rounds, log, NODE_FANOUT_SIZES, [nodeA, nodeB]);
+  return ['all sockets on node A (the reference on the same PostgreSQL):', ...alone.map((l) => '  ' + l), 'sockets alternating node A, node B:', ...split.map((l) => '  ' + l)];
 }

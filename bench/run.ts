@@ -70,7 +70,7 @@ async function cleanup(): Promise<void> {
 
 /** Ring fan-out with the widget sockets split over two nodes (the bot rings through node A). */
 async function nodeFanoutSection(): Promise<void> {
-  out(`Ring fan-out across two nodes (Redis + PostgreSQL, 1 worker each; bot rings through node A; sockets alternate A, B), ${NODE_FANOUT_SIZES.join(' / ')} sockets:`);
+  out(`Ring fan-out across two nodes (Redis + PostgreSQL, 1 worker each; bot rings through node A), 100 sockets on node A, then ${NODE_FANOUT_SIZES.join(' / ')} sockets alternating A, B:`);
   const lines = await runFanoutAcrossNodes(RINGS, out, (c) => void closers.push(c));
   out();
   out('Results');

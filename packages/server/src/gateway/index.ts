@@ -236,7 +236,9 @@ export class Gateway implements SessionNotifier {
   }
 
   notify<E extends keyof ServerToClientEvents>(sessionId: string, event: E, payload: Parameters<ServerToClientEvents[E]>[0]): void {
-    (this.io.to(sessionId) as unknown as { emit(e: string, p: unknown): void }).emit(event, payload);
+    // A socket of this node straight away; another node's through the adapter (several nodes: Redis).
+    const target = this.io.sockets.sockets.get(sessionId) ?? this.io.to(sessionId);
+    (target as unknown as { emit(e: string, p: unknown): void }).emit(event, payload);
   }
 
   dispatch<E extends keyof GatewayDispatch>(principalIds: string[], event: E, payload: GatewayDispatch[E]): void {
