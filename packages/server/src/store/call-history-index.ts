@@ -1,7 +1,7 @@
 // What call history's accelerators (day counters and a substring search index) offer, whichever dialect keeps them.
 //
 // Both are derived data kept exact by triggers on `calls` (so every writer, present or future, keeps them right) and
-// rebuilt from `calls` when installed: call-history-sqlite.ts (FTS5 trigram) and call-history-postgres.ts (pg_trgm)
+// rebuilt from `calls` when installed: call-history-sqlite.ts (FTS5 trigram) and call-history-postgres.ts (pg_trgm side table)
 // implement them. The query layer (call-history.ts) uses them only where `detect` finds them; without them it runs
 // portable queries over `calls` that return the same results, only slower on big tables.
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
@@ -25,8 +25,11 @@ export interface HistoryIndexes {
   drop(db: Kysely<any>): Promise<void>;
   /** Which accelerators this database has. */
   detect(db: Kysely<any>): Promise<Accelerators>;
-  /** Calls whose id, from_number or to_number contain `term`, case-insensitively, through the index (FTS_MIN_TERM_CHARS or more). */
-  searchMatch(term: string): RawBuilder<SqlBool>;
+  /**
+   * Calls whose id, from_number or to_number contain `term`, case-insensitively, through the index (FTS_MIN_TERM_CHARS or
+   * more). `drives`: the match is a conjunct of a selective search whose hits should drive the query (see unindexed).
+   */
+  searchMatch(term: string, drives: boolean): RawBuilder<SqlBool>;
   /** Calls of every instance matching searchMatch(term): exact for one instance when holdsAllCalls says so. */
   countSearchHits(db: Kysely<any>, term: string): Promise<number>;
   /** A reference to `column` that no index serves, where the dialect's planner needs telling that a search drives the query. */

@@ -75,7 +75,10 @@ async function detect(db: Kysely<any>): Promise<Accelerators> {
   };
 }
 
-/** `calls.id IN (…)` the index's hits: a quoted FTS5 phrase is the term's trigrams at consecutive positions, i.e. the exact substring. */
+/**
+ * `calls.id IN (…)` the index's hits: a quoted FTS5 phrase is the term's trigrams at consecutive positions, i.e. the
+ * exact substring. Driving hits need nothing more here: unindexed keeps the other terms off their indexes.
+ */
 function searchMatch(term: string): RawBuilder<SqlBool> {
   return sql<SqlBool>`calls.id IN (SELECT calls_search.id FROM calls_search WHERE calls_search MATCH ${phraseOf(term)})`;
 }

@@ -130,6 +130,7 @@ export class CallHistoryStore {
   async list(instanceId: string, f: HistoryFilter, limit: number, offset: number): Promise<{ rows: HistoryRow[]; total: number }> {
     const acc = await this.accel();
     let total: number;
+    let scanned: number | undefined;
     let before = f.startedBefore;
     let skip = offset;
     if (acc.counters && offset >= SEEK_MIN_OFFSET && f.from === undefined && f.to === undefined && f.search === undefined) {
@@ -149,14 +150,13 @@ export class CallHistoryStore {
         newer += calls;
       }
     } else {
-      total = await this.count(instanceId, f);
+      // What a walk of the newest-first index would scan (the filter without its search), counted beside the hits.
+      const mayWalk = acc.counters && indexedTextSearch(f, acc) && PRINTABLE_ASCII.test(f.search);
+      [total, scanned] = await Promise.all([this.count(instanceId, f), mayWalk ? this.count(instanceId, { ...f, search: undefined }) : undefined]);
     }
     if (offset >= total) return { rows: [], total };
     let text: TextMatch = 'index';
-    if (acc.counters && indexedTextSearch(f, acc) && PRINTABLE_ASCII.test(f.search)) {
-      const scanned = await this.count(instanceId, { ...f, search: undefined });
-      if ((skip + limit) * scanned <= WALK_PER_HIT * total * total) text = 'like';
-    }
+    if (scanned !== undefined && (skip + limit) * scanned <= WALK_PER_HIT * total * total) text = 'like';
     const rows = await this.db
       .selectFrom('calls')
       .select(COLUMNS)
@@ -267,7 +267,7 @@ export class CallHistoryStore {
     if (f.startedFrom !== undefined) c.push(eb(col('calls.started_at'), '>=', f.startedFrom));
     if (f.startedBefore !== undefined) c.push(eb(col('calls.started_at'), '<', f.startedBefore));
     if (s !== undefined) {
-      const match = this.textMatch(eb, s.text, text === 'index' && usesSearchIndex(s.text, acc));
+      const match = this.textMatch(eb, s.text, text === 'index' && usesSearchIndex(s.text, acc), drive);
       if (part === 'all') {
         const any: Expression<SqlBool>[] = [match];
         if (s.directions.length > 0) any.push(eb('calls.direction', 'in', s.directions));
@@ -283,8 +283,8 @@ export class CallHistoryStore {
   }
 
   /** id, from_number or to_number contains the term, case-insensitively: the trigram index, or lower() LIKE on any dialect. */
-  private textMatch(eb: Eb, term: string, useIndex: boolean): Expression<SqlBool> {
-    if (useIndex) return this.indexes.searchMatch(term);
+  private textMatch(eb: Eb, term: string, useIndex: boolean, drives: boolean): Expression<SqlBool> {
+    if (useIndex) return this.indexes.searchMatch(term, drives);
     const pattern = containsPattern(term.toLowerCase());
     const like = (col: 'calls.id' | 'calls.from_number' | 'calls.to_number') => sql<SqlBool>`lower(${sql.ref(col)}) LIKE ${pattern} ESCAPE '\\'`;
     return eb.or([like('calls.id'), like('calls.from_number'), like('calls.to_number')]);
