@@ -114,7 +114,10 @@ export class Cluster {
     if (typeof callId === 'string') {
       if (calls.get(callId)) return null;
       const owner = await this.bus.redis.get(callKey(callId));
-      return owner && owner !== this.nodeId && this.registry.isLive(owner) ? owner : null;
+      const remote = owner && owner !== this.nodeId && this.registry.isLive(owner) ? owner : null;
+      // A reconnected widget rebuilt its media here before resuming: it would not be the owner's. It ends the call as a drop.
+      if (remote && event === 'call:resume') throw new AppError('not_found', `call ${callId} is on another node; it cannot be resumed from this one`);
+      return remote;
     }
     const mediaNode = this.presence!.mediaNodeOf(session.id);
     return MEDIA_EVENTS.has(event) && mediaNode !== this.nodeId ? mediaNode : null;
