@@ -88,7 +88,7 @@ describe('call quality: warnings from a degraded network, preflight', { timeout:
     assert.equal(report.packetLoss, 0, 'nothing lost on the loopback');
     assert.ok(report.packetsReceived > 100 && report.packetsSent >= report.packetsReceived, `packets ${report.packetsSent} → ${report.packetsReceived}`);
     assert.ok(report.mos && report.mos.average > 4.2, 'MOS of a clean path');
-    assert.ok(report.rtt && report.rtt.average >= 0 && report.rtt.average < 100, `RTT ${report.rtt?.average} ms is a local one`);
+    assert.ok(report.rtt && report.rtt.average >= 0 && report.rtt.average < 400, `RTT ${report.rtt?.average} ms under the warning threshold`);
     assert.ok(report.jitter && report.jitter.average < 30, 'jitter under the warning threshold');
     assert.equal(report.codec?.toLowerCase(), 'opus');
     assert.deepEqual(report.iceCandidates, { local: 'host', remote: 'host', protocol: 'udp' });
