@@ -13,7 +13,7 @@ if ! command -v "${CHROMIUM_PATH:-chromium}" >/dev/null 2>&1; then
 		exit 1
 	fi
 fi
-[ -f packages/widget/dist/astral-phone.js ] && [ -f packages/widget/dist/astral-phone-sip.mjs ] || npm run --silent build:widget
+[ -f packages/widget/dist/astral-phone.js ] && [ -f packages/widget/dist/astral-phone-sip.mjs ] && [ -f packages/widget/dist/astral-phone-preflight.mjs ] || npm run --silent build:widget
 
 passed=0
 failed=0
