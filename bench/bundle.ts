@@ -43,6 +43,7 @@ const ON_DEMAND: [file: string, what: string][] = [
   ['astral-phone-i18n-ru.mjs', 'Russian strings'],
   ['astral-phone-i18n-es.mjs', 'Spanish strings'],
   ['astral-phone-devices.mjs', 'device panel'],
+  ['astral-phone-preflight.mjs', 'preflight test'],
 ];
 
 function onDemandRows(): string[] {
