@@ -25,6 +25,7 @@ let redis: RunningRedis;
 let redisClient: Redis;
 let nodeA: RunningServer;
 let nodeB: RunningServer;
+let nodeC: RunningServer | undefined;
 let balancer: Balancer;
 let site: Site;
 let browsers: { alice: Browser; bob: Browser };
@@ -74,11 +75,12 @@ async function assertTones(caller: PhonePage, callerHz: number, callee: PhonePag
 describe('two nodes on Redis and PostgreSQL', { timeout: 180_000 }, () => {
   let aliceToken: string;
   let bobToken: string;
+  let shared: Record<string, string>;
 
   before(async () => {
     redis = await startRedis();
     redisClient = new Redis(redis.url);
-    const shared = {
+    shared = {
       ASTRAL_REDIS_URL: redis.url,
       ASTRAL_DATABASE_URL: await freshPostgresDatabase(),
       ASTRAL_SECRET_KEY: randomBytes(32).toString('hex'),
@@ -103,7 +105,7 @@ describe('two nodes on Redis and PostgreSQL', { timeout: 180_000 }, () => {
     await Promise.all(Object.values(browsers ?? {}).map((b) => b.close()));
     await site?.close();
     await balancer?.close();
-    await Promise.all([nodeA?.stop(), nodeB?.stop()]);
+    await Promise.all([nodeA?.stop(), nodeB?.stop(), nodeC?.stop()]);
     redisClient?.disconnect();
     await redis?.stop();
   });
@@ -172,5 +174,29 @@ describe('two nodes on Redis and PostgreSQL', { timeout: 180_000 }, () => {
     const second = await completedRecord(nodeA, again);
     assert.equal(second.disposition, 'ANSWERED');
     assert.equal(second.end_reason, 'hangup');
+  });
+
+  test('a node owning a call dies: node A closes its record FAILED / node_lost, and Alice, whose media was there, calls again', async () => {
+    const [alice, bob] = [pages[0]!, pages[1]!];
+    nodeC = await startServer({ ...shared, ASTRAL_NODE_ID: 'node-c', ASTRAL_BOOTSTRAP_API_KEY: nodeA.apiKey });
+    // Bob opens a second tab, on node C, and calls Alice from it: node C owns the call and hosts its media.
+    const bobOnC = await open(browsers.bob, nodeC.url, bobToken);
+    const callId = await call(bobOnC, alice, '1001');
+    assert.equal(await redisClient.get(`astral:call:${callId}`), 'node-c');
+    await assertTones(bobOnC, BOB_HZ, alice, ALICE_HZ);
+
+    nodeC.process.kill('SIGKILL');
+    const record = await completedRecord(nodeA, callId);
+    assert.equal(record.disposition, 'FAILED');
+    assert.equal(record.end_reason, 'node_lost');
+    await alice.waitState('ready');
+    const ended = (await alice.events('astral-call-ended')).at(-1)!;
+    assert.deepEqual([ended.detail.callId, ended.detail.reason], [callId, 'node_lost']);
+
+    // Alice's media is back on node A: she calls Bob's tab there.
+    await call(alice, bob, '1002');
+    await assertTones(alice, ALICE_HZ, bob, BOB_HZ);
+    await alice.invoke('hangup');
+    await Promise.all([alice.waitState('ready'), bob.waitState('ready')]);
   });
 });
