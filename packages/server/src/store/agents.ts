@@ -9,14 +9,14 @@ export const AGENT_PROVIDERS = ['local', 'pipecat', 'retell', 'openai-realtime']
 export type AgentProvider = (typeof AGENT_PROVIDERS)[number];
 
 /** The pipeline's vendors per stage (`local`: pocketsphinx, the scripted dialogue, espeak-ng); see agents/vendors/. */
-export const STT_VENDORS = ['local', 'deepgram', 'openai'] as const;
-export const LLM_VENDORS = ['local', 'openai', 'anthropic'] as const;
-export const TTS_VENDORS = ['local', 'elevenlabs', 'cartesia', 'openai'] as const;
+export const STT_VENDORS = ['local', 'deepgram', 'openai', 'google'] as const;
+export const LLM_VENDORS = ['local', 'openai', 'anthropic', 'google'] as const;
+export const TTS_VENDORS = ['local', 'elevenlabs', 'cartesia', 'openai', 'google'] as const;
 export type SttVendor = (typeof STT_VENDORS)[number];
 export type LlmVendor = (typeof LLM_VENDORS)[number];
 export type TtsVendor = (typeof TTS_VENDORS)[number];
 /** The cloud vendors, whose base URL an agent may override (a self-hosted compatible server, a test fake). */
-export const CLOUD_VENDORS = ['deepgram', 'openai', 'anthropic', 'elevenlabs', 'cartesia'] as const;
+export const CLOUD_VENDORS = ['deepgram', 'openai', 'anthropic', 'elevenlabs', 'cartesia', 'google'] as const;
 export type CloudVendor = (typeof CLOUD_VENDORS)[number];
 
 export interface AgentFields {

@@ -2,6 +2,7 @@
 import type { CallCodec, CallEnded, PartyInfo } from '@astral/protocol';
 import { DeviceManager } from './devices.js';
 import { MediaSession } from './media-session.js';
+import { loadMediasoup } from './mediasoup-loader.js';
 import { measureRegionRtts } from './regions.js';
 import { AstralError, openSocket, request, type GatewaySocket } from './signaling.js';
 import { TokenSource } from './token-source.js';
@@ -63,6 +64,7 @@ export class AstralClientCore extends ClientCoreBase {
     if (this.socket) return this._state === 'ready' ? Promise.resolve() : this.waitReady('connection closed before the phone was ready');
     this.setState('connecting');
     this.devices.listen(true);
+    loadMediasoup().catch(() => undefined); // fetched while the token and socket come up; media setup reports a failure
     return this.tokens.get().then(
       (token) => {
         this.openSocket(token);

@@ -1,15 +1,18 @@
 // MediaSession: the widget's mediasoup-client side — device, the two long-lived transports (with ICE recovery), mic
 // producer, consumers, stats, and the preflight loopback.
 import type { CallCodec, ClientResults, ConsumeOffer, MediaSetup } from '@astral/protocol';
-import { Device, type types } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
 import { statsFrom } from './call-stats.js';
 import { IceRecovery } from './ice-recovery.js';
 import type { MicLine } from './devices.js';
+import { loadMediasoup } from './mediasoup-loader.js';
+import type { Device } from './mediasoup.js';
 import type { CallStats } from './types.js';
 import { request, type GatewaySocket } from './signaling.js';
 
 export class MediaSession implements MicLine {
-  private device = new Device();
+  /** Loaded with mediasoup-client (a lazy chunk) by the first setup. */
+  private device: Device | null = null;
   private send: types.Transport | null = null;
   private recv: types.Transport | null = null;
   private producer: types.Producer | null = null;
@@ -68,15 +71,16 @@ export class MediaSession implements MicLine {
   }
 
   private async build(): Promise<void> {
-    const setup: MediaSetup = await request(this.socket, 'media:setup', {});
+    const [setup, DeviceClass]: [MediaSetup, typeof Device] = await Promise.all([request(this.socket, 'media:setup', {}), loadMediasoup()]);
     this.region = setup.region;
-    this.device = new Device();
-    await this.device.load({ routerRtpCapabilities: setup.routerRtpCapabilities as types.RtpCapabilities });
-    await request(this.socket, 'media:capabilities', { rtpCapabilities: this.device.rtpCapabilities as never });
+    const device = new DeviceClass();
+    this.device = device;
+    await device.load({ routerRtpCapabilities: setup.routerRtpCapabilities as types.RtpCapabilities });
+    await request(this.socket, 'media:capabilities', { rtpCapabilities: device.rtpCapabilities as never });
     const iceServers = setup.iceServers as RTCIceServer[];
     const create = (dir: 'send' | 'recv') => {
       const options = { ...(setup[dir] as types.TransportOptions), iceServers };
-      const transport = dir === 'send' ? this.device.createSendTransport(options) : this.device.createRecvTransport(options);
+      const transport = dir === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
       transport.on('connect', ({ dtlsParameters }, done, fail) => {
         request(this.socket, 'media:connect', { transportId: transport.id, dtlsParameters: dtlsParameters as never }).then(() => done(), fail);
       });
@@ -138,7 +142,7 @@ export class MediaSession implements MicLine {
 
   private async produce(track: MediaStreamTrack, callId: string, muted: boolean): Promise<void> {
     const wanted = this.codec && `audio/${this.codec.toLowerCase()}`;
-    const codec = wanted ? this.device.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === wanted) : undefined;
+    const codec = wanted ? this.device?.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === wanted) : undefined;
     this.producer = await this.send!.produce({
       track,
       stopTracks: false,

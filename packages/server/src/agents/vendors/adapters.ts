@@ -9,6 +9,9 @@ import { AnthropicDialogue } from './anthropic-llm.js';
 import { CartesiaTts } from './cartesia-tts.js';
 import { DeepgramStt } from './deepgram-stt.js';
 import { ElevenLabsTts } from './elevenlabs-tts.js';
+import { GoogleDialogue } from './google-llm.js';
+import { GoogleStt } from './google-stt.js';
+import { GoogleTts } from './google-tts.js';
 import { OpenAiDialogue } from './openai-llm.js';
 import { OpenAiStt } from './openai-stt.js';
 import { OpenAiTts } from './openai-tts.js';
@@ -24,12 +27,14 @@ export const STT_ADAPTERS: Partial<Record<SttVendor, (ctx: AdapterContext) => Sp
   local: ({ agent }) => new PocketsphinxStt(agentScript(agent).phrases()),
   deepgram: ({ agent, vendor }) => new DeepgramStt({ ...vendor, language: agent.language }),
   openai: ({ agent, vendor }) => new OpenAiStt({ ...vendor, language: agent.language }),
+  google: ({ agent, vendor }) => new GoogleStt({ ...vendor, language: agent.language }),
 };
 
 export const LLM_ADAPTERS: Partial<Record<LlmVendor, (ctx: AdapterContext) => Dialogue>> = {
   local: ({ agent }) => agentScript(agent),
   openai: ({ agent, vendor }) => new OpenAiDialogue({ ...vendor, agent }),
   anthropic: ({ agent, vendor }) => new AnthropicDialogue({ ...vendor, agent }),
+  google: ({ agent, vendor }) => new GoogleDialogue({ ...vendor, agent }),
 };
 
 export const TTS_ADAPTERS: Partial<Record<TtsVendor, (ctx: AdapterContext) => TextToSpeech>> = {
@@ -37,4 +42,5 @@ export const TTS_ADAPTERS: Partial<Record<TtsVendor, (ctx: AdapterContext) => Te
   elevenlabs: ({ agent, vendor }) => new ElevenLabsTts({ ...vendor, voiceId: agent.voice }),
   cartesia: ({ agent, vendor }) => new CartesiaTts({ ...vendor, voiceId: agent.voice, language: agent.language }),
   openai: ({ agent, vendor }) => new OpenAiTts({ ...vendor, voice: agent.voice }),
+  google: ({ agent, vendor }) => new GoogleTts({ ...vendor, voice: agent.voice, language: agent.language }),
 };

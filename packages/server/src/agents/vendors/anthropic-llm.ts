@@ -13,7 +13,7 @@ const DEFAULT_MODEL = 'claude-haiku-4-5';
 /** Spoken replies are short; this bounds a runaway one. */
 const MAX_TOKENS = 1024;
 /** What the caller "said" when the recogniser understood nothing (the API refuses empty text). */
-const NOT_UNDERSTOOD = '(inaudible)';
+export const NOT_UNDERSTOOD = '(inaudible)';
 
 type Block =
   | { type: 'text'; text: string }

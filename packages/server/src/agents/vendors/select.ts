@@ -29,13 +29,14 @@ export const VENDOR_CREDENTIAL: Record<CloudVendor, VoiceCredential> = {
   anthropic: 'anthropic_api_key',
   elevenlabs: 'elevenlabs_api_key',
   cartesia: 'cartesia_api_key',
+  google: 'google_api_key',
 };
 
 /** Automatic choice, best first: the first vendor with a key wins; `local` needs none. */
 const PREFERENCE = {
-  stt: ['deepgram', 'openai', 'local'],
-  llm: ['openai', 'anthropic', 'local'],
-  tts: ['elevenlabs', 'cartesia', 'openai', 'local'],
+  stt: ['deepgram', 'openai', 'google', 'local'],
+  llm: ['openai', 'anthropic', 'google', 'local'],
+  tts: ['elevenlabs', 'cartesia', 'openai', 'google', 'local'],
 } as const satisfies { stt: readonly SttVendor[]; llm: readonly LlmVendor[]; tts: readonly TtsVendor[] };
 
 const IMPLEMENTED = { stt: STT_ADAPTERS, llm: LLM_ADAPTERS, tts: TTS_ADAPTERS };

@@ -22,20 +22,24 @@ export async function vendorFetch(vendor: string, url: string, init: RequestInit
 }
 
 /**
- * An error response: its status, the error code of a JSON body (`error.code`, else `error.type`: OpenAI's and Anthropic's
- * shapes; the body's message may quote the key, so it is never used) and, on 429/503, when to retry (`retry-after`).
+ * An error response: its status, the error code of a JSON body (`error.code`, else `error.type`, else `error.status`:
+ * OpenAI's, Anthropic's and Google's shapes; the body's message may quote the key, so it is never used) and, on 429/503,
+ * when to retry (`retry-after`, else Google's RetryInfo `retryDelay`).
  */
 export async function httpError(vendor: string, response: Response): Promise<VendorError> {
   let code = '';
+  let retryDelay: string | null = null;
   try {
-    const body = (await response.json()) as { error?: { code?: unknown; type?: unknown } };
-    const found = body.error?.code ?? body.error?.type;
+    const body = (await response.json()) as { error?: { code?: unknown; type?: unknown; status?: unknown; details?: { retryDelay?: unknown }[] } };
+    const found = [body.error?.code, body.error?.type, body.error?.status].find((c) => typeof c === 'string');
     if (typeof found === 'string' && /^[\w.-]{1,64}$/.test(found)) code = ` (${found})`;
+    const delay = body.error?.details?.find((d) => typeof d?.retryDelay === 'string')?.retryDelay as string | undefined;
+    retryDelay = delay && /^\d{1,6}(\.\d+)?s$/.test(delay) ? String(Math.ceil(parseFloat(delay))) : null;
   } catch {
     // not JSON: the status says it
   }
-  const retryAfter = response.headers.get('retry-after');
-  const retry = retryAfter && /^\d{1,6}$/.test(retryAfter.trim()) ? `, retry after ${retryAfter.trim()} s` : '';
+  const retryAfter = response.headers.get('retry-after')?.trim() ?? retryDelay;
+  const retry = retryAfter && /^\d{1,6}$/.test(retryAfter) ? `, retry after ${retryAfter} s` : '';
   return new VendorError(vendor, `HTTP ${response.status}${code}${retry}`);
 }
 
