@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: typecheck, server tests, widget component tests (Chromium), end-to-end calls (Chromium + real server).
+# `npm test`: typecheck, server tests, the widget README reference check, widget component tests (Chromium), end-to-end calls (Chromium + real server).
 # Prints one closing line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +48,9 @@ run_step server-postgres env ASTRAL_TEST_DIALECT=postgres node --import tsx --te
 	packages/server/test/{agents-api,channels-api,live-calls,service-calls,dial-races,ringing,call-state,concurrent-writes}.test.ts \
 	packages/server/test/{instances-api,tokens-api,trunks-api,voice-channel-api,webhooks}.test.ts
 count_node "$logdir/server-postgres.log"
+
+run_step widget-reference node --import tsx --test --test-reporter=spec packages/widget/test/node/*.test.ts
+count_node "$logdir/widget-reference.log"
 
 run_step widget npx web-test-runner --config packages/widget/web-test-runner.config.mjs
 summary=$(grep -aoE '[0-9]+ passed, [0-9]+ failed' "$logdir/widget.log" | tail -1)

@@ -74,7 +74,8 @@ function commonJsPackages() {
 
 export default {
   rootDir,
-  files: ['packages/widget/test/**/*.test.ts'],
+  // test/node/ runs under Node (the README reference check: scripts/test.sh)
+  files: ['packages/widget/test/**/*.test.ts', '!packages/widget/test/node/**'],
   // browser: true applies package.json "browser" maps (engine.io-client swaps its Node transports that way)
   nodeResolve: { browser: true },
   concurrency: 1,

@@ -1,5 +1,5 @@
 // <astral-phone>: the softphone element — owns an AstralClient, renders ClientController's state, delegates actions.
-import { LitElement, html, type PropertyValues } from 'lit';
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import type { PhoneState } from '@astral/protocol';
 import { AstralClient } from '../client/astral-client.js';
 import type { AudioProcessing, DeviceManager, OutputTarget } from '../client/devices.js';
@@ -16,7 +16,7 @@ import { phoneStyles } from './styles.js';
 import { preflightView, QualityController, qualityStyles, warningView } from './quality-view.js';
 import { LocaleController } from './i18n/locale-controller.js';
 import type { StringOverrides } from './i18n/en.js';
-import { announcerView, callView, errorView, incomingView, lastCallView, meterView, partyName, statusView } from './views.js';
+import { announcerView, callView, errorView, headerView, incomingView, lastCallView, meterView, partyName, statusView } from './views.js';
 import './dial-pad.js';
 
 const CALL_STATES: ReadonlySet<PhoneState> = new Set(['dialing', 'ringing', 'in-call']);
@@ -32,12 +32,17 @@ function invalidState(message: string): Error & { code: string } {
  * A softphone. Set `server` plus `token` (or `token-url`) and it connects by itself; it re-creates its
  * client when those change and disconnects when removed from the page.
  *
- * @fires astral-ready / astral-state / astral-incoming / astral-call / astral-call-ended / astral-dtmf / astral-draining / astral-media /
- *   astral-warning / astral-warning-cleared / astral-preflight-progress /
- *   astral-devicechange / astral-device-changed / astral-error — the client's events, re-dispatched as bubbling, composed CustomEvents (same `detail`).
- * @csspart status, error, incoming, transfer, transfer-input, transfer-button, consult-button, transfer-complete-button, transfer-cancel-button, accept-button, decline-button, call, timer, remote-muted, remote-held, recording, region, tones, input,
- *   backspace-button, dialpad, key, mute-button, hold-button, call-button, hangup-button, meter, last-call, dismiss-button,
- *   quality-warning, preflight-button, preflight-result
+ * @fires astral-ready / astral-state / astral-incoming / astral-call / astral-call-ended / astral-dtmf / astral-transfer / astral-draining / astral-media /
+ *   astral-warning / astral-warning-cleared / astral-preflight-progress / astral-devicechange / astral-device-changed / astral-error
+ *   — the client's events, re-dispatched as bubbling, composed CustomEvents (same `detail`); preventDefault() on
+ *   astral-incoming leaves the ringing UI to the page, on astral-error the banner.
+ * @slot header — in place of the status line, which then stays for screen readers only
+ * @slot idle — while there is no call, in place of the last call's summary
+ * @slot in-call — during a call, in place of the call panel
+ * @csspart status, error, dismiss-button, incoming, accept-button, decline-button, call, timer, remote-held, recording, region, remote-muted, tones,
+ *   input, backspace-button, dialpad, key, mute-button, hold-button, call-button, hangup-button, transfer, transfer-input, transfer-button,
+ *   consult-button, transfer-complete-button, transfer-cancel-button, quality-warning, preflight-button, preflight-result, devices-button, devices,
+ *   input-select, output-select, ringtone-select, meter, last-call
  * @cssprop --astral-accent, --astral-bg, --astral-fg, --astral-danger, --astral-on-accent, --astral-radius, --astral-font
  */
 export class AstralPhone extends LitElement {
@@ -88,10 +93,10 @@ export class AstralPhone extends LitElement {
   private readonly ctl = new ClientController(this);
   private readonly l10n = new LocaleController(this);
   private readonly quality = new QualityController(this);
-  // A do-not-disturb ring is visual only.
+  // A do-not-disturb ring is visual only; a page that took over the incoming UI plays its own.
   private readonly ring = new RingtoneController(
     this,
-    () => (this.ctl.state === 'incoming' && this.ctl.incoming?.silent ? 'ready' : this.ctl.state),
+    () => (this.ctl.state === 'incoming' && (this.ctl.incoming?.silent || this.ctl.incomingTakenOver) ? 'ready' : this.ctl.state),
     () => this.devices?.ringtoneOutputId ?? '',
   );
   private readonly deviceMenu = new DeviceMenuController(this, () => this.devices);
@@ -263,7 +268,8 @@ export class AstralPhone extends LitElement {
     const l = this.l10n;
     const inCall = state === 'in-call';
     const active = CALL_STATES.has(state) || (state === 'reconnecting' && call !== null);
-    const caller = state === 'incoming' ? (incoming?.from ?? call?.remote ?? null) : null;
+    // preventDefault() on astral-incoming: the page rings its own way (and announces it).
+    const caller = state === 'incoming' && !this.ctl.incomingTakenOver ? (incoming?.from ?? call?.remote ?? null) : null;
     const muted = call?.muted ?? false;
     const held = call?.held ?? false;
     const stream = this.client?.localStream ?? null;
@@ -271,10 +277,11 @@ export class AstralPhone extends LitElement {
     const ended = active ? null : lastEnded;
     // a group, not a landmark: a page may hold several phones; it is named after who is signed in
     return html`<div class="phone" role="group" aria-label=${user ? l.t('phone.labelFor', { name: partyName(user) }) : l.t('phone.label')}>
-      ${statusView(l, state, user, ended)} ${announcerView(caller ? l.t('incoming.announce', { name: partyName(caller) }) : '')}
+      ${headerView(this, statusView(l, state, user, ended))} ${announcerView(caller ? l.t('incoming.announce', { name: partyName(caller) }) : '')}
       ${errorView(l, error, () => this.ctl.dismissError())}
       ${caller ? incomingView(l, caller, this.ring.ringtone.audible, this.onAccept, this.onDecline) : null}
-      ${callView(l, state, call, this.tones, Date.now())}
+      ${active ? html`<slot name="in-call">${callView(l, state, call, this.tones, Date.now())}</slot>` : nothing}
+      ${!active && state !== 'incoming' ? html`<slot name="idle">${lastCallView(l, ended)}</slot>` : nothing}
       <div class="dest">
         <input
           part="input"
@@ -326,7 +333,7 @@ export class AstralPhone extends LitElement {
       })}
       ${warningView(l, this.quality, active)} ${preflightView(l, this.quality, state === 'ready' && !!this.client?.preflight, () => this.quality.run(() => this.preflight()))}
       ${this.deviceMenu.view(l, { input: (id) => this.run(() => this.setInputDevice(id)), output: (id, target) => this.run(() => this.setOutputDevice(id, target)) })}
-      ${meterView(l, this.meter.level, stream !== null && active, muted)} ${lastCallView(l, ended)}
+      ${meterView(l, this.meter.level, stream !== null && active, muted)}
     </div>`;
   }
 

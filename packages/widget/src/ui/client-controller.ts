@@ -63,6 +63,9 @@ const REDISPATCH: Record<ClientEventName, string> = {
   deviceChanged: 'astral-device-changed',
 };
 
+/** Events whose default the page may prevent: the built-in incoming panel and ringtone, the error banner. */
+const CANCELABLE: ReadonlySet<ClientEventName> = new Set(['incoming', 'error']);
+
 /** Turns anything a client method threw into `{code, message}`. */
 export function toErrorDetail(err: unknown): ErrorDetail {
   if (err && typeof err === 'object') {
@@ -85,6 +88,8 @@ export class ClientController implements ReactiveController {
   lastEnded: CallEndedDetail | null = null;
   /** The error on display, until dismissed or the session becomes ready again. */
   error: ErrorDetail | null = null;
+  /** The page called preventDefault() on `astral-incoming`: it shows its own ringing UI (the call still rings). */
+  incomingTakenOver = false;
   private subscribed: PhoneClient | null = null;
 
   constructor(private readonly host: ReactiveControllerHost & HTMLElement) {
@@ -145,7 +150,12 @@ export class ClientController implements ReactiveController {
     this.apply(name, detail);
     this.host.requestUpdate();
     const outName = REDISPATCH[name];
-    if (outName) this.host.dispatchEvent(new CustomEvent(outName, { detail, bubbles: true, composed: true }));
+    if (!outName) return;
+    const cancelable = CANCELABLE.has(name);
+    const proceed = this.host.dispatchEvent(new CustomEvent(outName, { detail, bubbles: true, composed: true, cancelable }));
+    if (proceed || !cancelable) return;
+    if (name === 'incoming') this.incomingTakenOver = true;
+    else this.error = null;
   };
 
   private apply(name: ClientEventName, detail: AstralClientEvents[ClientEventName]): void {
@@ -156,12 +166,16 @@ export class ClientController implements ReactiveController {
         break;
       case 'state': {
         this.state = (detail as AstralClientEvents['state']).state;
-        if (this.state !== 'incoming') this.incoming = null;
+        if (this.state !== 'incoming') {
+          this.incoming = null;
+          this.incomingTakenOver = false;
+        }
         if (this.state === 'dialing' || this.state === 'incoming') this.lastEnded = null;
         break;
       }
       case 'incoming':
         this.incoming = detail as AstralClientEvents['incoming'];
+        this.incomingTakenOver = false;
         this.lastEnded = null;
         break;
       case 'call':

@@ -1,4 +1,4 @@
-// Template pieces of <astral-phone>: status line, error banner, incoming panel, call panel and mic meter.
+// Template pieces of <astral-phone>: header (status line), error banner, incoming panel, call panel and mic meter.
 import { html, nothing, type TemplateResult } from 'lit';
 import { styleMap } from 'lit/directives/style-map.js';
 import type { EndReason, PartyInfo, PhoneState } from '@astral/protocol';
@@ -52,6 +52,15 @@ export function statusView(l: Localizer, state: PhoneState, user: PartyInfo | nu
     ${ended ? html`<span class="visually-hidden">, ${endedText(l, ended)}</span>` : nothing}
     ${me ? html`<span class="me" title=${me}><span class="visually-hidden">${l.t('status.signedInAs')}</span>${me}</span>` : nothing}
   </div>`;
+}
+
+/**
+ * The `header` slot in place of the status line: filled by the page, the status line stays for screen readers only
+ * (it is the polite live region). The slot's slotchange re-renders the host.
+ */
+export function headerView(host: HTMLElement & { requestUpdate(): void }, status: TemplateResult): TemplateResult {
+  const filled = host.querySelector(':scope > [slot="header"]') !== null;
+  return html`<slot name="header" @slotchange=${() => host.requestUpdate()}></slot>${filled ? html`<div class="visually-hidden">${status}</div>` : status}`;
 }
 
 /** An assertive live region, always in the page so screen readers hear what is put in it: an incoming caller. */
