@@ -1,9 +1,11 @@
 // AI voice agents on the vendor pipeline: voice-to-voice latency (the end of the caller's speech → the agent's first audio
 // packet) of one leg whose Deepgram, OpenAI and ElevenLabs are the test suite's fakes (packages/server/test/fakes/), once
-// answering instantly (the platform's own overhead) and once with the vendors' typical published latencies.
+// answering instantly (the platform's own overhead) and once with the vendors' typical published latencies; and the
+// ElevenLabs adapter's sentence → first audio with a real connection's handshake, connecting per sentence vs ahead.
 import { once } from 'node:events';
 import { FakeDeepgram, type DeepgramListening } from '../packages/server/test/fakes/deepgram.js';
 import { FakeElevenLabs } from '../packages/server/test/fakes/elevenlabs.js';
+import { ElevenLabsTts } from '../packages/server/src/agents/vendors/elevenlabs-tts.js';
 import { FakeOpenAi, type ModelLatency } from '../packages/server/test/fakes/openai.js';
 import type { AgentAudio, AgentSpec, StreamIdentity } from '../packages/server/src/audio/agent-audio.js';
 import type { VendorPlan } from '../packages/server/src/agents/vendors/select.js';
@@ -22,11 +24,11 @@ export interface VendorLatencies {
   /** Deepgram: silence after the last word before `speech_final` (ms of audio); null: the adapter's `endpointing`. */
   endpointingMs: number | null;
   openai: ModelLatency;
-  elevenlabs: { firstByteMs: number };
+  elevenlabs: { firstByteMs: number; connectMs: number };
 }
 
 /** Fakes that answer at once: the final result on the first silent frame (20 ms), the first token and byte at once. */
-export const INSTANT: VendorLatencies = { endpointingMs: 20, openai: {}, elevenlabs: { firstByteMs: 0 } };
+export const INSTANT: VendorLatencies = { endpointingMs: 20, openai: {}, elevenlabs: { firstByteMs: 0, connectMs: 0 } };
 
 /**
  * The vendors' typical published figures:
@@ -35,9 +37,10 @@ export const INSTANT: VendorLatencies = { endpointingMs: 20, openai: {}, elevenl
  *   on top of that counted as nothing.
  * - OpenAI gpt-4o-mini: time to first token ~0.4 s (published measurements, e.g. https://apikeyhealth.com/blogs/the-latency-tradeoff),
  *   then ~15 ms per delta (60-80 tokens/s).
- * - ElevenLabs Flash v2.5: ~75 ms model latency (https://elevenlabs.io/docs/overview/models) plus the network: ~150 ms to the first byte.
+ * - ElevenLabs Flash v2.5: ~75 ms model latency (https://elevenlabs.io/docs/overview/models) plus the network: ~150 ms to the
+ *   first byte; a new connection's TLS + WebSocket handshake ~100 ms (two round trips to a nearby region) before that.
  */
-export const TYPICAL: VendorLatencies = { endpointingMs: null, openai: { firstTokenMs: 400, tokenMs: 15 }, elevenlabs: { firstByteMs: 150 } };
+export const TYPICAL: VendorLatencies = { endpointingMs: null, openai: { firstTokenMs: 400, tokenMs: 15 }, elevenlabs: { firstByteMs: 150, connectMs: 100 } };
 
 /** 20 ms frames at 48 kHz: a voiced "vowel" without pauses (140 Hz and its harmonics, a syllable-rate swell). */
 function vowelFrames(seconds: number): Int16Array[] {
@@ -95,7 +98,7 @@ export interface VendorLatencyResult {
   fromVoice: number[];
   /** The STT fake's end of turn (its `speech_final` sent) → the agent's first audio packet. */
   fromFinal: number[];
-  /** Where the time goes, per turn: final → LLM request; LLM request → TTS socket; TTS first byte → first packet. */
+  /** Where the time goes, per turn: final → LLM request; LLM request → the first sentence at the TTS; TTS first byte → first packet. */
   toLlm: number[];
   llmToTts: number[];
   ttsToPacket: number[];
@@ -147,12 +150,13 @@ export async function vendorLatency(agents: AgentAudio, latencies: VendorLatenci
       // Matched by time, not by count: a late frame (a loaded machine) can make the fake end an utterance early.
       const heard = stt.utterances.filter((u) => u.finalAt > voicedUntil - 1000 && first !== undefined && u.finalAt <= first).at(-1);
       const request = openai.requests.filter((r) => heard && r.receivedAt >= heard.finalAt).at(0);
-      const tts = eleven.sessions.find((s) => request && s.connectedAt >= request.receivedAt);
-      if (first !== undefined && heard && request && tts?.firstAudioAt) {
+      // The reply's speech socket connects ahead (prewarm): matched by its sentence arriving, not by its connection.
+      const tts = eleven.sessions.find((s) => request && s.textAt !== null && s.textAt >= request.receivedAt);
+      if (first !== undefined && heard && request && tts?.textAt && tts.firstAudioAt) {
         result.fromVoice.push(first - voicedUntil);
         result.fromFinal.push(first - heard.finalAt);
         result.toLlm.push(request.receivedAt - heard.finalAt);
-        result.llmToTts.push(tts.connectedAt - request.receivedAt);
+        result.llmToTts.push(tts.textAt - request.receivedAt);
         result.ttsToPacket.push(first - tts.firstAudioAt);
       } // else no answer in 5 s: a missing sample (n < TURNS)
       // The reply plays out (about 1 s of tone), then a pause before the next question.
@@ -166,4 +170,32 @@ export async function vendorLatency(agents: AgentAudio, latencies: VendorLatenci
     await Promise.all([deepgram.close(), openai.close(), eleven.close()]);
   }
   return result;
+}
+
+/**
+ * The ElevenLabs adapter, sentence handed over → its first audio chunk, against the fake with a `connectMs` handshake and
+ * `firstByteMs` to the first byte: each sentence connecting then (`ahead` false: the adapter before prewarm), or on a
+ * socket connected `aheadMs` before (prewarm at the reply's start: the LLM's time to its first sentence).
+ */
+export async function ttsFirstAudio(opts: { connectMs: number; firstByteMs: number; ahead: boolean; aheadMs: number }): Promise<number[]> {
+  const eleven = await FakeElevenLabs.start(KEYS.elevenlabs, 20, opts);
+  const tts = new ElevenLabsTts({ apiKey: KEYS.elevenlabs, baseUrl: eleven.url, voiceId: null });
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < TURNS; i++) {
+      if (opts.ahead) {
+        tts.prewarm();
+        await sleep(opts.aheadMs);
+      }
+      const start = performance.now();
+      for await (const _chunk of tts.synthesize('We are open from nine to six.', new AbortController().signal)) {
+        samples.push(performance.now() - start);
+        break;
+      }
+    }
+  } finally {
+    tts.close();
+    await eleven.close();
+  }
+  return samples;
 }

@@ -12,7 +12,7 @@ import { LOCAL_VENDORS } from '../packages/server/src/agents/vendors/select.js';
 import { AgentAudio, type AgentSpec, type StreamIdentity } from '../packages/server/src/audio/agent-audio.js';
 import { OpusEncoder } from '../packages/server/src/audio/opus-encoder.js';
 import { Resampler } from '../packages/server/src/audio/resample.js';
-import { INSTANT, TYPICAL, vendorLatency, type VendorLatencyResult } from './agent-vendors.js';
+import { INSTANT, TYPICAL, ttsFirstAudio, vendorLatency, type VendorLatencyResult } from './agent-vendors.js';
 import { cpuMs, pct } from './proc-stats.js';
 import { agentRows, rows } from './sip-load.js';
 import { latencyRow, percentile, row } from './stats.js';
@@ -207,12 +207,17 @@ export async function benchAgents(print: (line: string) => void): Promise<void> 
     const bargeIn = await bargeInLatency(agents);
     const instant = await vendorLatency(agents, INSTANT);
     const typical = await vendorLatency(agents, TYPICAL);
+    const handshake = { connectMs: TYPICAL.elevenlabs.connectMs, firstByteMs: TYPICAL.elevenlabs.firstByteMs, aheadMs: TYPICAL.openai.firstTokenMs! };
+    const perSentence = await ttsFirstAudio({ ...handshake, ahead: false });
+    const ahead = await ttsFirstAudio({ ...handshake, ahead: true });
     print('Results');
     print('  ' + latencyRow('bridge: caller RTP in → bot media message', bridge.toBot, 'target p95 <= 20 ms'));
     print('  ' + latencyRow('bridge: bot media message → RTP out', bridge.fromBot, 'target p95 <= 20 ms (20 ms playout clock)'));
     print('  ' + latencyRow(`local agent: end of speech → first audio (${LEGS} legs)`, load.response, 'includes 700 ms end-of-turn silence'));
     print('  ' + latencyRow('local agent: barge-in, caller speaks → agent audio stops', bargeIn, 'target <= 200 ms'));
     for (const line of vendorRows(instant, typical)) print('  ' + line);
+    print('  ' + latencyRow('ElevenLabs sentence → first audio, connecting per sentence', perSentence, `${handshake.connectMs} ms handshake + ${handshake.firstByteMs} ms first byte`));
+    print('  ' + latencyRow('ElevenLabs sentence → first audio, socket connected ahead', ahead, `prewarm at the reply's start, ${handshake.aheadMs} ms before`));
     print('  ' + row(`CPU, ${LEGS} local legs: agent worker thread`, `${pct(load.cpu.worker)} (${pct(load.cpu.worker / LEGS)} per leg)`));
     print('  ' + row(`CPU, ${LEGS} local legs: whole node process`, `${pct(load.cpu.node)} (${pct(load.cpu.node / LEGS)} per leg; also this harness; espeak-ng/pocketsphinx children not counted)`));
     print('  ' + row('main event-loop lag (10 ms resolution)', `p50 ${load.lag.p50.toFixed(1)} ms, p99 ${load.lag.p99.toFixed(1)} ms, max ${load.lag.max.toFixed(1)} ms over ${load.seconds.toFixed(0)} s`));
@@ -226,12 +231,12 @@ export async function benchAgents(print: (line: string) => void): Promise<void> 
 /** Voice-to-voice latency through Deepgram → OpenAI → ElevenLabs (fakes), instant and with typical vendor latencies. */
 function vendorRows(instant: VendorLatencyResult, typical: VendorLatencyResult): string[] {
   const p50 = (samples: number[]) => `${percentile(samples, 50).toFixed(1)} ms`;
-  const parts = (r: VendorLatencyResult) => `final → LLM request ${p50(r.toLlm)}, → TTS socket ${p50(r.llmToTts)}, TTS first byte → packet ${p50(r.ttsToPacket)} (p50s)`;
+  const parts = (r: VendorLatencyResult) => `final → LLM request ${p50(r.toLlm)}, → first sentence at TTS ${p50(r.llmToTts)}, TTS first byte → packet ${p50(r.ttsToPacket)} (p50s)`;
   return [
     latencyRow('vendors, instant fakes: last voiced frame → audio', instant.fromVoice, 'target p50 <= 150 ms, p95 <= 250 ms'),
     latencyRow('vendors, instant fakes: STT speech_final → audio', instant.fromFinal, "the platform's own part"),
     row('  where it goes (instant)', parts(instant)),
-    latencyRow('vendors, typical latencies: last voiced → audio', typical.fromVoice, 'Deepgram endpointing 300 ms, OpenAI 400 ms, ElevenLabs 150 ms'),
+    latencyRow('vendors, typical latencies: last voiced → audio', typical.fromVoice, 'Deepgram endpointing 300 ms, OpenAI 400 ms, ElevenLabs 100 ms handshake + 150 ms'),
     latencyRow('vendors, typical latencies: speech_final → audio', typical.fromFinal),
     row('  where it goes (typical)', parts(typical)),
     row('  (vendor rows)', "1 leg, Opus; a 1.2 s voiced vowel; end of speech = the caller's last voiced frame sent, or the Deepgram"),

@@ -239,6 +239,31 @@ describe('Cartesia WebSocket TTS against its fake', () => {
   });
 });
 
+describe('Cartesia prewarm', () => {
+  let fake: FakeCartesia;
+  before(async () => (fake = await FakeCartesia.start(KEYS.cartesia, 20, { connectMs: 30 })));
+  after(() => fake.close());
+
+  test('a socket connected ahead carries the next generation request; close() closes an unused spare', async () => {
+    const tts = new CartesiaTts({ apiKey: KEYS.cartesia, baseUrl: fake.url, voiceId: null, language: 'en' });
+    tts.prewarm();
+    const spare = await until('the spare connected', () => fake.sessions[0]);
+    assert.equal(spare.messages.length, 0);
+    const chunks = await collect(tts.synthesize('Hello there.', never()));
+    assert.equal(samplesOf(chunks), 16 * 20 * 'Hello there.'.length);
+    assert.equal(fake.sessions.length, 1, 'the request went over the spare');
+    assert.equal(spare.messages[0]!.transcript, 'Hello there. ');
+    // Taken while still connecting: the request waits for the open.
+    tts.prewarm();
+    assert.ok(samplesOf(await collect(tts.synthesize('Hi.', never()))) > 0);
+    assert.equal(fake.sessions.length, 2);
+    tts.prewarm();
+    const unused = await until('another spare', () => fake.sessions[2]);
+    tts.close();
+    await until('the unused spare closed', () => unused.closed);
+  });
+});
+
 describe('the streaming pipeline with Anthropic and Cartesia', () => {
   let deepgram: FakeDeepgram;
   let anthropic: FakeAnthropic;

@@ -167,6 +167,27 @@ describe('vendor adapters against their fakes', () => {
     await assert.rejects(collect(tts.synthesize('Hi.', new AbortController().signal)), (err: Error) => err.message === 'elevenlabs: error message (quota_exceeded)');
     await assert.rejects(collect(tts.synthesize('Hi.', new AbortController().signal)), (err: Error) => /^elevenlabs: the connection closed/.test(err.message) && noSecret(err.message));
   });
+
+  test('ElevenLabs prewarm: a socket connects before the sentence and carries it; one spare at a time; close() closes an unused one', async () => {
+    const tts = new ElevenLabsTts({ apiKey: KEYS.elevenlabs, baseUrl: eleven.url, voiceId: null });
+    const count = eleven.sessions.length;
+    tts.prewarm();
+    tts.prewarm();
+    const spare = await until('the spare connected', () => eleven.sessions[count]);
+    assert.equal(spare.messages.length, 0, 'nothing is sent before a sentence');
+    await collect(tts.synthesize('Hello.', new AbortController().signal));
+    assert.equal(eleven.sessions.length, count + 1, 'the sentence went over the spare');
+    assert.deepEqual(spare.messages.map((m) => m.text), [' ', 'Hello. ', '']);
+    tts.prewarm();
+    const unused = await until('another spare', () => eleven.sessions[count + 1]);
+    tts.close();
+    await until('the unused spare closed', () => unused.closed);
+    assert.equal(eleven.sessions.length, count + 2);
+    // A spare refused at the handshake: the sentence reports the refusal.
+    const wrong = new ElevenLabsTts({ apiKey: 'xi-wrong', baseUrl: eleven.url, voiceId: null });
+    wrong.prewarm();
+    await assert.rejects(collect(wrong.synthesize('Hi.', new AbortController().signal)), (err: Error) => /^elevenlabs: .*401/.test(err.message) && noSecret(err.message));
+  });
 });
 
 /** The engine host of a leg: the voice records what it is given, marks play at once unless cleared. */
@@ -235,6 +256,23 @@ describe('the streaming pipeline with Deepgram, OpenAI and ElevenLabs fakes', ()
     assert.deepEqual(turns.map((t) => t.role), ['agent', 'user', 'agent']);
     assert.equal(turns.at(-1)!.interrupted, true);
     engine.close();
+  });
+
+  test("the reply's speech socket connects while the LLM still thinks; the call's end closes it", async () => {
+    const { host, turns } = fakeHost();
+    const engine = await pipeline(host);
+    engine.answered();
+    engine.hear(new Int16Array(320));
+    const stt = await deepgram.session(640);
+    await until('the greeting spoken', () => turns.length === 1);
+    const count = eleven.sessions.length;
+    openai.answer({ stall: [] });
+    deepgram.results(stt, 'are you there', { isFinal: true, speechFinal: true });
+    const spare = await until('the speech socket connected', () => eleven.sessions[count]);
+    const llm = await until('the LLM request', () => openai.requests.at(-1)!.body.messages.at(-1)!.content === 'are you there' && openai.requests.at(-1));
+    assert.equal(spare.messages.length, 0, 'connected ahead: no sentence yet');
+    engine.close();
+    await until('the LLM request aborted and the spare closed', () => llm.aborted && spare.closed);
   });
 
   test("a turn Deepgram ends right after the caller's last word: the caller's own last frames do not barge in on the reply", async () => {

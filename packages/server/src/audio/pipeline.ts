@@ -42,6 +42,10 @@ export interface Dialogue {
 export interface TextToSpeech {
   readonly sampleRate: number;
   synthesize(sentence: string, signal: AbortSignal): AsyncIterable<Int16Array>;
+  /** A sentence is coming: connect ahead (a WebSocket vendor), so its synthesis does not wait for the handshake. */
+  prewarm?(): void;
+  /** The call ended: release what prewarm kept. */
+  close?(): void;
 }
 
 export interface PipelineParts {
@@ -106,6 +110,7 @@ export class Pipeline implements AgentEngine {
     this.closed = true;
     this.reply?.controller.abort();
     this.stream?.close();
+    this.parts.tts.close?.();
     this.parts.vad.destroy();
   }
 
@@ -216,8 +221,11 @@ export class Pipeline implements AgentEngine {
       },
     };
     this.reply = reply;
+    // The first sentence's speech connects while the reply is worked out; each next one while the one before is synthesised.
+    this.parts.tts.prewarm?.();
     let speaking = Promise.resolve();
     const speak = (sentence: string) => {
+      this.parts.tts.prewarm?.();
       // A synthesis failing while the dialogue still streams fails the reply at once; a barge-in's abort is no failure.
       speaking = speaking
         .then(() =>

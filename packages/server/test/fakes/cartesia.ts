@@ -4,6 +4,7 @@
 // {mode:"id", id}, output_format {container:"raw", encoding:"pcm_s16le", sample_rate}, context_id) answered with base64
 // `chunk` messages of a tone and `done`, all carrying its context_id. Scripted: an `error` message, a dropped
 // connection mid-stream, a stall (a chunk, then nothing until the client cancels or goes). Cancels are recorded.
+// Optionally with a handshake delay (the TLS + WebSocket handshake of a real connection).
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,6 +43,8 @@ export class FakeCartesia {
   private constructor(
     private readonly apiKey: string,
     private readonly msPerChar: number,
+    /** From the upgrade request to its answer (ms). */
+    private readonly connectMs: number,
   ) {
     this.server.on('upgrade', (req: IncomingMessage, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -49,12 +52,12 @@ export class FakeCartesia {
       const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : undefined;
       if ((req.headers['x-api-key'] ?? bearer ?? url.searchParams.get('api_key')) !== this.apiKey) return socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
       if (!/^\d{4}-\d{2}-\d{2}$/.test(String(url.searchParams.get('cartesia_version') ?? req.headers['cartesia-version']))) return socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+      setTimeout(() => this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req)), this.connectMs);
     });
   }
 
-  static async start(apiKey: string, msPerChar = 20): Promise<FakeCartesia> {
-    const fake = new FakeCartesia(apiKey, msPerChar);
+  static async start(apiKey: string, msPerChar = 20, latency: { connectMs?: number } = {}): Promise<FakeCartesia> {
+    const fake = new FakeCartesia(apiKey, msPerChar, latency.connectMs ?? 0);
     fake.server.listen(0, '127.0.0.1');
     await once(fake.server, 'listening');
     return fake;

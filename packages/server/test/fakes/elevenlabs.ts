@@ -2,7 +2,8 @@
 // ElevenLabs' WebSocket docs: `xi-api-key` checked at the upgrade (401 otherwise), the opening message (text " "), text,
 // the closing empty text; answers a tone as base64 PCM `audio` chunks (output_format pcm_16000) and `isFinal: true`.
 // Scripted: an error message, a dropped connection mid-stream, a stall (audio, then nothing until the client goes), talk
-// (tone paced in real time, never final, until the client goes); optionally with the service's time to the first byte.
+// (tone paced in real time, never final, until the client goes); optionally with the service's time to the first byte
+// and a handshake delay (the TLS + WebSocket handshake of a real connection).
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,8 +20,9 @@ export interface TtsSession {
   closed: boolean;
   /** The audio was complete (`isFinal` sent) before the client closed. */
   finished: boolean;
-  /** performance.now() of the upgrade and of the first audio chunk sent. */
+  /** performance.now() of the upgrade, of the sentence's text arriving and of the first audio chunk sent. */
   connectedAt: number;
+  textAt: number | null;
   firstAudioAt: number | null;
 }
 
@@ -43,18 +45,20 @@ export class FakeElevenLabs {
     private readonly msPerChar: number,
     /** From the closing message to the first audio chunk (ms). */
     private readonly firstByteMs: number,
+    /** From the upgrade request to its answer (ms). */
+    private readonly connectMs: number,
   ) {
     this.server.on('upgrade', (req: IncomingMessage, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
       const match = /^\/v1\/text-to-speech\/([^/]+)\/stream-input$/.exec(url.pathname);
       if (!match) return socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
       if (req.headers['xi-api-key'] !== this.apiKey) return socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, match[1]!, url.searchParams));
+      setTimeout(() => this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, match[1]!, url.searchParams)), this.connectMs);
     });
   }
 
-  static async start(apiKey: string, msPerChar = 20, latency: { firstByteMs?: number } = {}): Promise<FakeElevenLabs> {
-    const fake = new FakeElevenLabs(apiKey, msPerChar, latency.firstByteMs ?? 0);
+  static async start(apiKey: string, msPerChar = 20, latency: { firstByteMs?: number; connectMs?: number } = {}): Promise<FakeElevenLabs> {
+    const fake = new FakeElevenLabs(apiKey, msPerChar, latency.firstByteMs ?? 0, latency.connectMs ?? 0);
     fake.server.listen(0, '127.0.0.1');
     await once(fake.server, 'listening');
     return fake;
@@ -71,7 +75,7 @@ export class FakeElevenLabs {
   }
 
   private accept(socket: WebSocket, voiceId: string, query: URLSearchParams): void {
-    const session: TtsSession = { voiceId, query, messages: [], socket, closed: false, finished: false, connectedAt: performance.now(), firstAudioAt: null };
+    const session: TtsSession = { voiceId, query, messages: [], socket, closed: false, finished: false, connectedAt: performance.now(), textAt: null, firstAudioAt: null };
     this.sessions.push(session);
     const behaviour = this.behaviours.shift() ?? 'speak';
     let text = '';
@@ -80,6 +84,7 @@ export class FakeElevenLabs {
       const message = JSON.parse(data.toString()) as TtsSession['messages'][number];
       session.messages.push(message);
       if (session.messages.length === 1) return; // the opening message: a space and the voice settings
+      session.textAt ??= performance.now();
       if (message.text) return void (text += message.text);
       // The closing message (empty text): the audio of everything sent.
       const tone = toneBytes(Math.max(1, text.trim().length) * this.msPerChar);

@@ -1,10 +1,10 @@
 // Cartesia streaming text-to-speech over its WebSocket (`/tts/websocket`, key and version in the upgrade's headers): per
 // sentence one generation request (its own context_id, raw pcm_s16le at 16 kHz), base64 `chunk` messages back until
-// `done`; a barge-in cancels the context.
+// `done`; a barge-in cancels the context. The sentence's socket is connected ahead (prewarm) while the reply is worked out.
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { TextToSpeech } from '../../audio/pipeline.js';
-import { abortError, AsyncQueue, Pcm16Chunker, VendorError, vendorUrl } from './wire.js';
+import { abortError, AsyncQueue, Pcm16Chunker, SpareSocket, VendorError, vendorUrl, whenOpen } from './wire.js';
 
 const CARTESIA = 'wss://api.cartesia.ai';
 const API_VERSION = '2024-11-13';
@@ -13,6 +13,8 @@ const DEFAULT_MODEL = 'sonic-3';
 const DEFAULT_VOICE = 'a0e99841-438c-4a64-b679-ae501e7d6091';
 const RATE = 16_000;
 const CONNECT_TIMEOUT_MS = 5000;
+/** How long a connected spare socket is kept unused (Cartesia closes idle sockets after minutes). */
+const SPARE_IDLE_MS = 15_000;
 
 export interface CartesiaOptions {
   apiKey: string | null;
@@ -35,13 +37,22 @@ interface ServerMessage {
 export class CartesiaTts implements TextToSpeech {
   readonly sampleRate = RATE;
 
+  private readonly sockets = new SpareSocket(() => this.connect(), SPARE_IDLE_MS);
+
   constructor(private readonly opts: CartesiaOptions) {}
+
+  prewarm(): void {
+    this.sockets.warm();
+  }
+
+  close(): void {
+    this.sockets.close();
+  }
 
   async *synthesize(sentence: string, signal: AbortSignal): AsyncIterable<Int16Array> {
     signal.throwIfAborted();
-    const { apiKey, baseUrl, voiceId, language, model } = this.opts;
-    const headers: Record<string, string> = { 'Cartesia-Version': API_VERSION, ...(apiKey ? { 'X-API-Key': apiKey } : {}) };
-    const ws = new WebSocket(vendorUrl(baseUrl, CARTESIA, '/tts/websocket'), { headers, handshakeTimeout: CONNECT_TIMEOUT_MS, maxPayload: 4 << 20 });
+    const { voiceId, language, model } = this.opts;
+    const ws = this.sockets.take();
     const contextId = randomUUID();
     const chunks = new AsyncQueue<Int16Array>();
     const fail = (what: string) => chunks.fail(new VendorError('cartesia', what));
@@ -49,7 +60,7 @@ export class CartesiaTts implements TextToSpeech {
     signal.addEventListener('abort', abort, { once: true });
     const chunker = new Pcm16Chunker();
     let done = false;
-    ws.on('open', () => {
+    whenOpen(ws, () => {
       const iso639 = language.split('-')[0]!.toLowerCase();
       ws.send(
         JSON.stringify({
@@ -102,5 +113,11 @@ export class CartesiaTts implements TextToSpeech {
         ws.close(1000);
       } else ws.terminate();
     }
+  }
+
+  private connect(): WebSocket {
+    const { apiKey, baseUrl } = this.opts;
+    const headers: Record<string, string> = { 'Cartesia-Version': API_VERSION, ...(apiKey ? { 'X-API-Key': apiKey } : {}) };
+    return new WebSocket(vendorUrl(baseUrl, CARTESIA, '/tts/websocket'), { headers, handshakeTimeout: CONNECT_TIMEOUT_MS, maxPayload: 4 << 20 });
   }
 }

@@ -1,9 +1,9 @@
 // ElevenLabs streaming text-to-speech over its input-streaming WebSocket (`/v1/text-to-speech/{voice_id}/stream-input`):
 // per sentence, the opening message (a space, voice settings), the text flushed, the closing empty text; base64 16 kHz
-// PCM `audio` chunks back until `isFinal`.
+// PCM `audio` chunks back until `isFinal`. The sentence's socket is connected ahead (prewarm) while the reply is worked out.
 import WebSocket from 'ws';
 import type { TextToSpeech } from '../../audio/pipeline.js';
-import { abortError, AsyncQueue, Pcm16Chunker, VendorError, vendorUrl } from './wire.js';
+import { abortError, AsyncQueue, Pcm16Chunker, SpareSocket, VendorError, vendorUrl, whenOpen } from './wire.js';
 
 const ELEVENLABS = 'wss://api.elevenlabs.io';
 /** ElevenLabs' pre-made "Rachel" voice, for an agent without a `voice`. */
@@ -11,6 +11,8 @@ const DEFAULT_VOICE = '21m00Tcm4TlvDq8ikWAM';
 const DEFAULT_MODEL = 'eleven_flash_v2_5';
 const RATE = 16_000;
 const CONNECT_TIMEOUT_MS = 5000;
+/** ElevenLabs closes a socket that got no text for 20 s (its default inactivity_timeout): a spare is kept for less. */
+const SPARE_IDLE_MS = 15_000;
 
 export interface ElevenLabsOptions {
   apiKey: string | null;
@@ -29,20 +31,27 @@ interface ServerMessage {
 export class ElevenLabsTts implements TextToSpeech {
   readonly sampleRate = RATE;
 
+  private readonly sockets = new SpareSocket(() => this.connect(), SPARE_IDLE_MS);
+
   constructor(private readonly opts: ElevenLabsOptions) {}
+
+  prewarm(): void {
+    this.sockets.warm();
+  }
+
+  close(): void {
+    this.sockets.close();
+  }
 
   async *synthesize(sentence: string, signal: AbortSignal): AsyncIterable<Int16Array> {
     signal.throwIfAborted();
-    const voice = this.opts.voiceId && /^[A-Za-z0-9]{1,64}$/.test(this.opts.voiceId) ? this.opts.voiceId : DEFAULT_VOICE;
-    const query = new URLSearchParams({ model_id: this.opts.model ?? DEFAULT_MODEL, output_format: `pcm_${RATE}` });
-    const url = vendorUrl(this.opts.baseUrl, ELEVENLABS, `/v1/text-to-speech/${voice}/stream-input?${query}`);
-    const ws = new WebSocket(url, { headers: this.opts.apiKey ? { 'xi-api-key': this.opts.apiKey } : {}, handshakeTimeout: CONNECT_TIMEOUT_MS, maxPayload: 4 << 20 });
+    const ws = this.sockets.take();
     const chunks = new AsyncQueue<Int16Array>();
     const fail = (what: string) => chunks.fail(new VendorError('elevenlabs', what));
     const abort = () => chunks.fail(abortError());
     signal.addEventListener('abort', abort, { once: true });
     const chunker = new Pcm16Chunker();
-    ws.on('open', () => {
+    whenOpen(ws, () => {
       ws.send(JSON.stringify({ text: ' ', voice_settings: { stability: 0.5, similarity_boost: 0.8 } }));
       ws.send(JSON.stringify({ text: `${sentence} `, flush: true }));
       ws.send(JSON.stringify({ text: '' }));
@@ -78,5 +87,12 @@ export class ElevenLabsTts implements TextToSpeech {
       if (ws.readyState === WebSocket.OPEN) ws.close(1000);
       else ws.terminate();
     }
+  }
+
+  private connect(): WebSocket {
+    const voice = this.opts.voiceId && /^[A-Za-z0-9]{1,64}$/.test(this.opts.voiceId) ? this.opts.voiceId : DEFAULT_VOICE;
+    const query = new URLSearchParams({ model_id: this.opts.model ?? DEFAULT_MODEL, output_format: `pcm_${RATE}` });
+    const url = vendorUrl(this.opts.baseUrl, ELEVENLABS, `/v1/text-to-speech/${voice}/stream-input?${query}`);
+    return new WebSocket(url, { headers: this.opts.apiKey ? { 'xi-api-key': this.opts.apiKey } : {}, handshakeTimeout: CONNECT_TIMEOUT_MS, maxPayload: 4 << 20 });
   }
 }

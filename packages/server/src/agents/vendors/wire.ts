@@ -1,4 +1,6 @@
-// What the vendor adapters share on the wire: base URLs, errors that never carry a secret, server-sent events, a message queue.
+// What the vendor adapters share on the wire: base URLs, errors that never carry a secret, server-sent events, a message
+// queue, a WebSocket connected ahead of need.
+import WebSocket from 'ws';
 
 /** `base` (an agent's override, else the vendor's own) without a trailing slash, with `path` appended. */
 export const vendorUrl = (base: string | null, fallback: string, path: string): string => `${(base ?? fallback).replace(/\/+$/, '')}${path}`;
@@ -124,3 +126,50 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 }
 
 export const abortError = (): Error => Object.assign(new Error('aborted'), { name: 'AbortError' });
+
+/**
+ * A WebSocket connected ahead of need (a reply is coming: its TLS and WebSocket handshakes happen while the LLM thinks),
+ * handed to the next synthesis; one idle longer than `maxIdleMs` (the vendor closes idle sockets) is replaced.
+ */
+export class SpareSocket {
+  private spare: { ws: WebSocket; since: number } | null = null;
+
+  constructor(
+    private readonly connect: () => WebSocket,
+    private readonly maxIdleMs: number,
+  ) {}
+
+  /** Connects a spare unless one is ready or connecting. */
+  warm(): void {
+    if (this.usable()) return;
+    this.close();
+    const ws = this.connect();
+    ws.on('error', () => undefined); // an idle spare's failure: the next take() connects anew and reports it
+    this.spare = { ws, since: performance.now() };
+  }
+
+  /** The spare if it is still good, else a new connection. */
+  take(): WebSocket {
+    const spare = this.usable() ? this.spare!.ws : null;
+    if (!spare) this.close();
+    this.spare = null;
+    return spare ?? this.connect();
+  }
+
+  /** Closes an unused spare (the call ended). */
+  close(): void {
+    this.spare?.ws.terminate();
+    this.spare = null;
+  }
+
+  private usable(): boolean {
+    const spare = this.spare;
+    return spare !== null && (spare.ws.readyState === WebSocket.CONNECTING || spare.ws.readyState === WebSocket.OPEN) && performance.now() - spare.since < this.maxIdleMs;
+  }
+}
+
+/** Runs `send` once `ws` is open (at once when it already is: a spare). */
+export function whenOpen(ws: WebSocket, send: () => void): void {
+  if (ws.readyState === WebSocket.OPEN) send();
+  else ws.once('open', send);
+}
