@@ -274,9 +274,10 @@ export async function createServer(config: Config): Promise<AstralServer> {
     async drain(graceMs) {
       app.log.info({ graceMs }, 'draining: no new calls; live calls end when they finish or the drain time is up');
       gateway.announceDraining(Math.ceil(graceMs / 1000));
+      const drained = calls.drain(graceMs);
       // Peers stop placing new calls here at once (the registry entry says draining).
       await cluster?.registry.beat().catch((err: unknown) => app.log.warn({ err }, 'cluster: could not announce the drain'));
-      await calls.drain(graceMs);
+      await drained;
     },
     close: () => app.close(),
     retained: () => calls.retained(),

@@ -1,0 +1,108 @@
+// Calls across two in-process nodes on one Redis and one PostgreSQL, with signalling-only widget sockets: a call lives
+// on the node that placed it, the other node's widget is rung there (its media moved there first) and its answer and
+// hang-up are forwarded; a draining node's widgets dial onto the other node.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import type { Socket } from 'socket.io-client';
+import { startRedis, type RunningRedis } from '../../../test/helpers/redis.js';
+import { ackRequest, ADMIN_KEY, api, startTestServer, widgetSocket, type TestServer } from './helpers.js';
+import { freshPostgresDatabase } from './postgres.js';
+
+let redis: RunningRedis;
+let client: Redis;
+let a: TestServer;
+let b: TestServer;
+const sockets: Socket[] = [];
+
+/** A widget socket that records the events it receives, in order. */
+async function widget(server: TestServer, identity: string, extension: string): Promise<{ socket: Socket; seen: string[] }> {
+  const socket = await widgetSocket(server, identity, { extension });
+  sockets.push(socket);
+  const seen: string[] = [];
+  socket.onAny((event: string) => seen.push(event));
+  return { socket, seen };
+}
+
+const next = (socket: Socket, event: string) => new Promise<Record<string, unknown>>((resolve) => socket.once(event, resolve));
+
+async function record(server: TestServer, id: string): Promise<Record<string, unknown>> {
+  for (;;) {
+    const { body } = await api(server, 'GET', `/api/v1/calls/${id}`, { key: ADMIN_KEY });
+    if (body.status === 'completed') return body;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('calls across two nodes', () => {
+  before(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url);
+    const shared = {
+      ASTRAL_REDIS_URL: redis.url,
+      ASTRAL_DATABASE_URL: await freshPostgresDatabase(),
+      ASTRAL_SECRET_KEY: randomBytes(32).toString('hex'),
+      ASTRAL_RECORDING: 'false',
+      ASTRAL_NODE_HEARTBEAT_MS: '200',
+      ASTRAL_NODE_TTL_MS: '1000',
+    };
+    a = await startTestServer({ ...shared, ASTRAL_NODE_ID: 'it-a' });
+    b = await startTestServer({ ...shared, ASTRAL_NODE_ID: 'it-b' });
+  });
+
+  after(async () => {
+    for (const s of sockets) s.disconnect();
+    await a?.close();
+    await b?.close();
+    client?.disconnect();
+    await redis?.stop();
+  });
+
+  test("a call dialled on node B rings a widget on node A, whose media moves to B first; its answer and hang-up run on B", async () => {
+    const alice = await widget(b, 'alice-x', '2001');
+    const bob = await widget(a, 'bob-x', '2002');
+    const incoming = next(bob.socket, 'call:incoming');
+    const dialed = await ackRequest(alice.socket, 'call:dial', { destination: '2002' });
+    assert.equal(dialed.ok, true, JSON.stringify(dialed));
+    const callId = dialed.data!.callId!;
+    assert.equal((await incoming).callId, callId);
+    assert.equal(await client.get(`astral:call:${callId}`), 'it-b');
+    assert.deepEqual(bob.seen.slice(-2), ['media:relocated', 'call:incoming'], "Bob's media is moved to the call's node before the ring");
+
+    const answered = next(alice.socket, 'call:answered');
+    assert.deepEqual(await ackRequest(bob.socket, 'call:answer', { callId }), { ok: true, data: {} });
+    await answered;
+    // A call event for a call the other node owns still gets that node's answer (here: an error body).
+    const wrong = await ackRequest(bob.socket, 'call:hold', { callId: '123', held: true });
+    assert.equal(wrong.ok, false);
+    assert.equal(wrong.error!.code, 'not_found');
+
+    const ended = next(alice.socket, 'call:ended');
+    assert.deepEqual(await ackRequest(bob.socket, 'call:hangup', { callId }), { ok: true, data: {} });
+    assert.equal((await ended).reason, 'hangup');
+    const row = await record(a, callId);
+    assert.deepEqual([row.disposition, row.end_reason], ['ANSWERED', 'hangup']);
+    assert.equal(await client.get(`astral:call:${callId}`), null, 'ownership released');
+  });
+
+  test('a draining node takes no new calls: its widgets dial onto the other node, which owns the call', async () => {
+    const carol = await widget(b, 'carol-x', '2003');
+    const dave = await widget(a, 'dave-x', '2004');
+    await b.server.drain(0);
+    const ready = await fetch(`${b.url}/readyz`);
+    assert.equal(ready.status, 503);
+    const incoming = next(dave.socket, 'call:incoming');
+    const relocated = next(carol.socket, 'media:relocated');
+    const dialed = await ackRequest(carol.socket, 'call:dial', { destination: '2004' });
+    assert.equal(dialed.ok, true, JSON.stringify(dialed));
+    const callId = dialed.data!.callId!;
+    await Promise.all([incoming, relocated]);
+    assert.equal(await client.get(`astral:call:${callId}`), 'it-a');
+    const live = await api(b, 'GET', '/api/v1/calls/live', { key: ADMIN_KEY });
+    assert.equal((live.body as unknown as { linkedid: string }[]).filter((l) => l.linkedid === callId).length, 2, 'the draining node still lists it');
+    assert.deepEqual(await ackRequest(carol.socket, 'call:hangup', { callId }), { ok: true, data: {} });
+    const row = await record(b, callId);
+    assert.deepEqual([row.disposition, row.end_reason], ['NO ANSWER', 'cancelled']);
+  });
+});
