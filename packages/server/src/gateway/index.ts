@@ -199,11 +199,11 @@ export class Gateway implements SessionNotifier {
     socket.disconnect(true);
   }
 
-  /** Closes every socket of a principal whose credential was revoked (a bot). */
+  /** Closes every socket of a principal whose credential was revoked (a bot), on every node. */
   revoke(principalId: string): void {
-    for (const socket of this.io.sockets.sockets.values()) {
-      if (socket.data.session?.principal.party.userId === principalId) this.end(socket, 'revoked');
-    }
+    const room = principalRoom(principalId);
+    (this.io.to(room) as unknown as { emit(e: string, p: unknown): void }).emit('session:expired', { reason: 'revoked' });
+    this.io.in(room).disconnectSockets(true);
   }
 
   /** Registers a validated, acknowledged handler; a bad payload or a failure becomes an error ack. */
