@@ -1,4 +1,4 @@
-// Component tests for <astral-phone>'s customisation: cancelable astral-incoming / astral-error and the header, idle and in-call slots.
+// Component tests for <astral-phone>'s customisation: cancelable astral-incoming / astral-call-ended and the header, idle and in-call slots.
 import '../src/ui/astral-phone.js';
 import type { AstralPhone } from '../src/ui/astral-phone.js';
 import type { Ringtone } from '../src/ui/ringtone.js';
@@ -72,11 +72,20 @@ describe('<astral-phone> cancelable events', () => {
     equal(ringtone(el).kind, 'ring', 'and its ringtone');
   });
 
-  it('preventDefault() on astral-error keeps the error banner away', async () => {
+  it('preventDefault() on astral-call-ended leaves out the last call’s summary', async () => {
     const { el, client } = await mountPhone();
-    el.addEventListener('astral-error', (e) => e.preventDefault());
-    await emit(el, client, 'error', { code: 'token_expired', message: 'the token has expired' });
-    equal(part(el, 'error'), null, 'no banner');
+    let event: CustomEvent | null = null;
+    el.addEventListener('astral-call-ended', (e) => {
+      event = e;
+      e.preventDefault();
+    });
+    await startCall(el, client);
+    client.emit('call', { call: null });
+    client.emit('call-ended', { callId: 'call-1', disposition: 'ANSWERED', reason: 'hangup', duration: 3 });
+    await emit(el, client, 'state', { state: 'ready' });
+    equal((event as CustomEvent | null)?.cancelable, true, 'cancelable');
+    equal(part(el, 'last-call'), null, 'no summary');
+    assert(!text(part(el, 'status')).includes('Call ended'), `nor in the status line: ${text(part(el, 'status'))}`);
   });
 });
 

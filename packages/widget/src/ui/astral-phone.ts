@@ -35,7 +35,7 @@ function invalidState(message: string): Error & { code: string } {
  * @fires astral-ready / astral-state / astral-incoming / astral-call / astral-call-ended / astral-dtmf / astral-transfer / astral-draining / astral-media /
  *   astral-warning / astral-warning-cleared / astral-preflight-progress / astral-devicechange / astral-device-changed / astral-error
  *   — the client's events, re-dispatched as bubbling, composed CustomEvents (same `detail`); preventDefault() on
- *   astral-incoming leaves the ringing UI to the page, on astral-error the banner.
+ *   astral-incoming leaves the ringing UI to the page, on astral-call-ended the last call's summary.
  * @slot header — in place of the status line, which then stays for screen readers only
  * @slot idle — while there is no call, in place of the last call's summary
  * @slot in-call — during a call, in place of the call panel

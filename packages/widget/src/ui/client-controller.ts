@@ -63,8 +63,8 @@ const REDISPATCH: Record<ClientEventName, string> = {
   deviceChanged: 'astral-device-changed',
 };
 
-/** Events whose default the page may prevent: the built-in incoming panel and ringtone, the error banner. */
-const CANCELABLE: ReadonlySet<ClientEventName> = new Set(['incoming', 'error']);
+/** Events whose default the page may prevent: the built-in incoming panel and ringtone, the last call's summary. */
+const CANCELABLE: ReadonlySet<ClientEventName> = new Set(['incoming', 'call-ended']);
 
 /** Turns anything a client method threw into `{code, message}`. */
 export function toErrorDetail(err: unknown): ErrorDetail {
@@ -155,7 +155,7 @@ export class ClientController implements ReactiveController {
     const proceed = this.host.dispatchEvent(new CustomEvent(outName, { detail, bubbles: true, composed: true, cancelable }));
     if (proceed || !cancelable) return;
     if (name === 'incoming') this.incomingTakenOver = true;
-    else this.error = null;
+    else this.lastEnded = null;
   };
 
   private apply(name: ClientEventName, detail: AstralClientEvents[ClientEventName]): void {
