@@ -19,13 +19,14 @@ async function bus(nodeId: string): Promise<ClusterBus> {
   return b;
 }
 
-function registry(b: ClusterBus, info: Partial<Omit<NodeInfo, 'id'>>, lost: string[] = []): NodeRegistry {
+function registry(b: ClusterBus, info: Partial<Omit<NodeInfo, 'id'>>, lost: string[] = [], rejoined: () => void = () => undefined): NodeRegistry {
   return new NodeRegistry(b, {
     intervalMs: 100,
     ttlMs: 400,
     describe: () => ({ url: `http://${b.nodeId}`, mediaIp: '127.0.0.1', regions: ['default'], load: 0, draining: false, ...info }),
     lost: (id) => lost.push(id),
     refreshed: () => undefined,
+    rejoined,
     onError: (err) => assert.fail(String(err)),
   });
 }
@@ -83,6 +84,18 @@ describe('cluster over Redis', () => {
     await waitFor(() => !ra.isLive('reg-b'));
     assert.deepEqual(lost, ['reg-c'], 'a node that left is not lost');
     await ra.leave();
+  });
+
+  test('a node whose entry expired while it stalled learns so at its next beat', async () => {
+    let rejoins = 0;
+    const r = registry(await bus('stall-a'), {}, [], () => rejoins++);
+    await r.beat();
+    await r.beat();
+    assert.equal(rejoins, 0);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // longer than the 400 ms TTL
+    await r.beat();
+    assert.equal(rejoins, 1);
+    await r.leave();
   });
 
   test('presence: another node\'s sessions appear in this node\'s registry, with do-not-disturb, and leave with it', async () => {

@@ -61,6 +61,7 @@ export class Cluster {
       describe: () => ({ url: config.url, ...describe() }),
       lost: (nodeId) => void this.nodeLost(nodeId).catch((err: unknown) => onError(err, `closing the calls of lost node ${nodeId}`)),
       refreshed: (live) => this.presence?.prune(live),
+      rejoined: () => this.rejoin(),
       onError,
     });
   }
@@ -228,6 +229,14 @@ export class Cluster {
     await presence.forgetNode(nodeId);
     await this.registry.forget(nodeId);
     this.log.warn({ nodeId, closed }, 'cluster: closed the calls a lost node owned (node_lost)');
+  }
+
+  /** This node stalled past its TTL: peers may have dropped its sessions and calls; announce them again. */
+  private rejoin(): void {
+    const { gateway, calls } = this.parts!;
+    this.log.warn('cluster: this node missed its heartbeat TTL; announcing its sessions and calls again');
+    for (const socket of gateway.io.sockets.sockets.values()) if (socket.data.session) this.presence?.up(socket.data.session);
+    for (const callId of calls.liveIds) this.ownership.claim(callId);
   }
 
   /** Leaves the cluster (after the drain ended this node's calls). */

@@ -24,6 +24,8 @@ export interface RegistryOptions {
   describe(): Omit<NodeInfo, 'id'>;
   /** A peer's entry expired (it died without leaving). */
   lost(nodeId: string): void;
+  /** This node's entry had expired before a beat (it stalled longer than the TTL): peers may have taken it for lost. */
+  rejoined(): void;
   /** After each beat, with the live node ids (peers that left or were lost are missing). */
   refreshed(liveIds: Set<string>): void;
   onError(err: unknown, what: string): void;
@@ -34,6 +36,7 @@ export class NodeRegistry {
   private peers = new Map<string, NodeInfo>();
   /** Lost nodes already reported, until they leave the node set. */
   private readonly reported = new Set<string>();
+  private beats = 0;
 
   constructor(
     private readonly bus: ClusterBus,
@@ -74,7 +77,8 @@ export class NodeRegistry {
   /** Writes this node's entry (with its TTL) and reads every peer's: expired entries are lost nodes. */
   async beat(): Promise<void> {
     const self: NodeInfo = { id: this.nodeId, ...this.opts.describe() };
-    await this.bus.redis.multi().set(nodeKey(self.id), JSON.stringify(self), 'PX', this.opts.ttlMs).sadd(NODES, self.id).exec();
+    const [[, previous] = []] = (await this.bus.redis.multi().set(nodeKey(self.id), JSON.stringify(self), 'PX', this.opts.ttlMs, 'GET').sadd(NODES, self.id).exec()) ?? [];
+    if (this.beats++ > 0 && previous === null) this.opts.rejoined();
     const ids = await this.bus.redis.smembers(NODES);
     const entries = ids.length > 0 ? await this.bus.redis.mget(ids.map(nodeKey)) : [];
     const peers = new Map<string, NodeInfo>();
