@@ -3,10 +3,14 @@
 // trunk's termination URI (ASTRAL_TWILIO_SIP_HOST/_PORT point <name>.pstn.twilio.com at it), challenging the INVITE with
 // a 407 as Twilio does and checking the digest against the password Twilio was given; seed 004's POST /v1/calls {"phone"}
 // then reaches the "phone" with the Twilio number as caller id. Neither the token nor the password is in the server's log.
+// The other way: with ASTRAL_PUBLIC_SIP_URI the trunk's Origination URL points at the server, and SIPp, as Twilio sending
+// a call to the number from its signalling address (ASTRAL_TWILIO_SIGNALLING_IPS stands 127.0.0.1 in for Twilio's edge),
+// is admitted on the `twilio` trunk without a digest and reaches the number's destination (the built-in agent).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startFakeTwilio, type FakeTwilio } from '../../packages/server/test/fakes/twilio.js';
 import { defaultInstanceId, v1, waitServiceCall } from '../helpers/agents.js';
+import { api, lastEndedCall } from '../helpers/trunks.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { freeSipPort, startSipp, type RunningSipp } from '../helpers/sipp.js';
 
@@ -16,14 +20,18 @@ const CALLEE = '+15551230042';
 let fake: FakeTwilio;
 let server: RunningServer;
 let carrierPort: number;
+let sipPort: number;
 let sipp: RunningSipp | undefined;
 
 describe('calling phones through Twilio Elastic SIP Trunking (fake REST API, SIPp as the termination URI)', { timeout: 90_000 }, () => {
   before(async () => {
     fake = await startFakeTwilio({ numbers: [TWILIO_NUMBER] });
     carrierPort = await freeSipPort();
+    sipPort = await freeSipPort();
     server = await startServer({
-      ASTRAL_SIP_PORT: String(await freeSipPort()),
+      ASTRAL_SIP_PORT: String(sipPort),
+      ASTRAL_PUBLIC_SIP_URI: `sip:127.0.0.1:${sipPort}`,
+      ASTRAL_TWILIO_SIGNALLING_IPS: '127.0.0.1',
       ASTRAL_TWILIO_API_URL: fake.apiUrl,
       ASTRAL_TWILIO_TRUNKING_URL: fake.trunkingUrl,
       ASTRAL_TWILIO_SIP_HOST: '127.0.0.1',
@@ -66,5 +74,22 @@ describe('calling phones through Twilio Elastic SIP Trunking (fake REST API, SIP
     const log = server.output();
     assert.match(log, /twilio: Elastic SIP trunk provisioned/, 'the provisioning was logged');
     for (const secret of [fake.authToken, login.password]) assert.equal(log.includes(secret), false, 'no token or password in the log');
+  });
+
+  test("a call to the Twilio number, as Twilio sends it to the trunk's Origination URL, reaches the number's destination", async () => {
+    const [origination, ...more] = fake.originationUrls;
+    assert.ok(origination && more.length === 0, 'one Origination URL');
+    assert.equal(origination.sip_url, `sip:127.0.0.1:${sipPort}`);
+    assert.equal(origination.trunk_sid, fake.trunks.find((t) => String(t.friendly_name).startsWith('Astral '))?.sid);
+    const number = await api(server, 'POST', '/api/v1/numbers', { number: TWILIO_NUMBER, destination: 'akylai', destination_type: 'ai_agent' });
+    assert.equal(number.status, 201, JSON.stringify(number.body));
+
+    await sipp?.stop();
+    sipp = await startSipp({ scenario: 'uac-call-pcap.xml', remote: `127.0.0.1:${sipPort}`, service: TWILIO_NUMBER, vars: { from: '+15557654321' }, timeoutS: 40 });
+    const result = await sipp.done;
+    assert.equal(result.finalStatus, 200, `answered without a challenge: ${result.log}`);
+    assert.ok(!result.receivedStatuses.includes(401) && !result.receivedStatuses.includes(407), result.log);
+    const call = await lastEndedCall(server);
+    assert.deepEqual([call.direction, call.from_number, call.to_number, call.record.disposition], ['inbound', '+15557654321', TWILIO_NUMBER, 'ANSWERED']);
   });
 });

@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import type { WebhookDeliveryConfig } from './webhooks/dispatcher.js';
 import { RETELL_DEFAULTS, type RetellSettings } from './agents/retell.js';
 import type { SipTransport } from './sip/types.js';
-import { TWILIO_DEFAULTS, type TwilioSettings } from './sip/twilio-rest.js';
+import { TWILIO_DEFAULTS, TWILIO_SIGNALLING_IPS, type TwilioEdge, type TwilioSettings } from './sip/twilio-rest.js';
+import { parseIpBlock } from './util/net.js';
 
 export interface ClusterSettings {
   redisUrl: string;
@@ -185,6 +186,9 @@ function retell(env: Env): RetellSettings {
  * ASTRAL_TWILIO_API_URL / _TRUNKING_URL (Twilio's REST bases), ASTRAL_TWILIO_SIP_TRANSPORT (default tls when this server
  * has a TLS listener, so Twilio's in-dialog requests reach it, else udp), _SIP_PORT (5061 for tls, else 5060), _SIP_HOST
  * (default: the trunk's own <name>.pstn.twilio.com), ASTRAL_TWILIO_TIMEOUT_MS (per REST request).
+ * ASTRAL_PUBLIC_SIP_URI (`sip:pbx.example.com:5060`, `sip:203.0.113.7;transport=tcp`): this server as Twilio reaches
+ * it, the Twilio trunk's Origination URL (with `;edge=` of ASTRAL_TWILIO_EDGE when set); Twilio's INVITEs are admitted
+ * from its signalling addresses of that edge (of all edges when unset), or of ASTRAL_TWILIO_SIGNALLING_IPS (CIDRs).
  */
 function twilio(env: Env, tls: SipTlsConfig): TwilioSettings {
   const url = (name: string, fallback: string): string => {
@@ -199,7 +203,23 @@ function twilio(env: Env, tls: SipTlsConfig): TwilioSettings {
     trunkingUrl: url('ASTRAL_TWILIO_TRUNKING_URL', TWILIO_DEFAULTS.trunkingUrl),
     sip: { host: env.ASTRAL_TWILIO_SIP_HOST || null, port: int(env, 'ASTRAL_TWILIO_SIP_PORT', transport === 'tls' ? 5061 : 5060, 1, 65535), transport },
     timeoutMs: int(env, 'ASTRAL_TWILIO_TIMEOUT_MS', TWILIO_DEFAULTS.timeoutMs, 100, 120_000),
+    origination: twilioOrigination(env),
   };
+}
+
+function twilioOrigination(env: Env): TwilioSettings['origination'] {
+  const edge = env.ASTRAL_TWILIO_EDGE || null;
+  if (edge !== null && !Object.hasOwn(TWILIO_SIGNALLING_IPS, edge)) throw new ConfigError(`ASTRAL_TWILIO_EDGE must be one of ${Object.keys(TWILIO_SIGNALLING_IPS).join(', ')}, got "${edge}"`);
+  const uri = env.ASTRAL_PUBLIC_SIP_URI || null;
+  // A SIP URI without a user part (Twilio puts the dialled number there) and without headers.
+  if (uri !== null && !/^sips?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(;[\w.=-]+)*$/.test(uri)) {
+    throw new ConfigError(`ASTRAL_PUBLIC_SIP_URI must be a sip: URI of this server without a user part (sip:pbx.example.com:5060), got "${uri}"`);
+  }
+  const override = (env.ASTRAL_TWILIO_SIGNALLING_IPS ?? '').split(',').map((ip) => ip.trim()).filter(Boolean);
+  const bad = override.find((ip) => !parseIpBlock(ip));
+  if (bad !== undefined) throw new ConfigError(`ASTRAL_TWILIO_SIGNALLING_IPS must be IP addresses or CIDR blocks, got "${bad}"`);
+  const edgeIps = edge ? TWILIO_SIGNALLING_IPS[edge as TwilioEdge] : Object.values(TWILIO_SIGNALLING_IPS).flat();
+  return { sipUrl: uri && edge ? `${uri};edge=${edge}` : uri, signallingIps: override.length > 0 ? override : [...edgeIps] };
 }
 
 /** ASTRAL_PUBLIC_URL: an http(s) URL, kept without its trailing slash. */

@@ -1,11 +1,13 @@
 // A voice channel's Twilio credentials bring a trunk to Twilio Elastic SIP Trunking (sip/twilio-trunk.ts), against a fake of
 // Twilio's REST API: the Twilio resources and the local `twilio` trunk appear, follow changes, disappear; re-posting is
-// idempotent; a manual default stays default; refusals answer 422/503 and save nothing; no token or password shows.
+// idempotent; a manual default stays default; refusals answer 422/503 and save nothing; no token or password shows; with
+// ASTRAL_PUBLIC_SIP_URI the trunk's Origination URL points at this server, and the local trunk admits Twilio's edge.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { SecretBox, SecretPurposes } from '../src/auth/secret-box.js';
 import { ADMIN_KEY, api, startTestServer, type TestServer } from './helpers.js';
 import { startFakeTwilio, type FakeTwilio } from './fakes/twilio.js';
+import { TWILIO_SIGNALLING_IPS } from '../src/sip/twilio-rest.js';
 
 const SECRET_KEY = 'twilio-test-secret-key-0123456789abcdef';
 const NUMBER = '+14155550100';
@@ -160,11 +162,54 @@ describe('Twilio credentials on the voice channel', () => {
     assert.equal((await linkTwilio()).status, 200, 'a retry succeeds');
   });
 
+  test('without ASTRAL_PUBLIC_SIP_URI no Origination URL is made; the local trunk admits the signalling addresses of every edge', async () => {
+    await linkTwilio();
+    assert.deepEqual(fake.originationUrls, []);
+    assert.deepEqual((await twilioTrunk())?.allowed_ips, Object.values(TWILIO_SIGNALLING_IPS).flat());
+  });
+
   test('a manual trunk already named twilio is not taken over: 409', async () => {
     await api(t, 'POST', '/api/v1/trunks', { key: ADMIN_KEY, body: { name: 'twilio', host: 'sip.example.net' } });
     const res = await linkTwilio();
     assert.equal(res.status, 409);
     assert.match(String(res.body.detail), /rename it/);
     assert.equal((await twilioTrunk())?.host, 'sip.example.net');
+  });
+});
+
+describe('Twilio origination with ASTRAL_PUBLIC_SIP_URI and ASTRAL_TWILIO_EDGE', () => {
+  let server: TestServer;
+  let twilio: FakeTwilio;
+  const voice = () => `/v1/instances/${server.server.instanceId}/channels/voice`;
+  const link = () => api(server, 'POST', voice(), { key: ADMIN_KEY, body: { twilio_account_sid: twilio.accountSid, twilio_auth_token: twilio.authToken, twilio_phone_number: NUMBER } });
+  const ours = () => twilio.originationUrls.filter((u) => u.friendly_name === `Astral ${server.server.instanceId}`);
+  before(async () => {
+    twilio = await startFakeTwilio({ numbers: [NUMBER] });
+    server = await startTestServer({ ASTRAL_SECRET_KEY: SECRET_KEY, ASTRAL_TWILIO_API_URL: twilio.apiUrl, ASTRAL_TWILIO_TRUNKING_URL: twilio.trunkingUrl, ASTRAL_PUBLIC_SIP_URI: 'sip:pbx.example.com:5080', ASTRAL_TWILIO_EDGE: 'dublin' });
+  });
+  after(async () => {
+    await server.close();
+    await twilio.close();
+  });
+
+  test('the trunk gets one Origination URL to this server on the edge; posting again adds none; an admin\'s URL stays, a stale one of ours goes', async () => {
+    assert.equal((await link()).status, 200);
+    const remote = twilio.trunks.find((tr) => tr.friendly_name === `Astral ${server.server.instanceId}`)!;
+    assert.equal(ours().length, 1);
+    assert.deepEqual(
+      { trunk: ours()[0]!.trunk_sid, sip_url: ours()[0]!.sip_url, priority: ours()[0]!.priority, weight: ours()[0]!.weight, enabled: ours()[0]!.enabled },
+      { trunk: remote.sid, sip_url: 'sip:pbx.example.com:5080;edge=dublin', priority: 10, weight: 10, enabled: true },
+    );
+    const local = (await api(server, 'GET', '/api/v1/trunks', { key: ADMIN_KEY })).body as unknown as Record<string, unknown>[];
+    assert.deepEqual(local.find((tr) => tr.name === 'twilio')?.allowed_ips, ['54.171.127.192/30'], "Dublin's signalling addresses");
+
+    const admin = { sid: `OU${'1'.repeat(32)}`, trunk_sid: remote.sid, friendly_name: 'backup PBX', sip_url: 'sip:backup.example.com', priority: 20, weight: 10, enabled: true };
+    const stale = { ...admin, sid: `OU${'2'.repeat(32)}`, friendly_name: `Astral ${server.server.instanceId}`, sip_url: 'sip:old.example.com' };
+    twilio.originationUrls.push(admin, stale);
+    const creates = twilio.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/OriginationUrls')).length;
+    assert.equal((await link()).status, 200);
+    assert.equal(twilio.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/OriginationUrls')).length, creates, 'no second URL');
+    assert.deepEqual(ours().map((u) => u.sip_url), ['sip:pbx.example.com:5080;edge=dublin']);
+    assert.ok(twilio.originationUrls.includes(admin), "the admin's URL stays");
   });
 });

@@ -34,7 +34,7 @@ export class InboundCalls {
 
   async handle(invite: InboundInvite): Promise<void> {
     const { gateway, trunks, calls, router, media, journeys, log } = this.deps;
-    const trunk = await trunks.admit(invite);
+    const trunk = await trunks.admit(invite, async (t) => (await this.numberOf(t.instanceId, t.id, invite)) !== undefined);
     if (!trunk) return;
     const number = await this.numberOf(trunk.instanceId, trunk.id, invite);
     if (!number) {

@@ -64,15 +64,19 @@ export class TrunkDirectory {
   }
 
   /**
-   * The trunk an INVITE comes from: by source address (its `allowed_ips`, else its host), else by digest credentials
-   * (trunks without `allowed_ips` only).
+   * The trunk an INVITE comes from: by source address (its `allowed_ips`, else its host; of several, the first that
+   * `serves` the call: a carrier such as Twilio sends every instance's calls from the same addresses), else by digest
+   * credentials (trunks without `allowed_ips` only).
    * Answers the INVITE itself when it cannot be accepted (403, or a 401 challenge) and returns undefined.
    */
-  async admit(invite: InboundInvite): Promise<TrunkWithSecret | undefined> {
+  async admit(invite: InboundInvite, serves: (trunk: Trunk) => Promise<boolean> = async () => true): Promise<TrunkWithSecret | undefined> {
     const trunks = await this.deps.store.trunks.listAll();
     const address = invite.source.address;
-    for (const trunk of trunks) {
-      if (await this.fromTrunkAddress(trunk, address)) return this.withSecret(trunk.id);
+    const fromAddress: Trunk[] = [];
+    for (const trunk of trunks) if (await this.fromTrunkAddress(trunk, address)) fromAddress.push(trunk);
+    if (fromAddress.length > 0) {
+      for (const trunk of fromAddress.length > 1 ? fromAddress : []) if (await serves(trunk)) return this.withSecret(trunk.id);
+      return this.withSecret(fromAddress[0]!.id);
     }
     // Digest identifies the trunks that say nothing of where their INVITEs come from; an allow-list is the final word.
     const auth = invite.authorization;

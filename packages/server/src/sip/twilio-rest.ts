@@ -8,11 +8,32 @@ export interface TwilioSettings {
   trunkingUrl: string;
   /** `host` null: the trunk's own `<name>.pstn.twilio.com`. */
   sip: { host: string | null; port: number; transport: SipTransport };
+  /**
+   * Calls to the number: `sipUrl` (null: none) becomes the trunk's Origination URL (where Twilio sends them), and INVITEs
+   * from `signallingIps` (Twilio's signalling addresses of the edge) are admitted on the local trunk.
+   */
+  origination: { sipUrl: string | null; signallingIps: string[] };
   /** How long one REST request may take. */
   timeoutMs: number;
 }
 
 export const TWILIO_DEFAULTS = { apiUrl: 'https://api.twilio.com', trunkingUrl: 'https://trunking.twilio.com', timeoutMs: 10_000 } as const;
+
+/**
+ * The signalling addresses Twilio's Elastic SIP Trunking sends INVITEs from, per edge location
+ * (https://www.twilio.com/docs/sip-trunking/ip-addresses).
+ */
+export const TWILIO_SIGNALLING_IPS = {
+  ashburn: ['54.172.60.0/30'],
+  umatilla: ['54.244.51.0/30'],
+  dublin: ['54.171.127.192/30'],
+  frankfurt: ['35.156.191.128/30'],
+  tokyo: ['54.65.63.192/30'],
+  singapore: ['54.169.127.128/30'],
+  sydney: ['54.252.254.64/30'],
+  'sao-paulo': ['177.71.206.192/30'],
+} as const satisfies Record<string, readonly string[]>;
+export type TwilioEdge = keyof typeof TWILIO_SIGNALLING_IPS;
 
 /** A Twilio request failed: Twilio's HTTP status and error code (null when it never answered); never a secret. */
 export class TwilioError extends Error {

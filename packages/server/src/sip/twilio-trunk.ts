@@ -1,6 +1,7 @@
 // Keeps an instance's Twilio Elastic SIP trunk in step with its voice channel's twilio_account_sid / _auth_token /
-// _phone_number: provisions it in the Twilio account (trunk, credential list with a generated digest login, the number)
-// and keeps the local trunk `twilio` that reaches it; removes both when the credentials are cleared or the channel goes.
+// _phone_number: provisions it in the Twilio account (trunk, credential list with a generated digest login, the number,
+// the Origination URL of this server when it knows its public SIP URI) and keeps the local trunk `twilio` that reaches
+// it and admits Twilio's INVITEs; removes both when the credentials are cleared or the channel goes.
 import { randomBytes, randomInt } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { SecretBoxError, type SecretBox } from '../auth/secret-box.js';
@@ -162,6 +163,7 @@ export class TwilioTrunks {
     if (!onTrunk.some((n) => n.sid === number.sid)) await rest.create('trunking', `${trunkPath}/PhoneNumbers`, { PhoneNumberSid: number.sid });
     // A number Astral put on its trunk before (the channel's number changed) goes back to the account.
     for (const old of onTrunk.filter((n) => n.sid !== number.sid)) await rest.call('DELETE', 'trunking', `${trunkPath}/PhoneNumbers/${encodeURIComponent(old.sid)}`);
+    await this.ensureOrigination(rest, trunkPath, name);
     this.deps.log.info({ instanceId, domainName, trunkSid: trunk.sid }, 'twilio: Elastic SIP trunk provisioned');
     return { domainName, login };
   }
@@ -175,6 +177,19 @@ export class TwilioTrunks {
     const login = { username: `astral${randomBytes(8).toString('hex')}`, password: generatedPassword() };
     await rest.create('api', `${path}.json`, { Username: login.username, Password: login.password });
     return login;
+  }
+
+  /**
+   * The trunk's Origination URL to this server (ours: named after the instance), once; one of ours pointing elsewhere
+   * (the public SIP URI changed, or is no longer set) goes. URLs an admin added in the console stay.
+   */
+  private async ensureOrigination(rest: TwilioRest, trunkPath: string, name: string): Promise<void> {
+    const { sipUrl } = this.deps.settings.origination;
+    const ours = (await rest.list('trunking', `${trunkPath}/OriginationUrls`, 'origination_urls')).filter((u) => u.friendly_name === name);
+    if (sipUrl && !ours.some((u) => u.sip_url === sipUrl)) {
+      await rest.create('trunking', `${trunkPath}/OriginationUrls`, { FriendlyName: name, SipUrl: sipUrl, Priority: '10', Weight: '10', Enabled: 'true' });
+    }
+    for (const stale of ours.filter((u) => u.sip_url !== sipUrl)) await rest.call('DELETE', 'trunking', `${trunkPath}/OriginationUrls/${encodeURIComponent(stale.sid)}`);
   }
 
   /** Deletes Astral's trunk and credential list from the account; a failure is logged, the local side goes on. */
@@ -208,7 +223,8 @@ export class TwilioTrunks {
       callerId: account.phoneNumber,
       register: false,
       codecs: ['PCMU', 'PCMA'] as const,
-      allowedIps: [],
+      // Twilio's INVITEs (calls to the number) come from its signalling addresses: admitted by address, no digest.
+      allowedIps: [...this.deps.settings.origination.signallingIps],
     };
     if (local) await this.deps.store.trunks.update(instanceId, local.id, { ...fields, codecs: [...fields.codecs] });
     else await this.deps.store.trunks.create({ instanceId, ...fields, codecs: [...fields.codecs] });

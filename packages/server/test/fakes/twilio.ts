@@ -1,6 +1,7 @@
 // A fake of the Twilio REST resources an Elastic SIP trunk is made of, written from Twilio's API reference: on the
 // trunking API (v1) Trunks (FriendlyName, DomainName ending in pstn.twilio.com), a trunk's CredentialLists
-// (CredentialListSid) and PhoneNumbers (PhoneNumberSid); on the 2010-04-01 API an account's SIP/CredentialLists.json
+// (CredentialListSid), PhoneNumbers (PhoneNumberSid) and OriginationUrls (FriendlyName, SipUrl, Priority, Weight, Enabled,
+// all required); on the 2010-04-01 API an account's SIP/CredentialLists.json
 // (FriendlyName), their Credentials.json (Username <= 32 chars, Password >= 12 with a digit and mixed case) and
 // IncomingPhoneNumbers.json?PhoneNumber=. HTTP Basic auth with the Account SID and Auth Token (401 error 20003 otherwise),
 // form-encoded bodies, snake_case JSON with Twilio's paging (meta.next_page_url / next_page_uri), errors as
@@ -35,6 +36,8 @@ export interface FakeTwilio {
   /** trunk sid -> associated credential list sids / phone number sids. */
   trunkLists: Map<string, string[]>;
   trunkNumbers: Map<string, string[]>;
+  /** OriginationUrl resources, with their trunk_sid. */
+  originationUrls: Resource[];
   requests: FakeTwilioRequest[];
   mode: 'ok' | 'rate-limited' | 'server-error' | 'hang';
   /** Items per page unless the request's PageSize is smaller (a small value exercises the paging). */
@@ -71,6 +74,7 @@ export async function startFakeTwilio(opts: { accountSid?: string; authToken?: s
     credentials: [],
     trunkLists: new Map(),
     trunkNumbers: new Map(),
+    originationUrls: [],
     requests: [],
     mode: 'ok',
     pageSize: 50,
@@ -169,13 +173,15 @@ export async function startFakeTwilio(opts: { accountSid?: string; authToken?: s
         return send(res, 201, fake.trunks.at(-1));
       }
     }
-    const m = /^\/v1\/Trunks\/(TK[0-9a-f]{32})(?:\/(CredentialLists|PhoneNumbers)(?:\/((?:CL|PN)[0-9a-f]{32}))?)?$/.exec(url.pathname);
+    const m = /^\/v1\/Trunks\/(TK[0-9a-f]{32})(?:\/(CredentialLists|PhoneNumbers|OriginationUrls)(?:\/((?:CL|PN|OU)[0-9a-f]{32}))?)?$/.exec(url.pathname);
     const trunk = m && fake.trunks.find((t) => t.sid === m[1]);
     if (!m || !trunk) return error(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
     const [, , sub, child] = m;
+    if (sub === 'OriginationUrls') return originationUrls(req, res, url, form, trunk, child, now);
     if (!sub && req.method === 'GET') return send(res, 200, trunk);
     if (!sub && req.method === 'DELETE') {
       fake.trunks = fake.trunks.filter((t) => t !== trunk);
+      fake.originationUrls = fake.originationUrls.filter((u) => u.trunk_sid !== trunk.sid);
       for (const n of fake.numbers) if (n.trunk_sid === trunk.sid) n.trunk_sid = null;
       fake.trunkLists.delete(trunk.sid);
       fake.trunkNumbers.delete(trunk.sid);
@@ -204,6 +210,28 @@ export async function startFakeTwilio(opts: { accountSid?: string; authToken?: s
       links.set(trunk.sid, linked.filter((s) => s !== child));
       const number = fake.numbers.find((n) => n.sid === child);
       if (number) number.trunk_sid = null;
+      return send(res, 204);
+    }
+    return error(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
+  }
+
+  /** A trunk's OriginationUrls: list, create (every field required, as documented), delete. */
+  function originationUrls(req: IncomingMessage, res: ServerResponse, url: URL, form: Record<string, string>, trunk: Resource, child: string | undefined, now: string): void {
+    const onTrunk = fake.originationUrls.filter((u) => u.trunk_sid === trunk.sid);
+    if (!child && req.method === 'GET') return send(res, 200, page('trunking', url, 'origination_urls', onTrunk));
+    if (!child && req.method === 'POST') {
+      const { FriendlyName: friendlyName, SipUrl: sipUrl, Priority: priority, Weight: weight, Enabled: enabled } = form;
+      const int = (v: string | undefined) => v !== undefined && /^\d{1,5}$/.test(v) && Number(v) <= 65535;
+      if (!friendlyName || !sipUrl || !int(priority) || !int(weight) || !['true', 'false'].includes(enabled ?? '')) return error(res, 400, 20001, 'FriendlyName, SipUrl, Priority, Weight and Enabled are required');
+      if (!/^sips?:[^\s@]+$/.test(sipUrl)) return error(res, 400, 21248, 'SipUrl must be a sip: URI');
+      const ouSid = sid('OU');
+      const resource = { sid: ouSid, account_sid: fake.accountSid, trunk_sid: trunk.sid, friendly_name: friendlyName, sip_url: sipUrl, priority: Number(priority), weight: Number(weight), enabled: enabled === 'true', date_created: now, date_updated: now, url: `${fake.trunkingUrl}/v1/Trunks/${trunk.sid}/OriginationUrls/${ouSid}` };
+      fake.originationUrls.push(resource);
+      return send(res, 201, resource);
+    }
+    const existing = child && onTrunk.find((u) => u.sid === child);
+    if (existing && req.method === 'DELETE') {
+      fake.originationUrls = fake.originationUrls.filter((u) => u !== existing);
       return send(res, 204);
     }
     return error(res, 404, 20404, `The requested resource ${url.pathname} was not found`);
