@@ -184,7 +184,10 @@ describe('sip engine (sip.js) with Kamailio over WebSocket', { timeout: 120_000 
       track.stop();
       track.dispatchEvent(new Event('ended'));
     });
-    assert.equal((await alice.waitEvent('astral-device-changed')).detail.reason, 'track-ended');
+    // The switch above already fired one astral-device-changed (reason selected): wait for the track-ended one.
+    await alice.page.waitForFunction(() =>
+      (window as unknown as { astralEvents: { type: string; detail: { reason?: string } }[] }).astralEvents.some((e) => e.type === 'astral-device-changed' && e.detail.reason === 'track-ended'),
+    );
     const recovered = await sender();
     assert.ok(recovered.live && recovered.id !== switched.id, 'a live track again');
     await bob.expectTone(440);
