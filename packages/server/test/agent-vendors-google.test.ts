@@ -1,10 +1,12 @@
 // The Google adapters (Gemini dialogue, Cloud Text-to-Speech, Cloud Speech-to-Text) against a protocol-faithful fake: the
 // key in x-goog-api-key, request shapes, streamed replies with function calls, 400/401/403/429/500, an error chunk, a
-// dropped connection, aborts, no key in any error; their selection by the stored google_api_key.
+// dropped connection, aborts, no key in any error; their selection by the stored google_api_key; the pipeline on all three.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AgentSpec } from '../src/audio/agent-audio.js';
-import type { DialogueOutput } from '../src/audio/pipeline.js';
+import type { EngineHost } from '../src/audio/engine.js';
+import { Pipeline, type DialogueOutput } from '../src/audio/pipeline.js';
+import { VoiceDetector } from '../src/audio/vad.js';
 import { LLM_ADAPTERS, STT_ADAPTERS, TTS_ADAPTERS } from '../src/agents/vendors/adapters.js';
 import { geminiSchema, GoogleDialogue } from '../src/agents/vendors/google-llm.js';
 import { GoogleStt } from '../src/agents/vendors/google-stt.js';
@@ -212,5 +214,55 @@ describe('Google adapters against their fake', () => {
     await until('the stalled request', () => fake.recognitions.length > count);
     controller.abort();
     await assert.rejects(pending, (err: Error) => err.name === 'AbortError');
+  });
+});
+
+/** 20 ms of a voiced vowel at 16 kHz (150 Hz and its harmonics), the `n`th frame of it. */
+function vowel(n: number): Int16Array {
+  const pcm = new Int16Array(320);
+  for (let i = 0; i < 320; i++) {
+    const t = (n * 320 + i) / 16_000;
+    let v = 0;
+    for (let k = 1; k <= 10; k++) v += Math.sin(2 * Math.PI * 150 * k * t) / k;
+    pcm[i] = Math.round(5000 * v);
+  }
+  return pcm;
+}
+
+describe('the pipeline on Google speech-to-text, Gemini and text-to-speech', () => {
+  let fake: FakeGoogle;
+  before(async () => (fake = await FakeGoogle.start(KEY)));
+  after(() => fake.close());
+
+  test("the caller's utterance is recognised, answered by Gemini and spoken at 24 kHz; its end_call hangs up once said", async () => {
+    const events: string[] = [];
+    const pushed: Int16Array[] = [];
+    const host: EngineHost = {
+      voice: { push: (pcm) => pushed.push(pcm), mark: (onPlayed) => setImmediate(() => onPlayed(false)), clear: () => events.push('clear'), playing: true },
+      stats: { fromSfu: 0, toSfu: 0, toBot: 0, fromBot: 0, dropped: 0, bargeIns: 0, speaking: false },
+      turn: (t) => events.push(`${t.role}:${t.text}`),
+      hangup: (reason) => events.push(`hangup:${reason}`),
+      transfer: (to) => events.push(`transfer:${to}`),
+      sendDtmf: (digits) => events.push(`dtmf:${digits}`),
+      error: (message) => events.push(`error:${message}`),
+    };
+    const vendor = { apiKey: KEY, baseUrl: fake.url };
+    const engine = new Pipeline({ stt: new GoogleStt({ ...vendor, language: 'en-GB' }), dialogue: new GoogleDialogue({ ...vendor, agent: spec }), tts: new GoogleTts({ ...vendor, voice: null, language: 'en-GB' }), vad: await VoiceDetector.create() }, host);
+    try {
+      engine.answered();
+      await until('the greeting said', () => events.includes('agent:Hello, front desk.'));
+      fake.stt({ transcripts: ['a room for two'] });
+      fake.gemini({ text: ['Booked. ', 'Goodbye.'], functionCalls: [{ name: 'end_call', args: { reason: 'booked' } }] });
+      engine.hear(new Int16Array(320)); // silence first: the greeting's start is no barge-in, onsets count from here
+      for (let i = 0; i < 40; i++) engine.hear(vowel(i));
+      for (let i = 0; i < 60; i++) engine.hear(new Int16Array(320)); // past the VAD's hangover, the 700 ms that end the turn
+      await until('the hang-up', () => events.some((e) => e.startsWith('hangup:'))).catch((err: Error) => assert.fail(`${err.message}: ${events.join(', ')} (${fake.recognitions.length} recognitions, ${fake.generations.length} generations)`));
+      assert.deepEqual(events, ['agent:Hello, front desk.', 'user:a room for two', 'agent:Booked. Goodbye.', 'hangup:the agent ended the call']);
+      assert.ok(fake.recognitions.at(-1)!.samples.length >= 40 * 320, 'the whole utterance was sent');
+      assert.deepEqual(fake.syntheses.slice(-2).map((r) => (r.body.input as { text: string }).text), ['Booked.', 'Goodbye.']);
+      assert.equal(pushed.reduce((n, p) => n + p.length, 0), 24 * 20 * ('Hello, front desk.'.length + 'Booked.'.length + 'Goodbye.'.length));
+    } finally {
+      engine.close();
+    }
   });
 });

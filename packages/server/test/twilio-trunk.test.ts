@@ -8,6 +8,10 @@ import { SecretBox, SecretPurposes } from '../src/auth/secret-box.js';
 import { ADMIN_KEY, api, startTestServer, type TestServer } from './helpers.js';
 import { startFakeTwilio, type FakeTwilio } from './fakes/twilio.js';
 import { TWILIO_SIGNALLING_IPS } from '../src/sip/twilio-rest.js';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const SECRET_KEY = 'twilio-test-secret-key-0123456789abcdef';
 const NUMBER = '+14155550100';
@@ -212,4 +216,14 @@ describe('Twilio origination with ASTRAL_PUBLIC_SIP_URI and ASTRAL_TWILIO_EDGE',
     assert.deepEqual(ours().map((u) => u.sip_url), ['sip:pbx.example.com:5080;edge=dublin']);
     assert.ok(twilio.originationUrls.includes(admin), "the admin's URL stays");
   });
+});
+
+test('config: ASTRAL_PUBLIC_SIP_URI without a user part, ASTRAL_TWILIO_EDGE of the documented edges, ASTRAL_TWILIO_SIGNALLING_IPS as CIDRs', () => {
+  const env = { ASTRAL_DATA_DIR: join(mkdtempSync(join(tmpdir(), 'astral-twilio-config-')), 'data') };
+  assert.deepEqual(loadConfig(env).twilio.origination, { sipUrl: null, signallingIps: Object.values(TWILIO_SIGNALLING_IPS).flat() });
+  assert.deepEqual(loadConfig({ ...env, ASTRAL_PUBLIC_SIP_URI: 'sip:203.0.113.7;transport=tcp', ASTRAL_TWILIO_EDGE: 'sydney' }).twilio.origination, { sipUrl: 'sip:203.0.113.7;transport=tcp;edge=sydney', signallingIps: ['54.252.254.64/30'] });
+  assert.deepEqual(loadConfig({ ...env, ASTRAL_TWILIO_SIGNALLING_IPS: '10.0.0.0/8, 192.0.2.1' }).twilio.origination.signallingIps, ['10.0.0.0/8', '192.0.2.1']);
+  for (const bad of [{ ASTRAL_PUBLIC_SIP_URI: 'sip:+1415@pbx.example.com' }, { ASTRAL_PUBLIC_SIP_URI: 'http://pbx.example.com' }, { ASTRAL_TWILIO_EDGE: 'mars' }, { ASTRAL_TWILIO_SIGNALLING_IPS: '10.0.0.0/40' }]) {
+    assert.throws(() => loadConfig({ ...env, ...bad }), ConfigError, JSON.stringify(bad));
+  }
 });
