@@ -141,6 +141,16 @@ test('GET /recording streams the render with its Content-Length', async () => {
     const expected = wholeCallRender(path);
     assert.equal(res.headers.get('content-length'), String(expected.length));
     assert.ok(Buffer.from(await res.arrayBuffer()).equals(expected));
+
+    // A log holding nothing of the call yet (just opened, or an empty one being unlisted as its call ends) is no recording.
+    const opened = join(t.dataDir, 'opened.rec');
+    for (const bytes of ['', 'ASTRAL', 'ASTRALREC1\n']) {
+      writeFileSync(opened, bytes);
+      await store.calls.setRecordingPath(callId, opened);
+      const empty = await fetch(`${t.url}/api/v1/calls/${callId}/recording`, { headers: { 'x-api-key': ADMIN_KEY } });
+      assert.equal(empty.status, 404, `a log of ${bytes.length} bytes`);
+      assert.equal(((await empty.json()) as { code: string }).code, 'not_found');
+    }
   } finally {
     await t.close();
   }

@@ -2,8 +2,9 @@
 import { ErrorBody, NoContent } from '@astral/protocol';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { ApiKeyService } from '../auth/api-keys.js';
+import { logHoldsFrames } from '../recording/frame-log.js';
 import { renderRecording } from '../recording/render-job.js';
 import type { CallStore } from '../store/calls.js';
 import { AppError } from '../util/errors.js';
@@ -16,7 +17,8 @@ export const recordingsApi: FastifyPluginAsync<{ keys: ApiKeyService; calls: Cal
   const recordingOf = async (instanceId: string, id: string): Promise<string> => {
     const call = await calls.get(instanceId, id);
     if (!call) throw new AppError('not_found', `no call ${id}`);
-    if (!call.recording_path || !existsSync(call.recording_path)) throw new AppError('not_found', `call ${id} has no recording`);
+    // A log that holds nothing of the call yet (just opened, or an empty one being unlisted as the call ends) is no recording.
+    if (!call.recording_path || !logHoldsFrames(call.recording_path)) throw new AppError('not_found', `call ${id} has no recording`);
     return call.recording_path;
   };
 
@@ -24,7 +26,12 @@ export const recordingsApi: FastifyPluginAsync<{ keys: ApiKeyService; calls: Cal
     '/api/v1/calls/:id/recording',
     { schema: { params: Params, response: { 200: { description: 'The recording, both parties mixed', content: { 'audio/wav': { schema: { type: 'string', format: 'binary' } } } }, '4xx': ErrorBody } }, preHandler: allowed },
     async (request, reply) => {
-      const wav = await renderRecording(await recordingOf(request.apiKey!.instanceId, request.params.id));
+      const path = await recordingOf(request.apiKey!.instanceId, request.params.id);
+      const wav = await renderRecording(path).catch((err: unknown) => {
+        // Unlisted meanwhile (an empty recording removed as its call ended): no recording, not a failure.
+        if (!logHoldsFrames(path)) throw new AppError('not_found', `call ${request.params.id} has no recording`);
+        throw err;
+      });
       reply.raw.once('close', () => wav.stream.destroy()); // a download given up stops its render
       return reply
         .header('content-type', 'audio/wav')

@@ -2,17 +2,15 @@
 // written by the recording ingest worker (off the main loop); a write error (full, read-only or missing dir) or the
 // worker's death stops that call's recording, logged, and the call goes on.
 import type { FastifyBaseLogger } from 'fastify';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MediaService } from '../media/service.js';
 import type { Tap } from '../media/tap.js';
 import { RecordingIngest, type LogWriteError } from '../recording/ingest.js';
+import { logHoldsFrames } from '../recording/frame-log.js';
 import type { Store } from '../store/index.js';
 import type { Call } from './call.js';
 import type { SessionNotifier } from './notifier.js';
-
-/** A frame log no bigger than its magic holds nothing of the call. */
-const EMPTY_LOG_BYTES = 11;
 
 interface Active {
   ingest: RecordingIngest;
@@ -133,11 +131,7 @@ export class Recordings {
   }
 
   private holdsFrames(callId: string): boolean {
-    try {
-      return statSync(this.pathOf(callId)).size > EMPTY_LOG_BYTES;
-    } catch {
-      return false;
-    }
+    return logHoldsFrames(this.pathOf(callId));
   }
 
   private persist(callId: string, write: Promise<void>): void {

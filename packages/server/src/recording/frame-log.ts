@@ -1,6 +1,6 @@
 // Recording frame log: each track's packets (Opus, or G.711 from the phone network) appended as they arrive, so a crash
 // keeps everything written so far. A track's codec is declared by a frame whose track byte has the high bit set.
-import { closeSync, createWriteStream, openSync, readSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readSync, statSync, type WriteStream } from 'node:fs';
 
 const MAGIC = Buffer.from('ASTRALREC1\n');
 const FRAME_HEADER = 11; // track u8, rtp timestamp u32, ms since start u32, length u16
@@ -72,6 +72,15 @@ export class FrameLogWriter {
 }
 
 const READ_CHUNK = 256 * 1024;
+
+/** True when the frame log at `path` holds something of the call: more than its magic (false for a missing file). */
+export function logHoldsFrames(path: string): boolean {
+  try {
+    return statSync(path).size > MAGIC.length;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Every complete frame and codec declaration up to byte `end`, in the order written, read a chunk at a time (memory stays
