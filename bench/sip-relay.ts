@@ -42,7 +42,7 @@ export interface RelayHarness {
 }
 
 export async function startRelayHarness(): Promise<RelayHarness> {
-  const rtcMinPort = 41000 + Math.floor(Math.random() * 10) * 1000;
+  const rtcMinPort = 11000 + Math.floor(Math.random() * 10) * 1000; // below the kernel's ephemeral ports
   const pool = await WorkerPool.start({ workers: 2, rtcMinPort, rtcMaxPort: rtcMinPort + 999, listenIp: '127.0.0.1', announcedIp: '127.0.0.1' }, silentLog);
   const media = new MediaService(pool, { listenIp: '127.0.0.1', announcedIp: '127.0.0.1' }, [
     { id: 'default', name: 'Default', emoji: '', workers: [0, 1], endpoint: null },

@@ -42,7 +42,7 @@ export async function startAstral(recording: boolean): Promise<LoadTarget> {
 }
 
 export async function startBareRelay(): Promise<LoadTarget> {
-  const [port, rtcPort] = [await freePort(), 20000 + Math.floor(Math.random() * 20000)];
+  const [port, rtcPort] = [await freePort(), 10000 + Math.floor(Math.random() * 21000)]; // media ports below the ephemeral range
   const child = spawn(process.execPath, ['--import', 'tsx', RELAY], { cwd: ROOT, env: { ...process.env, PORT: String(port), RTC_PORT: String(rtcPort) }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`bare relay exited (${code})`)));

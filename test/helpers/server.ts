@@ -36,7 +36,8 @@ export interface ServerPlacement {
 
 export async function startServer(env: Record<string, string> = {}, placement?: ServerPlacement): Promise<RunningServer> {
   const port = await freePort();
-  const rtcMinPort = 20000 + Math.floor(Math.random() * 20000);
+  // Media ports below the kernel's ephemeral range (32768+), where an outgoing connection could hold a worker's WebRtcServer port.
+  const rtcMinPort = 10000 + Math.floor(Math.random() * 21000);
   const dataDir = mkdtempSync(join(tmpdir(), 'astral-test-'));
   const apiKey = 'ak_test_' + Math.random().toString(36).slice(2).padEnd(16, 'x');
   const node = [process.execPath, '--import', 'tsx', 'packages/server/src/main.ts'];

@@ -26,9 +26,9 @@ const databaseOfDataDir = new Map<string, string>();
 /** The PostgreSQL database of the test servers on `dataDir` (ASTRAL_TEST_DIALECT=postgres); undefined on SQLite. */
 export const postgresDatabaseOf = (dataDir: string): string | undefined => databaseOfDataDir.get(dataDir);
 
-/** A random 500-port media range within 20000-39499, as the e2e servers pick theirs. */
+/** A random 500-port media range within 10000-31999: below the kernel's ephemeral ports, as the e2e servers pick theirs. */
 function rtcPorts(): { ASTRAL_RTC_MIN_PORT: string; ASTRAL_RTC_MAX_PORT: string } {
-  const min = 20_000 + Math.floor(Math.random() * 39) * 500;
+  const min = 10_000 + Math.floor(Math.random() * 44) * 500;
   return { ASTRAL_RTC_MIN_PORT: String(min), ASTRAL_RTC_MAX_PORT: String(min + 499) };
 }
 
