@@ -5,7 +5,7 @@ import type { AgentSpec } from '../../audio/agent-audio.js';
 import type { Dialogue, DialogueOutput } from '../../audio/pipeline.js';
 import { defaultGreeting } from '../local/script.js';
 import { AGENT_TOOLS, systemPrompt, toAction } from './openai-llm.js';
-import { serverSentEvents, vendorFetch, VendorError, vendorUrl } from './wire.js';
+import { postJson, serverSentEvents, VendorError, vendorUrl } from './wire.js';
 
 const ANTHROPIC = 'https://api.anthropic.com';
 const API_VERSION = '2023-06-01';
@@ -96,12 +96,13 @@ export class AnthropicDialogue implements Dialogue {
   /** The events of one streamed message; a stream that ends before `message_stop` (a dropped connection) is an error. */
   private async *stream(signal: AbortSignal): AsyncIterable<StreamEvent> {
     const { apiKey, baseUrl, agent } = this.opts;
-    const response = await vendorFetch('anthropic', vendorUrl(baseUrl, ANTHROPIC, '/v1/messages'), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', 'anthropic-version': API_VERSION, ...(apiKey ? { 'x-api-key': apiKey } : {}) },
-      body: JSON.stringify({ model: agent.llmModel ?? DEFAULT_MODEL, max_tokens: MAX_TOKENS, system: this.system, messages: this.messages, tools: TOOLS, stream: true }),
+    const response = await postJson(
+      'anthropic',
+      vendorUrl(baseUrl, ANTHROPIC, '/v1/messages'),
+      { Accept: 'text/event-stream', 'anthropic-version': API_VERSION, ...(apiKey ? { 'x-api-key': apiKey } : {}) },
+      { model: agent.llmModel ?? DEFAULT_MODEL, max_tokens: MAX_TOKENS, system: this.system, messages: this.messages, tools: TOOLS, stream: true },
       signal,
-    });
+    );
     let stopped = false;
     try {
       for await (const { data } of serverSentEvents(response.body!)) {

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { TextToSpeech } from '../../audio/pipeline.js';
-import { abortError, AsyncQueue, Pcm16Chunker, SpareSocket, VendorError, vendorUrl, whenOpen } from './wire.js';
+import { socketSynthesis, SpareSocket, vendorUrl } from './wire.js';
 
 const CARTESIA = 'wss://api.cartesia.ai';
 const API_VERSION = '2024-11-13';
@@ -54,65 +54,38 @@ export class CartesiaTts implements TextToSpeech {
     const { voiceId, language, model } = this.opts;
     const ws = this.sockets.take();
     const contextId = randomUUID();
-    const chunks = new AsyncQueue<Int16Array>();
-    const fail = (what: string) => chunks.fail(new VendorError('cartesia', what));
-    const abort = () => chunks.fail(abortError());
-    signal.addEventListener('abort', abort, { once: true });
-    const chunker = new Pcm16Chunker();
     let done = false;
-    whenOpen(ws, () => {
-      const iso639 = language.split('-')[0]!.toLowerCase();
-      ws.send(
-        JSON.stringify({
-          model_id: model ?? DEFAULT_MODEL,
-          transcript: `${sentence} `,
-          voice: { mode: 'id', id: voiceId && /^[\w-]{1,64}$/.test(voiceId) ? voiceId : DEFAULT_VOICE },
-          ...(/^[a-z]{2}$/.test(iso639) ? { language: iso639 } : {}),
-          context_id: contextId,
-          output_format: { container: 'raw', encoding: 'pcm_s16le', sample_rate: RATE },
-          continue: false,
-        }),
-      );
-    });
-    ws.on('unexpected-response', (_req, res) => {
-      fail(`the connection was refused (HTTP ${res.statusCode})`);
-      res.resume();
-      ws.terminate();
-    });
-    ws.on('message', (data, isBinary) => {
-      let message: ServerMessage;
-      try {
-        message = isBinary ? {} : (JSON.parse(data.toString()) as ServerMessage);
-      } catch {
-        return;
-      }
-      if (message.context_id !== undefined && message.context_id !== contextId) return;
-      if (message.type === 'error') {
-        const code = typeof message.error_code === 'string' && /^[\w.-]{1,64}$/.test(message.error_code) ? message.error_code : `status ${Number(message.status_code) || 'unknown'}`;
-        return fail(`error message (${code})`);
-      }
-      if (message.type === 'chunk' && typeof message.data === 'string') {
-        const pcm = chunker.push(Buffer.from(message.data, 'base64'));
-        if (pcm.length > 0) chunks.push(pcm);
-      }
-      if (message.type === 'done' || message.done === true) {
-        done = true;
-        chunks.end();
-      }
-    });
-    ws.on('error', (err) => fail(err.message));
-    ws.on('close', (code) => fail(`the connection closed before the audio was complete (${code})`));
-    try {
-      yield* chunks;
-    } finally {
-      signal.removeEventListener('abort', abort);
-      ws.removeAllListeners('close');
-      ws.on('error', () => undefined);
-      if (ws.readyState === WebSocket.OPEN) {
+    yield* socketSynthesis<ServerMessage>('cartesia', ws, signal, {
+      send: () => {
+        const iso639 = language.split('-')[0]!.toLowerCase();
+        ws.send(
+          JSON.stringify({
+            model_id: model ?? DEFAULT_MODEL,
+            transcript: `${sentence} `,
+            voice: { mode: 'id', id: voiceId && /^[\w-]{1,64}$/.test(voiceId) ? voiceId : DEFAULT_VOICE },
+            ...(/^[a-z]{2}$/.test(iso639) ? { language: iso639 } : {}),
+            context_id: contextId,
+            output_format: { container: 'raw', encoding: 'pcm_s16le', sample_rate: RATE },
+            continue: false,
+          }),
+        );
+      },
+      message: (message, sink) => {
+        if (message.context_id !== undefined && message.context_id !== contextId) return;
+        if (message.type === 'error') {
+          const code = typeof message.error_code === 'string' && /^[\w.-]{1,64}$/.test(message.error_code) ? message.error_code : `status ${Number(message.status_code) || 'unknown'}`;
+          return sink.fail(`error message (${code})`);
+        }
+        if (message.type === 'chunk' && typeof message.data === 'string') sink.audio(message.data);
+        if (message.type === 'done' || message.done === true) {
+          done = true;
+          sink.end();
+        }
+      },
+      closing: () => {
         if (!done) ws.send(JSON.stringify({ context_id: contextId, cancel: true }));
-        ws.close(1000);
-      } else ws.terminate();
-    }
+      },
+    });
   }
 
   private connect(): WebSocket {

@@ -3,7 +3,7 @@
 // PCM `audio` chunks back until `isFinal`. The sentence's socket is connected ahead (prewarm) while the reply is worked out.
 import WebSocket from 'ws';
 import type { TextToSpeech } from '../../audio/pipeline.js';
-import { abortError, AsyncQueue, Pcm16Chunker, SpareSocket, VendorError, vendorUrl, whenOpen } from './wire.js';
+import { socketSynthesis, SpareSocket, vendorUrl } from './wire.js';
 
 const ELEVENLABS = 'wss://api.elevenlabs.io';
 /** ElevenLabs' pre-made "Rachel" voice, for an agent without a `voice`. */
@@ -46,47 +46,18 @@ export class ElevenLabsTts implements TextToSpeech {
   async *synthesize(sentence: string, signal: AbortSignal): AsyncIterable<Int16Array> {
     signal.throwIfAborted();
     const ws = this.sockets.take();
-    const chunks = new AsyncQueue<Int16Array>();
-    const fail = (what: string) => chunks.fail(new VendorError('elevenlabs', what));
-    const abort = () => chunks.fail(abortError());
-    signal.addEventListener('abort', abort, { once: true });
-    const chunker = new Pcm16Chunker();
-    whenOpen(ws, () => {
-      ws.send(JSON.stringify({ text: ' ', voice_settings: { stability: 0.5, similarity_boost: 0.8 } }));
-      ws.send(JSON.stringify({ text: `${sentence} `, flush: true }));
-      ws.send(JSON.stringify({ text: '' }));
+    yield* socketSynthesis<ServerMessage>('elevenlabs', ws, signal, {
+      send: () => {
+        ws.send(JSON.stringify({ text: ' ', voice_settings: { stability: 0.5, similarity_boost: 0.8 } }));
+        ws.send(JSON.stringify({ text: `${sentence} `, flush: true }));
+        ws.send(JSON.stringify({ text: '' }));
+      },
+      message: (message, sink) => {
+        if (message.error !== undefined) return sink.fail(`error message (${typeof message.error === 'string' && /^[\w.-]{1,64}$/.test(message.error) ? message.error : 'unknown'})`);
+        if (typeof message.audio === 'string' && message.audio.length > 0) sink.audio(message.audio);
+        if (message.isFinal === true) sink.end();
+      },
     });
-    ws.on('unexpected-response', (_req, res) => {
-      fail(`the connection was refused (HTTP ${res.statusCode})`);
-      res.resume();
-      ws.terminate();
-    });
-    ws.on('message', (data, isBinary) => {
-      let message: ServerMessage;
-      try {
-        message = isBinary ? {} : (JSON.parse(data.toString()) as ServerMessage);
-      } catch {
-        return;
-      }
-      if (message.error !== undefined) return fail(`error message (${typeof message.error === 'string' && /^[\w.-]{1,64}$/.test(message.error) ? message.error : 'unknown'})`);
-      if (typeof message.audio === 'string' && message.audio.length > 0) {
-        // 16-bit little-endian samples; a chunk may end in the middle of one.
-        const pcm = chunker.push(Buffer.from(message.audio, 'base64'));
-        if (pcm.length > 0) chunks.push(pcm);
-      }
-      if (message.isFinal === true) chunks.end();
-    });
-    ws.on('error', (err) => fail(err.message));
-    ws.on('close', (code) => fail(`the connection closed before the audio was complete (${code})`));
-    try {
-      yield* chunks;
-    } finally {
-      signal.removeEventListener('abort', abort);
-      ws.removeAllListeners('close');
-      ws.on('error', () => undefined);
-      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
-      else ws.terminate();
-    }
   }
 
   private connect(): WebSocket {

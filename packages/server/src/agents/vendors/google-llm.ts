@@ -6,7 +6,7 @@ import type { Dialogue, DialogueOutput } from '../../audio/pipeline.js';
 import { defaultGreeting } from '../local/script.js';
 import { NOT_UNDERSTOOD } from './anthropic-llm.js';
 import { AGENT_TOOLS, systemPrompt, toAction } from './openai-llm.js';
-import { serverSentEvents, vendorFetch, VendorError, vendorUrl } from './wire.js';
+import { postJson, serverSentEvents, VendorError, vendorUrl } from './wire.js';
 
 const GEMINI = 'https://generativelanguage.googleapis.com';
 const DEFAULT_MODEL = 'gemini-2.5-flash';
@@ -97,12 +97,13 @@ export class GoogleDialogue implements Dialogue {
   private async *stream(signal: AbortSignal): AsyncIterable<Record<string, unknown>> {
     const { apiKey, baseUrl, agent } = this.opts;
     const model = agent.llmModel && /^[\w.-]{1,64}$/.test(agent.llmModel) ? agent.llmModel : DEFAULT_MODEL;
-    const response = await vendorFetch('google', vendorUrl(baseUrl, GEMINI, `/v1beta/models/${model}:streamGenerateContent?alt=sse`), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', ...(apiKey ? { 'x-goog-api-key': apiKey } : {}) },
-      body: JSON.stringify({ system_instruction: { parts: [{ text: this.system }] }, contents: this.contents, tools: TOOLS }),
+    const response = await postJson(
+      'google',
+      vendorUrl(baseUrl, GEMINI, `/v1beta/models/${model}:streamGenerateContent?alt=sse`),
+      { Accept: 'text/event-stream', ...(apiKey ? { 'x-goog-api-key': apiKey } : {}) },
+      { system_instruction: { parts: [{ text: this.system }] }, contents: this.contents, tools: TOOLS },
       signal,
-    });
+    );
     let finished = false;
     try {
       for await (const { data } of serverSentEvents(response.body!)) {

@@ -1,7 +1,7 @@
 // Google Cloud Speech-to-Text v1 of one utterance: `POST {base}/v1/speech:recognize` with the key in `x-goog-api-key`,
 // the utterance as base64 LINEAR16 at 16 kHz with the agent's language; the results' best transcripts back.
 import type { SpeechToText } from '../../audio/pipeline.js';
-import { vendorFetch, VendorError, vendorUrl } from './wire.js';
+import { postJson, readJson, vendorUrl } from './wire.js';
 
 const SPEECH = 'https://speech.googleapis.com';
 const RATE = 16_000;
@@ -23,19 +23,14 @@ export class GoogleStt implements SpeechToText {
   async transcribe(pcm16k: Int16Array, signal: AbortSignal): Promise<string> {
     const { apiKey, baseUrl, language } = this.opts;
     const content = Buffer.from(pcm16k.buffer, pcm16k.byteOffset, pcm16k.byteLength).toString('base64');
-    const response = await vendorFetch('google', vendorUrl(baseUrl, SPEECH, '/v1/speech:recognize'), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(apiKey ? { 'x-goog-api-key': apiKey } : {}) },
-      body: JSON.stringify({ config: { encoding: 'LINEAR16', sampleRateHertz: RATE, languageCode: language, enableAutomaticPunctuation: true }, audio: { content } }),
+    const response = await postJson(
+      'google',
+      vendorUrl(baseUrl, SPEECH, '/v1/speech:recognize'),
+      apiKey ? { 'x-goog-api-key': apiKey } : {},
+      { config: { encoding: 'LINEAR16', sampleRateHertz: RATE, languageCode: language, enableAutomaticPunctuation: true }, audio: { content } },
       signal,
-    });
-    let body: RecognizeResponse;
-    try {
-      body = (await response.json()) as RecognizeResponse;
-    } catch (err) {
-      if (signal.aborted) throw err;
-      throw new VendorError('google', `the recognition broke off (${(err as Error).message})`);
-    }
+    );
+    const body = await readJson<RecognizeResponse>('google', response, signal, 'recognition');
     // Nothing recognised: no results at all. Each result is a stretch of the utterance; its first alternative is the best.
     return (body.results ?? [])
       .map((r) => r.alternatives?.[0]?.transcript)

@@ -3,7 +3,7 @@
 // WAV whose header is stripped, sentence by sentence.
 import type { TextToSpeech } from '../../audio/pipeline.js';
 import { WAV_HEADER_BYTES } from '../../audio/wav.js';
-import { Pcm16Chunker, vendorFetch, VendorError, vendorUrl } from './wire.js';
+import { Pcm16Chunker, postJson, readJson, VendorError, vendorUrl } from './wire.js';
 
 const TEXT_TO_SPEECH = 'https://texttospeech.googleapis.com';
 const RATE = 24_000;
@@ -28,23 +28,18 @@ export class GoogleTts implements TextToSpeech {
     signal.throwIfAborted();
     const { apiKey, baseUrl, voice, language } = this.opts;
     const named = voice ? VOICE_NAME.exec(voice) : null;
-    const response = await vendorFetch('google', vendorUrl(baseUrl, TEXT_TO_SPEECH, '/v1/text:synthesize'), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(apiKey ? { 'x-goog-api-key': apiKey } : {}) },
-      body: JSON.stringify({
+    const response = await postJson(
+      'google',
+      vendorUrl(baseUrl, TEXT_TO_SPEECH, '/v1/text:synthesize'),
+      apiKey ? { 'x-goog-api-key': apiKey } : {},
+      {
         input: { text: sentence },
         voice: named ? { languageCode: named[1], name: voice } : { languageCode: language },
         audioConfig: { audioEncoding: 'LINEAR16', sampleRateHertz: RATE },
-      }),
+      },
       signal,
-    });
-    let body: { audioContent?: unknown };
-    try {
-      body = (await response.json()) as typeof body;
-    } catch (err) {
-      if (signal.aborted) throw err;
-      throw new VendorError('google', `the speech broke off (${(err as Error).message})`);
-    }
+    );
+    const body = await readJson<{ audioContent?: unknown }>('google', response, signal, 'speech');
     if (typeof body.audioContent !== 'string') throw new VendorError('google', 'the speech has no audioContent');
     const wav = Buffer.from(body.audioContent, 'base64');
     // LINEAR16 comes as a WAV: its 44-byte header before the samples.

@@ -4,7 +4,7 @@
 import type { AgentSpec } from '../../audio/agent-audio.js';
 import type { AgentAction, Dialogue, DialogueOutput } from '../../audio/pipeline.js';
 import { defaultGreeting } from '../local/script.js';
-import { serverSentEvents, vendorFetch, VendorError, vendorUrl } from './wire.js';
+import { postJson, serverSentEvents, VendorError, vendorUrl } from './wire.js';
 
 const OPENAI = 'https://api.openai.com/v1';
 const DEFAULT_MODEL = 'gpt-4o-mini';
@@ -127,12 +127,13 @@ export class OpenAiDialogue implements Dialogue {
   /** The streamed choices of one completion; a stream that ends before `[DONE]` (a dropped connection) is an error. */
   private async *complete(signal: AbortSignal): AsyncIterable<ChunkChoice> {
     const { apiKey, baseUrl, agent } = this.opts;
-    const response = await vendorFetch('openai', vendorUrl(baseUrl, OPENAI, '/chat/completions'), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream', ...(apiKey ? { Authorization: `Bearer ${apiKey}` } : {}) },
-      body: JSON.stringify({ model: agent.llmModel ?? DEFAULT_MODEL, messages: this.messages, tools: AGENT_TOOLS, stream: true }),
+    const response = await postJson(
+      'openai',
+      vendorUrl(baseUrl, OPENAI, '/chat/completions'),
+      { Accept: 'text/event-stream', ...(apiKey ? { Authorization: `Bearer ${apiKey}` } : {}) },
+      { model: agent.llmModel ?? DEFAULT_MODEL, messages: this.messages, tools: AGENT_TOOLS, stream: true },
       signal,
-    });
+    );
     let done = false;
     try {
       for await (const { data } of serverSentEvents(response.body!)) {

@@ -1,7 +1,7 @@
 // OpenAI speech-to-text of one utterance: `POST {base}/audio/transcriptions` (multipart: the utterance as a 16 kHz
 // mono WAV, the model, the language), `{ "text" }` back. Any OpenAI-compatible server works through the agent's base URL.
 import type { SpeechToText } from '../../audio/pipeline.js';
-import { vendorFetch, VendorError, vendorUrl } from './wire.js';
+import { readJson, vendorFetch, VendorError, vendorUrl } from './wire.js';
 import { wavHeader } from '../../audio/wav.js';
 
 const OPENAI = 'https://api.openai.com/v1';
@@ -33,13 +33,7 @@ export class OpenAiStt implements SpeechToText {
       body: form,
       signal,
     });
-    let body: { text?: unknown };
-    try {
-      body = (await response.json()) as typeof body;
-    } catch (err) {
-      if (signal.aborted) throw err;
-      throw new VendorError('openai', `the transcription broke off (${(err as Error).message})`);
-    }
+    const body = await readJson<{ text?: unknown }>('openai', response, signal, 'transcription');
     if (typeof body.text !== 'string') throw new VendorError('openai', 'the transcription has no text');
     return body.text.trim();
   }

@@ -1,7 +1,7 @@
 // OpenAI text-to-speech: `POST {base}/audio/speech` with `response_format: "pcm"` (24 kHz 16-bit mono), the body read
 // as it arrives, sentence by sentence. Any OpenAI-compatible server works through the agent's base URL.
 import type { TextToSpeech } from '../../audio/pipeline.js';
-import { Pcm16Chunker, vendorFetch, VendorError, vendorUrl } from './wire.js';
+import { Pcm16Chunker, postJson, VendorError, vendorUrl } from './wire.js';
 
 const OPENAI = 'https://api.openai.com/v1';
 const DEFAULT_MODEL = 'gpt-4o-mini-tts';
@@ -25,12 +25,13 @@ export class OpenAiTts implements TextToSpeech {
   async *synthesize(sentence: string, signal: AbortSignal): AsyncIterable<Int16Array> {
     signal.throwIfAborted();
     const { apiKey, baseUrl, voice, model } = this.opts;
-    const response = await vendorFetch('openai', vendorUrl(baseUrl, OPENAI, '/audio/speech'), {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(apiKey ? { Authorization: `Bearer ${apiKey}` } : {}) },
-      body: JSON.stringify({ model: model ?? DEFAULT_MODEL, input: sentence, voice: voice && /^[a-z]{2,32}$/.test(voice) ? voice : DEFAULT_VOICE, response_format: 'pcm' }),
+    const response = await postJson(
+      'openai',
+      vendorUrl(baseUrl, OPENAI, '/audio/speech'),
+      apiKey ? { Authorization: `Bearer ${apiKey}` } : {},
+      { model: model ?? DEFAULT_MODEL, input: sentence, voice: voice && /^[a-z]{2,32}$/.test(voice) ? voice : DEFAULT_VOICE, response_format: 'pcm' },
       signal,
-    });
+    );
     const chunker = new Pcm16Chunker();
     // Leaving the loop early (the pipeline stopped reading) cancels the body; an abort aborts the request.
     try {

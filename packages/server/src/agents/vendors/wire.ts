@@ -1,5 +1,5 @@
-// What the vendor adapters share on the wire: base URLs, errors that never carry a secret, server-sent events, a message
-// queue, a WebSocket connected ahead of need.
+// What the vendor adapters share on the wire: base URLs, JSON requests and answers, errors that never carry a secret,
+// server-sent events, a WebSocket connected ahead of need, a sentence's audio streamed over a WebSocket.
 import WebSocket from 'ws';
 
 /** `base` (an agent's override, else the vendor's own) without a trailing slash, with `path` appended. */
@@ -21,6 +21,20 @@ export async function vendorFetch(vendor: string, url: string, init: RequestInit
   });
   if (!response.ok || !response.body) throw await httpError(vendor, response);
   return response;
+}
+
+/** A JSON `POST` to a vendor (vendorFetch): `headers` (its key, an Accept) on top of the JSON content type. */
+export const postJson = (vendor: string, url: string, headers: Record<string, string>, body: unknown, signal: AbortSignal): Promise<Response> =>
+  vendorFetch(vendor, url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body), signal });
+
+/** A vendor's JSON answer: a body that breaks off or is not JSON is a VendorError (`the ${what} broke off`), an abort stays an abort. */
+export async function readJson<T>(vendor: string, response: Response, signal: AbortSignal, what: string): Promise<T> {
+  try {
+    return (await response.json()) as T;
+  } catch (err) {
+    if (signal.aborted) throw err;
+    throw new VendorError(vendor, `the ${what} broke off (${(err as Error).message})`);
+  }
 }
 
 /**
@@ -86,7 +100,7 @@ export async function* serverSentEvents(body: ReadableStream<Uint8Array>): Async
 }
 
 /** Values pushed by callbacks (socket messages), pulled by an async iterator; `fail` makes the next pull throw. */
-export class AsyncQueue<T> implements AsyncIterable<T> {
+class AsyncQueue<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
   private waiting: (() => void) | null = null;
   private ended = false;
@@ -125,7 +139,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   }
 }
 
-export const abortError = (): Error => Object.assign(new Error('aborted'), { name: 'AbortError' });
+const abortError = (): Error => Object.assign(new Error('aborted'), { name: 'AbortError' });
 
 /**
  * A WebSocket connected ahead of need (a reply is coming: its TLS and WebSocket handshakes happen while the LLM thinks),
@@ -168,8 +182,67 @@ export class SpareSocket {
   }
 }
 
-/** Runs `send` once `ws` is open (at once when it already is: a spare). */
-export function whenOpen(ws: WebSocket, send: () => void): void {
-  if (ws.readyState === WebSocket.OPEN) send();
-  else ws.once('open', send);
+/** What a socket synthesis' message handler does with the vendor's messages. */
+export interface SynthesisSink {
+  /** A base64 chunk of 16-bit little-endian PCM (a sample may straddle two chunks). */
+  audio(base64: string): void;
+  /** The sentence's audio is complete. */
+  end(): void;
+  fail(what: string): void;
+}
+
+/**
+ * One sentence's audio over `ws` (a spare or a new socket): `send` once it is open (at once when it already is), each
+ * text message parsed as JSON to `message`; a refused upgrade, a socket error or a close before the end fail it as a
+ * VendorError, an abort as an AbortError. On the way out a still-open socket gets `closing` (a cancel) and a normal
+ * close; one still connecting is terminated.
+ */
+export async function* socketSynthesis<M extends object>(
+  vendor: string,
+  ws: WebSocket,
+  signal: AbortSignal,
+  on: { send: () => void; message: (message: Partial<M>, sink: SynthesisSink) => void; closing?: () => void },
+): AsyncIterable<Int16Array> {
+  const chunks = new AsyncQueue<Int16Array>();
+  const fail = (what: string) => chunks.fail(new VendorError(vendor, what));
+  const abort = () => chunks.fail(abortError());
+  signal.addEventListener('abort', abort, { once: true });
+  const chunker = new Pcm16Chunker();
+  const sink: SynthesisSink = {
+    audio: (base64) => {
+      const pcm = chunker.push(Buffer.from(base64, 'base64'));
+      if (pcm.length > 0) chunks.push(pcm);
+    },
+    end: () => chunks.end(),
+    fail,
+  };
+  if (ws.readyState === WebSocket.OPEN) on.send();
+  else ws.once('open', on.send);
+  ws.on('unexpected-response', (_req, res) => {
+    fail(`the connection was refused (HTTP ${res.statusCode})`);
+    res.resume();
+    ws.terminate();
+  });
+  ws.on('message', (data, isBinary) => {
+    let message: Partial<M>;
+    try {
+      message = isBinary ? {} : (JSON.parse(data.toString()) as Partial<M>);
+    } catch {
+      return;
+    }
+    on.message(message, sink);
+  });
+  ws.on('error', (err) => fail(err.message));
+  ws.on('close', (code) => fail(`the connection closed before the audio was complete (${code})`));
+  try {
+    yield* chunks;
+  } finally {
+    signal.removeEventListener('abort', abort);
+    ws.removeAllListeners('close');
+    ws.on('error', () => undefined);
+    if (ws.readyState === WebSocket.OPEN) {
+      on.closing?.();
+      ws.close(1000);
+    } else ws.terminate();
+  }
 }
