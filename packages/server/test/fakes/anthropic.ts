@@ -3,9 +3,8 @@
 // documented events (message_start, content_block_start/delta/stop with text_delta or input_json_delta, message_delta,
 // message_stop). Scripted per request: text and tool calls, an HTTP error (with retry-after), an `error` event mid-stream,
 // a dropped connection, a stall.
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocally, localUrl, readBody, sendJson } from './fake-server.js';
 
 export interface MessagesRequest {
   headers: IncomingMessage['headers'];
@@ -36,14 +35,13 @@ export class FakeAnthropic {
 
   static async start(apiKey: string): Promise<FakeAnthropic> {
     const fake = new FakeAnthropic(apiKey);
-    fake.server.listen(0, '127.0.0.1');
-    await once(fake.server, 'listening');
+    await listenLocally(fake.server);
     return fake;
   }
 
   /** The base URL (the API's root, without /v1), as an Anthropic client's `baseURL`. */
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return localUrl(this.server, 'http');
   }
 
   answer(answer: AnthropicAnswer): void {
@@ -51,21 +49,17 @@ export class FakeAnthropic {
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
+    await closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST' || req.url !== '/v1/messages') return void res.writeHead(404).end();
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const error = (status: number, type: string, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
-      res.end(JSON.stringify({ type: 'error', error: { type, message: `scripted ${type} for key ${String(req.headers['x-api-key'])}` } }));
-    };
+    const body = await readBody(req);
+    const error = (status: number, type: string, headers: Record<string, string> = {}) =>
+      sendJson(res, status, { type: 'error', error: { type, message: `scripted ${type} for key ${String(req.headers['x-api-key'])}` } }, headers);
     if (req.headers['x-api-key'] !== this.apiKey) return error(401, 'authentication_error');
     if (req.headers['anthropic-version'] !== '2023-06-01') return error(400, 'invalid_request_error');
-    const request: MessagesRequest = { headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString()) as MessagesRequest['body'], aborted: false };
+    const request: MessagesRequest = { headers: req.headers, body: JSON.parse(body.toString()) as MessagesRequest['body'], aborted: false };
     if (typeof request.body.max_tokens !== 'number' || request.body.messages[0]?.role !== 'user') return error(400, 'invalid_request_error');
     this.requests.push(request);
     res.on('close', () => (request.aborted = !res.writableFinished));

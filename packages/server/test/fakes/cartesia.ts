@@ -5,10 +5,9 @@
 // `chunk` messages of a tone and `done`, all carrying its context_id. Scripted: an `error` message, a dropped
 // connection mid-stream, a stall (a chunk, then nothing until the client cancels or goes). Cancels are recorded.
 // Optionally with a handshake delay (the TLS + WebSocket handshake of a real connection).
-import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { closeServer, listenLocally, localUrl, refuseUpgrade, toneBytes } from './fake-server.js';
 
 export const CARTESIA_TONE_HZ = 800;
 
@@ -48,29 +47,28 @@ export class FakeCartesia {
   ) {
     this.server.on('upgrade', (req: IncomingMessage, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname !== '/tts/websocket') return socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      if (url.pathname !== '/tts/websocket') return refuseUpgrade(socket, 404);
       const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : undefined;
-      if ((req.headers['x-api-key'] ?? bearer ?? url.searchParams.get('api_key')) !== this.apiKey) return socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(String(url.searchParams.get('cartesia_version') ?? req.headers['cartesia-version']))) return socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+      if ((req.headers['x-api-key'] ?? bearer ?? url.searchParams.get('api_key')) !== this.apiKey) return refuseUpgrade(socket, 401);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(String(url.searchParams.get('cartesia_version') ?? req.headers['cartesia-version']))) return refuseUpgrade(socket, 400);
       setTimeout(() => this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req)), this.connectMs);
     });
   }
 
   static async start(apiKey: string, msPerChar = 20, latency: { connectMs?: number } = {}): Promise<FakeCartesia> {
     const fake = new FakeCartesia(apiKey, msPerChar, latency.connectMs ?? 0);
-    fake.server.listen(0, '127.0.0.1');
-    await once(fake.server, 'listening');
+    await listenLocally(fake.server);
     return fake;
   }
 
   get url(): string {
-    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return localUrl(this.server, 'ws');
   }
 
   async close(): Promise<void> {
     for (const s of this.sessions) s.socket.terminate();
     this.wss.close();
-    await new Promise((r) => this.server.close(r));
+    await closeServer(this.server);
   }
 
   private accept(socket: WebSocket, req: IncomingMessage): void {
@@ -96,7 +94,7 @@ export class FakeCartesia {
         typeof format.sample_rate === 'number';
       if (!valid) return reply({ type: 'error', done: true, status_code: 400, error_code: 'invalid_request', title: 'Invalid request', message: 'scripted' });
       if (behaviour === 'error') return reply({ type: 'error', done: true, status_code: 402, error_code: 'credits_exhausted', title: 'Out of credits', message: 'scripted' });
-      const tone = toneBytes(Math.max(1, (request.transcript as string).trim().length) * this.msPerChar, format.sample_rate as number);
+      const tone = toneBytes(Math.max(1, (request.transcript as string).trim().length) * this.msPerChar, format.sample_rate as number, CARTESIA_TONE_HZ);
       const chunk = 3001; // odd on purpose: a sample may straddle two chunks
       const send = (bytes: Buffer) => reply({ type: 'chunk', data: bytes.toString('base64'), done: false, status_code: 206, step_time: 12 });
       if (behaviour === 'drop') {
@@ -108,11 +106,4 @@ export class FakeCartesia {
       reply({ type: 'done', done: true, status_code: 206 });
     });
   }
-}
-
-function toneBytes(ms: number, rate: number): Buffer {
-  const samples = Math.round((rate * ms) / 1000);
-  const bytes = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) bytes.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * CARTESIA_TONE_HZ * i) / rate)), i * 2);
-  return bytes;
 }

@@ -3,10 +3,9 @@
 // out as scripted by the test, `CloseStream` answered with `Metadata` and a close; a scripted drop closes mid-stream. Given
 // transcripts, it listens itself: an utterance is audio with energy, ended (as Deepgram's endpointing does) by the
 // session's `endpointing` ms of silence; an interim result while it speaks, then the final with `speech_final`.
-import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { closeServer, listenLocally, localUrl, refuseUpgrade } from './fake-server.js';
 
 export interface DeepgramSession {
   query: URLSearchParams;
@@ -56,21 +55,20 @@ export class FakeDeepgram {
   ) {
     this.server.on('upgrade', (req: IncomingMessage, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname !== '/v1/listen') return socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
-      if (req.headers.authorization !== `Token ${this.apiKey}`) return socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+      if (url.pathname !== '/v1/listen') return refuseUpgrade(socket, 404);
+      if (req.headers.authorization !== `Token ${this.apiKey}`) return refuseUpgrade(socket, 401);
       this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, url.searchParams));
     });
   }
 
   static async start(apiKey: string, listening: DeepgramListening | null = null): Promise<FakeDeepgram> {
     const fake = new FakeDeepgram(apiKey, listening);
-    fake.server.listen(0, '127.0.0.1');
-    await once(fake.server, 'listening');
+    await listenLocally(fake.server);
     return fake;
   }
 
   get url(): string {
-    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return localUrl(this.server, 'ws');
   }
 
   private handedOut = 0;
@@ -112,7 +110,7 @@ export class FakeDeepgram {
   async close(): Promise<void> {
     for (const s of this.sessions) s.socket.terminate();
     this.wss.close();
-    await new Promise((r) => this.server.close(r));
+    await closeServer(this.server);
   }
 
   private accept(socket: WebSocket, query: URLSearchParams): void {

@@ -4,10 +4,9 @@
 // Scripted: an error message, a dropped connection mid-stream, a stall (audio, then nothing until the client goes), talk
 // (tone paced in real time, never final, until the client goes); optionally with the service's time to the first byte
 // and a handshake delay (the TLS + WebSocket handshake of a real connection).
-import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { closeServer, listenLocally, localUrl, refuseUpgrade, toneBytes } from './fake-server.js';
 
 export const TONE_HZ = 1000;
 const RATE = 16_000;
@@ -51,27 +50,26 @@ export class FakeElevenLabs {
     this.server.on('upgrade', (req: IncomingMessage, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
       const match = /^\/v1\/text-to-speech\/([^/]+)\/stream-input$/.exec(url.pathname);
-      if (!match) return socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
-      if (req.headers['xi-api-key'] !== this.apiKey) return socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+      if (!match) return refuseUpgrade(socket, 404);
+      if (req.headers['xi-api-key'] !== this.apiKey) return refuseUpgrade(socket, 401);
       setTimeout(() => this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, match[1]!, url.searchParams)), this.connectMs);
     });
   }
 
   static async start(apiKey: string, msPerChar = 20, latency: { firstByteMs?: number; connectMs?: number } = {}): Promise<FakeElevenLabs> {
     const fake = new FakeElevenLabs(apiKey, msPerChar, latency.firstByteMs ?? 0, latency.connectMs ?? 0);
-    fake.server.listen(0, '127.0.0.1');
-    await once(fake.server, 'listening');
+    await listenLocally(fake.server);
     return fake;
   }
 
   get url(): string {
-    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return localUrl(this.server, 'ws');
   }
 
   async close(): Promise<void> {
     for (const s of this.sessions) s.socket.terminate();
     this.wss.close();
-    await new Promise((r) => this.server.close(r));
+    await closeServer(this.server);
   }
 
   private accept(socket: WebSocket, voiceId: string, query: URLSearchParams): void {
@@ -87,7 +85,7 @@ export class FakeElevenLabs {
       session.textAt ??= performance.now();
       if (message.text) return void (text += message.text);
       // The closing message (empty text): the audio of everything sent.
-      const tone = toneBytes(Math.max(1, text.trim().length) * this.msPerChar);
+      const tone = toneBytes(Math.max(1, text.trim().length) * this.msPerChar, RATE, TONE_HZ);
       const chunk = 3201; // odd on purpose: a sample may straddle two chunks, as on the real service
       if (this.firstByteMs > 0) await sleep(this.firstByteMs);
       if (session.closed) return;
@@ -97,7 +95,7 @@ export class FakeElevenLabs {
         socket.send(JSON.stringify({ audio: bytes.toString('base64'), isFinal: null, normalizedAlignment: null, alignment: null }));
       };
       if (behaviour === 'talk') {
-        const piece = toneBytes(TALK_CHUNK_MS);
+        const piece = toneBytes(TALK_CHUNK_MS, RATE, TONE_HZ);
         const start = performance.now();
         for (let n = 0; !session.closed; n++) {
           send(piece);
@@ -115,11 +113,4 @@ export class FakeElevenLabs {
       session.finished = true;
     });
   }
-}
-
-function toneBytes(ms: number): Buffer {
-  const samples = Math.round((RATE * ms) / 1000);
-  const bytes = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) bytes.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * TONE_HZ * i) / RATE)), i * 2);
-  return bytes;
 }

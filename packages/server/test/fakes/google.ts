@@ -6,13 +6,13 @@
 // key in `x-goog-api-key` or `?key=` (a wrong one: 400 INVALID_ARGUMENT API_KEY_INVALID; none: 403 PERMISSION_DENIED);
 // errors as {error: {code, message, status, details}}. Scripted per request: an HTTP error (429 with RetryInfo), an error
 // chunk mid-stream, a dropped connection, a stall.
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { wavHeader } from '../../src/audio/wav.js';
+import { closeServer, listenLocally, localUrl, readBody, sendJson, toneBytes } from './fake-server.js';
 
 export const GOOGLE_TONE_HZ = 700;
 
+const JSON_UTF8 = 'application/json; charset=UTF-8';
 const STATUS: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE' };
 
 export interface GoogleRequest {
@@ -51,14 +51,13 @@ export class FakeGoogle {
 
   static async start(apiKey: string, msPerChar = 20): Promise<FakeGoogle> {
     const fake = new FakeGoogle(apiKey, msPerChar);
-    fake.server.listen(0, '127.0.0.1');
-    await once(fake.server, 'listening');
+    await listenLocally(fake.server);
     return fake;
   }
 
   /** The base URL standing in for all three hosts (generativelanguage, texttospeech, speech.googleapis.com). */
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return localUrl(this.server, 'http');
   }
 
   /** The next answer of Gemini (default: "OK."), of text:synthesize (default: the tone), of speech:recognize (default: "hello"). */
@@ -75,24 +74,20 @@ export class FakeGoogle {
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
+    await closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const error = (code: number, details: object[] = []) => {
-      res.writeHead(code, { 'Content-Type': 'application/json; charset=UTF-8' });
-      res.end(JSON.stringify({ error: { code, message: `scripted ${STATUS[code] ?? 'UNKNOWN'} for key ${String(req.headers['x-goog-api-key'])}`, status: STATUS[code] ?? 'UNKNOWN', details } }));
-    };
+    const raw = await readBody(req);
+    const error = (code: number, details: object[] = []) =>
+      sendJson(res, code, { error: { code, message: `scripted ${STATUS[code] ?? 'UNKNOWN'} for key ${String(req.headers['x-goog-api-key'])}`, status: STATUS[code] ?? 'UNKNOWN', details } }, {}, JSON_UTF8);
     const key = req.headers['x-goog-api-key'] ?? url.searchParams.get('key');
     if (!key) return error(403);
     if (key !== this.apiKey) return error(400, [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' }]);
     let body: Record<string, unknown>;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
+      body = JSON.parse(raw.toString()) as Record<string, unknown>;
     } catch {
       return error(400);
     }
@@ -101,7 +96,7 @@ export class FakeGoogle {
     const fail = (answer: GoogleFailure): boolean => {
       if ('status' in answer) error(answer.status, answer.retryDelay ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: answer.retryDelay }] : []);
       else if ('drop' in answer) {
-        res.writeHead(200, { 'Content-Type': 'application/json; charset=UTF-8' });
+        res.writeHead(200, { 'Content-Type': JSON_UTF8 });
         res.write('{"results": [', () => res.socket?.destroy());
       } // a stall: no answer until the client goes
       return true;
@@ -115,9 +110,8 @@ export class FakeGoogle {
       const answer = this.answers.tts.shift();
       if (answer && fail(answer)) return;
       const rate = Number(audioConfig.sampleRateHertz) || 24_000;
-      const tone = toneBytes(Math.max(1, input.text.trim().length) * this.msPerChar, rate);
-      res.writeHead(200, { 'Content-Type': 'application/json; charset=UTF-8' });
-      return void res.end(JSON.stringify({ audioContent: Buffer.concat([wavHeader(tone.length / 2, rate), tone]).toString('base64') }));
+      const tone = toneBytes(Math.max(1, input.text.trim().length) * this.msPerChar, rate, GOOGLE_TONE_HZ);
+      return sendJson(res, 200, { audioContent: Buffer.concat([wavHeader(tone.length / 2, rate), tone]).toString('base64') }, {}, JSON_UTF8);
     }
     if (req.method === 'POST' && url.pathname === '/v1/speech:recognize') {
       const { config, audio } = body as { config?: { encoding?: unknown; sampleRateHertz?: unknown; languageCode?: unknown }; audio?: { content?: unknown } };
@@ -129,9 +123,8 @@ export class FakeGoogle {
       const answer = this.answers.stt.shift() ?? { transcripts: ['hello'] };
       if (!('transcripts' in answer) && fail(answer)) return;
       const transcripts = 'transcripts' in answer ? answer.transcripts : [];
-      res.writeHead(200, { 'Content-Type': 'application/json; charset=UTF-8' });
       const results = transcripts.map((transcript, i) => ({ alternatives: [{ transcript, confidence: 0.92 }], resultEndTime: `${i + 1}.200s`, languageCode: config.languageCode }));
-      return void res.end(JSON.stringify({ ...(results.length > 0 ? { results } : {}), totalBilledTime: '2s', requestId: '4711' }));
+      return sendJson(res, 200, { ...(results.length > 0 ? { results } : {}), totalBilledTime: '2s', requestId: '4711' }, {}, JSON_UTF8);
     }
     error(404);
   }
@@ -161,11 +154,4 @@ export class FakeGoogle {
     chunk(calls, 'STOP');
     res.end();
   }
-}
-
-function toneBytes(ms: number, rate: number): Buffer {
-  const samples = Math.round((rate * ms) / 1000);
-  const bytes = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) bytes.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * GOOGLE_TONE_HZ * i) / rate)), i * 2);
-  return bytes;
 }

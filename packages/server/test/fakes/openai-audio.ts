@@ -2,9 +2,8 @@
 // `model`, `language`, `response_format`; `{ "text" }` back) and `POST /v1/audio/speech` (JSON `model`, `input`, `voice`,
 // `response_format: "pcm"`; a chunked body of 24 kHz 16-bit mono PCM, here a tone). `Authorization: Bearer <key>`
 // (401 `invalid_api_key` otherwise). Scripted per request: an HTTP error (with retry-after), a drop mid-body, a stall.
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocally, localUrl, readBody, sendJson, toneBytes } from './fake-server.js';
 
 export const SPEECH_RATE = 24_000;
 export const SPEECH_TONE_HZ = 600;
@@ -41,14 +40,13 @@ export class FakeOpenAiAudio {
 
   static async start(apiKey: string, msPerChar = 20): Promise<FakeOpenAiAudio> {
     const fake = new FakeOpenAiAudio(apiKey, msPerChar);
-    fake.server.listen(0, '127.0.0.1');
-    await once(fake.server, 'listening');
+    await listenLocally(fake.server);
     return fake;
   }
 
   /** The base URL, up to and including /v1. */
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    return localUrl(this.server, 'http', '/v1');
   }
 
   /** The answer to the next request of either endpoint (default: a transcript "hello there" / the tone). */
@@ -57,20 +55,15 @@ export class FakeOpenAiAudio {
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
+    await closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const route = req.method === 'POST' ? req.url : null;
     if (route !== '/v1/audio/transcriptions' && route !== '/v1/audio/speech') return void res.writeHead(404).end();
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const error = (status: number, code: string, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
-      res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${String(req.headers.authorization)}`, type: 'invalid_request_error', param: null, code } }));
-    };
+    const body = await readBody(req);
+    const error = (status: number, code: string, headers: Record<string, string> = {}) =>
+      sendJson(res, status, { error: { message: `Incorrect API key provided: ${String(req.headers.authorization)}`, type: 'invalid_request_error', param: null, code } }, headers);
     if (req.headers.authorization !== `Bearer ${this.apiKey}`) return error(401, 'invalid_api_key');
     const answer = this.answers.shift() ?? { ok: true };
     if (route === '/v1/audio/transcriptions') return this.transcribe(req, body, res, answer, error);
@@ -80,7 +73,7 @@ export class FakeOpenAiAudio {
     if ('status' in answer) return error(answer.status, answer.code, answer.retryAfter ? { 'retry-after': String(answer.retryAfter) } : {});
     if (request.body.response_format !== 'pcm' || !request.body.input) return error(400, 'invalid_value');
     res.writeHead(200, { 'Content-Type': 'audio/pcm', 'Transfer-Encoding': 'chunked' });
-    const tone = toneBytes(request.body.input.length * this.msPerChar);
+    const tone = toneBytes(request.body.input.length * this.msPerChar, SPEECH_RATE, SPEECH_TONE_HZ);
     const chunk = 4801; // odd on purpose: samples straddle chunks, as over a real connection
     if ('drop' in answer) return void res.write(tone.subarray(0, chunk), () => res.socket?.destroy());
     if ('stall' in answer) return void res.write(tone.subarray(0, chunk));
@@ -113,11 +106,4 @@ export class FakeOpenAiAudio {
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ text: ('text' in answer && answer.text) || 'hello there', usage: { type: 'tokens', input_tokens: 10, output_tokens: 2, total_tokens: 12 } }));
   }
-}
-
-function toneBytes(ms: number): Buffer {
-  const samples = Math.round((SPEECH_RATE * ms) / 1000);
-  const bytes = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) bytes.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * SPEECH_TONE_HZ * i) / SPEECH_RATE)), i * 2);
-  return bytes;
 }

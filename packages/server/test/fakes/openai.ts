@@ -2,9 +2,8 @@
 // (401 with an `invalid_api_key` error otherwise), `stream: true` answered with `chat.completion.chunk` server-sent events
 // and `data: [DONE]`; each request's answer is scripted by the test (text deltas, tool calls, an HTTP error, a drop, a stall),
 // optionally with a model's latency (time to the first token, then between tokens).
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listenLocally, localUrl, readBody, sendJson } from './fake-server.js';
 
 export interface ChatRequest {
   body: { model: string; messages: { role: string; content: string | null }[]; tools?: unknown[]; stream?: boolean };
@@ -42,14 +41,13 @@ export class FakeOpenAi {
 
   static async start(apiKey: string, latency: ModelLatency = {}): Promise<FakeOpenAi> {
     const fake = new FakeOpenAi(apiKey, latency);
-    fake.server.listen(0, '127.0.0.1');
-    await once(fake.server, 'listening');
+    await listenLocally(fake.server);
     return fake;
   }
 
   /** The base URL, as an OpenAI client's `base_url`. */
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    return localUrl(this.server, 'http', '/v1');
   }
 
   /** The answer to the next request (requests without a scripted answer get "OK."). */
@@ -58,26 +56,22 @@ export class FakeOpenAi {
   }
 
   async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
+    await closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return void res.writeHead(404).end();
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = await readBody(req);
     if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
-      res.writeHead(401, { 'Content-Type': 'application/json' });
       const shown = String(req.headers.authorization ?? '').slice(-4);
-      return void res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ***${shown}.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }));
+      return sendJson(res, 401, { error: { message: `Incorrect API key provided: ***${shown}.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
     }
-    const request: ChatRequest = { body: JSON.parse(Buffer.concat(chunks).toString()) as ChatRequest['body'], aborted: false, receivedAt: performance.now() };
+    const request: ChatRequest = { body: JSON.parse(body.toString()) as ChatRequest['body'], aborted: false, receivedAt: performance.now() };
     this.requests.push(request);
     res.on('close', () => (request.aborted = !res.writableFinished));
     const answer = this.answers.shift() ?? { text: ['OK.'] };
     if ('status' in answer) {
-      res.writeHead(answer.status, { 'Content-Type': 'application/json' });
-      return void res.end(JSON.stringify({ error: { message: 'scripted error', type: answer.code, param: null, code: answer.code } }));
+      return sendJson(res, answer.status, { error: { message: 'scripted error', type: answer.code, param: null, code: answer.code } });
     }
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
     const chunk = (delta: object, finish: string | null = null) =>
