@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AgentSpec } from '../src/audio/agent-audio.js';
-import type { EngineHost } from '../src/audio/engine.js';
 import { Pipeline, type DialogueOutput } from '../src/audio/pipeline.js';
 import { VoiceDetector } from '../src/audio/vad.js';
 import { LLM_ADAPTERS, STT_ADAPTERS, TTS_ADAPTERS } from '../src/agents/vendors/adapters.js';
@@ -13,27 +12,12 @@ import { GoogleStt } from '../src/agents/vendors/google-stt.js';
 import { GoogleTts } from '../src/agents/vendors/google-tts.js';
 import { AGENT_TOOLS } from '../src/agents/vendors/openai-llm.js';
 import { selectVendors } from '../src/agents/vendors/select.js';
-import { BUILT_IN_AGENT, type Agent } from '../src/store/agents.js';
 import { FakeGoogle } from './fakes/google.js';
+import { agent, collect, holdsNoKey, never, recordingHost, samplesOf, until, vowel } from './vendor-helpers.js';
 
 const KEY = 'AIzaSy-google-secret-3579';
 const spec: AgentSpec = { key: 'desk', name: 'Desk', language: 'en-GB', provider: 'pipecat', url: null, greeting: 'Hello, front desk.', prompt: 'Book rooms.', voice: null, llmModel: 'gemini-test' };
-const agent = (fields: Partial<Agent> = {}): Agent => ({ ...BUILT_IN_AGENT, id: '1', instanceId: 'i', createdAt: '', ...fields });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, probe: () => T | undefined | null | false, ms = 5000): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(5)) {
-    const got = probe();
-    if (got) return got;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-const never = () => new AbortController().signal;
-const noSecret = (text: string) => !text.includes(KEY) && !text.includes(KEY.slice(-4));
+const noSecret = (text: string) => holdsNoKey(text, [KEY]);
 /** What each scripted status is answered as: Google's status string in the error. */
 const FAILURES = [
   [401, 'google: HTTP 401 (UNAUTHENTICATED)'],
@@ -217,17 +201,6 @@ describe('Google adapters against their fake', () => {
   });
 });
 
-/** 20 ms of a voiced vowel at 16 kHz (150 Hz and its harmonics), the `n`th frame of it. */
-function vowel(n: number): Int16Array {
-  const pcm = new Int16Array(320);
-  for (let i = 0; i < 320; i++) {
-    const t = (n * 320 + i) / 16_000;
-    let v = 0;
-    for (let k = 1; k <= 10; k++) v += Math.sin(2 * Math.PI * 150 * k * t) / k;
-    pcm[i] = Math.round(5000 * v);
-  }
-  return pcm;
-}
 
 describe('the pipeline on Google speech-to-text, Gemini and text-to-speech', () => {
   let fake: FakeGoogle;
@@ -235,17 +208,7 @@ describe('the pipeline on Google speech-to-text, Gemini and text-to-speech', () 
   after(() => fake.close());
 
   test("the caller's utterance is recognised, answered by Gemini and spoken at 24 kHz; its end_call hangs up once said", async () => {
-    const events: string[] = [];
-    const pushed: Int16Array[] = [];
-    const host: EngineHost = {
-      voice: { push: (pcm) => pushed.push(pcm), mark: (onPlayed) => setImmediate(() => onPlayed(false)), clear: () => events.push('clear'), playing: true },
-      stats: { fromSfu: 0, toSfu: 0, toBot: 0, fromBot: 0, dropped: 0, bargeIns: 0, speaking: false },
-      turn: (t) => events.push(`${t.role}:${t.text}`),
-      hangup: (reason) => events.push(`hangup:${reason}`),
-      transfer: (to) => events.push(`transfer:${to}`),
-      sendDtmf: (digits) => events.push(`dtmf:${digits}`),
-      error: (message) => events.push(`error:${message}`),
-    };
+    const { host, events, pushed } = recordingHost();
     const vendor = { apiKey: KEY, baseUrl: fake.url };
     const engine = new Pipeline({ stt: new GoogleStt({ ...vendor, language: 'en-GB' }), dialogue: new GoogleDialogue({ ...vendor, agent: spec }), tts: new GoogleTts({ ...vendor, voice: null, language: 'en-GB' }), vad: await VoiceDetector.create() }, host);
     try {
@@ -260,7 +223,7 @@ describe('the pipeline on Google speech-to-text, Gemini and text-to-speech', () 
       assert.deepEqual(events, ['agent:Hello, front desk.', 'user:a room for two', 'agent:Booked. Goodbye.', 'hangup:the agent ended the call']);
       assert.ok(fake.recognitions.at(-1)!.samples.length >= 40 * 320, 'the whole utterance was sent');
       assert.deepEqual(fake.syntheses.slice(-2).map((r) => (r.body.input as { text: string }).text), ['Booked.', 'Goodbye.']);
-      assert.equal(pushed.reduce((n, p) => n + p.length, 0), 24 * 20 * ('Hello, front desk.'.length + 'Booked.'.length + 'Goodbye.'.length));
+      assert.equal(samplesOf(pushed), 24 * 20 * ('Hello, front desk.'.length + 'Booked.'.length + 'Goodbye.'.length));
     } finally {
       engine.close();
     }

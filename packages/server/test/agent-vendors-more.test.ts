@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AgentSpec } from '../src/audio/agent-audio.js';
+import type { EngineHost } from '../src/audio/engine.js';
 import { Pipeline, type DialogueOutput, type TextToSpeech } from '../src/audio/pipeline.js';
 import { VoiceDetector } from '../src/audio/vad.js';
 import { LLM_ADAPTERS, STT_ADAPTERS, TTS_ADAPTERS } from '../src/agents/vendors/adapters.js';
@@ -13,45 +14,15 @@ import { DeepgramStt } from '../src/agents/vendors/deepgram-stt.js';
 import { OpenAiStt } from '../src/agents/vendors/openai-stt.js';
 import { OpenAiTts } from '../src/agents/vendors/openai-tts.js';
 import { selectVendors } from '../src/agents/vendors/select.js';
-import { BUILT_IN_AGENT, type Agent } from '../src/store/agents.js';
 import { FakeAnthropic } from './fakes/anthropic.js';
 import { FakeCartesia } from './fakes/cartesia.js';
 import { FakeDeepgram } from './fakes/deepgram.js';
 import { FakeOpenAiAudio } from './fakes/openai-audio.js';
+import { abortWhen, agent, collect, holdsNoKey, never, recordingHost, samplesOf, until } from './vendor-helpers.js';
 
 const KEYS = { openai: 'sk-audio-secret-4321', anthropic: 'sk-ant-secret-8765', cartesia: 'sk_car_secret-2109', deepgram: 'dg-more-secret-6543' };
 const spec: AgentSpec = { key: 'support', name: 'Support', language: 'en-US', provider: 'pipecat', url: null, greeting: 'Hello, support here.', prompt: 'Help with astral.', voice: null, llmModel: 'claude-test' };
-const agent = (fields: Partial<Agent> = {}): Agent => ({ ...BUILT_IN_AGENT, id: '1', instanceId: 'i', createdAt: '', ...fields });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, probe: () => T | undefined | null | false, ms = 5000): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(5)) {
-    const got = probe();
-    if (got) return got;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-const samplesOf = (chunks: Int16Array[]) => chunks.reduce((n, c) => n + c.length, 0);
-const noSecret = (text: string) => Object.values(KEYS).every((key) => !text.includes(key) && !text.includes(key.slice(-4)));
-const never = () => new AbortController().signal;
-/** Reads `items` until `ready` holds, then aborts; resolves to the error the reading ended with. */
-async function abortWhen<T>(items: (signal: AbortSignal) => AsyncIterable<T>, ready: (got: T[]) => boolean): Promise<Error> {
-  const controller = new AbortController();
-  const got: T[] = [];
-  const reading = (async () => {
-    for await (const item of items(controller.signal)) got.push(item);
-  })();
-  await until('the first output', () => ready(got));
-  controller.abort();
-  return reading.then(
-    () => new Error('no error'),
-    (err: Error) => err,
-  );
-}
+const noSecret = (text: string) => holdsNoKey(text, Object.values(KEYS));
 
 describe('vendor selection with the OpenAI audio, Anthropic and Cartesia adapters', () => {
   test('an OpenAI key alone runs all three stages on OpenAI; Anthropic and Cartesia keys pick them', () => {
@@ -273,24 +244,7 @@ describe('the streaming pipeline with Anthropic and Cartesia', () => {
   });
   after(() => Promise.all([deepgram.close(), anthropic.close(), cartesia.close()]));
 
-  const host = () => {
-    const events: string[] = [];
-    const pushed: Int16Array[] = [];
-    return {
-      events,
-      pushed,
-      host: {
-        voice: { push: (pcm: Int16Array) => pushed.push(pcm), mark: (onPlayed: (cleared: boolean) => void) => setImmediate(() => onPlayed(false)), clear: () => events.push('clear'), playing: true },
-        stats: { fromSfu: 0, toSfu: 0, toBot: 0, fromBot: 0, dropped: 0, bargeIns: 0, speaking: false },
-        turn: () => undefined,
-        hangup: (reason: string) => events.push(`hangup:${reason}`),
-        transfer: (to: string) => events.push(`transfer:${to}`),
-        sendDtmf: (digits: string) => events.push(`dtmf:${digits}`),
-        error: (message: string) => events.push(`error:${message}`),
-      },
-    };
-  };
-  const pipeline = async (h: ReturnType<typeof host>['host'], apology?: TextToSpeech) =>
+  const pipeline = async (h: EngineHost, apology?: TextToSpeech) =>
     new Pipeline(
       {
         stt: new DeepgramStt({ apiKey: KEYS.deepgram, baseUrl: deepgram.url, language: 'en' }),
@@ -303,7 +257,7 @@ describe('the streaming pipeline with Anthropic and Cartesia', () => {
     );
 
   test('a sentence is spoken while Anthropic still streams; barge-in aborts the request and cancels the Cartesia context', async () => {
-    const { host: h, events } = host();
+    const { host: h, events } = recordingHost();
     const engine = await pipeline(h);
     engine.answered();
     engine.hear(new Int16Array(320));
@@ -323,7 +277,7 @@ describe('the streaming pipeline with Anthropic and Cartesia', () => {
   });
 
   test('a Cartesia failure mid-reply gets the apology, then the error ends the call; no key in it', async () => {
-    const { host: h, events, pushed } = host();
+    const { host: h, events, pushed } = recordingHost();
     const apology: TextToSpeech = { sampleRate: 16_000, synthesize: async function* () { yield new Int16Array(160).fill(9); } };
     const engine = await pipeline(h, apology);
     engine.answered();

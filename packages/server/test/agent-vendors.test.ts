@@ -3,7 +3,7 @@
 // pipeline end to end with them (sentences spoken while the LLM streams, barge-in aborting LLM and TTS, apology on failure).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AgentSpec, TranscriptTurn } from '../src/audio/agent-audio.js';
+import type { AgentSpec } from '../src/audio/agent-audio.js';
 import type { EngineHost } from '../src/audio/engine.js';
 import { Pipeline, type DialogueOutput, type TextToSpeech } from '../src/audio/pipeline.js';
 import { VoiceDetector } from '../src/audio/vad.js';
@@ -11,39 +11,14 @@ import { DeepgramStt } from '../src/agents/vendors/deepgram-stt.js';
 import { ElevenLabsTts } from '../src/agents/vendors/elevenlabs-tts.js';
 import { OpenAiDialogue } from '../src/agents/vendors/openai-llm.js';
 import { selectVendors } from '../src/agents/vendors/select.js';
-import { BUILT_IN_AGENT, type Agent } from '../src/store/agents.js';
 import { FakeDeepgram } from './fakes/deepgram.js';
 import { FakeElevenLabs } from './fakes/elevenlabs.js';
 import { FakeOpenAi } from './fakes/openai.js';
+import { agent, collect, holdsNoKey, recordingHost, samplesOf, until, vowel } from './vendor-helpers.js';
 
 const KEYS = { deepgram: 'dg-secret-1234', openai: 'sk-secret-5678', elevenlabs: 'xi-secret-9012' };
 const spec: AgentSpec = { key: 'sales', name: 'Sales', language: 'en', provider: 'pipecat', url: null, greeting: 'Hi, this is Sales.', prompt: 'Sell astral.', voice: 'voice123', llmModel: 'gpt-test' };
-const agent = (fields: Partial<Agent> = {}): Agent => ({ ...BUILT_IN_AGENT, id: '1', instanceId: 'i', createdAt: '', ...fields });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, probe: () => T | undefined | null | false, ms = 5000): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(5)) {
-    const got = probe();
-    if (got) return got;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-/** 20 ms of a voiced vowel at 16 kHz (150 Hz and its harmonics), the `n`th frame of it. */
-function vowel(n: number): Int16Array {
-  const pcm = new Int16Array(320);
-  for (let i = 0; i < 320; i++) {
-    const t = (n * 320 + i) / 16_000;
-    let v = 0;
-    for (let k = 1; k <= 10; k++) v += Math.sin(2 * Math.PI * 150 * k * t) / k;
-    pcm[i] = Math.round(5000 * v);
-  }
-  return pcm;
-}
-const noSecret = (text: string) => Object.values(KEYS).every((key) => !text.includes(key) && !text.includes(key.slice(-4)));
+const noSecret = (text: string) => holdsNoKey(text, Object.values(KEYS));
 
 describe('vendor selection', () => {
   test('by credentials: Deepgram, OpenAI, ElevenLabs; none: the local engines; base URLs and keys carried', () => {
@@ -151,7 +126,7 @@ describe('vendor adapters against their fakes', () => {
   test('ElevenLabs: the opening, text and closing messages with the key; PCM chunks of a tone back', async () => {
     const tts = new ElevenLabsTts({ apiKey: KEYS.elevenlabs, baseUrl: eleven.url, voiceId: 'voice123' });
     const chunks = await collect(tts.synthesize('Hello there.', new AbortController().signal));
-    const samples = chunks.reduce((n, c) => n + c.length, 0);
+    const samples = samplesOf(chunks);
     assert.equal(samples, 16 * 20 * 'Hello there.'.length);
     const session = eleven.sessions.at(-1)!;
     assert.equal(session.voiceId, 'voice123');
@@ -190,28 +165,6 @@ describe('vendor adapters against their fakes', () => {
   });
 });
 
-/** The engine host of a leg: the voice records what it is given, marks play at once unless cleared. */
-function fakeHost() {
-  const events: string[] = [];
-  const pushed: Int16Array[] = [];
-  const turns: TranscriptTurn[] = [];
-  const host: EngineHost = {
-    voice: {
-      push: (pcm) => pushed.push(pcm),
-      mark: (onPlayed) => setImmediate(() => onPlayed(false)),
-      clear: () => events.push('clear'),
-      playing: true,
-    },
-    stats: { fromSfu: 0, toSfu: 0, toBot: 0, fromBot: 0, dropped: 0, bargeIns: 0, speaking: false },
-    turn: (t) => turns.push(t),
-    hangup: (reason) => events.push(`hangup:${reason}`),
-    transfer: (to) => events.push(`transfer:${to}`),
-    sendDtmf: (digits) => events.push(`dtmf:${digits}`),
-    error: (message) => events.push(`error:${message}`),
-  };
-  return { host, events, pushed, turns };
-}
-
 describe('the streaming pipeline with Deepgram, OpenAI and ElevenLabs fakes', () => {
   let deepgram: FakeDeepgram;
   let openai: FakeOpenAi;
@@ -236,7 +189,7 @@ describe('the streaming pipeline with Deepgram, OpenAI and ElevenLabs fakes', ()
   };
 
   test('a sentence is spoken while the LLM still streams; barge-in aborts the LLM request and the TTS stream', async () => {
-    const { host, events, turns } = fakeHost();
+    const { host, events, turns } = recordingHost();
     const engine = await pipeline(host);
     engine.answered();
     for (let i = 0; i < 5; i++) engine.hear(new Int16Array(320));
@@ -259,7 +212,7 @@ describe('the streaming pipeline with Deepgram, OpenAI and ElevenLabs fakes', ()
   });
 
   test("the reply's speech socket connects while the LLM still thinks; the call's end closes it", async () => {
-    const { host, turns } = fakeHost();
+    const { host, turns } = recordingHost();
     const engine = await pipeline(host);
     engine.answered();
     engine.hear(new Int16Array(320));
@@ -276,7 +229,7 @@ describe('the streaming pipeline with Deepgram, OpenAI and ElevenLabs fakes', ()
   });
 
   test("a turn Deepgram ends right after the caller's last word: the caller's own last frames do not barge in on the reply", async () => {
-    const { host, events, turns } = fakeHost();
+    const { host, events, turns } = recordingHost();
     const fast = await FakeDeepgram.start(KEYS.deepgram, { transcripts: ['what are your hours'], endpointingMs: 20 });
     const quick = new Pipeline({ stt: new DeepgramStt({ apiKey: KEYS.deepgram, baseUrl: fast.url, language: 'en' }), dialogue: new OpenAiDialogue({ apiKey: KEYS.openai, baseUrl: openai.url, agent: spec }), tts: new ElevenLabsTts({ apiKey: KEYS.elevenlabs, baseUrl: eleven.url, voiceId: null }), vad: await VoiceDetector.create() }, host);
     try {
@@ -303,7 +256,7 @@ describe('the streaming pipeline with Deepgram, OpenAI and ElevenLabs fakes', ()
   });
 
   test('tool calls act once their sentence is said; a failing LLM gets an apology, then the error ends the call', async () => {
-    const { host, events, pushed } = fakeHost();
+    const { host, events, pushed } = recordingHost();
     const apology: TextToSpeech = { sampleRate: 16_000, synthesize: async function* () { yield new Int16Array(160).fill(7); } };
     const engine = await pipeline(host, apology);
     engine.answered();
