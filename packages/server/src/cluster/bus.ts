@@ -35,10 +35,14 @@ export class ClusterBus {
     this.sub.on('message', (channel: string, raw: string) => this.onMessage(channel, raw));
   }
 
-  /** A second connection for another subscriber (socket.io's adapter). */
+  /** Connections handed to others (socket.io's adapter), closed with the bus. */
+  private readonly extra: Redis[] = [];
+
+  /** A further connection for another publisher or subscriber (socket.io's adapter). */
   duplicate(): Redis {
     const conn = this.redis.duplicate();
     conn.on('error', (err) => this.onError(err, 'redis connection'));
+    this.extra.push(conn);
     return conn;
   }
 
@@ -98,7 +102,9 @@ export class ClusterBus {
       if (msg.ok) waiting.resolve(msg.result);
       else waiting.reject(new AppError(msg.error!.code, msg.error!.message));
     } else {
-      void this.serve(msg);
+      // After the current turn: a reply that arrived just before (in the same read) resumes its caller's await chain
+      // first, so what the caller sends on a socket in answer to it (an ack) goes out before what this request sends.
+      setImmediate(() => void this.serve(msg));
     }
   }
 
@@ -122,6 +128,6 @@ export class ClusterBus {
       reject(new AppError('unavailable', 'this node is shutting down'));
     }
     this.pending.clear();
-    await Promise.allSettled([this.sub.quit(), this.redis.quit()]);
+    await Promise.allSettled([this.sub, this.redis, ...this.extra].map((conn) => conn.quit()));
   }
 }
