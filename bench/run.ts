@@ -76,8 +76,8 @@ async function nodeFanoutSection(): Promise<void> {
   out('Results');
   for (const line of lines) out('  ' + line);
   out();
-  out("  Half of each ring's sockets are on node B: their call:incoming (and its ack) crosses Redis through socket.io's adapter,");
-  out("  after node A asks node B (Redis RPC) to move each rung session's media to A, the node owning the call.");
+  out("  Half of each ring's sockets are on node B: node A sends each its call:incoming as one Redis RPC to node B, which moves");
+  out("  the session's media to node A (the call's node), emits the ring and returns the socket's ack; other events cross by socket.io's adapter.");
 }
 
 async function main(): Promise<void> {
