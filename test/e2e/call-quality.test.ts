@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import wavefile from 'wavefile';
 import { openCallerPhone } from '../helpers/mic.js';
 import { splitNetwork, type SplitNetwork } from '../helpers/netns.js';
-import type { PageEvent, PhonePage } from '../helpers/phone.js';
+import { connectedCall, type PageEvent, type PhonePage } from '../helpers/phone.js';
 import { mintToken } from '../helpers/server.js';
 import { startStage, type Stage } from '../helpers/stage.js';
 
@@ -110,10 +110,7 @@ describe('call quality: warnings from a degraded network, preflight', { timeout:
   test('a squeezed media link raises high-packet-loss (and low-mos) in the call, cleared once lifted; a cut link raises ice-connectivity-lost', async (t) => {
     const alice = await stage!.phone('alice', await mintToken(stage!.server, 'alice'));
     const bob = await stage!.phone('bob', await mintToken(stage!.server, 'bob'));
-    await alice.invoke('call', 'bob');
-    await bob.waitState('incoming');
-    await bob.invoke('answer');
-    await Promise.all([alice.waitState('in-call'), bob.waitState('in-call')]);
+    await connectedCall(alice, bob, 'bob');
     await Promise.all([alice.expectTone(BOB_HZ), bob.expectTone(ALICE_HZ)]);
     assert.deepEqual(names(await alice.events('astral-warning')).filter((n) => n !== 'constant-audio-input-level'), [], 'a clean call raises no network warning');
     const clean = (await alice.stats()) as unknown as { mos: number | null; codec: string | null; inputLevel: number };

@@ -1,7 +1,7 @@
 // End to end: two <astral-phone>s on a customer's page call each other through a real server and real mediasoup.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import type { PhonePage } from '../helpers/phone.js';
+import { connectedCall } from '../helpers/phone.js';
 import { mintToken, type RunningServer } from '../helpers/server.js';
 import { startStage, type Stage } from '../helpers/stage.js';
 
@@ -28,16 +28,6 @@ async function callRecord(id: string): Promise<Record<string, unknown>> {
   throw new Error(`call ${id} never completed`);
 }
 
-/** Alice calls Bob and Bob answers; returns the call id once both are in the call. */
-async function connectedCall(alice: PhonePage, bob: PhonePage): Promise<string> {
-  const callId = (await alice.invoke('call', 'bob')) as string;
-  await bob.waitState('incoming');
-  await alice.waitState('ringing');
-  await bob.invoke('answer');
-  await Promise.all([alice.waitState('in-call'), bob.waitState('in-call')]);
-  return callId;
-}
-
 describe('calls between two widgets', { timeout: 120_000 }, () => {
   before(async () => {
     stage = await startStage({ browsers: { alice: ALICE_HZ, bob: BOB_HZ }, env: { ASTRAL_RING_TIMEOUT: '3' } });
@@ -53,7 +43,7 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
   test('an answered call carries each side\'s tone through the SFU, and the caller hangs up', async () => {
     const [alice, bob] = [await phone('alice'), await phone('bob')];
     const incoming = bob.waitEvent('astral-incoming');
-    const callId = await connectedCall(alice, bob);
+    const callId = await connectedCall(alice, bob, 'bob', { ringing: true });
     assert.equal((await incoming).detail.callId, callId);
     assert.equal(((await incoming).detail.from as { identity: string }).identity, 'alice');
 
@@ -111,7 +101,7 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
 
   test('calling a user who is already in a call gets BUSY', async () => {
     const [alice, bob, carol] = [await phone('alice'), await phone('bob'), await phone('carol')];
-    await connectedCall(alice, bob);
+    await connectedCall(alice, bob, 'bob', { ringing: true });
     const callId = (await carol.invoke('call', 'bob')) as string;
     const ended = await carol.waitEvent('astral-call-ended');
     assert.deepEqual([ended.detail.callId, ended.detail.disposition], [callId, 'BUSY']);

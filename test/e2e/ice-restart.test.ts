@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { splitNetwork, type SplitNetwork } from '../helpers/netns.js';
-import type { PhonePage } from '../helpers/phone.js';
+import { connectedCall, type PhonePage } from '../helpers/phone.js';
 import { mintToken } from '../helpers/server.js';
 import { startStage, type Stage } from '../helpers/stage.js';
 
@@ -58,10 +58,7 @@ describe('ICE restart when the media path fails with signalling up', { timeout: 
   test('cut media → both widgets show reconnecting with no inbound RTP; restored → in-call with both tones, ICE restarts counted', async (t) => {
     const alice = await stage!.phone('alice', await mintToken(stage!.server, 'alice'));
     const bob = await stage!.phone('bob', await mintToken(stage!.server, 'bob'));
-    await alice.invoke('call', 'bob');
-    await bob.waitState('incoming');
-    await bob.invoke('answer');
-    await Promise.all([alice.waitState('in-call'), bob.waitState('in-call')]);
+    await connectedCall(alice, bob, 'bob');
     await Promise.all([alice.expectTone(BOB_HZ), bob.expectTone(ALICE_HZ)]);
     const restartsBefore = await iceRestarts();
 

@@ -12,7 +12,7 @@ import alawmulaw from 'alawmulaw';
 import { buildRtp } from '../../packages/server/src/media/rtp.js';
 import { defaultInstanceId, turnsOf, v1, waitServiceCall } from '../helpers/agents.js';
 import { openCallerPhone } from '../helpers/mic.js';
-import type { PhonePage } from '../helpers/phone.js';
+import { connectedCall, type PhonePage } from '../helpers/phone.js';
 import { hasTone, writeRtpPcap } from '../helpers/rtp-capture.js';
 import { mintToken, type RunningServer } from '../helpers/server.js';
 import { freeMediaPort, startSipp, type RunningSipp } from '../helpers/sipp.js';
@@ -106,14 +106,6 @@ function rebuildLines(server: RunningServer): Record<string, unknown>[] {
       }
     })
     .filter((l) => l.msg === 'media rebuilt after its mediasoup worker died');
-}
-
-async function connectedCall(caller: PhonePage, callee: PhonePage, to: string): Promise<string> {
-  const callId = (await caller.invoke('call', to)) as string;
-  await callee.waitState('incoming');
-  await callee.invoke('answer');
-  await Promise.all([caller.waitState('in-call'), callee.waitState('in-call')]);
-  return callId;
 }
 
 describe('a mediasoup worker dies mid-call', { timeout: 120_000 }, () => {

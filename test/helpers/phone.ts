@@ -125,3 +125,13 @@ export class PhonePage {
     await this.page.close();
   }
 }
+
+/** `caller` calls `to` and `callee` answers (once `caller` rings, with `ringing`); resolves with the call id once both are in the call. */
+export async function connectedCall(caller: PhonePage, callee: PhonePage, to: string, opts: { ringing?: boolean } = {}): Promise<string> {
+  const callId = (await caller.invoke('call', to)) as string;
+  await callee.waitState('incoming');
+  if (opts.ringing) await caller.waitState('ringing');
+  await callee.invoke('answer');
+  await Promise.all([caller.waitState('in-call'), callee.waitState('in-call')]);
+  return callId;
+}
