@@ -3,14 +3,14 @@
 // greeting tone, speaks over it (espeak-ng speech into a steerable microphone) and the tone stops; the fake's reply follows;
 // the transcript lands in GET /v1/calls. An error event mid-call is an apology and a clean hang-up. No log line holds the key.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { startRealtimeFake, type RealtimeFake } from '../../packages/server/test/fakes/openai-realtime.js';
-import { createAgent, defaultInstanceId, serviceCall, turnsOf, v1, waitServiceCall } from '../helpers/agents.js';
+import { createAgent, defaultInstanceId, serviceCall, setVoiceChannel, turnsOf, v1, waitServiceCall } from '../helpers/agents.js';
 import { openCallerPhone, type CallerAudio } from '../helpers/mic.js';
 import type { PhonePage } from '../helpers/phone.js';
 import { mintToken, type RunningServer } from '../helpers/server.js';
 import { speak } from '../helpers/speech.js';
-import { startStage, type Stage } from '../helpers/stage.js';
+import { stageSuiteHooks, startStage, type Stage } from '../helpers/stage.js';
 
 const KEY = 'sk-e2e-realtime-' + Math.random().toString(36).slice(2);
 const GREETING_HZ = 700;
@@ -52,19 +52,11 @@ describe('an OpenAI Realtime agent on a call', { timeout: 150_000 }, () => {
     const agent = { key: 'rt', name: 'Realtime', provider: 'openai-realtime', prompt: 'You take table reservations.', greeting: GREETING, base_urls: { openai: fake.baseUrl } };
     const refused = await v1(server, 'POST', `/v1/instances/${instanceId}/agents`, agent);
     assert.equal(refused.status, 409, `no openai_api_key yet: ${JSON.stringify(refused.body)}`);
-    const channel = await v1(server, 'POST', `/v1/instances/${instanceId}/channels/voice`, { provider: 'pipecat', openai_api_key: KEY });
-    assert.equal(channel.status, 200, JSON.stringify(channel.body));
+    await setVoiceChannel(server, instanceId, { provider: 'pipecat', openai_api_key: KEY });
     await createAgent(server, instanceId, agent);
     token = await mintToken(server, 'carol', { display_name: 'Carol', extension: '1001' });
   });
-  afterEach(async () => {
-    await Promise.all(pages.splice(0).map((p) => p.close().catch(() => undefined)));
-  });
-  after(async () => {
-    if (process.env.DUMP_SERVER) console.log(server?.output());
-    await stage?.close();
-    await fake?.close();
-  });
+  stageSuiteHooks(() => stage, pages, () => fake?.close());
 
   test('the caller hears the greeting, speaking over it stops it, the reply follows; the transcript lands in GET /v1/calls; no log holds the key', async () => {
     const { wav } = await speak(HEARD);

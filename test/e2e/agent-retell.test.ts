@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startFakeRetell, type FakeRetell } from '../../packages/server/test/fakes/retell.js';
-import { createAgent, defaultInstanceId, v1 } from '../helpers/agents.js';
+import { createAgent, defaultInstanceId, setVoiceChannel, v1 } from '../helpers/agents.js';
 import type { PhonePage } from '../helpers/phone.js';
 import { hasTone, isNotSilent } from '../helpers/rtp-capture.js';
 import { mintToken } from '../helpers/server.js';
@@ -69,8 +69,7 @@ describe('Retell agents over SIP (fake register-phone-call, SIPp as sip.retellai
       env: { ASTRAL_RETELL_API_URL: fake.url, ASTRAL_RETELL_SIP_HOST: '127.0.0.1', ASTRAL_RETELL_SIP_PORT: String(retellSipPort), ASTRAL_RETELL_TIMEOUT_MS: '2000' },
     });
     const instanceId = await defaultInstanceId(stage.server);
-    const channel = await v1(stage.server, 'POST', `/v1/instances/${instanceId}/channels/voice`, { provider: 'retell', api_key: API_KEY, agent_id: AGENT_ID, phone_number: '+15550100' });
-    assert.equal(channel.status, 200, JSON.stringify(channel.body));
+    await setVoiceChannel(stage.server, instanceId, { provider: 'retell', api_key: API_KEY, agent_id: AGENT_ID, phone_number: '+15550100' });
     await createAgent(stage.server, instanceId, { key: 'retell', name: 'Retell agent', provider: 'retell' });
     token = await mintToken(stage.server, 'caller', { display_name: 'Caller', extension: '1001' });
   });

@@ -5,16 +5,16 @@
 // ElevenLabs fake streams a tone the caller hears. Speaking over the agent aborts the LLM request and the TTS stream; an
 // LLM failure mid-call is a spoken apology and a clean hang-up. Seed 004's GET /v1/calls holds the turns; no log holds a key.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { FakeDeepgram, type DeepgramListening, type DeepgramSession } from '../../packages/server/test/fakes/deepgram.js';
 import { FakeElevenLabs, TONE_HZ } from '../../packages/server/test/fakes/elevenlabs.js';
 import { FakeOpenAi } from '../../packages/server/test/fakes/openai.js';
-import { createAgent, defaultInstanceId, turnsOf, v1, waitServiceCall, type ServiceCall } from '../helpers/agents.js';
+import { createAgent, defaultInstanceId, setVoiceChannel, turnsOf, v1, waitServiceCall, type ServiceCall } from '../helpers/agents.js';
 import { openCallerPhone, type CallerAudio } from '../helpers/mic.js';
 import type { PhonePage } from '../helpers/phone.js';
 import { mintToken, type RunningServer } from '../helpers/server.js';
 import { speak } from '../helpers/speech.js';
-import { startStage, type Stage } from '../helpers/stage.js';
+import { stageSuiteHooks, startStage, type Stage } from '../helpers/stage.js';
 
 const suffix = () => Math.random().toString(36).slice(2, 12);
 const KEYS = { deepgram: `dg-e2e-${suffix()}`, openai: `sk-e2e-${suffix()}`, elevenlabs: `xi-e2e-${suffix()}` };
@@ -90,13 +90,7 @@ describe('a pipeline agent on Deepgram, OpenAI and ElevenLabs (fakes)', { timeou
     stage = await startStage({ browsers: { caller: 440 }, env: { LOG_LEVEL: 'debug' } });
     server = stage.server;
     instanceId = await defaultInstanceId(server);
-    const channel = await v1(server, 'POST', `/v1/instances/${instanceId}/channels/voice`, {
-      provider: 'pipecat',
-      deepgram_api_key: KEYS.deepgram,
-      openai_api_key: KEYS.openai,
-      elevenlabs_api_key: KEYS.elevenlabs,
-    });
-    assert.equal(channel.status, 200, JSON.stringify(channel.body));
+    await setVoiceChannel(server, instanceId, { provider: 'pipecat', deepgram_api_key: KEYS.deepgram, openai_api_key: KEYS.openai, elevenlabs_api_key: KEYS.elevenlabs });
     await createAgent(server, instanceId, {
       key: 'vendors',
       name: 'Vendor agent',
@@ -109,14 +103,7 @@ describe('a pipeline agent on Deepgram, OpenAI and ElevenLabs (fakes)', { timeou
     });
     token = await mintToken(server, 'carol', { display_name: 'Carol', extension: '1001' });
   });
-  afterEach(async () => {
-    await Promise.all(pages.splice(0).map((p) => p.close().catch(() => undefined)));
-  });
-  after(async () => {
-    if (process.env.DUMP_SERVER) console.log(server?.output());
-    await stage?.close();
-    await Promise.all([deepgram?.close(), openai?.close(), eleven?.close()]);
-  });
+  stageSuiteHooks(() => stage, pages, () => Promise.all([deepgram?.close(), openai?.close(), eleven?.close()]));
 
   test("the caller's speech reaches Deepgram, its transcript OpenAI, the reply's ElevenLabs tone the caller; speaking over the agent aborts the LLM request and the TTS stream; the turns land in GET /v1/calls", async () => {
     const [hours, long, price] = await Promise.all([speak(HOURS_QUESTION), speak(LONG_QUESTION), speak(PRICE_QUESTION)]);

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startFakeTwilio, type FakeTwilio } from '../../packages/server/test/fakes/twilio.js';
-import { defaultInstanceId, v1, waitServiceCall } from '../helpers/agents.js';
+import { defaultInstanceId, setVoiceChannel, v1, waitServiceCall } from '../helpers/agents.js';
 import { api, lastEndedCall } from '../helpers/trunks.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { freeSipPort, startSipp, type RunningSipp } from '../helpers/sipp.js';
@@ -49,8 +49,7 @@ describe('calling phones through Twilio Elastic SIP Trunking (fake REST API, SIP
 
   test('POST /v1/calls {"phone"} rings the phone through the trunk made from the Twilio credentials; the 407 is answered with the generated login', async () => {
     const instanceId = await defaultInstanceId(server);
-    const setup = await v1(server, 'POST', `/v1/instances/${instanceId}/channels/voice`, { provider: 'pipecat', twilio_account_sid: fake.accountSid, twilio_auth_token: fake.authToken, twilio_phone_number: TWILIO_NUMBER });
-    assert.equal(setup.status, 200, JSON.stringify(setup.body));
+    await setVoiceChannel(server, instanceId, { provider: 'pipecat', twilio_account_sid: fake.accountSid, twilio_auth_token: fake.authToken, twilio_phone_number: TWILIO_NUMBER });
     const [login] = fake.credentials;
     assert.ok(login, 'Twilio got a credential');
 

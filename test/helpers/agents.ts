@@ -1,5 +1,5 @@
-// Agent test helpers: the `/v1` calls a test makes (Bearer admin key), the default instance, agents, the voice channel's
-// webhook secret, and seed 004's call object polled until it settles.
+// Agent test helpers: the `/v1` calls a test makes (Bearer admin key), the default instance, agents, the voice channel
+// (its webhook secret), and seed 004's call object polled until it settles.
 import type { RunningServer } from './server.js';
 
 export interface V1Response {
@@ -43,11 +43,14 @@ export async function createAgent(server: RunningServer, instanceId: string, age
   if (res.status !== 201) throw new Error(`create agent: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
-/** The voice channel with a webhook secret, for bots' call-completed webhooks. */
-export async function setWebhookSecret(server: RunningServer, instanceId: string, secret: string): Promise<void> {
-  const res = await v1(server, 'POST', `/v1/instances/${instanceId}/channels/voice`, { provider: 'pipecat', webhook_secret: secret });
+/** Sets the instance's voice channel (its provider and credentials). */
+export async function setVoiceChannel(server: RunningServer, instanceId: string, channel: Record<string, unknown>): Promise<void> {
+  const res = await v1(server, 'POST', `/v1/instances/${instanceId}/channels/voice`, channel);
   if (res.status !== 200) throw new Error(`voice channel: ${res.status} ${JSON.stringify(res.body)}`);
 }
+
+/** The voice channel with a webhook secret, for bots' call-completed webhooks. */
+export const setWebhookSecret = (server: RunningServer, instanceId: string, secret: string): Promise<void> => setVoiceChannel(server, instanceId, { provider: 'pipecat', webhook_secret: secret });
 
 /** Seed 004's call object. */
 export interface ServiceCall {

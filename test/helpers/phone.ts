@@ -135,3 +135,8 @@ export async function connectedCall(caller: PhonePage, callee: PhonePage, to: st
   await Promise.all([caller.waitState('in-call'), callee.waitState('in-call')]);
   return callId;
 }
+
+/** Closes and forgets `pages` (between tests), whatever state they are in. */
+export async function closePages(pages: PhonePage[]): Promise<void> {
+  await Promise.all(pages.splice(0).map((p) => p.close().catch(() => undefined)));
+}

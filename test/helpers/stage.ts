@@ -2,8 +2,9 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import { after, afterEach } from 'node:test';
 import { launchBrowser } from './browser.js';
-import { PhonePage } from './phone.js';
+import { closePages, PhonePage } from './phone.js';
 import { startServer, type RunningServer, type ServerPlacement } from './server.js';
 import { startSite, type Minter, type Site } from './site.js';
 import { toneFile } from './tone.js';
@@ -59,10 +60,23 @@ export async function startStage(options: StageOptions): Promise<Stage> {
       await Promise.all(open.splice(0).map((p) => p.close()));
     },
     async close() {
-      await Promise.all(open.splice(0).map((p) => p.close().catch(() => undefined)));
+      await closePages(open);
       await Promise.all(launched.map((b) => b.close()));
       await site.close();
       await server.stop();
     },
   };
+}
+
+/**
+ * The hooks of a suite on one stage whose phones it opens itself (`pages`): those closed after each test; at the end the
+ * server's log on DUMP_SERVER=1, the stage closed, then `closeFakes` (the vendors the suite stands in for).
+ */
+export function stageSuiteHooks(stage: () => Stage | undefined, pages: PhonePage[], closeFakes: () => unknown): void {
+  afterEach(() => closePages(pages));
+  after(async () => {
+    if (process.env.DUMP_SERVER) console.log(stage()?.server.output());
+    await stage()?.close();
+    await closeFakes();
+  });
 }
