@@ -1,16 +1,11 @@
 // Per-call state is let go when calls end: after a few calls to completion the server holds no call, leg or journey.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Socket } from 'socket.io-client';
-import { ackRequest, startTestServer, widgetSocket, type TestServer } from './helpers.js';
+import { ackRequest, serverForFile, widgetSocket, type TestServer } from './helpers.js';
 
 let t: TestServer;
-const sockets: Socket[] = [];
-before(async () => (t = await startTestServer()));
-after(async () => {
-  for (const s of sockets) s.disconnect();
-  await t.close();
-});
+const sockets = serverForFile((server) => (t = server));
 
 const ended = (s: Socket) => new Promise<{ disposition: string }>((r) => s.once('call:ended', r));
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { createServer, type AstralServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { freshPostgresDatabase } from './postgres.js';
@@ -103,3 +104,18 @@ export async function widgetSocket(t: TestServer, identity: string, extra: Recor
 
 /** Sends a client event and waits for its ack. */
 export const ackRequest = (s: Socket, event: string, payload: unknown) => s.timeout(5000).emitWithAck(event, payload) as Promise<Ack>;
+
+/**
+ * One test server for a whole test file: started before its tests (handed to `started`), closed after them once the
+ * widget sockets the tests put in the returned list are disconnected.
+ */
+export function serverForFile(started: (t: TestServer) => void, env: Record<string, string> = {}): Socket[] {
+  let server: TestServer | undefined;
+  const sockets: Socket[] = [];
+  before(async () => started((server = await startTestServer(env))));
+  after(async () => {
+    for (const s of sockets) s.disconnect();
+    await server?.close();
+  });
+  return sockets;
+}

@@ -1,17 +1,11 @@
 // media:restartIce: new ICE credentials for a session's own transport, refused for another session's, counted in /metrics.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Socket } from 'socket.io-client';
-import { ackRequest, startTestServer, widgetSocket, type TestServer } from './helpers.js';
+import { ackRequest, serverForFile, widgetSocket, type TestServer } from './helpers.js';
 
 let t: TestServer;
-const sockets: Socket[] = [];
-
-before(async () => (t = await startTestServer()));
-after(async () => {
-  for (const s of sockets) s.disconnect();
-  await t.close();
-});
+const sockets = serverForFile((server) => (t = server));
 
 type IceParameters = { usernameFragment: string; password: string; iceLite?: boolean };
 type Transport = { id: string; iceParameters: IceParameters };

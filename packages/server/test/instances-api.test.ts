@@ -6,18 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
 import { rowsOfInstance, storedInClear } from './at-rest.js';
-import { ackRequest, ADMIN_KEY, api, createKey, postgresDatabaseOf, startTestServer, widgetSocket, type TestServer } from './helpers.js';
+import { ackRequest, ADMIN_KEY, api, createKey, postgresDatabaseOf, serverForFile, widgetSocket, type TestServer } from './helpers.js';
 
 let t: TestServer;
-const sockets: Socket[] = [];
-before(async () => (t = await startTestServer()));
-after(async () => {
-  for (const s of sockets) s.disconnect();
-  await t.close();
-});
+const sockets = serverForFile((server) => (t = server));
 
 const newInstance = async (name: string) => {
   const res = await api(t, 'POST', '/api/v1/instances', { key: ADMIN_KEY, body: { name } });

@@ -1,16 +1,11 @@
 // Live legs and operator hang-up: GET /api/v1/calls/live and POST /api/v1/calls/hangup-channel against real sessions.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Socket } from 'socket.io-client';
-import { ackRequest, ADMIN_KEY, api, createKey, startTestServer, widgetSocket, type TestServer } from './helpers.js';
+import { ackRequest, ADMIN_KEY, api, createKey, serverForFile, widgetSocket, type TestServer } from './helpers.js';
 
 let t: TestServer;
-const sockets: Socket[] = [];
-before(async () => (t = await startTestServer()));
-after(async () => {
-  for (const s of sockets) s.disconnect();
-  await t.close();
-});
+const sockets = serverForFile((server) => (t = server));
 
 async function phone(identity: string, extension: string): Promise<Socket> {
   const socket = await widgetSocket(t, identity, { extension });

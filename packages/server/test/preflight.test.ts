@@ -1,18 +1,12 @@
 // media:preflight / media:preflight-end at the gateway: schema-validated, only on the session's own send transport,
 // refused before media setup; ending is always answered. (The real loopback with a browser: test/e2e/call-quality.test.ts.)
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Socket } from 'socket.io-client';
-import { ackRequest, startTestServer, widgetSocket, type TestServer } from './helpers.js';
+import { ackRequest, serverForFile, widgetSocket, type TestServer } from './helpers.js';
 
 let t: TestServer;
-const sockets: Socket[] = [];
-
-before(async () => (t = await startTestServer()));
-after(async () => {
-  for (const s of sockets) s.disconnect();
-  await t.close();
-});
+const sockets = serverForFile((server) => (t = server));
 
 type Transport = { id: string };
 
