@@ -3,8 +3,8 @@
 // documented events (message_start, content_block_start/delta/stop with text_delta or input_json_delta, message_delta,
 // message_stop). Scripted per request: text and tool calls, an HTTP error (with retry-after), an `error` event mid-stream,
 // a dropped connection, a stall.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { closeServer, listenLocally, localUrl, readBody, sendJson } from './fake-server.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpFake, localUrl, readBody, sendJson } from './fake-server.js';
 
 export interface MessagesRequest {
   headers: IncomingMessage['headers'];
@@ -26,17 +26,16 @@ export type AnthropicAnswer =
   | { dropAfter: string[] }
   | { stall: string[] };
 
-export class FakeAnthropic {
+export class FakeAnthropic extends HttpFake {
   readonly requests: MessagesRequest[] = [];
   private readonly answers: AnthropicAnswer[] = [];
-  private readonly server = createServer((req, res) => void this.handle(req, res));
 
-  private constructor(private readonly apiKey: string) {}
+  private constructor(private readonly apiKey: string) {
+    super();
+  }
 
   static async start(apiKey: string): Promise<FakeAnthropic> {
-    const fake = new FakeAnthropic(apiKey);
-    await listenLocally(fake.server);
-    return fake;
+    return new FakeAnthropic(apiKey).listen();
   }
 
   /** The base URL (the API's root, without /v1), as an Anthropic client's `baseURL`. */
@@ -48,11 +47,7 @@ export class FakeAnthropic {
     this.answers.push(answer);
   }
 
-  async close(): Promise<void> {
-    await closeServer(this.server);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST' || req.url !== '/v1/messages') return void res.writeHead(404).end();
     const body = await readBody(req);
     const error = (status: number, type: string, headers: Record<string, string> = {}) =>

@@ -5,9 +5,9 @@
 // `chunk` messages of a tone and `done`, all carrying its context_id. Scripted: an `error` message, a dropped
 // connection mid-stream, a stall (a chunk, then nothing until the client cancels or goes). Cancels are recorded.
 // Optionally with a handshake delay (the TLS + WebSocket handshake of a real connection).
-import { createServer, type IncomingMessage } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { closeServer, listenLocally, localUrl, refuseUpgrade, toneBytes } from './fake-server.js';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { refuseUpgrade, toneBytes, WebSocketFake } from './fake-server.js';
 
 export const CARTESIA_TONE_HZ = 800;
 
@@ -33,11 +33,8 @@ export interface CartesiaSession {
 
 export type CartesiaBehaviour = 'speak' | 'error' | 'drop' | 'stall';
 
-export class FakeCartesia {
-  readonly sessions: CartesiaSession[] = [];
+export class FakeCartesia extends WebSocketFake<CartesiaSession> {
   readonly behaviours: CartesiaBehaviour[] = [];
-  private readonly wss = new WebSocketServer({ noServer: true });
-  private readonly server = createServer((_req, res) => res.writeHead(404).end());
 
   private constructor(
     private readonly apiKey: string,
@@ -45,6 +42,7 @@ export class FakeCartesia {
     /** From the upgrade request to its answer (ms). */
     private readonly connectMs: number,
   ) {
+    super();
     this.server.on('upgrade', (req: IncomingMessage, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname !== '/tts/websocket') return refuseUpgrade(socket, 404);
@@ -56,19 +54,7 @@ export class FakeCartesia {
   }
 
   static async start(apiKey: string, msPerChar = 20, latency: { connectMs?: number } = {}): Promise<FakeCartesia> {
-    const fake = new FakeCartesia(apiKey, msPerChar, latency.connectMs ?? 0);
-    await listenLocally(fake.server);
-    return fake;
-  }
-
-  get url(): string {
-    return localUrl(this.server, 'ws');
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sessions) s.socket.terminate();
-    this.wss.close();
-    await closeServer(this.server);
+    return new FakeCartesia(apiKey, msPerChar, latency.connectMs ?? 0).listen();
   }
 
   private accept(socket: WebSocket, req: IncomingMessage): void {

@@ -3,9 +3,9 @@
 // out as scripted by the test, `CloseStream` answered with `Metadata` and a close; a scripted drop closes mid-stream. Given
 // transcripts, it listens itself: an utterance is audio with energy, ended (as Deepgram's endpointing does) by the
 // session's `endpointing` ms of silence; an interim result while it speaks, then the final with `speech_final`.
-import { createServer, type IncomingMessage } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { closeServer, listenLocally, localUrl, refuseUpgrade } from './fake-server.js';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { refuseUpgrade, WebSocketFake } from './fake-server.js';
 
 export interface DeepgramSession {
   query: URLSearchParams;
@@ -44,15 +44,12 @@ const MIN_UTTERANCE_MS = 100;
 const INTERIM_AFTER_MS = 200;
 const FRAME_BYTES = 640;
 
-export class FakeDeepgram {
-  readonly sessions: DeepgramSession[] = [];
-  private readonly wss = new WebSocketServer({ noServer: true });
-  private readonly server = createServer((_req, res) => res.writeHead(404).end());
-
+export class FakeDeepgram extends WebSocketFake<DeepgramSession> {
   private constructor(
     private readonly apiKey: string,
     private readonly listening: DeepgramListening | null,
   ) {
+    super();
     this.server.on('upgrade', (req: IncomingMessage, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname !== '/v1/listen') return refuseUpgrade(socket, 404);
@@ -62,13 +59,7 @@ export class FakeDeepgram {
   }
 
   static async start(apiKey: string, listening: DeepgramListening | null = null): Promise<FakeDeepgram> {
-    const fake = new FakeDeepgram(apiKey, listening);
-    await listenLocally(fake.server);
-    return fake;
-  }
-
-  get url(): string {
-    return localUrl(this.server, 'ws');
+    return new FakeDeepgram(apiKey, listening).listen();
   }
 
   private handedOut = 0;
@@ -105,12 +96,6 @@ export class FakeDeepgram {
   /** The connection drops mid-stream (no close frame). */
   drop(session: DeepgramSession): void {
     session.socket.terminate();
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sessions) s.socket.terminate();
-    this.wss.close();
-    await closeServer(this.server);
   }
 
   private accept(socket: WebSocket, query: URLSearchParams): void {

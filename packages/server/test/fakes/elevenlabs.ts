@@ -4,9 +4,9 @@
 // Scripted: an error message, a dropped connection mid-stream, a stall (audio, then nothing until the client goes), talk
 // (tone paced in real time, never final, until the client goes); optionally with the service's time to the first byte
 // and a handshake delay (the TLS + WebSocket handshake of a real connection).
-import { createServer, type IncomingMessage } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { closeServer, listenLocally, localUrl, refuseUpgrade, toneBytes } from './fake-server.js';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { refuseUpgrade, toneBytes, WebSocketFake } from './fake-server.js';
 
 export const TONE_HZ = 1000;
 const RATE = 16_000;
@@ -31,12 +31,9 @@ export type Behaviour = 'speak' | 'error' | 'drop' | 'stall' | 'talk';
 const TALK_CHUNK_MS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export class FakeElevenLabs {
-  readonly sessions: TtsSession[] = [];
+export class FakeElevenLabs extends WebSocketFake<TtsSession> {
   /** What the next sessions do (default: speak). */
   readonly behaviours: Behaviour[] = [];
-  private readonly wss = new WebSocketServer({ noServer: true });
-  private readonly server = createServer((_req, res) => res.writeHead(404).end());
 
   private constructor(
     private readonly apiKey: string,
@@ -47,6 +44,7 @@ export class FakeElevenLabs {
     /** From the upgrade request to its answer (ms). */
     private readonly connectMs: number,
   ) {
+    super();
     this.server.on('upgrade', (req: IncomingMessage, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
       const match = /^\/v1\/text-to-speech\/([^/]+)\/stream-input$/.exec(url.pathname);
@@ -57,19 +55,7 @@ export class FakeElevenLabs {
   }
 
   static async start(apiKey: string, msPerChar = 20, latency: { firstByteMs?: number; connectMs?: number } = {}): Promise<FakeElevenLabs> {
-    const fake = new FakeElevenLabs(apiKey, msPerChar, latency.firstByteMs ?? 0, latency.connectMs ?? 0);
-    await listenLocally(fake.server);
-    return fake;
-  }
-
-  get url(): string {
-    return localUrl(this.server, 'ws');
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sessions) s.socket.terminate();
-    this.wss.close();
-    await closeServer(this.server);
+    return new FakeElevenLabs(apiKey, msPerChar, latency.firstByteMs ?? 0, latency.connectMs ?? 0).listen();
   }
 
   private accept(socket: WebSocket, voiceId: string, query: URLSearchParams): void {

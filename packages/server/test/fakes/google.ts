@@ -6,9 +6,9 @@
 // key in `x-goog-api-key` or `?key=` (a wrong one: 400 INVALID_ARGUMENT API_KEY_INVALID; none: 403 PERMISSION_DENIED);
 // errors as {error: {code, message, status, details}}. Scripted per request: an HTTP error (429 with RetryInfo), an error
 // chunk mid-stream, a dropped connection, a stall.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { wavHeader } from '../../src/audio/wav.js';
-import { closeServer, listenLocally, localUrl, readBody, sendJson, toneBytes } from './fake-server.js';
+import { HttpFake, localUrl, readBody, sendJson, toneBytes } from './fake-server.js';
 
 export const GOOGLE_TONE_HZ = 700;
 
@@ -36,23 +36,22 @@ export type GoogleFailure = { status: number; retryDelay?: string } | { drop: tr
 export type GeminiAnswer = { text: string[]; functionCalls?: { name: string; args: unknown }[] } | GoogleFailure | { streamError: number; after: string[] } | { dropAfter: string[] } | { stall: string[] };
 export type SpeechAnswer = { transcripts: string[] } | GoogleFailure;
 
-export class FakeGoogle {
+export class FakeGoogle extends HttpFake {
   readonly generations: GenerateRequest[] = [];
   readonly syntheses: GoogleRequest[] = [];
   readonly recognitions: (GoogleRequest & { samples: Int16Array })[] = [];
   private readonly answers = { gemini: [] as GeminiAnswer[], tts: [] as GoogleFailure[], stt: [] as SpeechAnswer[] };
-  private readonly server = createServer((req, res) => void this.handle(req, res));
 
   private constructor(
     private readonly apiKey: string,
     /** Tone per character of synthesised text (ms). */
     private readonly msPerChar: number,
-  ) {}
+  ) {
+    super();
+  }
 
   static async start(apiKey: string, msPerChar = 20): Promise<FakeGoogle> {
-    const fake = new FakeGoogle(apiKey, msPerChar);
-    await listenLocally(fake.server);
-    return fake;
+    return new FakeGoogle(apiKey, msPerChar).listen();
   }
 
   /** The base URL standing in for all three hosts (generativelanguage, texttospeech, speech.googleapis.com). */
@@ -73,11 +72,7 @@ export class FakeGoogle {
     this.answers.stt.push(answer);
   }
 
-  async close(): Promise<void> {
-    await closeServer(this.server);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const raw = await readBody(req);
     const error = (code: number, details: object[] = []) =>

@@ -2,8 +2,8 @@
 // `model`, `language`, `response_format`; `{ "text" }` back) and `POST /v1/audio/speech` (JSON `model`, `input`, `voice`,
 // `response_format: "pcm"`; a chunked body of 24 kHz 16-bit mono PCM, here a tone). `Authorization: Bearer <key>`
 // (401 `invalid_api_key` otherwise). Scripted per request: an HTTP error (with retry-after), a drop mid-body, a stall.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { closeServer, listenLocally, localUrl, readBody, sendJson, toneBytes } from './fake-server.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpFake, localUrl, readBody, sendJson, toneBytes } from './fake-server.js';
 
 export const SPEECH_RATE = 24_000;
 export const SPEECH_TONE_HZ = 600;
@@ -26,22 +26,21 @@ export interface SpeechRequest {
 
 export type AudioAnswer = { ok: true; text?: string } | { status: number; code: string; retryAfter?: number } | { drop: true } | { stall: true };
 
-export class FakeOpenAiAudio {
+export class FakeOpenAiAudio extends HttpFake {
   readonly transcriptions: TranscriptionRequest[] = [];
   readonly speeches: SpeechRequest[] = [];
   private readonly answers: AudioAnswer[] = [];
-  private readonly server = createServer((req, res) => void this.handle(req, res));
 
   private constructor(
     private readonly apiKey: string,
     /** Tone per character of speech input (ms). */
     private readonly msPerChar: number,
-  ) {}
+  ) {
+    super();
+  }
 
   static async start(apiKey: string, msPerChar = 20): Promise<FakeOpenAiAudio> {
-    const fake = new FakeOpenAiAudio(apiKey, msPerChar);
-    await listenLocally(fake.server);
-    return fake;
+    return new FakeOpenAiAudio(apiKey, msPerChar).listen();
   }
 
   /** The base URL, up to and including /v1. */
@@ -54,11 +53,7 @@ export class FakeOpenAiAudio {
     this.answers.push(answer);
   }
 
-  async close(): Promise<void> {
-    await closeServer(this.server);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const route = req.method === 'POST' ? req.url : null;
     if (route !== '/v1/audio/transcriptions' && route !== '/v1/audio/speech') return void res.writeHead(404).end();
     const body = await readBody(req);

@@ -2,8 +2,8 @@
 // (401 with an `invalid_api_key` error otherwise), `stream: true` answered with `chat.completion.chunk` server-sent events
 // and `data: [DONE]`; each request's answer is scripted by the test (text deltas, tool calls, an HTTP error, a drop, a stall),
 // optionally with a model's latency (time to the first token, then between tokens).
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { closeServer, listenLocally, localUrl, readBody, sendJson } from './fake-server.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpFake, localUrl, readBody, sendJson } from './fake-server.js';
 
 export interface ChatRequest {
   body: { model: string; messages: { role: string; content: string | null }[]; tools?: unknown[]; stream?: boolean };
@@ -29,20 +29,19 @@ export type Answer =
   /** Streams these deltas, then waits until the client aborts. */
   | { stall: string[] };
 
-export class FakeOpenAi {
+export class FakeOpenAi extends HttpFake {
   readonly requests: ChatRequest[] = [];
   private readonly answers: Answer[] = [];
-  private readonly server = createServer((req, res) => void this.handle(req, res));
 
   private constructor(
     private readonly apiKey: string,
     private readonly latency: ModelLatency,
-  ) {}
+  ) {
+    super();
+  }
 
   static async start(apiKey: string, latency: ModelLatency = {}): Promise<FakeOpenAi> {
-    const fake = new FakeOpenAi(apiKey, latency);
-    await listenLocally(fake.server);
-    return fake;
+    return new FakeOpenAi(apiKey, latency).listen();
   }
 
   /** The base URL, as an OpenAI client's `base_url`. */
@@ -55,11 +54,7 @@ export class FakeOpenAi {
     this.answers.push(answer);
   }
 
-  async close(): Promise<void> {
-    await closeServer(this.server);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return void res.writeHead(404).end();
     const body = await readBody(req);
     if (req.headers.authorization !== `Bearer ${this.apiKey}`) {
