@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { TextToSpeech } from '../../audio/pipeline.js';
-import { socketSynthesis, SpareSocket, vendorUrl } from './wire.js';
+import { socketSynthesis, SocketTts, vendorUrl } from './wire.js';
 
 const CARTESIA = 'wss://api.cartesia.ai';
 const API_VERSION = '2024-11-13';
@@ -34,25 +34,17 @@ interface ServerMessage {
   status_code?: unknown;
 }
 
-export class CartesiaTts implements TextToSpeech {
+export class CartesiaTts extends SocketTts implements TextToSpeech {
   readonly sampleRate = RATE;
 
-  private readonly sockets = new SpareSocket(() => this.connect(), SPARE_IDLE_MS);
-
-  constructor(private readonly opts: CartesiaOptions) {}
-
-  prewarm(): void {
-    this.sockets.warm();
-  }
-
-  close(): void {
-    this.sockets.close();
+  constructor(private readonly opts: CartesiaOptions) {
+    super(SPARE_IDLE_MS);
   }
 
   async *synthesize(sentence: string, signal: AbortSignal): AsyncIterable<Int16Array> {
     signal.throwIfAborted();
     const { voiceId, language, model } = this.opts;
-    const ws = this.sockets.take();
+    const ws = this.takeSocket();
     const contextId = randomUUID();
     let done = false;
     yield* socketSynthesis<ServerMessage>('cartesia', ws, signal, {
@@ -88,7 +80,7 @@ export class CartesiaTts implements TextToSpeech {
     });
   }
 
-  private connect(): WebSocket {
+  protected connect(): WebSocket {
     const { apiKey, baseUrl } = this.opts;
     const headers: Record<string, string> = { 'Cartesia-Version': API_VERSION, ...(apiKey ? { 'X-API-Key': apiKey } : {}) };
     return new WebSocket(vendorUrl(baseUrl, CARTESIA, '/tts/websocket'), { headers, handshakeTimeout: CONNECT_TIMEOUT_MS, maxPayload: 4 << 20 });

@@ -3,7 +3,7 @@
 // PCM `audio` chunks back until `isFinal`. The sentence's socket is connected ahead (prewarm) while the reply is worked out.
 import WebSocket from 'ws';
 import type { TextToSpeech } from '../../audio/pipeline.js';
-import { socketSynthesis, SpareSocket, vendorUrl } from './wire.js';
+import { socketSynthesis, SocketTts, vendorUrl } from './wire.js';
 
 const ELEVENLABS = 'wss://api.elevenlabs.io';
 /** ElevenLabs' pre-made "Rachel" voice, for an agent without a `voice`. */
@@ -28,24 +28,16 @@ interface ServerMessage {
   message?: unknown;
 }
 
-export class ElevenLabsTts implements TextToSpeech {
+export class ElevenLabsTts extends SocketTts implements TextToSpeech {
   readonly sampleRate = RATE;
 
-  private readonly sockets = new SpareSocket(() => this.connect(), SPARE_IDLE_MS);
-
-  constructor(private readonly opts: ElevenLabsOptions) {}
-
-  prewarm(): void {
-    this.sockets.warm();
-  }
-
-  close(): void {
-    this.sockets.close();
+  constructor(private readonly opts: ElevenLabsOptions) {
+    super(SPARE_IDLE_MS);
   }
 
   async *synthesize(sentence: string, signal: AbortSignal): AsyncIterable<Int16Array> {
     signal.throwIfAborted();
-    const ws = this.sockets.take();
+    const ws = this.takeSocket();
     yield* socketSynthesis<ServerMessage>('elevenlabs', ws, signal, {
       send: () => {
         ws.send(JSON.stringify({ text: ' ', voice_settings: { stability: 0.5, similarity_boost: 0.8 } }));
@@ -60,7 +52,7 @@ export class ElevenLabsTts implements TextToSpeech {
     });
   }
 
-  private connect(): WebSocket {
+  protected connect(): WebSocket {
     const voice = this.opts.voiceId && /^[A-Za-z0-9]{1,64}$/.test(this.opts.voiceId) ? this.opts.voiceId : DEFAULT_VOICE;
     const query = new URLSearchParams({ model_id: this.opts.model ?? DEFAULT_MODEL, output_format: `pcm_${RATE}` });
     const url = vendorUrl(this.opts.baseUrl, ELEVENLABS, `/v1/text-to-speech/${voice}/stream-input?${query}`);

@@ -145,7 +145,7 @@ const abortError = (): Error => Object.assign(new Error('aborted'), { name: 'Abo
  * A WebSocket connected ahead of need (a reply is coming: its TLS and WebSocket handshakes happen while the LLM thinks),
  * handed to the next synthesis; one idle longer than `maxIdleMs` (the vendor closes idle sockets) is replaced.
  */
-export class SpareSocket {
+class SpareSocket {
   private spare: { ws: WebSocket; since: number } | null = null;
 
   constructor(
@@ -180,6 +180,30 @@ export class SpareSocket {
     const spare = this.spare;
     return spare !== null && (spare.ws.readyState === WebSocket.CONNECTING || spare.ws.readyState === WebSocket.OPEN) && performance.now() - spare.since < this.maxIdleMs;
   }
+}
+
+/** A text-to-speech on a WebSocket a sentence: the next one connected ahead (prewarm), kept unused `spareIdleMs` at the most. */
+export abstract class SocketTts {
+  private readonly sockets: SpareSocket;
+
+  constructor(spareIdleMs: number) {
+    this.sockets = new SpareSocket(() => this.connect(), spareIdleMs);
+  }
+
+  prewarm(): void {
+    this.sockets.warm();
+  }
+
+  close(): void {
+    this.sockets.close();
+  }
+
+  /** The sentence's socket: the spare if it is still good, else a new connection. */
+  protected takeSocket(): WebSocket {
+    return this.sockets.take();
+  }
+
+  protected abstract connect(): WebSocket;
 }
 
 /** What a socket synthesis' message handler does with the vendor's messages. */
