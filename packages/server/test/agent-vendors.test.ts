@@ -189,12 +189,14 @@ describe('the streaming pipeline with Deepgram, OpenAI and ElevenLabs fakes', ()
   };
 
   test('a sentence is spoken while the LLM still streams; barge-in aborts the LLM request and the TTS stream', async () => {
-    const { host, events, turns } = recordingHost();
+    const { host, events, pushed, turns } = recordingHost();
     const engine = await pipeline(host);
     engine.answered();
     for (let i = 0; i < 5; i++) engine.hear(new Int16Array(320));
     const stt = await deepgram.session(3200);
     await until('the greeting synthesised', () => eleven.sessions.some((s) => s.messages.some((m) => m.text === 'Hi, this is Sales. ')));
+    await until('the greeting spoken', () => turns.length === 1);
+    const greetingAudio = pushed.length;
     openai.answer({ stall: ['We are open ', 'until six. ', 'And on'] });
     eleven.behaviours.push('stall');
     deepgram.results(stt, 'when are you open', { isFinal: true, speechFinal: true });
@@ -202,6 +204,8 @@ describe('the streaming pipeline with Deepgram, OpenAI and ElevenLabs fakes', ()
     const llm = openai.requests.at(-1)!;
     assert.equal(llm.aborted, false);
     assert.deepEqual(llm.body.messages.at(-1), { role: 'user', content: 'when are you open' });
+    // The caller talks over the reply once its first audio plays (before that, nothing of it was said).
+    await until('the first sentence heard', () => pushed.length > greetingAudio);
     deepgram.results(stt, 'wait', { isFinal: false });
     await until('the LLM request aborted', () => llm.aborted);
     await until('the TTS stream closed', () => tts.closed);
