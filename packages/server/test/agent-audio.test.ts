@@ -122,6 +122,8 @@ describe('agent audio worker', () => {
     const mark = await until('the mark echoed', () => bot.messages.find((m) => m.event === 'mark'));
     assert.equal(mark.mark.name, 'said-it');
     assert.ok(performance.now() - sentAt >= 150, 'the mark comes back once its 200 ms of audio have played');
+    // The mark is sent with the last frame: that frame's datagram may still be on its way here.
+    await until('the 10 frames', () => sfu.packets.length >= 10, 1000);
     const out = sfu.packets;
     assert.equal(out.length, 10);
     assert.ok(out.every((p) => p.pt === 0 && p.ssrc === 0x5eed));
