@@ -15,6 +15,9 @@ if ! command -v "${CHROMIUM_PATH:-chromium}" >/dev/null 2>&1; then
 fi
 [ -f packages/widget/dist/astral-phone.js ] && [ -f packages/widget/dist/astral-phone-sip.mjs ] && [ -f packages/widget/dist/astral-phone-preflight.mjs ] || npm run --silent build:widget
 
+# A test file whose tests are over exits even if a failed test left a socket open, and no single test runs past 10 minutes:
+# a stuck file fails its step instead of holding CI.
+NODE_TEST_FLAGS="--test-force-exit --test-timeout=600000"
 passed=0
 failed=0
 logdir=$(mktemp -d /tmp/astral-test.XXXXXX)
@@ -38,18 +41,18 @@ run_step() { # name, command...
 
 if run_step typecheck npx tsc -p tsconfig.json --noEmit; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
-run_step server node --import tsx --test --test-reporter=spec --test-concurrency=1 packages/server/test/*.test.ts
+run_step server node --import tsx --test $NODE_TEST_FLAGS --test-reporter=spec --test-concurrency=1 packages/server/test/*.test.ts
 count_node "$logdir/server.log"
 
 # API tests of calls, channels, agents, instances, keys, trunks, the voice channel, webhooks and concurrent writes again
 # with every test server on a fresh PostgreSQL database (store.test.ts and call-history.test.ts above already run each
 # case on both dialects; secrets at rest are checked in the rows there, see test/at-rest.ts).
-run_step server-postgres env ASTRAL_TEST_DIALECT=postgres node --import tsx --test --test-reporter=spec --test-concurrency=1 \
+run_step server-postgres env ASTRAL_TEST_DIALECT=postgres node --import tsx --test $NODE_TEST_FLAGS --test-reporter=spec --test-concurrency=1 \
 	packages/server/test/{agents-api,channels-api,live-calls,service-calls,dial-races,ringing,call-state,concurrent-writes}.test.ts \
 	packages/server/test/{instances-api,tokens-api,trunks-api,voice-channel-api,webhooks}.test.ts
 count_node "$logdir/server-postgres.log"
 
-run_step widget-reference node --import tsx --test --test-reporter=spec packages/widget/test/node/*.test.ts
+run_step widget-reference node --import tsx --test $NODE_TEST_FLAGS --test-reporter=spec packages/widget/test/node/*.test.ts
 count_node "$logdir/widget-reference.log"
 
 run_step widget npx web-test-runner --config packages/widget/web-test-runner.config.mjs
@@ -61,7 +64,7 @@ else
 	failed=$((failed + 1))
 fi
 
-run_step e2e node --import tsx --test --test-reporter=spec --test-concurrency=1 test/e2e/*.test.ts
+run_step e2e node --import tsx --test $NODE_TEST_FLAGS --test-reporter=spec --test-concurrency=1 test/e2e/*.test.ts
 count_node "$logdir/e2e.log"
 
 echo "$passed passed, $failed failed"

@@ -84,6 +84,7 @@ describe('agent audio worker', () => {
     botUrl = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/stream`;
   });
   after(async () => {
+    for (const client of wss.clients) client.terminate(); // close() leaves connections a failed test kept open
     wss.close();
     await agents.terminate();
   });

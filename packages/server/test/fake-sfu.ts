@@ -48,6 +48,7 @@ export class FakeSfu {
   static async open(): Promise<FakeSfu> {
     const socket = createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    socket.unref(); // a test that fails before close() must not keep its file's process alive
     return new FakeSfu(socket);
   }
 
