@@ -12,6 +12,23 @@ export const LIVE_OUTCOME = 'LIVE';
 /** Trigram indexes find nothing (SQLite) or everything (PostgreSQL) for shorter terms, so those take the portable LIKE path. */
 export const FTS_MIN_TERM_CHARS = 3;
 
+/**
+ * The day counters' table, keyed by instance, day, direction and outcome; `count` is the dialect's integer type for the
+ * tallies, `end` what the dialect adds to the table (SQLite: WITHOUT ROWID).
+ */
+export function createCounterTable(db: Kysely<any>, count: 'integer' | 'bigint', end?: RawBuilder<unknown>) {
+  const table = db.schema
+    .createTable('call_counters')
+    .addColumn('instance_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('day', 'varchar(10)', (c) => c.notNull())
+    .addColumn('direction', 'varchar(16)', (c) => c.notNull())
+    .addColumn('outcome', 'varchar(16)', (c) => c.notNull())
+    .addColumn('call_count', count, (c) => c.notNull())
+    .addColumn('duration_sum', count, (c) => c.notNull())
+    .addPrimaryKeyConstraint('call_counters_pk', ['instance_id', 'day', 'direction', 'outcome']);
+  return (end ? table.modifyEnd(end) : table).execute();
+}
+
 export interface Accelerators {
   /** `call_counters` is kept exact by its triggers: counts and stats by day/direction/outcome can come from it. */
   counters: boolean;

@@ -9,7 +9,7 @@
 // thousands of hits: two thirds of the pages, no concatenation per row). Triggers keep it: statement ones for inserts and deletes,
 // a row one for the rare update of id or a number (so status and heartbeat updates never touch it).
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
-import { containsPattern, LIVE_OUTCOME, type Accelerators, type HistoryIndexes } from './call-history-index.js';
+import { containsPattern, createCounterTable, LIVE_OUTCOME, type Accelerators, type HistoryIndexes } from './call-history-index.js';
 
 const SEARCH_INDEX = 'calls_search_trgm';
 /** What calls_search.text holds for a row of `calls` (`NEW.`, a transition table's alias, or none). */
@@ -59,16 +59,7 @@ const transitionTables: Record<Change, string> = {
 };
 
 async function install(db: Kysely<any>): Promise<void> {
-  await db.schema
-    .createTable('call_counters')
-    .addColumn('instance_id', 'varchar(36)', (c) => c.notNull())
-    .addColumn('day', 'varchar(10)', (c) => c.notNull())
-    .addColumn('direction', 'varchar(16)', (c) => c.notNull())
-    .addColumn('outcome', 'varchar(16)', (c) => c.notNull())
-    .addColumn('call_count', 'bigint', (c) => c.notNull())
-    .addColumn('duration_sum', 'bigint', (c) => c.notNull())
-    .addPrimaryKeyConstraint('call_counters_pk', ['instance_id', 'day', 'direction', 'outcome'])
-    .execute();
+  await createCounterTable(db, 'bigint');
   await sql`
     INSERT INTO call_counters (instance_id, day, direction, outcome, call_count, duration_sum)
     SELECT instance_id, substr(started_at, 1, 10), direction, coalesce(disposition, ${sql.lit(LIVE_OUTCOME)}), count(*), sum(duration)

@@ -2,7 +2,7 @@
 //
 // Everything SQLite-specific about call history lives in this file (the contract: call-history-index.ts).
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
-import { FTS_MIN_TERM_CHARS, LIVE_OUTCOME, type Accelerators, type HistoryIndexes } from './call-history-index.js';
+import { createCounterTable, FTS_MIN_TERM_CHARS, LIVE_OUTCOME, type Accelerators, type HistoryIndexes } from './call-history-index.js';
 
 const TRIGGERS = [
   'calls_counters_insert',
@@ -31,17 +31,7 @@ const index = `
   INSERT INTO calls_search (id, from_number, to_number) VALUES (NEW.id, NEW.from_number, NEW.to_number);`;
 
 async function install(db: Kysely<any>): Promise<void> {
-  await db.schema
-    .createTable('call_counters')
-    .addColumn('instance_id', 'varchar(36)', (c) => c.notNull())
-    .addColumn('day', 'varchar(10)', (c) => c.notNull())
-    .addColumn('direction', 'varchar(16)', (c) => c.notNull())
-    .addColumn('outcome', 'varchar(16)', (c) => c.notNull())
-    .addColumn('call_count', 'integer', (c) => c.notNull())
-    .addColumn('duration_sum', 'integer', (c) => c.notNull())
-    .addPrimaryKeyConstraint('call_counters_pk', ['instance_id', 'day', 'direction', 'outcome'])
-    .modifyEnd(sql`WITHOUT ROWID`) // rows live in the primary key's b-tree: tallies read one index
-    .execute();
+  await createCounterTable(db, 'integer', sql`WITHOUT ROWID`); // rows live in the primary key's b-tree: tallies read one index
   await sql`
     INSERT INTO call_counters (instance_id, day, direction, outcome, call_count, duration_sum)
     SELECT instance_id, substr(started_at, 1, 10), direction, coalesce(disposition, ${LIVE_OUTCOME}), count(*), sum(duration)
