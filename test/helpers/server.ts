@@ -1,6 +1,7 @@
 // Starts a real Astral server process for a test, on free ports with a throwaway data dir.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,43 @@ export const freePort = (): Promise<number> =>
       srv.close(() => resolve(port));
     });
   });
+
+/** True when UDP and TCP ports `from`..`from + count - 1` on 127.0.0.1 are free now. */
+async function portsFree(from: number, count: number): Promise<boolean> {
+  const bind = (port: number) =>
+    Promise.all([
+      new Promise<boolean>((resolve) => {
+        const srv = createServer();
+        srv.once('error', () => resolve(false));
+        srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+      }),
+      new Promise<boolean>((resolve) => {
+        const socket = createSocket('udp4');
+        socket.once('error', () => resolve(false));
+        socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+      }),
+    ]);
+  for (let port = from; port < from + count; port++) if ((await bind(port)).includes(false)) return false;
+  return true;
+}
+
+/** Where test servers' media ports go: below the kernel's ephemeral range (32768+), where an outgoing connection could hold a worker's fixed WebRtcServer port. */
+const MEDIA_PORTS = { from: 10_000, to: 32_000 };
+let nextMediaRange = -1;
+
+/**
+ * The first port of a free media range of `span` ports: ranges are handed out in turn from a random start, so servers of
+ * one test process never share one, and a range whose first ports (the WebRtcServers') are taken is skipped.
+ */
+export async function freeMediaRange(span: number, workers = 4): Promise<number> {
+  const ranges = Math.floor((MEDIA_PORTS.to - MEDIA_PORTS.from) / span);
+  if (nextMediaRange < 0) nextMediaRange = Math.floor(Math.random() * ranges);
+  for (let tried = 0; tried < ranges; tried++) {
+    const from = MEDIA_PORTS.from + (nextMediaRange++ % ranges) * span;
+    if (await portsFree(from, workers)) return from;
+  }
+  throw new Error('no free media port range for a test server');
+}
 
 export interface RunningServer {
   url: string;
@@ -36,8 +74,7 @@ export interface ServerPlacement {
 
 export async function startServer(env: Record<string, string> = {}, placement?: ServerPlacement): Promise<RunningServer> {
   const port = await freePort();
-  // Media ports below the kernel's ephemeral range (32768+), where an outgoing connection could hold a worker's WebRtcServer port.
-  const rtcMinPort = 10000 + Math.floor(Math.random() * 21000);
+  const rtcMinPort = await freeMediaRange(1000);
   const dataDir = mkdtempSync(join(tmpdir(), 'astral-test-'));
   const apiKey = 'ak_test_' + Math.random().toString(36).slice(2).padEnd(16, 'x');
   const node = [process.execPath, '--import', 'tsx', 'packages/server/src/main.ts'];

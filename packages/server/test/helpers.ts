@@ -7,6 +7,7 @@ import { after, before } from 'node:test';
 import { createServer, type AstralServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { freshPostgresDatabase } from './postgres.js';
+import { freeMediaRange } from '../../../test/helpers/server.js';
 
 export const ADMIN_KEY = 'ak_admin_test_key_0123456789';
 
@@ -27,9 +28,9 @@ const databaseOfDataDir = new Map<string, string>();
 /** The PostgreSQL database of the test servers on `dataDir` (ASTRAL_TEST_DIALECT=postgres); undefined on SQLite. */
 export const postgresDatabaseOf = (dataDir: string): string | undefined => databaseOfDataDir.get(dataDir);
 
-/** A random 500-port media range within 10000-31999: below the kernel's ephemeral ports, as the e2e servers pick theirs. */
-function rtcPorts(): { ASTRAL_RTC_MIN_PORT: string; ASTRAL_RTC_MAX_PORT: string } {
-  const min = 10_000 + Math.floor(Math.random() * 44) * 500;
+/** A 500-port media range of its own for a test server (see freeMediaRange). */
+async function rtcPorts(): Promise<{ ASTRAL_RTC_MIN_PORT: string; ASTRAL_RTC_MAX_PORT: string }> {
+  const min = await freeMediaRange(500);
   return { ASTRAL_RTC_MIN_PORT: String(min), ASTRAL_RTC_MAX_PORT: String(min + 499) };
 }
 
@@ -48,7 +49,7 @@ export async function startTestServer(env: Record<string, string> = {}, dataDir 
     ASTRAL_SIP_PORT: '0', // SIP off unless a test turns it on with a free port
     // Each server its own media ports: a worker's WebRtcServer holds the range's first port, so two servers of one test
     // process (or of tests running side by side) must not share a range.
-    ...rtcPorts(),
+    ...(await rtcPorts()),
     LOG_LEVEL: 'silent',
     ...env,
   });
