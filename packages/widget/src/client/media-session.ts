@@ -34,6 +34,9 @@ export class MediaSession implements MicLine {
   /** Plays the far side; kept off-DOM so it works without a rendered UI. */
   readonly audio: HTMLAudioElement = new Audio();
 
+  /** The latest build of the transports, settled (consume waits for it). */
+  private built: Promise<void> = Promise.resolve();
+
   /** `onMediaPath(false)`: a transport's media path was lost and ICE restarts began; `(true)`: every transport is back (or replaced). */
   constructor(
     private readonly socket: GatewaySocket,
@@ -70,7 +73,14 @@ export class MediaSession implements MicLine {
     if (track && track.readyState === 'live') await this.produce(track, callId, muted);
   }
 
-  private async build(): Promise<void> {
+  /** Makes the transports; a consume offer that arrives meanwhile (the server offers as soon as its side exists) waits for them. */
+  private build(): Promise<void> {
+    const building = this.createTransports();
+    this.built = building.catch(() => undefined);
+    return building;
+  }
+
+  private async createTransports(): Promise<void> {
     const [setup, DeviceClass]: [MediaSetup, typeof Device] = await Promise.all([request(this.socket, 'media:setup', {}), loadMediasoup()]);
     this.region = setup.region;
     const device = new DeviceClass();
@@ -173,6 +183,7 @@ export class MediaSession implements MicLine {
   }
 
   async consume(offer: ConsumeOffer): Promise<void> {
+    await this.built;
     if (!this.recv) throw new Error('media is not set up');
     const consumer = await this.recv.consume({
       id: offer.consumerId,
