@@ -16,6 +16,7 @@ export interface AxeViolation {
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   // evaluated through the DevTools protocol, which the page's Content-Security-Policy does not govern (a script tag it would)
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+  await finishTransitions(page);
   return page.evaluate(async () => {
     const axe = (window as unknown as { axe: AxeApi }).axe;
     const rules = Object.fromEntries(axe.getRules().filter((r) => !r.tags.includes('deprecated') && !r.tags.includes('wcag2aaa')).map((r) => [r.ruleId, { enabled: true }]));
@@ -31,6 +32,24 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
       impact: string | null;
       help: string;
       nodes: { target: unknown[]; failureSummary?: string }[];
+    }
+  });
+}
+
+/**
+ * Jumps every finite CSS transition and animation (document and open shadow roots) to its end, so axe judges the
+ * colours the page settles on: a page that renders no frames (a busy machine, a background tab) can hold a colour
+ * transition half-way (dark → light scheme) for seconds. Endless ones (the ringing pulse) are left running.
+ */
+async function finishTransitions(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const roots: (Document | ShadowRoot)[] = [document];
+    for (let i = 0; i < roots.length; i++) {
+      for (const el of roots[i]!.querySelectorAll('*')) if (el.shadowRoot) roots.push(el.shadowRoot);
+    }
+    const animations = new Set(roots.flatMap((root) => root.getAnimations()));
+    for (const animation of animations) {
+      if (animation.effect?.getComputedTiming().iterations !== Infinity) animation.finish();
     }
   });
 }
