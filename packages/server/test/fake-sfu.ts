@@ -1,5 +1,5 @@
-// A fake SFU for agent audio worker tests: one UDP socket playing a leg's mediasoup PlainTransport — it keeps the agent's RTP
-// and sends the caller's as 20 ms frames in real time.
+// A fake SFU for media worker tests: one UDP socket playing a leg's mediasoup PlainTransport (or a carrier) — it keeps the RTP
+// it receives and sends packets, or the caller's audio as 20 ms frames in real time.
 import alawmulaw from 'alawmulaw';
 import { createSocket, type Socket } from 'node:dgram';
 import type { AgentCodec } from '../src/audio/agent-audio.js';
@@ -45,10 +45,14 @@ export class FakeSfu {
     );
   }
 
-  static async open(): Promise<FakeSfu> {
+  /**
+   * A socket on a free port. It lets the process exit (a test that fails before close() must not keep its file's process
+   * alive) unless `keepAlive`: for a test where nothing else holds the process while it awaits a worker (workers are unref'd).
+   */
+  static async open({ keepAlive = false } = {}): Promise<FakeSfu> {
     const socket = createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    socket.unref(); // a test that fails before close() must not keep its file's process alive
+    if (!keepAlive) socket.unref();
     return new FakeSfu(socket);
   }
 
@@ -56,8 +60,17 @@ export class FakeSfu {
     return this.socket.address().port;
   }
 
-  send(packet: Buffer, port: number): void {
-    this.socket.send(packet, port, '127.0.0.1');
+  /** One datagram to `port` on 127.0.0.1; settles once the socket has sent it. */
+  send(packet: Buffer, port: number): Promise<void> {
+    return new Promise((r) => this.socket.send(packet, port, '127.0.0.1', () => r()));
+  }
+
+  /** The packets received that `filter` keeps, once there are at least `n` of them (2 s at most). */
+  waitFor(n: number, filter: (p: Packet) => boolean = () => true): Promise<Packet[]> {
+    return until(`${n} packets`, () => {
+      const got = this.packets.filter(filter);
+      return got.length >= n && got;
+    }, 2000);
   }
 
   /**
@@ -75,7 +88,7 @@ export class FakeSfu {
       const chunk = pcm.subarray(i * frame, (i + 1) * frame);
       const payload = encoder ? encoder.encode(chunk) : Buffer.from((codec === 'PCMU' ? alawmulaw.mulaw : alawmulaw.alaw).encode(chunk));
       const header = { payloadType: PAYLOAD_TYPE[codec], marker: false, seq: (first.seq + i) & 0xffff, timestamp: (first.ts + i * frame) >>> 0, ssrc: opts.ssrc ?? 0xca11e4 };
-      this.send(buildRtp(header, payload), port);
+      void this.send(buildRtp(header, payload), port);
       await sleep(Math.max(0, t0 + (i + 1) * 20 - performance.now()));
     }
     encoder?.delete();

@@ -2,78 +2,15 @@
 // the carrier, symmetric RTP, RFC 4733 both ways, and network garbage dropped without harm.
 import alawmulaw from 'alawmulaw';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import OpusScript from 'opusscript';
 import { RtpRelay } from '../src/media/rtp-relay.js';
-import { seqDelta, tsDelta } from '../src/media/rtp.js';
+import { buildRtp, seqDelta, tsDelta } from '../src/media/rtp.js';
+import { tonePower } from '../../../test/helpers/tone.js';
+import { FakeSfu, tone } from './fake-sfu.js';
 
-interface Packet {
-  pt: number;
-  marker: boolean;
-  seq: number;
-  ts: number;
-  ssrc: number;
-  payload: Buffer;
-}
-
-const rtp = (pt: number, seq: number, ts: number, ssrc: number, payload: Buffer, marker = false) => {
-  const h = Buffer.alloc(12);
-  h[0] = 0x80;
-  h[1] = pt | (marker ? 0x80 : 0);
-  h.writeUInt16BE(seq & 0xffff, 2);
-  h.writeUInt32BE(ts >>> 0, 4);
-  h.writeUInt32BE(ssrc >>> 0, 8);
-  return Buffer.concat([h, payload]);
-};
-const parse = (b: Buffer): Packet => ({ pt: b[1]! & 0x7f, marker: (b[1]! & 0x80) !== 0, seq: b.readUInt16BE(2), ts: b.readUInt32BE(4), ssrc: b.readUInt32BE(8), payload: b.subarray(12) });
-
-const tone = (hz: number, rate: number, samples: number, from = 0) =>
-  Int16Array.from({ length: samples }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * hz * (from + i)) / rate)));
-
-/** Goertzel power of `hz`, normalised: ~0.5 for a pure tone. */
-function power(pcm: Int16Array, rate: number, hz: number): number {
-  const k = 2 * Math.cos((2 * Math.PI * hz) / rate);
-  let s1 = 0;
-  let s2 = 0;
-  let energy = 0;
-  for (const x of pcm) {
-    const s0 = x + k * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-    energy += x * x;
-  }
-  return energy === 0 ? 0 : (s1 * s1 + s2 * s2 - k * s1 * s2) / (energy * pcm.length);
-}
-
-class Sink {
-  readonly packets: { packet: Packet; port: number }[] = [];
-  private constructor(readonly socket: Socket) {
-    socket.on('message', (msg, rinfo) => this.packets.push({ packet: parse(msg), port: rinfo.port }));
-  }
-  static async open(): Promise<Sink> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    return new Sink(socket);
-  }
-  get port(): number {
-    return this.socket.address().port;
-  }
-  send(b: Buffer, port: number): Promise<void> {
-    return new Promise((r) => this.socket.send(b, port, '127.0.0.1', () => r()));
-  }
-  async waitFor(n: number, filter: (p: Packet) => boolean = () => true): Promise<Packet[]> {
-    for (let i = 0; i < 100; i++) {
-      const got = this.packets.map((p) => p.packet).filter(filter);
-      if (got.length >= n) return got;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`only ${this.packets.map((p) => p.packet).filter(filter).length} of ${n} packets arrived`);
-  }
-  close(): void {
-    this.socket.close();
-  }
-}
+const rtp = (pt: number, seq: number, ts: number, ssrc: number, payload: Buffer, marker = false) =>
+  buildRtp({ payloadType: pt, marker, seq, timestamp: ts, ssrc }, payload);
 
 test('timestamp and sequence deltas are signed and wrap at 2^32 and 2^16', () => {
   assert.equal(tsDelta(5, 0xffff_ff00), 0x105, 'just past the wrap is later');
@@ -86,8 +23,8 @@ test('timestamp and sequence deltas are signed and wrap at 2^32 and 2^16', () =>
 
 describe('RTP relay worker', () => {
   let relay: RtpRelay;
-  let sfu: Sink;
-  let carrier: Sink;
+  let sfu: FakeSfu;
+  let carrier: FakeSfu;
   let ports: { port: number; internalPort: number };
   const IN_SSRC = 0x11223344;
   const digits: string[] = [];
@@ -95,7 +32,7 @@ describe('RTP relay worker', () => {
   before(async () => {
     relay = RtpRelay.start();
     relay.on('dtmf', (_id: string, d: string) => digits.push(d));
-    [sfu, carrier] = [await Sink.open(), await Sink.open()];
+    [sfu, carrier] = [await FakeSfu.open({ keepAlive: true }), await FakeSfu.open({ keepAlive: true })];
     ports = await relay.open('leg', '127.0.0.1', { min: 42000, max: 42999 }, IN_SSRC);
     relay.connectSfu('leg', sfu.port, 'PCMU');
     relay.setCarrier('leg', { ip: '127.0.0.1', port: carrier.port, codec: 'PCMA', payloadType: 8, telephoneEventPt: 101 });
@@ -118,7 +55,7 @@ describe('RTP relay worker', () => {
     const got = await sfu.waitFor(25);
     assert.ok(got.every((p) => p.pt === 0 && p.ssrc === IN_SSRC), 'PT 0 (PCMU) and the stamped SSRC');
     const pcm = alawmulaw.mulaw.decode(Buffer.concat(got.map((p) => p.payload)));
-    assert.ok(power(pcm, 8000, 1000) > 0.3, 'the 1000 Hz tone survives the A-law → µ-law conversion');
+    assert.ok(tonePower(pcm, 8000, 1000) > 0.3, 'the 1000 Hz tone survives the A-law → µ-law conversion');
   });
 
   test('Opus from the SFU is transcoded to the carrier’s A-law; sources switch without changing its stream', async () => {
@@ -135,11 +72,11 @@ describe('RTP relay worker', () => {
     assert.equal(new Set(got.map((p) => p.ssrc)).size, 1, 'one SSRC toward the carrier whatever the source');
     for (let i = 1; i < got.length; i++) assert.equal(got[i]!.seq, (got[i - 1]!.seq + 1) & 0xffff, 'continuous sequence numbers');
     const pcm = alawmulaw.alaw.decode(Buffer.concat(got.slice(5, 25).map((p) => p.payload)));
-    assert.ok(power(pcm, 8000, 440) > 0.2, `the 440 Hz tone survives Opus → A-law: ${power(pcm, 8000, 440).toFixed(3)}`);
+    assert.ok(tonePower(pcm, 8000, 440) > 0.2, `the 440 Hz tone survives Opus → A-law: ${tonePower(pcm, 8000, 440).toFixed(3)}`);
   });
 
   test('symmetric RTP: audio goes back where the carrier really sends from', async () => {
-    const elsewhere = await Sink.open();
+    const elsewhere = await FakeSfu.open({ keepAlive: true });
     try {
       await elsewhere.send(rtp(8, 1, 1, 0xcafe, Buffer.alloc(160, 0xd5)), ports.port);
       await new Promise((r) => setTimeout(r, 50));
@@ -165,7 +102,7 @@ describe('RTP relay worker', () => {
   });
 
   test('toward the carrier, timestamps stay steady across the 2^32 wrap and a late packet is dropped', async () => {
-    const [sfu2, carrier2] = [await Sink.open(), await Sink.open()];
+    const [sfu2, carrier2] = [await FakeSfu.open({ keepAlive: true }), await FakeSfu.open({ keepAlive: true })];
     try {
       const leg = await relay.open('wrap', '127.0.0.1', { min: 42000, max: 42999 }, 0x5555);
       relay.connectSfu('wrap', sfu2.port, 'PCMU');
