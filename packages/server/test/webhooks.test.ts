@@ -1,5 +1,6 @@
 // Outgoing event webhooks: the /v1 API (401/403/404/422, secrets shown once), Stripe-style signatures, retries with
-// backoff, failure after the last attempt, replay, call events from real calls, and delivery after a server restart.
+// backoff, failure after the last attempt, replay, call events from real calls (agent.turn and the agent on call.completed
+// of a call with the built-in agent), and delivery after a server restart.
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -280,6 +281,36 @@ describe('deliveries', () => {
     assert.equal((await api(t, 'POST', hooks(`/${down.id}/deliveries/123/replay`), { key: ADMIN_KEY })).status, 404);
     assert.equal((await api(t, 'POST', hooks(`/${other.id}/deliveries/${log[0]!.id as string}/replay`), { key: ADMIN_KEY })).status, 404, "another webhook's delivery");
     assert.equal((await api(t, 'POST', hooks(`/${down.id}/deliveries/${log[0]!.id as string}/replay`))).status, 401);
+    await removeAllHooks();
+  });
+
+  test("a call with the built-in agent: agent.turn per stored turn; its call.completed carries the agent, its seed 004 id and the transcript", async () => {
+    const hook = await createHook('/agent', ['agent.turn', 'call.completed']);
+    receiver.answer = () => 200;
+    const caller = await phone(t, 'wh-gina', '3107');
+    const { data } = await ackRequest(caller, 'call:dial', { destination: 'agent:akylai' });
+    const callId = data!.callId!;
+    const greeted = await receiver.until('the greeting turn', () => receiver.at('/agent')[0], 20_000);
+    const turn = verify(greeted, hook.secret);
+    assert.equal(turn.type, 'agent.turn');
+    const said = turn.data as Record<string, string>;
+    assert.deepEqual(Object.keys(said).sort(), ['agent', 'agent_call_id', 'at', 'call_id', 'role', 'text']);
+    assert.deepEqual([said.call_id, said.agent, said.role], [callId, 'akylai', 'agent']);
+    assert.match(said.text!, /akylai/i);
+    assert.ok(!Number.isNaN(Date.parse(said.at!)));
+
+    const ended = new Promise((r) => caller.once('call:ended', r));
+    assert.equal((await ackRequest(caller, 'call:hangup', { callId })).ok, true);
+    await ended;
+    const completedAt = await receiver.until('call.completed', () => receiver.at('/agent').find((r) => JSON.parse(r.body).type === 'call.completed'));
+    const completed = verify(completedAt, hook.secret).data as { call_id: string; agent: { key: string; call_id: string; transcript: string } };
+    assert.equal(completed.call_id, callId);
+    assert.deepEqual([completed.agent.key, completed.agent.call_id], ['akylai', said.agent_call_id]);
+    const turns = receiver.at('/agent').map((r) => JSON.parse(r.body) as { type: string; data: { role: string; text: string } }).filter((e) => e.type === 'agent.turn');
+    assert.equal(completed.agent.transcript, turns.map((e) => `${e.data.role}: ${e.data.text}`).join('\n'), 'the transcript is the turns delivered');
+    const serviceCall = await api(t, 'GET', `/v1/calls/${said.agent_call_id}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    assert.equal(serviceCall.body.transcript, completed.agent.transcript, 'as GET /v1/calls/{call_id} shows it');
+    caller.disconnect();
     await removeAllHooks();
   });
 

@@ -136,20 +136,16 @@ export async function serviceCallsApi(app: FastifyInstance, opts: ServiceCallsOp
   const { auth, store, dialer, voiceSecrets } = opts;
 
   /** Seed 004's call object; the provider's final transcript and duration win over ours once it sent them. */
-  const present = async (row: AgentCallRow) => {
-    const turns = await store.agentCalls.turns(row.call_id);
-    const ours = turns.map((t) => `${t.role}: ${t.text}`).join('\n');
-    return {
-      call_id: row.service_id,
-      status: row.status,
-      phone: row.phone,
-      agent: row.agent_key,
-      transcript: row.result_transcript || ours,
-      duration: row.result_duration ?? agentTalkSeconds(row),
-      created_at: row.created_at,
-      ended_at: row.ended_at,
-    };
-  };
+  const present = async (row: AgentCallRow) => ({
+    call_id: row.service_id,
+    status: row.status,
+    phone: row.phone,
+    agent: row.agent_key,
+    transcript: await store.agentCalls.transcript(row),
+    duration: row.result_duration ?? agentTalkSeconds(row),
+    created_at: row.created_at,
+    ended_at: row.ended_at,
+  });
 
   // The webhook's signature covers the exact bytes sent: keep them beside the parsed body.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {

@@ -113,6 +113,12 @@ export class AgentCallStore {
       .execute() as Promise<Turn[]>;
   }
 
+  /** Seed 004's transcript (`agent: Hello\nuser: Hi`): the provider's final one once it sent it, else the stored turns. */
+  async transcript(row: Pick<AgentCallRow, 'call_id' | 'result_transcript'>): Promise<string> {
+    if (row.result_transcript) return row.result_transcript;
+    return (await this.turns(row.call_id)).map((t) => `${t.role}: ${t.text}`).join('\n');
+  }
+
   byServiceId(instanceId: string, serviceId: string): Promise<AgentCallRow | undefined> {
     return this.db.selectFrom('agent_calls').selectAll().where('instance_id', '=', instanceId).where('service_id', '=', serviceId).executeTakeFirst();
   }

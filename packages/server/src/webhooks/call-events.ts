@@ -19,8 +19,7 @@ export function callEventData(change: CallChange, r: CallRow): Record<string, un
 async function agentData(agentCalls: AgentCallStore, callId: string): Promise<Record<string, unknown>> {
   const agentCall = await agentCalls.byCallId(callId);
   if (!agentCall) return {};
-  const transcript = agentCall.result_transcript || (await agentCalls.turns(callId)).map((t) => `${t.role}: ${t.text}`).join('\n');
-  return { agent: { key: agentCall.agent_key, call_id: agentCall.service_id, transcript } };
+  return { agent: { key: agentCall.agent_key, call_id: agentCall.service_id, transcript: await agentCalls.transcript(agentCall) } };
 }
 
 export function publishCallEvents(calls: CallStore, agentCalls: AgentCallStore, events: WebhookEvents, log: FastifyBaseLogger): void {
