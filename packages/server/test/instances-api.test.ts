@@ -2,7 +2,7 @@
 // one instance never sees or changes another's objects (404 or an empty list, never 200 with foreign data).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,8 @@ describe('isolation: a key of instance B against instance A (the default) object
   let aTrunk: string;
   let aBot: string;
   let aChannel: string;
+  /** A's agent call on aCall: seed 004's id and the provider's. */
+  const aAgentCall = { serviceId: randomUUID(), providerCallId: `CA${randomUUID().replace(/-/g, '')}` };
   before(async () => {
     b = await newInstance('isolated-b');
     const store = t.server.store;
@@ -125,6 +127,9 @@ describe('isolation: a key of instance B against instance A (the default) object
     writeFileSync(recording, '');
     await store.calls.setRecordingPath(aCall, recording);
     await store.calls.markEnded(aCall, { disposition: 'ANSWERED', endReason: 'hangup', endedAt: new Date(), duration: 3, talkTime: 3 });
+    const { serviceId, providerCallId } = aAgentCall;
+    await store.agentCalls.insert({ callId: aCall, serviceId, instanceId: t.server.instanceId, agentKey: 'akylai', phone: '7001', direction: 'inbound', status: 'completed', providerCallId, createdAt: new Date() });
+    await store.agentCalls.addTurn(aCall, { role: 'agent', text: 'Hello from A', at: new Date().toISOString() });
     assert.equal((await api(t, 'POST', '/api/v1/queues', { key: A, body: { number: '7600', name: 'A queue', strategy: 'ring-all', members: ['7001'] } })).status, 201);
     await store.routing.insertIvr({ id: store.ids.next(), instanceId: t.server.instanceId, number: '7700', name: 'A menu', options: { '1': '7001' }, promptPath: join(t.dataDir, 'none.wav') });
     aTrunk = String((await api(t, 'POST', '/api/v1/trunks', { key: A, body: { name: 'iso-carrier', host: 'sip.example.com' } })).body.id);
@@ -136,10 +141,12 @@ describe('isolation: a key of instance B against instance A (the default) object
     assert.equal((await api(t, 'POST', `/v1/instances/${t.server.instanceId}/channels/voice`, { key: A, body: { phone_number: '+15551110001', openai_api_key: 'sk-a' } })).status, 200);
   });
 
-  test('calls, history, counts, stats, journeys and recordings', async () => {
+  test('calls, history, counts, stats, journeys, agent transcripts and recordings', async () => {
     assert.equal((await api(t, 'GET', `/api/v1/calls/${aCall}`, { key: A })).status, 200, 'A sees its own call');
     assert.equal((await asB('GET', `/api/v1/calls/${aCall}`)).status, 404);
     assert.equal((await asB('GET', `/api/v1/calls/${aCall}/journey`)).status, 404);
+    assert.equal((await api(t, 'GET', `/api/v1/calls/${aCall}/transcript`, { key: A })).status, 200, "A sees its agent call's transcript");
+    assert.equal((await asB('GET', `/api/v1/calls/${aCall}/transcript`)).status, 404);
     assert.equal((await asB('GET', `/api/v1/calls/${aCall}/recording`)).status, 404);
     assert.equal((await asB('DELETE', `/api/v1/calls/${aCall}/recording`)).status, 404);
     assert.ok((await t.server.store.calls.get(t.server.instanceId, aCall))?.recording_path, "A's recording is untouched");
@@ -209,7 +216,7 @@ describe('isolation: a key of instance B against instance A (the default) object
     assert.equal((await asB('POST', '/api/v1/channels', { recipients: aUsers })).status, 400, "A's users are no recipients for B");
   });
 
-  test('the voice channel, agents and instances', async () => {
+  test("the voice channel, agents, agent calls (seed 004, the call-completed webhook under B's secret) and instances", async () => {
     const a = t.server.instanceId;
     for (const [method, path, body] of [
       ['GET', `/v1/instances/${a}/channels/voice`],
@@ -228,7 +235,22 @@ describe('isolation: a key of instance B against instance A (the default) object
     assert.equal((await t.server.store.voiceChannels.get(a))?.phoneNumber, '+15551110001');
     assert.ok(await t.server.store.agents.byKey(a, 'akylai'));
     assert.deepEqual((await v1AsB('GET', '/v1/agents')).body, [], "B's agents: none, not A's");
+    assert.equal((await v1AsB('GET', `/v1/calls/${aAgentCall.serviceId}`)).status, 404, "A's agent call");
+    const foreignAgent = await v1AsB('POST', '/v1/calls', { phone: '7001', agent: 'akylai' });
+    assert.equal(foreignAgent.status, 422);
+    assert.deepEqual((foreignAgent.body.detail as { loc: string[] }[])[0]!.loc, ['body', 'agent'], "A's agent is no agent of B");
     assert.deepEqual((await v1AsB('GET', `/v1/instances/${b.id}/channels/voice`)).body.status, 'not_configured');
+    // B's own webhook secret does not sign a result for A's call.
+    const bSecret = 'whsec-of-instance-b';
+    assert.equal((await v1AsB('POST', `/v1/instances/${b.id}/channels/voice`, { provider: 'pipecat', webhook_secret: bSecret })).status, 200);
+    const raw = JSON.stringify({ event_type: 'call.completed', provider_call_id: aAgentCall.providerCallId, status: 'completed', transcript: 'agent: forged by B', duration: 1 });
+    const forged = await fetch(`${t.url}/v1/webhooks/call-completed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-astral-signature': `sha256=${createHmac('sha256', bSecret).update(raw).digest('hex')}` },
+      body: raw,
+    });
+    assert.equal(forged.status, 401);
+    assert.equal((await t.server.store.agentCalls.byCallId(aCall))?.result_transcript, null, "A's call keeps no result of B's");
     assert.equal((await asB('GET', `/api/v1/instances/${a}`)).status, 404);
   });
 });
