@@ -10,7 +10,7 @@ type Count = Record<'ringing' | 'answered', number>;
 /** What the collectors read; each is a live view owned by its module. */
 export interface MetricSources {
   calls: { census(): { calls: Count; legs: Count } };
-  sessions: { readonly size: number };
+  sessions: { readonly localSize: number };
   workers: () => { index: number; worker: types.Worker; router: types.Router }[];
   producers: () => Iterable<{ readonly producer: types.Producer; readonly router: types.Router }>;
   recordings: { readonly activeCount: number };
@@ -136,7 +136,7 @@ export class Metrics {
         for (const [state, n] of Object.entries(s.calls.census().legs)) this.set({ state }, n);
       },
     });
-    new Gauge({ name: 'astral_sessions', help: 'Connected sessions (widget and bot sockets, SIP and agent legs)', registers, collect() { this.set(s.sessions.size); } });
+    new Gauge({ name: 'astral_sessions', help: 'Sessions connected to this node (widget and bot sockets, SIP and agent legs)', registers, collect() { this.set(s.sessions.localSize); } });
     new Gauge({ name: 'astral_recordings_active', help: 'Recordings being written', registers, collect() { this.set(s.recordings.activeCount); } });
     new Gauge({
       name: 'astral_webhook_deliveries_pending',

@@ -1,6 +1,7 @@
 // Calls across two in-process nodes on one Redis and one PostgreSQL, with signalling-only widget sockets: a call lives
 // on the node that placed it, the other node's widget is rung there (its media moved there first) and its answer and
-// hang-up are forwarded; a draining node's widgets dial onto the other node.
+// hang-up are forwarded; a widget that reconnects to the other node resumes its call on the owner; a draining node's
+// widgets dial onto the other node.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -84,6 +85,40 @@ describe('calls across two nodes', () => {
     const row = await record(a, callId);
     assert.deepEqual([row.disposition, row.end_reason], ['ANSWERED', 'hangup']);
     assert.equal(await client.get(`astral:call:${callId}`), null, 'ownership released');
+  });
+
+  test("a widget reconnecting to the node that does not own its call resumes it: forwarded to the owner, its media moved there", async () => {
+    const erin = await widget(a, 'erin-x', '2005');
+    const fred = await widget(b, 'fred-x', '2006');
+    const mediaPort = async (socket: Socket) => {
+      const setup = await ackRequest(socket, 'media:setup', {});
+      assert.equal(setup.ok, true, JSON.stringify(setup));
+      return (setup.data as unknown as { send: { iceCandidates: { port: number }[] } }).send.iceCandidates[0]!.port;
+    };
+    const portOfA = await mediaPort(erin.socket);
+    const incoming = next(fred.socket, 'call:incoming');
+    const dialed = await ackRequest(erin.socket, 'call:dial', { destination: '2006' });
+    assert.equal(dialed.ok, true, JSON.stringify(dialed));
+    const callId = dialed.data!.callId!;
+    await incoming;
+    assert.equal(await client.get(`astral:call:${callId}`), 'it-a', "the call is on Erin's node");
+    const answered = next(erin.socket, 'call:answered');
+    assert.deepEqual(await ackRequest(fred.socket, 'call:answer', { callId }), { ok: true, data: {} });
+    await answered;
+
+    // Erin's connection drops; her tab comes back through the load balancer on node B, builds its media there, resumes.
+    erin.socket.disconnect();
+    const back = await widget(b, 'erin-x', '2005');
+    assert.notEqual(await mediaPort(back.socket), portOfA, 'a fresh session has its media on its own node');
+    assert.deepEqual(await ackRequest(back.socket, 'call:resume', { callId }), { ok: true, data: {} });
+    assert.ok(back.seen.includes('media:relocated'), `told to move its media before the resume's ack: ${back.seen.join(', ')}`);
+    assert.equal(await mediaPort(back.socket), portOfA, "its media is now set up on the owner's mediasoup");
+
+    const ended = next(fred.socket, 'call:ended');
+    assert.deepEqual(await ackRequest(back.socket, 'call:hangup', { callId }), { ok: true, data: {} });
+    assert.equal((await ended).reason, 'hangup');
+    const row = await record(b, callId);
+    assert.deepEqual([row.disposition, row.end_reason], ['ANSWERED', 'hangup'], 'one call, resumed (not ended as a drop)');
   });
 
   test('a draining node takes no new calls: its widgets dial onto the other node, which owns the call', async () => {

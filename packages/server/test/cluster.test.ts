@@ -1,11 +1,13 @@
 // The cluster's Redis parts against a real redis-server: RPC between nodes (results, error codes, silence), the node
-// registry (registration, draining, load-based choice, a lost node detected after its TTL) and presence mirroring.
+// registry (registration, draining, load-based choice, a lost node detected after its TTL), presence mirroring, and the
+// sessions gauge counting only this node's own sessions.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ClusterBus } from '../src/cluster/bus.js';
 import { Presence } from '../src/cluster/presence.js';
 import { NodeRegistry, type NodeInfo } from '../src/cluster/registry.js';
 import { SessionRegistry, type Session } from '../src/calls/sessions.js';
+import { Metrics } from '../src/metrics.js';
 import { AppError } from '../src/util/errors.js';
 import { startRedis, type RunningRedis } from '../../../test/helpers/redis.js';
 
@@ -122,5 +124,37 @@ describe('cluster over Redis', () => {
     pa.prune(new Set(['pres-a']));
     assert.deepEqual(sessionsA.ofUser('u1'), [], "a node no longer live takes its sessions along");
     assert.deepEqual(closed, ['sock-1', 'sock-2']);
+  });
+
+  test('astral_sessions counts the sessions connected to this node, not the ones presence mirrors from other nodes', async () => {
+    const [a, b] = [await bus('met-a'), await bus('met-b')];
+    const sessionsA = new SessionRegistry();
+    const pa = new Presence(a, sessionsA, () => undefined);
+    const pb = new Presence(b, new SessionRegistry(), () => undefined);
+    await Promise.all([pa.start([]), pb.start([])]);
+    const metrics = new Metrics();
+    const none = { ringing: 0, answered: 0 };
+    metrics.watch({
+      calls: { census: () => ({ calls: none, legs: none }) },
+      sessions: sessionsA,
+      workers: () => [],
+      producers: () => [],
+      recordings: { activeCount: 0 },
+      webhooks: { pendingCount: async () => 0 },
+    });
+    const gauge = async () => Number(/^astral_sessions (\d+)$/m.exec(await metrics.registry.metrics())![1]);
+    const user = (id: string, userId: string): Session => ({ id, dnd: false, principal: { kind: 'user', instanceId: 'i', party: { userId, identity: userId, displayName: userId, extension: null } } });
+
+    const local = user('met-local', 'u-here');
+    sessionsA.add(local);
+    pa.up(local);
+    pb.up(user('met-remote', 'u-there'));
+    await waitFor(() => sessionsA.ofUser('u-there').length === 1);
+    assert.equal(await gauge(), 1, "the other node's session is mirrored here but not counted");
+    pb.down('met-remote');
+    await waitFor(() => sessionsA.ofUser('u-there').length === 0);
+    assert.equal(await gauge(), 1);
+    sessionsA.remove('met-local');
+    assert.equal(await gauge(), 0);
   });
 });

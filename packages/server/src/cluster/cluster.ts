@@ -115,18 +115,21 @@ export class Cluster {
     if (typeof callId === 'string') {
       if (calls.get(callId)) return null;
       const owner = await this.bus.redis.get(callKey(callId));
-      const remote = owner && owner !== this.nodeId && this.registry.isLive(owner) ? owner : null;
-      // A reconnected widget rebuilt its media here before resuming: it would not be the owner's. It ends the call as a drop.
-      if (remote && event === 'call:resume') throw new AppError('not_found', `call ${callId} is on another node; it cannot be resumed from this one`);
-      return remote;
+      // A reconnected widget's resume goes there too (`forward` then moves its media to the owner).
+      return owner && owner !== this.nodeId && this.registry.isLive(owner) ? owner : null;
     }
     const mediaNode = this.presence!.mediaNodeOf(session.id);
     return MEDIA_EVENTS.has(event) && mediaNode !== this.nodeId ? mediaNode : null;
   }
 
-  /** Runs a widget's event on the node `route` chose (which answers as this node would). */
+  /**
+   * Runs a widget's event on the node `route` chose (which answers as this node would). A widget that reconnected here
+   * rebuilt its media here before resuming: once the owner took it back into the call, its media moves to the owner
+   * (`media:relocated` reaches the widget before the resume's ack) and the owner bridges it when it is set up there.
+   */
   async forward(nodeId: string, event: ClientEventName, session: Session, payload: unknown): Promise<unknown> {
     const result = await this.bus.call<unknown>(nodeId, 'event', { event, sessionId: session.id, payload } satisfies ForwardedEvent);
+    if (event === 'call:resume') this.placeLocal(session.id, nodeId, (payload as ClientPayload<'call:resume'>).callId);
     const callId = event === 'call:dial' ? (result as { callId?: unknown } | null)?.callId : undefined;
     if (typeof callId === 'string') this.presence!.place(session.id, nodeId, callId);
     return result;

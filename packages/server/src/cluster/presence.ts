@@ -107,7 +107,7 @@ export class Presence {
       return;
     }
     this.homes.set(session.id, nodeId);
-    this.sessions.add(session);
+    this.sessions.add(session, true);
   }
 
   private removeRemote(sessionId: string): void {

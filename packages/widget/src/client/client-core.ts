@@ -345,7 +345,11 @@ export class AstralClientCore extends ClientCoreBase {
     });
   }
 
-  /** Back on a new connection mid-call: new transports, take our place back, send the microphone again. */
+  /**
+   * Back on a new connection mid-call: new transports, take our place back, send the microphone again. Reconnected to
+   * a node that does not own the call, the server moves our media to the owner (`media:relocated`, before the resume's
+   * ack): the rebuild queued behind this one sends the microphone there, so it is not produced here.
+   */
   private async resumeCall(socket: GatewaySocket, call: CallInfo): Promise<void> {
     const media = this.media!;
     await media.rebuild(null, call.muted);
@@ -356,7 +360,7 @@ export class AstralClientCore extends ClientCoreBase {
       this.finishCall(null); // the call ended while we were away
       return;
     }
-    await media.produceMicAgain(call.id, call.muted);
+    if (!this.rebuildPending) await media.produceMicAgain(call.id, call.muted);
     this.setState('in-call');
   }
 
