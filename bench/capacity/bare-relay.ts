@@ -1,11 +1,18 @@
 // Bare mediasoup relay for the capacity baseline: the worker settings, router codecs and WebRtcServer Astral uses, one
 // router, and socket.io signalling with Astral's media events plus bare:consume / bare:resume. No calls, users or store.
-// Run: PORT=… RTC_PORT=… node --import tsx bench/capacity/bare-relay.ts (prints "listening <port>").
+// RECORD=1 records every producer as a minimal mediasoup app would: a PlainTransport consumer per producer sending its RTP
+// to the recorder worker thread (bare-recorder.ts), which writes it to a file per producer under a temporary directory.
+// Run: PORT=… RTC_PORT=… [RECORD=1] node --import tsx bench/capacity/bare-relay.ts (prints "listening <port>").
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import { Server } from 'socket.io';
 import { mediaCodecs } from '../../packages/server/src/media/codecs.js';
+import { startWorker } from '../../packages/server/src/util/worker.js';
+import type { RecorderCommand, RecorderEvent } from './bare-recorder.js';
 
 const port = Number(process.env.PORT ?? 0);
 const rtcPort = Number(process.env.RTC_PORT ?? 44444);
@@ -19,6 +26,30 @@ const webRtcServer = await worker.createWebRtcServer({
 });
 const router = await worker.createRouter({ mediaCodecs });
 const producers = new Map<string, types.Producer>();
+
+const recordingDir = process.env.RECORD === '1' ? mkdtempSync(join(tmpdir(), 'bare-recording-')) : null;
+const recorder = recordingDir ? startWorker(new URL('./bare-recorder.ts', import.meta.url)) : null;
+const recorderPorts = new Map<string, (port: number) => void>();
+recorder?.on('message', (event: RecorderEvent) => {
+  recorderPorts.get(event.id)?.(event.port);
+  recorderPorts.delete(event.id);
+});
+const tellRecorder = (cmd: RecorderCommand) => recorder!.postMessage(cmd);
+
+/** Sends the producer's RTP through a PlainTransport consumer to a recorder socket, until the producer closes. */
+async function record(producer: types.Producer): Promise<void> {
+  const plain = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+  producer.observer.once('close', () => {
+    plain.close();
+    tellRecorder({ type: 'close', id: producer.id });
+  });
+  await plain.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+  const port = await new Promise<number>((resolve) => {
+    recorderPorts.set(producer.id, resolve);
+    tellRecorder({ type: 'open', id: producer.id, path: join(recordingDir!, `${producer.id}.rtp`) });
+  });
+  await plain.connect({ ip: '127.0.0.1', port });
+}
 
 const describe = (t: types.WebRtcTransport) => ({ id: t.id, iceParameters: t.iceParameters, iceCandidates: t.iceCandidates, dtlsParameters: t.dtlsParameters });
 
@@ -55,6 +86,7 @@ io.on('connection', (socket) => {
     const producer = await transport(p.transportId).produce({ kind: 'audio', rtpParameters: p.rtpParameters as types.RtpParameters });
     producers.set(producer.id, producer);
     producer.observer.once('close', () => producers.delete(producer.id));
+    if (recorder) record(producer).catch((err: Error) => console.error(`cannot record ${producer.id}: ${err.message}`));
     return { producerId: producer.id };
   });
   handle('bare:consume', async (p) => {
@@ -82,6 +114,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     worker.close();
     io.close();
+    if (recordingDir) rmSync(recordingDir, { recursive: true, force: true });
     process.exit(0);
   });
 }

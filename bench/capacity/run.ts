@@ -1,5 +1,5 @@
 // `npm run bench:capacity`: ramps concurrent 1:1 werift calls against Astral (one mediasoup worker) and against the bare
-// mediasoup relay; per step: setup p50/p95, loss and jitter per receiver, server CPU (worker / Node, from /proc) and RSS,
+// mediasoup relay (recording like a minimal mediasoup app, or not); per step: setup p50/p95, loss and jitter per receiver, server CPU (worker / Node, from /proc) and RSS,
 // the load client's own CPU; then the highest clean N, CPU per call, Astral ÷ bare, and which side saturated.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -14,8 +14,8 @@ const HOLD_MS = Math.max(3000, Number(process.env.BENCH_CAPACITY_HOLD_MS) || 10_
 const PROCS = Math.max(1, Number(process.env.BENCH_CAPACITY_PROCS) || 2);
 /** Calls each client process sets up at once. */
 const SETUP_CONCURRENCY = Math.max(1, Number(process.env.BENCH_CAPACITY_CONCURRENCY) || 5);
-/** BENCH_CAPACITY_TARGETS: any of astral (recording on, the default config), astral-norec, bare. */
-const TARGETS = (process.env.BENCH_CAPACITY_TARGETS ?? 'astral,astral-norec,bare').split(',');
+/** BENCH_CAPACITY_TARGETS: any of astral (recording on, the default config), astral-norec, bare, bare-rec (bare + recording). */
+const TARGETS = (process.env.BENCH_CAPACITY_TARGETS ?? 'astral,astral-norec,bare,bare-rec').split(',');
 const LOSS_LIMIT = 0.005;
 /** A client process this busy (% of one core; it is single-threaded) is the bottleneck, not the server. */
 const CLIENT_SATURATED = 90;
@@ -104,7 +104,13 @@ async function cpuOf(target: LoadTarget, clientPids: number[], ms: number) {
   };
 }
 
-async function ramp(target: LoadTarget): Promise<{ steps: Step[]; idle: { worker: number; node: number } }> {
+type Idle = Record<'worker' | 'node' | 'main', number>;
+interface Ramp {
+  steps: Step[];
+  idle: Idle;
+}
+
+async function ramp(target: LoadTarget): Promise<Ramp> {
   const procs = await ClientProcs.start(PROCS, target.url, target.kind);
   const steps: Step[] = [];
   try {
@@ -140,7 +146,7 @@ async function ramp(target: LoadTarget): Promise<{ steps: Step[]; idle: { worker
       out(`  [${target.label}] N=${n}: ${step.established} up, ${step.failed} failed, loss ${(step.meanLoss * 100).toFixed(2)} %, worker ${step.worker.toFixed(1)} %, node ${step.node.toFixed(1)} %, client ${step.client.toFixed(0)} % (max proc ${step.clientMax.toFixed(0)} %)${step.errors.length ? ` — ${step.errors.join('; ')}` : ''}`);
       if (step.failed > 0 || step.meanLoss >= LOSS_LIMIT || step.clientMax >= CLIENT_SATURATED) break;
     }
-    return { steps, idle: { worker: idle.worker, node: idle.node } };
+    return { steps, idle: { worker: idle.worker, node: idle.node, main: idle.main } };
   } finally {
     await procs.close();
   }
@@ -148,17 +154,17 @@ async function ramp(target: LoadTarget): Promise<{ steps: Step[]; idle: { worker
 
 const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
 const f3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
-const perCall = (s: Step, idle: number, key: 'worker' | 'node') => (s[key] - idle) / s.n;
+const perCall = (s: Step, idle: Idle, key: keyof Idle) => (s[key] - idle[key]) / s.n;
 const clean = (s: Step) => s.failed === 0 && s.meanLoss < LOSS_LIMIT;
 
-function table(label: string, { steps, idle }: { steps: Step[]; idle: { worker: number; node: number } }): void {
+function table(label: string, { steps, idle }: Ramp): void {
   out(`### ${label}`);
   out();
   out('| N calls | up | failed | setup p50 / p95 | loss mean / worst receiver | jitter p50 / p95 | audio both ways (tone) | worker CPU | Node CPU (main thread) | worker / call | Node / call | server RSS | client CPU (max proc) | machine busy | UDP drops server / client |');
   out('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of steps) {
     out(
-      `| ${s.n} | ${s.established} | ${s.failed} | ${f1(percentile(s.setupMs, 50))} / ${f1(percentile(s.setupMs, 95))} ms | ${(s.meanLoss * 100).toFixed(2)} / ${(s.worstLoss * 100).toFixed(2)} % | ${f1(s.jitterP50)} / ${f1(s.jitterP95)} ms | ${s.audioOk}/${s.n} | ${f1(s.worker)} % | ${f1(s.node)} % (${f1(s.main)} %) | ${f3(perCall(s, idle.worker, 'worker'))} % | ${f3(perCall(s, idle.node, 'node'))} % | ${mib(s.rss)} | ${s.client.toFixed(0)} % (${s.clientMax.toFixed(0)} %) | ${(s.machineBusy * 100).toFixed(0)} % | ${s.serverDrops} / ${s.clientDrops} |`,
+      `| ${s.n} | ${s.established} | ${s.failed} | ${f1(percentile(s.setupMs, 50))} / ${f1(percentile(s.setupMs, 95))} ms | ${(s.meanLoss * 100).toFixed(2)} / ${(s.worstLoss * 100).toFixed(2)} % | ${f1(s.jitterP50)} / ${f1(s.jitterP95)} ms | ${s.audioOk}/${s.n} | ${f1(s.worker)} % | ${f1(s.node)} % (${f1(s.main)} %) | ${f3(perCall(s, idle, 'worker'))} % | ${f3(perCall(s, idle, 'node'))} % | ${mib(s.rss)} | ${s.client.toFixed(0)} % (${s.clientMax.toFixed(0)} %) | ${(s.machineBusy * 100).toFixed(0)} % | ${s.serverDrops} / ${s.clientDrops} |`,
     );
   }
   const best = steps.filter(clean).at(-1);
@@ -182,37 +188,44 @@ function table(label: string, { steps, idle }: { steps: Step[]; idle: { worker: 
   out();
 }
 
+/** CPU per call of an Astral target against a bare relay target, at the highest N both ran clean. */
+function compare(label: string, astral: Ramp, bareLabel: string, bare: Ramp): void {
+  const n = Math.max(0, ...astral.steps.filter(clean).map((s) => s.n).filter((m) => bare.steps.some((b) => b.n === m && clean(b))));
+  const a = astral.steps.find((s) => s.n === n);
+  const b = bare.steps.find((s) => s.n === n);
+  if (!a || !b) return out(`- ${label} ÷ ${bareLabel}: no step both ran clean`);
+  const of = (s: Step, r: Ramp) => ({ worker: perCall(s, r.idle, 'worker'), node: perCall(s, r.idle, 'node'), offMain: perCall(s, r.idle, 'node') - perCall(s, r.idle, 'main') });
+  const [x, y] = [of(a, astral), of(b, bare)];
+  out(`- ${label} ÷ ${bareLabel} at N=${n} (machine busy ${(a.machineBusy * 100).toFixed(0)} / ${(b.machineBusy * 100).toFixed(0)} %): worker ${f3(x.worker)} vs ${f3(y.worker)} % of a core per call (${(x.worker / y.worker).toFixed(2)}×); worker + Node ${f3(x.worker + x.node)} vs ${f3(y.worker + y.node)} % → ${((x.worker + x.node) / (y.worker + y.node)).toFixed(2)}× (target ≤ 1.10×)`);
+  if (bareLabel.includes('recording') && label.includes('recording on')) {
+    out(`  Node off its main thread (recording ingest vs the minimal recorder, file writes included): ${f3(x.offMain)} vs ${f3(y.offMain)} % per call (${(x.offMain / y.offMain).toFixed(2)}×)`);
+  }
+  out(`  extrapolated: ${Math.floor(100 / x.worker)} calls (${Math.floor(400 / x.worker)} RTP streams) per worker core; ${Math.floor(100 / (x.worker + x.node))} calls per core counting Node (target ≥ 250 per worker core)`);
+}
+
 async function main(): Promise<void> {
   out(`## Capacity: concurrent 1:1 calls (werift load client, ${PROCS} processes; ${machine()})`);
   out();
   out(`Steps ${STEPS.join(', ')}; each held ${HOLD_MS / 1000} s; one mediasoup worker; Opus 20 ms both ways (4 RTP streams per call).`);
   out();
-  const results: Record<string, { steps: Step[]; idle: { worker: number; node: number } }> = {};
+  const results = new Map<string, Ramp>();
   for (const name of TARGETS) {
-    const target = name === 'bare' ? await startBareRelay() : await startAstral(name === 'astral');
+    const target = name.startsWith('bare') ? await startBareRelay(name === 'bare-rec') : await startAstral(name === 'astral');
     try {
-      results[target.label] = await ramp(target);
+      results.set(target.label, await ramp(target));
     } finally {
       await target.stop();
     }
-    table(target.label, results[target.label]!);
+    table(target.label, results.get(target.label)!);
   }
-  const bare = results['bare mediasoup relay'];
-  if (!bare) return;
+  const bares = [...results].filter(([label]) => label.startsWith('bare'));
+  if (bares.length === 0) return;
   out('### Astral ÷ bare mediasoup, CPU per call (highest N both ran clean)');
   out();
-  for (const [label, astral] of Object.entries(results)) {
-    if (astral === bare) continue;
-    const n = Math.max(0, ...astral.steps.filter(clean).map((s) => s.n).filter((m) => bare.steps.some((b) => b.n === m && clean(b))));
-    const a = astral.steps.find((s) => s.n === n);
-    const b = bare.steps.find((s) => s.n === n);
-    if (!a || !b) {
-      out(`- ${label}: no step both ran clean`);
-      continue;
-    }
-    const [aw, an, bw, bn] = [perCall(a, astral.idle.worker, 'worker'), perCall(a, astral.idle.node, 'node'), perCall(b, bare.idle.worker, 'worker'), perCall(b, bare.idle.node, 'node')];
-    out(`- ${label} at N=${n}: worker ${f3(aw)} vs ${f3(bw)} % of a core per call (${(aw / bw).toFixed(2)}×); worker + Node ${f3(aw + an)} vs ${f3(bw + bn)} % → ${((aw + an) / (bw + bn)).toFixed(2)}× bare (target ≤ 1.10×)`);
-    out(`  extrapolated: ${Math.floor(100 / aw)} calls (${Math.floor(400 / aw)} RTP streams) per worker core; ${Math.floor(100 / (aw + an))} calls per core counting Node (target ≥ 250 per worker core)`);
+  for (const [label, astral] of results) {
+    if (label.startsWith('bare')) continue;
+    // Astral with recording off against the bare relay without it; with recording on against both (only + recording is like for like).
+    for (const [bareLabel, bare] of bares) if (label.includes('recording on') || !bareLabel.includes('recording')) compare(label, astral, bareLabel, bare);
   }
   out();
   out(`${cpus().length} cores are shared by the load client and the server: the per-call figures are the primary result.`);

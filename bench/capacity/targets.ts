@@ -1,5 +1,5 @@
 // What the capacity bench loads: an Astral server process (one mediasoup worker; widget tokens minted over REST as the
-// tests do) or the bare mediasoup relay process; each with the pids whose CPU and memory count as the server's.
+// tests do) or the bare mediasoup relay process (recording or not); each with the pids whose CPU and memory count as the server's.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort, mintToken, startServer } from '../../test/helpers/server.js';
@@ -41,9 +41,9 @@ export async function startAstral(recording: boolean): Promise<LoadTarget> {
   };
 }
 
-export async function startBareRelay(): Promise<LoadTarget> {
+export async function startBareRelay(record: boolean): Promise<LoadTarget> {
   const [port, rtcPort] = [await freePort(), 10000 + Math.floor(Math.random() * 21000)]; // media ports below the ephemeral range
-  const child = spawn(process.execPath, ['--import', 'tsx', RELAY], { cwd: ROOT, env: { ...process.env, PORT: String(port), RTC_PORT: String(rtcPort) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', RELAY], { cwd: ROOT, env: { ...process.env, PORT: String(port), RTC_PORT: String(rtcPort), RECORD: record ? '1' : '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`bare relay exited (${code})`)));
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
@@ -51,7 +51,7 @@ export async function startBareRelay(): Promise<LoadTarget> {
   const pid = child.pid!;
   return {
     kind: 'bare',
-    label: 'bare mediasoup relay',
+    label: record ? 'bare mediasoup relay + recording' : 'bare mediasoup relay',
     url: `http://127.0.0.1:${port}`,
     nodePid: pid,
     workerPids: () => children(pid, 'mediasoup-worker'),
