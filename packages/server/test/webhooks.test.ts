@@ -284,7 +284,7 @@ describe('deliveries', () => {
     await removeAllHooks();
   });
 
-  test("a call with the built-in agent: agent.turn per stored turn; its call.completed carries the agent, its seed 004 id and the transcript", async () => {
+  test("a call with the built-in agent: agent.turn per stored turn; its call.completed carries the agent, its seed 004 id and the transcript; the call history lists it", async () => {
     const hook = await createHook('/agent', ['agent.turn', 'call.completed']);
     receiver.answer = () => 200;
     const caller = await phone(t, 'wh-gina', '3107');
@@ -310,6 +310,8 @@ describe('deliveries', () => {
     assert.equal(completed.agent.transcript, turns.map((e) => `${e.data.role}: ${e.data.text}`).join('\n'), 'the transcript is the turns delivered');
     const serviceCall = await api(t, 'GET', `/v1/calls/${said.agent_call_id}`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     assert.equal(serviceCall.body.transcript, completed.agent.transcript, 'as GET /v1/calls/{call_id} shows it');
+    const history = (await api(t, 'GET', `/api/v1/calls?search=${callId}`, { key: ADMIN_KEY })).body.data as { id: string; to_number: string; status: string }[];
+    assert.deepEqual(history.map((c) => [c.id, c.to_number, c.status]), [[callId, 'agent:akylai', 'ANSWERED']], 'the call history lists the agent call');
     caller.disconnect();
     await removeAllHooks();
   });
