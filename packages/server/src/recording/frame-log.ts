@@ -1,5 +1,6 @@
-// Recording frame log: each track's packets (Opus, or G.711 from the phone network) appended as they arrive, so a crash
-// keeps everything written so far. A track's codec is declared by a frame whose track byte has the high bit set.
+// Recording frame log: each track's packets (Opus, or G.711 from the phone network) appended as they arrive, a log's frames
+// gathered for at most FLUSH_MS and put on disk with one write, so a crash keeps all but the last FLUSH_MS of the call.
+// A track's codec is declared by a frame whose track byte has the high bit set.
 import { closeSync, createWriteStream, openSync, readSync, statSync, type WriteStream } from 'node:fs';
 
 const MAGIC = Buffer.from('ASTRALREC1\n');
@@ -7,6 +8,20 @@ const FRAME_HEADER = 11; // track u8, rtp timestamp u32, ms since start u32, len
 
 export type TrackCodec = 'opus' | 'PCMU' | 'PCMA';
 const DECLARATION = 0x80;
+/** How long a frame waits in memory before its log's pending frames are written together (what a crash can lose). */
+const FLUSH_MS = 100;
+/** A log's pending frames are written at once when this fills (at 100 packets/s a call fills about 2 KiB per FLUSH_MS). */
+const PENDING_BYTES = 8 * 1024;
+
+/** Writers with frames pending, flushed together by one timer per thread: no timer per call. */
+const pending = new Set<FrameLogWriter>();
+let flushTimer: NodeJS.Timeout | null = null;
+
+function flushPending(): void {
+  flushTimer = null;
+  for (const writer of pending) writer.flush();
+  pending.clear();
+}
 
 export interface Frame {
   track: number;
@@ -26,6 +41,9 @@ export class FrameLogWriter {
   private readonly out: WriteStream;
   private readonly started = Date.now();
   private failed = false;
+  private readonly buffer = Buffer.allocUnsafe(PENDING_BYTES);
+  /** Bytes of `buffer` holding frames not yet handed to the file. */
+  private filled = 0;
 
   /** `onError` hears the first write error (a full, read-only or missing dir); the writer then drops whatever it is given. */
   constructor(
@@ -51,18 +69,39 @@ export class FrameLogWriter {
     this.append(track | DECLARATION, 0, Buffer.from(codec, 'ascii'));
   }
 
+  /** Queues a frame; it reaches the file within FLUSH_MS, or at once when the pending frames fill their buffer. */
   append(track: number, rtpTimestamp: number, payload: Buffer): void {
     if (this.failed) return;
-    const header = Buffer.alloc(FRAME_HEADER);
-    header.writeUInt8(track, 0);
-    header.writeUInt32BE(rtpTimestamp >>> 0, 1);
-    header.writeUInt32BE(Date.now() - this.started, 5);
-    header.writeUInt16BE(payload.length, 9);
-    this.out.write(Buffer.concat([header, payload]));
+    const size = FRAME_HEADER + payload.length;
+    if (this.filled + size > this.buffer.length) this.flush();
+    if (size > this.buffer.length) return void this.out.write(this.encode(Buffer.allocUnsafe(size), track, rtpTimestamp, payload));
+    this.encode(this.buffer.subarray(this.filled), track, rtpTimestamp, payload);
+    this.filled += size;
+    if (pending.has(this)) return;
+    pending.add(this);
+    flushTimer ??= setTimeout(flushPending, FLUSH_MS).unref();
+  }
+
+  /** Hands the pending frames to the file in one write. */
+  flush(): void {
+    if (this.filled === 0) return;
+    if (!this.failed) this.out.write(Buffer.from(this.buffer.subarray(0, this.filled)));
+    this.filled = 0;
+  }
+
+  private encode(into: Buffer, track: number, rtpTimestamp: number, payload: Buffer): Buffer {
+    into.writeUInt8(track, 0);
+    into.writeUInt32BE(rtpTimestamp >>> 0, 1);
+    into.writeUInt32BE(Date.now() - this.started, 5);
+    into.writeUInt16BE(payload.length, 9);
+    payload.copy(into, FRAME_HEADER);
+    return into;
   }
 
   /** Flushes and closes the file; resolves once it is closed, failed or not. */
   close(): Promise<void> {
+    this.flush();
+    pending.delete(this);
     if (this.out.closed) return Promise.resolve();
     return new Promise((resolve) => {
       this.out.once('close', resolve);
