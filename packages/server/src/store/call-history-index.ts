@@ -1,7 +1,7 @@
 // What call history's accelerators (day counters and a substring search index) offer, whichever dialect keeps them.
 //
 // Both are derived data kept exact by triggers on `calls` (so every writer, present or future, keeps them right) and
-// rebuilt from `calls` when installed: call-history-sqlite.ts (FTS5 trigram) and call-history-postgres.ts (pg_trgm side table)
+// rebuilt from `calls` when installed: call-history-sqlite.ts (FTS5 trigram) and call-history-postgres.ts (pg_trgm on ids and numbers)
 // implement them. The query layer (call-history.ts) uses them only where `detect` finds them; without them it runs
 // portable queries over `calls` that return the same results, only slower on big tables.
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
@@ -32,7 +32,7 @@ export function createCounterTable(db: Kysely<any>, count: 'integer' | 'bigint',
 export interface Accelerators {
   /** `call_counters` is kept exact by its triggers: counts and stats by day/direction/outcome can come from it. */
   counters: boolean;
-  /** The trigram search index holds every call's id, from_number and to_number. */
+  /** The trigram search index finds every call by its id, from_number and to_number. */
   search: boolean;
 }
 
@@ -40,15 +40,18 @@ export interface HistoryIndexes {
   /** Creates (and fills from the existing calls) the counters table, the search index and their triggers. Migration 0003. */
   install(db: Kysely<any>): Promise<void>;
   drop(db: Kysely<any>): Promise<void>;
+  /** Migration 0010: the search index rebuilt from the calls in its present shape where the dialect changed it (PostgreSQL). */
+  upgradeSearch(db: Kysely<any>): Promise<void>;
   /** Which accelerators this database has. */
   detect(db: Kysely<any>): Promise<Accelerators>;
   /**
    * Calls whose id, from_number or to_number contain `term`, case-insensitively, through the index (FTS_MIN_TERM_CHARS or
-   * more). `drives`: the match is a conjunct of a selective search whose hits should drive the query (see unindexed).
+   * more). `drivesFor`: the instance of a selective search whose hits should drive the query (see unindexed), undefined
+   * where the match only filters the rows the query walks.
    */
-  searchMatch(term: string, drives: boolean): RawBuilder<SqlBool>;
-  /** Calls of every instance matching searchMatch(term): exact for one instance when holdsAllCalls says so. */
-  countSearchHits(db: Kysely<any>, term: string): Promise<number>;
+  searchMatch(term: string, drivesFor: string | undefined): RawBuilder<SqlBool>;
+  /** Calls of `instanceId` matching searchMatch(term), or undefined where the index cannot tell one instance's calls apart (then count rows). */
+  countSearchHits(db: Kysely<any>, instanceId: string, term: string): Promise<number | undefined>;
   /** A reference to `column` that no index serves, where the dialect's planner needs telling that a search drives the query. */
   unindexed<T>(column: string): RawBuilder<T>;
   /** After a bulk import of `rows` calls: the upkeep the dialect needs at once (PostgreSQL: vacuum and planner statistics). */

@@ -1,28 +1,34 @@
-// PostgreSQL accelerators for call history: per-day counters kept by statement triggers, and a pg_trgm search side table.
+// PostgreSQL accelerators for call history: per-day counters kept by statement triggers, and pg_trgm search indexes.
 //
 // Everything PostgreSQL-specific about call history lives in this file (the contract: call-history-index.ts).
 // The counters: the same `call_counters` table as on SQLite, kept by AFTER … FOR EACH STATEMENT triggers that read
-// the statement's transition tables, so a 500-row import is one grouped upsert rather than 500. The search index: a
-// narrow side table `calls_search` (like SQLite's FTS table) holding each call's id and the lower-cased id, from_number
-// and to_number joined by a unit separator (a character search terms never hold), with a GIN trigram index that
-// `LIKE '%term%'` uses; the recheck of its hits reads these short rows rather than whole calls (a frequent term's
-// thousands of hits: two thirds of the pages, no concatenation per row). Triggers keep it: statement ones for inserts and deletes,
-// a row one for the rare update of id or a number (so status and heartbeat updates never touch it).
+// the statement's transition tables, so a 500-row import is one grouped upsert rather than 500. The search index has
+// two parts, each with a GIN trigram index that `lower(…) LIKE '%term%'` uses: a narrow side table `calls_search`
+// (each call's id and instance) for ids, and `call_numbers`, every number a call has had as from_number or to_number,
+// once. A number held by thousands of calls (an agent's extension) is then one hit, whose calls the (instance, number)
+// b-trees of `calls` give from their index alone, instead of thousands of trigram hits rechecked row by row.
+// Triggers keep both: statement ones for inserts and deletes, a row one for the rare update of id, instance or a
+// number (so status and heartbeat updates never touch them). `call_numbers` only grows: a number no call holds any
+// more matches no call.
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import { containsPattern, createCounterTable, LIVE_OUTCOME, type Accelerators, type HistoryIndexes } from './call-history-index.js';
 
-const SEARCH_INDEX = 'calls_search_trgm';
-/** What calls_search.text holds for a row of `calls` (`NEW.`, a transition table's alias, or none). */
-const searchText = (row: string) => `lower(${row}id || E'\\x1f' || ${row}from_number || E'\\x1f' || ${row}to_number)`;
+const ID_INDEX = 'calls_search_trgm';
+const NUMBER_INDEX = 'call_numbers_trgm';
+/** The numbers of `rows` (a transition table) for `call_numbers`, in key order (concurrent imports lock them alike). */
+const numbersOf = (rows: string) =>
+  `INSERT INTO call_numbers (number) SELECT from_number FROM ${rows} UNION SELECT to_number FROM ${rows} ORDER BY 1 ON CONFLICT DO NOTHING;`;
 const SEARCH_TRIGGERS = { insert: 'calls_search_insert', update: 'calls_search_update', delete: 'calls_search_delete' } as const;
 const searchTriggerBody: Record<keyof typeof SEARCH_TRIGGERS, string> = {
-  insert: `INSERT INTO calls_search (id, text) SELECT id, ${searchText('')} FROM new_rows; RETURN NULL;`,
-  update: `UPDATE calls_search SET id = NEW.id, text = ${searchText('NEW.')} WHERE id = OLD.id; RETURN NULL;`,
+  insert: `INSERT INTO calls_search (id, instance_id) SELECT id, instance_id FROM new_rows; ${numbersOf('new_rows')} RETURN NULL;`,
+  update: `UPDATE calls_search SET id = NEW.id, instance_id = NEW.instance_id WHERE id = OLD.id;
+    INSERT INTO call_numbers (number) VALUES (NEW.from_number), (NEW.to_number) ON CONFLICT DO NOTHING; RETURN NULL;`,
   delete: 'DELETE FROM calls_search WHERE id IN (SELECT id FROM old_rows); RETURN NULL;',
 };
+const changed = (column: string) => `OLD.${column} IS DISTINCT FROM NEW.${column}`;
 const searchTriggerOn: Record<keyof typeof SEARCH_TRIGGERS, string> = {
   insert: 'AFTER INSERT ON calls REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT',
-  update: 'AFTER UPDATE OF id, from_number, to_number ON calls FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id OR OLD.from_number IS DISTINCT FROM NEW.from_number OR OLD.to_number IS DISTINCT FROM NEW.to_number)',
+  update: `AFTER UPDATE OF id, instance_id, from_number, to_number ON calls FOR EACH ROW WHEN (${['id', 'instance_id', 'from_number', 'to_number'].map(changed).join(' OR ')})`,
   delete: 'AFTER DELETE ON calls REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT',
 };
 
@@ -69,63 +75,104 @@ async function install(db: Kysely<any>): Promise<void> {
     await sql.raw(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${applyDelta(change)}; RETURN NULL; END $$`).execute(db);
     await sql.raw(`CREATE TRIGGER ${name} AFTER ${change.toUpperCase()} ON calls REFERENCING ${transitionTables[change]} FOR EACH STATEMENT EXECUTE FUNCTION ${name}()`).execute(db);
   }
-  await sql`CREATE TABLE calls_search (id varchar(20) PRIMARY KEY, text text NOT NULL)`.execute(db);
-  await sql.raw(`INSERT INTO calls_search (id, text) SELECT id, ${searchText('')} FROM calls`).execute(db);
+  await installSearch(db);
+}
+
+/** The search index's tables, filled from `calls`, their trigram indexes and triggers. */
+async function installSearch(db: Kysely<any>): Promise<void> {
+  await sql`CREATE TABLE calls_search (id varchar(20) PRIMARY KEY, instance_id varchar(36) NOT NULL)`.execute(db);
+  await sql`INSERT INTO calls_search (id, instance_id) SELECT id, instance_id FROM calls`.execute(db);
+  await sql`CREATE TABLE call_numbers (number varchar(128) PRIMARY KEY)`.execute(db);
+  await sql`INSERT INTO call_numbers (number) SELECT from_number FROM calls UNION SELECT to_number FROM calls`.execute(db);
   // pg_trgm is a trusted extension (PostgreSQL 13+): the database's owner may create it.
   await sql`CREATE EXTENSION IF NOT EXISTS pg_trgm`.execute(db);
-  await sql.raw(`CREATE INDEX ${SEARCH_INDEX} ON calls_search USING gin (text gin_trgm_ops)`).execute(db);
+  await sql.raw(`CREATE INDEX ${ID_INDEX} ON calls_search USING gin (lower(id) gin_trgm_ops)`).execute(db);
+  await sql.raw(`CREATE INDEX ${NUMBER_INDEX} ON call_numbers USING gin (lower(number) gin_trgm_ops)`).execute(db);
   for (const [change, name] of Object.entries(SEARCH_TRIGGERS) as [keyof typeof SEARCH_TRIGGERS, string][]) {
     await sql.raw(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${searchTriggerBody[change]} END $$`).execute(db);
     await sql.raw(`CREATE TRIGGER ${name} ${searchTriggerOn[change]} EXECUTE FUNCTION ${name}()`).execute(db);
   }
 }
 
-async function drop(db: Kysely<any>): Promise<void> {
-  for (const name of [...Object.values(SEARCH_TRIGGERS), ...CHANGES.map(triggerOf)]) {
+/** The search index in any shape it has had (0003's: one `calls_search` row of id and numbers per call). */
+async function dropSearch(db: Kysely<any>): Promise<void> {
+  for (const name of Object.values(SEARCH_TRIGGERS)) {
     await sql.raw(`DROP TRIGGER IF EXISTS ${name} ON calls`).execute(db);
     await sql.raw(`DROP FUNCTION IF EXISTS ${name}()`).execute(db);
   }
   await sql`DROP TABLE IF EXISTS calls_search`.execute(db);
+  await sql`DROP TABLE IF EXISTS call_numbers`.execute(db);
+}
+
+async function drop(db: Kysely<any>): Promise<void> {
+  await dropSearch(db);
+  for (const name of CHANGES.map(triggerOf)) {
+    await sql.raw(`DROP TRIGGER IF EXISTS ${name} ON calls`).execute(db);
+    await sql.raw(`DROP FUNCTION IF EXISTS ${name}()`).execute(db);
+  }
   await sql`DROP TABLE IF EXISTS call_counters`.execute(db);
+}
+
+/** Migration 0010: the search index rebuilt from `calls` in its present shape. */
+async function upgradeSearch(db: Kysely<any>): Promise<void> {
+  await dropSearch(db);
+  await installSearch(db);
 }
 
 async function detect(db: Kysely<any>): Promise<Accelerators> {
   const [triggers, indexes] = await Promise.all([
     sql<{ name: string }>`SELECT tgname AS name FROM pg_trigger WHERE tgrelid = to_regclass('calls') AND NOT tgisinternal`.execute(db),
-    sql<{ name: string }>`SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'calls_search'`.execute(db),
+    sql<{ name: string }>`SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND tablename IN ('calls_search', 'call_numbers')`.execute(db),
   ]);
-  const has = new Set(triggers.rows.map((r) => r.name));
+  const has = new Set([...triggers.rows, ...indexes.rows].map((r) => r.name));
   return {
     counters: CHANGES.every((c) => has.has(triggerOf(c))),
-    search: Object.values(SEARCH_TRIGGERS).every((t) => has.has(t)) && indexes.rows.some((r) => r.name === SEARCH_INDEX),
+    search: [...Object.values(SEARCH_TRIGGERS), ID_INDEX, NUMBER_INDEX].every((name) => has.has(name)),
   };
 }
 
-/** Side-table rows containing `term`, lower-cased as the portable path's `lower(column) LIKE` compares. */
-const searchHits = (term: string) =>
-  sql`SELECT calls_search.id FROM calls_search WHERE calls_search.text LIKE ${containsPattern(term.toLowerCase())} ESCAPE '\\'`;
+/** Lower-cased as the portable path's `lower(column) LIKE` compares. */
+const likeTerm = (term: string) => sql`LIKE ${containsPattern(term.toLowerCase())} ESCAPE '\\'`;
+/** Numbers containing `term`: a handful of rows however many calls hold them. */
+const numberHits = (term: string) => sql`SELECT call_numbers.number FROM call_numbers WHERE lower(call_numbers.number) ${likeTerm(term)}`;
+const idHits = (term: string) => sql`SELECT calls_search.id FROM calls_search WHERE lower(calls_search.id) ${likeTerm(term)}`;
+
+/**
+ * The ids of the instance's calls matching `term`, each part of the index united: the numbers' calls read from the
+ * (instance, number) b-trees alone (the import's vacuum leaves their pages all-visible), the ids' hits rechecked on
+ * the side table's short rows.
+ */
+const instanceHits = (instanceId: string, term: string) => {
+  const numbers = numberHits(term);
+  return sql`SELECT calls.id FROM calls WHERE calls.instance_id = ${instanceId} AND calls.from_number = ANY(ARRAY(${numbers}))
+    UNION SELECT calls.id FROM calls WHERE calls.instance_id = ${instanceId} AND calls.to_number = ANY(ARRAY(${numbers}))
+    UNION SELECT calls_search.id FROM calls_search WHERE calls_search.instance_id = ${instanceId} AND lower(calls_search.id) ${likeTerm(term)}`;
+};
 
 /**
  * Driving hits come as an array the planner cannot look into (an init plan, estimated at a handful of ids), so it
  * fetches them by primary key and sorts them rather than walking the newest-first index and probing each row.
+ * Otherwise the parts are subqueries the planner hashes once to probe the rows it walks.
  */
-function searchMatch(term: string, drives: boolean): RawBuilder<SqlBool> {
-  return drives ? sql<SqlBool>`calls.id = ANY(ARRAY(${searchHits(term)}))` : sql<SqlBool>`calls.id IN (${searchHits(term)})`;
+function searchMatch(term: string, drivesFor: string | undefined): RawBuilder<SqlBool> {
+  if (drivesFor !== undefined) return sql<SqlBool>`calls.id = ANY(ARRAY(${instanceHits(drivesFor, term)}))`;
+  const numbers = numberHits(term);
+  return sql<SqlBool>`(calls.from_number IN (${numbers}) OR calls.to_number IN (${numbers}) OR calls.id IN (${idHits(term)}))`;
 }
 
-/** A bitmap scan of the trigram index, rechecked on the side table's short rows. */
-async function countSearchHits(db: Kysely<any>, term: string): Promise<number> {
-  const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM (${searchHits(term)}) hits`.execute(db);
+async function countSearchHits(db: Kysely<any>, instanceId: string, term: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM (${instanceHits(instanceId, term)}) hits`.execute(db);
   return Number(rows[0]?.n ?? 0);
 }
 
 async function imported(db: Kysely<any>, rows: number): Promise<void> {
-  if (rows >= VACUUM_MIN_ROWS) await sql`VACUUM (ANALYZE) calls, calls_search`.execute(db);
+  if (rows >= VACUUM_MIN_ROWS) await sql`VACUUM (ANALYZE) calls, calls_search, call_numbers`.execute(db);
 }
 
 export const postgresHistoryIndexes: HistoryIndexes = {
   install,
   drop,
+  upgradeSearch,
   detect,
   searchMatch,
   countSearchHits,

@@ -2,7 +2,7 @@
 //
 // Everything SQLite-specific about call history lives in this file (the contract: call-history-index.ts).
 import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
-import { createCounterTable, FTS_MIN_TERM_CHARS, LIVE_OUTCOME, type Accelerators, type HistoryIndexes } from './call-history-index.js';
+import { createCounterTable, FTS_MIN_TERM_CHARS, holdsAllCalls, LIVE_OUTCOME, type Accelerators, type HistoryIndexes } from './call-history-index.js';
 
 const TRIGGERS = [
   'calls_counters_insert',
@@ -76,8 +76,12 @@ function searchMatch(term: string): RawBuilder<SqlBool> {
 /** `term`'s FTS5 phrase: its trigrams at consecutive positions, i.e. the exact substring (case-insensitively). */
 const phraseOf = (term: string): string => `"${term.replace(/"/g, '""')}"`;
 
-/** The index's own hit count, read from its doclists without touching any row (a few ms for tens of thousands of hits). */
-async function countSearchHits(db: Kysely<any>, term: string): Promise<number> {
+/**
+ * The index's own hit count, read from its doclists without touching any row (a few ms for tens of thousands of hits):
+ * the instance's when it holds every call (the index knows no instances).
+ */
+async function countSearchHits(db: Kysely<any>, instanceId: string, term: string): Promise<number | undefined> {
+  if (!(await holdsAllCalls(db, instanceId))) return undefined;
   const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM calls_search WHERE calls_search MATCH ${phraseOf(term)}`.execute(db);
   return Number(rows[0]?.n ?? 0);
 }
@@ -92,6 +96,8 @@ const unindexed = <T>(column: string): RawBuilder<T> => sql<T>`+${sql.ref(column
 export const sqliteHistoryIndexes: HistoryIndexes = {
   install,
   drop,
+  // The FTS5 index keeps the shape migration 0003 gave it.
+  upgradeSearch: async () => {},
   detect,
   searchMatch,
   countSearchHits,

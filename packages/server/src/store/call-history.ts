@@ -5,7 +5,7 @@
 // of counting rows, deep pages seek to the right day through them, and substring search goes through the index.
 import { CallDirections, Dispositions, type CallDirection, type CallHistoryEntry, type CallStats, type Disposition } from '@astral/protocol';
 import { sql, type Expression, type ExpressionBuilder, type Insertable, type Selectable, type SqlBool } from 'kysely';
-import { containsPattern, FTS_MIN_TERM_CHARS, holdsAllCalls, LIVE_OUTCOME, type Accelerators, type HistoryIndexes } from './call-history-index.js';
+import { containsPattern, FTS_MIN_TERM_CHARS, LIVE_OUTCOME, type Accelerators, type HistoryIndexes } from './call-history-index.js';
 import type { Db } from './db.js';
 import { historyIndexesOf } from './dialect.js';
 import type { CallsTable, Database } from './schema.js';
@@ -86,7 +86,7 @@ const usesSearchIndex = (term: string, acc: Accelerators): boolean => acc.search
 
 /**
  * A search whose hits the trigram index gives (no from/to, no enumerated value to OR with): the query can be driven by
- * its hits, and with no other filter its count is the index's hit count when the instance holds every call.
+ * its hits, and with no other filter the index may count them (HistoryIndexes.countSearchHits).
  */
 const indexedTextSearch = (f: HistoryFilter, acc: Accelerators): f is HistoryFilter & { search: string } => {
   if (f.search === undefined || f.from !== undefined || f.to !== undefined || !usesSearchIndex(f.search, acc)) return false;
@@ -175,7 +175,8 @@ export class CallHistoryStore {
     if (acc.counters && f.from === undefined && f.to === undefined) {
       if (f.search === undefined) return sumCalls(await this.tally(instanceId, f, 'outcome'));
       const unfiltered = f.direction === undefined && f.disposition === undefined && f.startedFrom === undefined && f.startedBefore === undefined;
-      if (unfiltered && indexedTextSearch(f, acc) && (await holdsAllCalls(this.db, instanceId))) return this.indexes.countSearchHits(this.db, f.search);
+      const hits = unfiltered && indexedTextSearch(f, acc) ? await this.indexes.countSearchHits(this.db, instanceId, f.search) : undefined;
+      if (hits !== undefined) return hits;
       const s = searchTerms(f.search);
       if (s.directions.length > 0 || s.dispositions.length > 0) {
         // Rows matching an enumerated value come from the counters; the text match counts only the others.
@@ -267,7 +268,7 @@ export class CallHistoryStore {
     if (f.startedFrom !== undefined) c.push(eb(col('calls.started_at'), '>=', f.startedFrom));
     if (f.startedBefore !== undefined) c.push(eb(col('calls.started_at'), '<', f.startedBefore));
     if (s !== undefined) {
-      const match = this.textMatch(eb, s.text, text === 'index' && usesSearchIndex(s.text, acc), drive);
+      const match = this.textMatch(eb, s.text, text === 'index' && usesSearchIndex(s.text, acc), drive ? instanceId : undefined);
       if (part === 'all') {
         const any: Expression<SqlBool>[] = [match];
         if (s.directions.length > 0) any.push(eb('calls.direction', 'in', s.directions));
@@ -283,8 +284,8 @@ export class CallHistoryStore {
   }
 
   /** id, from_number or to_number contains the term, case-insensitively: the trigram index, or lower() LIKE on any dialect. */
-  private textMatch(eb: Eb, term: string, useIndex: boolean, drives: boolean): Expression<SqlBool> {
-    if (useIndex) return this.indexes.searchMatch(term, drives);
+  private textMatch(eb: Eb, term: string, useIndex: boolean, drivesFor: string | undefined): Expression<SqlBool> {
+    if (useIndex) return this.indexes.searchMatch(term, drivesFor);
     const pattern = containsPattern(term.toLowerCase());
     const like = (col: 'calls.id' | 'calls.from_number' | 'calls.to_number') => sql<SqlBool>`lower(${sql.ref(col)}) LIKE ${pattern} ESCAPE '\\'`;
     return eb.or([like('calls.id'), like('calls.from_number'), like('calls.to_number')]);

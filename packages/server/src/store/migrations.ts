@@ -336,6 +336,14 @@ const migrations: Record<string, Migration> = {
       for (const column of ['stt', 'llm', 'tts', 'llm_model', 'base_urls']) await db.schema.alterTable('agents').dropColumn(column).execute();
     },
   },
+  '0010_call_number_search': {
+    // PostgreSQL's search index finds numbers in a table of distinct numbers, ids in its side table (call-history-postgres.ts).
+    async up(db: Kysely<unknown>) {
+      await historyIndexesOf(db).upgradeSearch(db);
+    },
+    // Derived data, rebuilt from `calls` in its present shape whichever way the migrations run: 0003's down drops it.
+    async down() {},
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
