@@ -1,6 +1,7 @@
 // End to end on two nodes: Redis + PostgreSQL + two server processes; Alice's widget on node A calls Bob's, which reaches
 // the cluster through a load balancer that prefers node B. Media lives on the node owning the call; REST works on both;
-// node B is killed mid-call and node A closes the call `node_lost`, Bob's widget reconnects to A and calls again.
+// a widget on the call's node reconnects to the other node and resumes the call; node B is killed mid-call and node A
+// closes the call `node_lost`, Bob's widget reconnects to A and calls again.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,12 @@ let balancer: Balancer;
 let site: Site;
 let browsers: { alice: Browser; bob: Browser };
 const pages: PhonePage[] = [];
+
+/** Microphones a node receives: its sessions' producers' RTP streams, over its workers (its /metrics, from loopback). */
+async function microphones(server: RunningServer): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return [...text.matchAll(/^astral_mediasoup_producer_streams_measured\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
 
 const api = (server: RunningServer, path: string, init: RequestInit = {}) =>
   fetch(`${server.url}${path}`, { ...init, headers: { 'content-type': 'application/json', 'x-api-key': server.apiKey, ...init.headers } });
@@ -149,6 +156,44 @@ describe('two nodes on Redis and PostgreSQL', { timeout: 180_000 }, () => {
     const record = await completedRecord(nodeA, callId);
     assert.equal(record.disposition, 'ANSWERED');
     assert.equal(record.end_reason, 'hangup');
+  });
+
+  test("Alice's connection to the call's node drops and the balancer sends her back on node B: she resumes the same call there, audio both ways", async () => {
+    const bob = pages[1]!;
+    // A second tab of Alice's reaches the cluster through a load balancer of its own, which prefers node A.
+    const steered = await startBalancer([nodeA.url, nodeB.url]);
+    let alice: PhonePage | undefined;
+    try {
+      alice = await open(browsers.alice, steered.url, aliceToken);
+      const callId = await call(alice, bob, '1002');
+      assert.equal(await redisClient.get(`astral:call:${callId}`), 'node-a', "the call is on Alice's node");
+      await assertTones(alice, ALICE_HZ, bob, BOB_HZ);
+
+      // Her path to node A fails: the balancer drops her connection and sends the reconnect to node B.
+      steered.prefer(nodeB.url);
+      steered.cut();
+      await alice.waitState('reconnecting', 5000);
+      await alice.waitState('in-call', 20_000);
+      assert.equal(await redisClient.hlen('astral:sessions:node-b'), 2, "Alice's new socket is on node B, with Bob's");
+      const active = await alice.page.evaluate(() => (document.getElementById('phone') as unknown as { client: { activeCall: { id: string } | null } }).client.activeCall?.id);
+      assert.equal(active, callId, 'the same call, no re-dial');
+      assert.equal(await bob.state(), 'in-call', 'Bob never left the call');
+      await assertTones(alice, ALICE_HZ, bob, BOB_HZ);
+      // Her media moved to node A, which owns the call: one microphone each there, none left on node B.
+      assert.deepEqual([await microphones(nodeA), await microphones(nodeB)], [2, 0]);
+      assert.deepEqual(await alice.events('astral-error'), [], 'no media error along the way');
+      assert.deepEqual(await alice.events('astral-call-ended'), []);
+      assert.deepEqual((await liveLegs(nodeB)).map((l) => l.linkedid), [callId, callId], 'one call, its two legs');
+
+      await alice.invoke('hangup');
+      await Promise.all([alice.waitState('ready'), bob.waitState('ready')]);
+      const record = await completedRecord(nodeB, callId);
+      assert.equal(record.disposition, 'ANSWERED');
+      assert.equal(record.end_reason, 'hangup');
+    } finally {
+      await alice?.close(); // hangs up first if the test failed mid-call
+      await steered.close();
+    }
   });
 
   test('node B killed mid-call: node A records the call FAILED / node_lost, Bob reconnects to node A and calls Alice', async () => {
