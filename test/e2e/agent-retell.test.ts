@@ -5,7 +5,7 @@
 // call_ended webhook lands on GET /v1/calls/{id}; a refused registration ends the call with the reason logged, never the key.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { startFakeRetell, type FakeRetell } from '../../packages/server/test/fakes/retell.js';
 import { createAgent, defaultInstanceId, setVoiceChannel, v1 } from '../helpers/agents.js';
 import type { PhonePage } from '../helpers/phone.js';
@@ -73,8 +73,7 @@ describe('Retell agents over SIP (fake register-phone-call, SIPp as sip.retellai
     await createAgent(stage.server, instanceId, { key: 'retell', name: 'Retell agent', provider: 'retell' });
     token = await mintToken(stage.server, 'caller', { display_name: 'Caller', extension: '1001' });
   });
-  trunkSuiteHooks(() => stage, sipps);
-  after(() => fake.close());
+  trunkSuiteHooks(() => stage, sipps, () => fake?.close());
 
   test("a widget calls the Retell agent: registered, INVITE to sip:{call_id}@, audio both ways, the call_ended webhook's transcript on GET /v1/calls", async () => {
     fake.mode = 'ok';

@@ -1,21 +1,16 @@
 // End to end: two <astral-phone>s on a customer's page call each other through a real server and real mediasoup.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { connectedCall } from '../helpers/phone.js';
-import { mintToken, type RunningServer } from '../helpers/server.js';
-import { startStage, type Stage } from '../helpers/stage.js';
+import { connectedCall, TONE_TOLERANCE_HZ } from '../helpers/phone.js';
+import type { RunningServer } from '../helpers/server.js';
+import { ALICE_HZ, BOB_HZ, startCallStage, type CallStage } from '../helpers/stage.js';
 
-// Alice's microphone plays 440 Hz, Bob's (and Carol's) 1000 Hz: each side must hear the other's tone.
-const ALICE_HZ = 440;
-const BOB_HZ = 1000;
-const TOLERANCE_HZ = 25;
-
-let stage: Stage;
+// Alice's microphone plays ALICE_HZ, Bob's (and Carol's) BOB_HZ: each side must hear the other's tone.
+let stage: CallStage;
 let server: RunningServer;
-const tokens: Record<string, string> = {};
 
-/** Alice's browser plays 440 Hz; Bob and Carol share the 1000 Hz one. */
-const phone = (name: 'alice' | 'bob' | 'carol') => stage.phone(name === 'alice' ? 'alice' : 'bob', tokens[name]!);
+/** Alice's browser plays ALICE_HZ; Bob and Carol share the BOB_HZ one. */
+const phone = (name: 'alice' | 'bob' | 'carol') => stage.phoneOf(name, name === 'alice' ? 'alice' : 'bob');
 
 async function callRecord(id: string): Promise<Record<string, unknown>> {
   // Records are written right after the end event; poll briefly for the final write.
@@ -30,11 +25,8 @@ async function callRecord(id: string): Promise<Record<string, unknown>> {
 
 describe('calls between two widgets', { timeout: 120_000 }, () => {
   before(async () => {
-    stage = await startStage({ browsers: { alice: ALICE_HZ, bob: BOB_HZ }, env: { ASTRAL_RING_TIMEOUT: '3' } });
+    stage = await startCallStage({ ASTRAL_RING_TIMEOUT: '3' }, { carol: { display_name: 'Carol' } });
     server = stage.server;
-    tokens.alice = await mintToken(server, 'alice', { display_name: 'Alice', extension: '1001' });
-    tokens.bob = await mintToken(server, 'bob', { display_name: 'Bob', extension: '1002' });
-    tokens.carol = await mintToken(server, 'carol', { display_name: 'Carol' });
   });
 
   afterEach(() => stage.closePhones());
@@ -48,8 +40,8 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
     assert.equal(((await incoming).detail.from as { identity: string }).identity, 'alice');
 
     const [aliceHears, bobHears] = await Promise.all([alice.heardAudio(), bob.heardAudio()]);
-    assert.ok(Math.abs(aliceHears.peakHz - BOB_HZ) < TOLERANCE_HZ, `Alice should hear ${BOB_HZ} Hz, heard ${aliceHears.peakHz}`);
-    assert.ok(Math.abs(bobHears.peakHz - ALICE_HZ) < TOLERANCE_HZ, `Bob should hear ${ALICE_HZ} Hz, heard ${bobHears.peakHz}`);
+    assert.ok(Math.abs(aliceHears.peakHz - BOB_HZ) < TONE_TOLERANCE_HZ, `Alice should hear ${BOB_HZ} Hz, heard ${aliceHears.peakHz}`);
+    assert.ok(Math.abs(bobHears.peakHz - ALICE_HZ) < TONE_TOLERANCE_HZ, `Bob should hear ${ALICE_HZ} Hz, heard ${bobHears.peakHz}`);
     assert.ok(aliceHears.rms > 0.01 && bobHears.rms > 0.01, `audio must not be silent: ${aliceHears.rms}, ${bobHears.rms}`);
     const [aliceStats, bobStats] = [await alice.stats(), await bob.stats()];
     for (const s of [aliceStats, bobStats]) {
@@ -79,7 +71,7 @@ describe('calls between two widgets', { timeout: 120_000 }, () => {
     await bob.invoke('answer');
     await alice.waitState('in-call');
     const heard = await alice.heardAudio(1000);
-    assert.ok(Math.abs(heard.peakHz - BOB_HZ) < TOLERANCE_HZ, `Alice should hear Bob, heard ${heard.peakHz}`);
+    assert.ok(Math.abs(heard.peakHz - BOB_HZ) < TONE_TOLERANCE_HZ, `Alice should hear Bob, heard ${heard.peakHz}`);
     await bob.invoke('hangup');
     await Promise.all([alice.waitState('ready'), bob.waitState('ready')]);
     const ended = await alice.waitEvent('astral-call-ended');

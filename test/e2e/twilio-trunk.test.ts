@@ -7,45 +7,45 @@
 // a call to the number from its signalling address (ASTRAL_TWILIO_SIGNALLING_IPS stands 127.0.0.1 in for Twilio's edge),
 // is admitted on the `twilio` trunk without a digest and reaches the number's destination (the built-in agent).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { startFakeTwilio, type FakeTwilio } from '../../packages/server/test/fakes/twilio.js';
 import { defaultInstanceId, setVoiceChannel, v1, waitServiceCall } from '../helpers/agents.js';
-import { api, lastEndedCall } from '../helpers/trunks.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { api, lastEndedCall, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
+import type { RunningServer } from '../helpers/server.js';
 import { freeSipPort, startSipp, type RunningSipp } from '../helpers/sipp.js';
 
 const TWILIO_NUMBER = '+14155550100';
 const CALLEE = '+15551230042';
 
 let fake: FakeTwilio;
+let stage: TrunkStage;
 let server: RunningServer;
 let carrierPort: number;
 let sipPort: number;
-let sipp: RunningSipp | undefined;
+const sipps: RunningSipp[] = [];
 
 describe('calling phones through Twilio Elastic SIP Trunking (fake REST API, SIPp as the termination URI)', { timeout: 90_000 }, () => {
   before(async () => {
     fake = await startFakeTwilio({ numbers: [TWILIO_NUMBER] });
     carrierPort = await freeSipPort();
     sipPort = await freeSipPort();
-    server = await startServer({
-      ASTRAL_SIP_PORT: String(sipPort),
-      ASTRAL_PUBLIC_SIP_URI: `sip:127.0.0.1:${sipPort}`,
-      ASTRAL_TWILIO_SIGNALLING_IPS: '127.0.0.1',
-      ASTRAL_TWILIO_API_URL: fake.apiUrl,
-      ASTRAL_TWILIO_TRUNKING_URL: fake.trunkingUrl,
-      ASTRAL_TWILIO_SIP_HOST: '127.0.0.1',
-      ASTRAL_TWILIO_SIP_PORT: String(carrierPort),
-      ASTRAL_TWILIO_SIP_TRANSPORT: 'udp',
-      LOG_LEVEL: 'debug',
+    stage = await startTrunkStage({
+      browsers: {},
+      sipPort,
+      env: {
+        ASTRAL_PUBLIC_SIP_URI: `sip:127.0.0.1:${sipPort}`,
+        ASTRAL_TWILIO_SIGNALLING_IPS: '127.0.0.1',
+        ASTRAL_TWILIO_API_URL: fake.apiUrl,
+        ASTRAL_TWILIO_TRUNKING_URL: fake.trunkingUrl,
+        ASTRAL_TWILIO_SIP_HOST: '127.0.0.1',
+        ASTRAL_TWILIO_SIP_PORT: String(carrierPort),
+        ASTRAL_TWILIO_SIP_TRANSPORT: 'udp',
+        LOG_LEVEL: 'debug',
+      },
     });
+    server = stage.server;
   });
-  after(async () => {
-    await sipp?.stop();
-    if (process.env.DUMP_SERVER) console.log(server?.output());
-    await server?.stop();
-    await fake?.close();
-  });
+  trunkSuiteHooks(() => stage, sipps, () => fake?.close());
 
   test('POST /v1/calls {"phone"} rings the phone through the trunk made from the Twilio credentials; the 407 is answered with the generated login', async () => {
     const instanceId = await defaultInstanceId(server);
@@ -53,7 +53,8 @@ describe('calling phones through Twilio Elastic SIP Trunking (fake REST API, SIP
     const [login] = fake.credentials;
     assert.ok(login, 'Twilio got a credential');
 
-    sipp = await startSipp({ scenario: 'uas-auth407-answer-pcap-bye.xml', localPort: carrierPort, transport: 'udp', vars: { user: login.username, pass: login.password }, durationMs: 2000, timeoutS: 40 });
+    const sipp = await startSipp({ scenario: 'uas-auth407-answer-pcap-bye.xml', localPort: carrierPort, transport: 'udp', vars: { user: login.username, pass: login.password }, durationMs: 2000, timeoutS: 40 });
+    sipps.push(sipp);
     const res = await v1(server, 'POST', '/v1/calls', { phone: CALLEE, agent: 'akylai' });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const result = await sipp.done;
@@ -83,8 +84,8 @@ describe('calling phones through Twilio Elastic SIP Trunking (fake REST API, SIP
     const number = await api(server, 'POST', '/api/v1/numbers', { number: TWILIO_NUMBER, destination: 'akylai', destination_type: 'ai_agent' });
     assert.equal(number.status, 201, JSON.stringify(number.body));
 
-    await sipp?.stop();
-    sipp = await startSipp({ scenario: 'uac-call-pcap.xml', remote: `127.0.0.1:${sipPort}`, service: TWILIO_NUMBER, vars: { from: '+15557654321' }, timeoutS: 40 });
+    const sipp = await startSipp({ scenario: 'uac-call-pcap.xml', remote: `127.0.0.1:${sipPort}`, service: TWILIO_NUMBER, vars: { from: '+15557654321' }, timeoutS: 40 });
+    sipps.push(sipp);
     const result = await sipp.done;
     assert.equal(result.finalStatus, 200, `answered without a challenge: ${result.log}`);
     assert.ok(!result.receivedStatuses.includes(401) && !result.receivedStatuses.includes(407), result.log);

@@ -12,23 +12,18 @@ import alawmulaw from 'alawmulaw';
 import { buildRtp } from '../../packages/server/src/media/rtp.js';
 import { defaultInstanceId, turnsOf, v1, waitServiceCall } from '../helpers/agents.js';
 import { openCallerPhone } from '../helpers/mic.js';
-import { connectedCall, type PhonePage } from '../helpers/phone.js';
+import { connectedCall, TONE_TOLERANCE_HZ, type PhonePage } from '../helpers/phone.js';
 import { hasTone, writeRtpPcap } from '../helpers/rtp-capture.js';
 import { mintToken, type RunningServer } from '../helpers/server.js';
 import { freeMediaPort, startSipp, type RunningSipp } from '../helpers/sipp.js';
 import { speak } from '../helpers/speech.js';
-import { startStage, type Stage } from '../helpers/stage.js';
+import { ALICE_HZ, BOB_HZ, startCallStage, stageSuiteHooks, startStage, type CallStage, type Stage } from '../helpers/stage.js';
 import { toneFile, tonePower } from '../helpers/tone.js';
 import wavefile from 'wavefile';
 import { api, captureAtCarrier, configureTrunk, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
 
-const ALICE_HZ = 440;
-const BOB_HZ = 1000;
-const TOLERANCE_HZ = 25;
-
-let stage: Stage;
+let stage: CallStage;
 let server: RunningServer;
-const tokens: Record<string, string> = {};
 
 /** The server process's mediasoup worker children. */
 function workerPids(server: RunningServer): number[] {
@@ -78,17 +73,17 @@ async function hearsAgain(phone: PhonePage, hz: number, before: string[]): Promi
     const tracks = await remoteTracks(phone);
     if (tracks.length > 0 && tracks.every((id) => !before.includes(id))) {
       const heard = await phone.heardAudio(300).catch(() => null);
-      if (heard && heard.rms > 0.01 && Math.abs(heard.peakHz - hz) < TOLERANCE_HZ) return;
+      if (heard && heard.rms > 0.01 && Math.abs(heard.peakHz - hz) < TONE_TOLERANCE_HZ) return;
     } else await new Promise((r) => setTimeout(r, 100));
   }
   assert.deepEqual((await remoteTracks(phone)).filter((id) => before.includes(id)), [], 'the consumers of the dead worker are gone');
-  await phone.expectTone(hz, TOLERANCE_HZ); // fails with what it heard
+  await phone.expectTone(hz, TONE_TOLERANCE_HZ); // fails with what it heard
 }
 
 /** Packets keep arriving: inbound RTP grows between two samples taken a tone-check apart. */
 async function assertInboundRtp(phone: PhonePage, hz: number): Promise<void> {
   const before = await phone.stats();
-  await phone.expectTone(hz, TOLERANCE_HZ);
+  await phone.expectTone(hz, TONE_TOLERANCE_HZ);
   const after = await phone.stats();
   assert.ok(after.packetsReceived! > before.packetsReceived!, `inbound RTP must flow: ${JSON.stringify({ before, after })}`);
 }
@@ -110,17 +105,15 @@ function rebuildLines(server: RunningServer): Record<string, unknown>[] {
 
 describe('a mediasoup worker dies mid-call', { timeout: 120_000 }, () => {
   before(async () => {
-    stage = await startStage({ browsers: { alice: ALICE_HZ, bob: BOB_HZ }, env: { ASTRAL_WORKERS: '2', LOG_LEVEL: 'info' } });
+    stage = await startCallStage({ ASTRAL_WORKERS: '2', LOG_LEVEL: 'info' });
     server = stage.server;
-    tokens.alice = await mintToken(server, 'alice', { display_name: 'Alice', extension: '1001' });
-    tokens.bob = await mintToken(server, 'bob', { display_name: 'Bob', extension: '1002' });
   });
 
   afterEach(() => stage.closePhones());
   after(() => stage?.close());
 
   test('the call moves to the live worker, audio returns both ways, health recovers and a new call works', async (t) => {
-    const [alice, bob] = [await stage.phone('alice', tokens.alice!), await stage.phone('bob', tokens.bob!)];
+    const [alice, bob] = [await stage.phoneOf('alice'), await stage.phoneOf('bob')];
     const callId = await connectedCall(alice, bob, 'bob');
     await Promise.all([alice.expectTone(BOB_HZ), bob.expectTone(ALICE_HZ)]);
 
@@ -189,11 +182,12 @@ function carrierTonePcap(): string {
 
 describe('mediasoup workers die under a trunk call', { timeout: 120_000 }, () => {
   let trunkStage: TrunkStage;
+  let agentToken: string;
   const sipps: RunningSipp[] = [];
 
   before(async () => {
     trunkStage = await startTrunkStage({ browsers: { agent: ALICE_HZ }, env: { ASTRAL_WORKERS: '2', LOG_LEVEL: 'info' } });
-    tokens.agent = await mintToken(trunkStage.server, 'agent', { display_name: 'Agent', extension: '1001' });
+    agentToken = await mintToken(trunkStage.server, 'agent', { display_name: 'Agent', extension: '1001' });
     const prompt = readFileSync(toneFile(join(tmpdir(), 'astral-fixtures'), PROMPT_HZ, 2)).toString('base64');
     assert.equal((await api(trunkStage.server, 'POST', '/api/v1/ivr', { number: '6001', name: 'Main menu', prompt_wav: prompt, options: { '1': '1001' } })).status, 201);
     await configureTrunk(trunkStage.server, { name: 'carrier', host: '127.0.0.1', port: 5999, allowed_ips: ['127.0.0.1/32'] }, [
@@ -205,7 +199,7 @@ describe('mediasoup workers die under a trunk call', { timeout: 120_000 }, () =>
 
   test('the SIP leg is rebuilt by the server and the widget moves: carrier and widget hear each other after each death', async () => {
     const server = trunkStage.server;
-    const agent = await trunkStage.phone('agent', tokens.agent!);
+    const agent = await trunkStage.phone('agent', agentToken);
     const mediaPort = await freeMediaPort();
     const heardByCarrier = await captureAtCarrier(mediaPort);
     const sipp = await startSipp({
@@ -298,10 +292,7 @@ describe('mediasoup workers die under a call with the local AI agent', { timeout
   before(async () => {
     agentStage = await startStage({ browsers: { caller: ALICE_HZ }, env: { ASTRAL_WORKERS: '2', LOG_LEVEL: 'info' } });
   });
-  after(async () => {
-    await Promise.all(pages.splice(0).map((p) => p.close().catch(() => undefined)));
-    await agentStage?.close();
-  });
+  stageSuiteHooks(() => agentStage, pages);
 
   test('the agent leg is rebuilt by the server: after both deaths the agent hears a spoken question and answers it', async () => {
     const server = agentStage.server;

@@ -2,6 +2,9 @@
 import type { Browser, Page } from 'playwright-core';
 import type { PhoneState } from '@astral/protocol';
 
+/** How far (Hz) the peak heard may be from the tone the far side plays. */
+export const TONE_TOLERANCE_HZ = 25;
+
 export interface HeardAudio {
   /** Frequency (Hz) of the strongest spectral peak in the received audio. */
   peakHz: number;
@@ -73,7 +76,7 @@ export class PhonePage {
   }
 
   /** Listens until the far side carries `hz` (media follows signaling by a moment), failing after ~4 s. */
-  async expectTone(hz: number, toleranceHz = 25): Promise<HeardAudio> {
+  async expectTone(hz: number, toleranceHz = TONE_TOLERANCE_HZ): Promise<HeardAudio> {
     let heard: HeardAudio = { peakHz: 0, rms: 0 };
     for (let attempt = 0; attempt < 5; attempt++) {
       heard = await this.heardAudio(800);

@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { after, afterEach } from 'node:test';
 import { launchBrowser } from './browser.js';
 import { closePages, PhonePage } from './phone.js';
-import { startServer, type RunningServer, type ServerPlacement } from './server.js';
+import { mintToken, startServer, type RunningServer, type ServerPlacement } from './server.js';
 import { startSite, type Minter, type Site } from './site.js';
 import { toneFile } from './tone.js';
 
@@ -68,15 +68,40 @@ export async function startStage(options: StageOptions): Promise<Stage> {
   };
 }
 
+/** The two-widget call suites' microphones: Alice's plays 440 Hz, Bob's 1000 Hz (each side must hear the other's). */
+export const ALICE_HZ = 440;
+export const BOB_HZ = 1000;
+
+export interface CallStage extends Stage {
+  /** Identity → widget token. */
+  tokens: Record<string, string>;
+  /** Opens `user`'s phone (in the browser of that name unless `browser` says) and waits until it is ready. */
+  phoneOf(user: string, browser?: string): Promise<PhonePage>;
+}
+
 /**
- * The hooks of a suite on one stage whose phones it opens itself (`pages`): those closed after each test; at the end the
- * server's log on DUMP_SERVER=1, the stage closed, then `closeFakes` (the vendors the suite stands in for).
+ * A stage for calls between two widgets: Alice's browser (ALICE_HZ) and Bob's (BOB_HZ), tokens for alice (Alice, extension
+ * 1001) and bob (Bob, 1002), then for any `moreUsers` (identity → token claims).
  */
-export function stageSuiteHooks(stage: () => Stage | undefined, pages: PhonePage[], closeFakes: () => unknown): void {
-  afterEach(() => closePages(pages));
+export async function startCallStage(env: Record<string, string>, moreUsers: Record<string, Record<string, unknown>> = {}): Promise<CallStage> {
+  const stage = await startStage({ browsers: { alice: ALICE_HZ, bob: BOB_HZ }, env });
+  const users = { alice: { display_name: 'Alice', extension: '1001' }, bob: { display_name: 'Bob', extension: '1002' }, ...moreUsers };
+  const tokens: Record<string, string> = {};
+  for (const [identity, claims] of Object.entries(users)) tokens[identity] = await mintToken(stage.server, identity, claims);
+  return Object.assign(stage, { tokens, phoneOf: (user: string, browser = user) => stage.phone(browser, tokens[user]!) });
+}
+
+/** A suite's last hook: the server's log on DUMP_SERVER=1, the stage closed, then `closeFakes` if given (the vendors the suite stands in for). */
+export function closeStageAfter(stage: () => Stage | undefined, closeFakes?: () => unknown): void {
   after(async () => {
     if (process.env.DUMP_SERVER) console.log(stage()?.server.output());
     await stage()?.close();
-    await closeFakes();
+    await closeFakes?.();
   });
+}
+
+/** The hooks of a suite on one stage whose phones it opens itself (`pages`): those closed after each test, then closeStageAfter. */
+export function stageSuiteHooks(stage: () => Stage | undefined, pages: PhonePage[], closeFakes?: () => unknown): void {
+  afterEach(() => closePages(pages));
+  closeStageAfter(stage, closeFakes);
 }

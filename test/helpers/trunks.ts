@@ -1,16 +1,17 @@
 // Trunk test helpers: a stage whose server speaks SIP on a free port, and the admin calls a test makes (trunks, numbers, records).
-import { after, afterEach } from 'node:test';
+import { afterEach } from 'node:test';
 import { captureRtp, type RtpCapture } from './rtp-capture.js';
 import { freeSipPort, type RunningSipp } from './sipp.js';
 import type { RunningServer } from './server.js';
-import { startStage, type Stage, type StageOptions } from './stage.js';
+import { closeStageAfter, startStage, type Stage, type StageOptions } from './stage.js';
 
 export interface TrunkStage extends Stage {
   sipPort: number;
 }
 
-export async function startTrunkStage(options: StageOptions): Promise<TrunkStage> {
-  const sipPort = await freeSipPort();
+/** A stage whose server speaks SIP on `sipPort` (a free port unless the test needs to know it before the server starts). */
+export async function startTrunkStage({ sipPort, ...options }: StageOptions & { sipPort?: number }): Promise<TrunkStage> {
+  sipPort ??= await freeSipPort();
   const stage = await startStage({ ...options, env: { ASTRAL_SIP_PORT: String(sipPort), ...options.env } });
   return Object.assign(stage, { sipPort });
 }
@@ -24,17 +25,14 @@ export async function captureAtCarrier(mediaPort: number): Promise<RtpCapture> {
   return capture;
 }
 
-/** The hooks of a trunk e2e suite: phones, SIPp peers and captures gone after each test, the server's log on DUMP_SERVER=1. */
-export function trunkSuiteHooks(stage: () => TrunkStage | undefined, sipps: RunningSipp[]): void {
+/** The hooks of a trunk e2e suite: phones, SIPp peers and captures gone after each test, then closeStageAfter. */
+export function trunkSuiteHooks(stage: () => TrunkStage | undefined, sipps: RunningSipp[], closeFakes?: () => unknown): void {
   afterEach(async () => {
     await stage()?.closePhones();
     await Promise.all(sipps.splice(0).map((s) => s.stop()));
     await Promise.all(captures.splice(0).map((c) => c.stop().catch(() => undefined)));
   });
-  after(async () => {
-    if (process.env.DUMP_SERVER) console.log(stage()?.server.output());
-    await stage()?.close();
-  });
+  closeStageAfter(stage, closeFakes);
 }
 
 export async function api(server: RunningServer, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
