@@ -92,7 +92,7 @@ describe('agent audio worker', () => {
   test('a media-stream bot gets connected and start, then the caller’s µ-law; its media, marks and clear come back', async () => {
     const sfu = await FakeSfu.open();
     const { port } = await agents.open('ms');
-    agents.start('ms', { sfuPort: sfu.port, codec: 'PCMU', payloadType: 0, ssrc: 0x5eed, agent: botAgent(botUrl), vendors: LOCAL_VENDORS, stream });
+    agents.start('ms', { sfuPort: sfu.port, codec: 'PCMU', payloadType: 0, ssrc: 0x5eed, agent: botAgent(botUrl), stream });
     const bot = await until('the bot connection', () => bots[0]);
     await until('connected and start', () => bot.messages.length >= 2);
     assert.deepEqual(bot.messages[0], { event: 'connected', protocol: 'Call', version: '1.0.0' });
@@ -167,7 +167,7 @@ describe('agent audio worker', () => {
   test('Opus from two SSRCs is mixed for the bot; the bot’s audio leaves as Opus; the bot closing hangs up', async () => {
     const sfu = await FakeSfu.open();
     const { port } = await agents.open('mix');
-    agents.start('mix', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 0xabc, agent: botAgent(botUrl), vendors: LOCAL_VENDORS, stream });
+    agents.start('mix', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 0xabc, agent: botAgent(botUrl), stream });
     const bot = await until('the second bot connection', () => bots[1]);
     agents.answered('mix');
     await until('start', () => bot.messages.length >= 2);
@@ -246,7 +246,7 @@ describe('agent audio worker', () => {
 
   test('an unreachable bot is an error', async () => {
     await agents.open('nobot');
-    agents.start('nobot', { sfuPort: 9, codec: 'PCMU', payloadType: 0, ssrc: 1, agent: botAgent('ws://127.0.0.1:1/none'), vendors: LOCAL_VENDORS, stream });
+    agents.start('nobot', { sfuPort: 9, codec: 'PCMU', payloadType: 0, ssrc: 1, agent: botAgent('ws://127.0.0.1:1/none'), stream });
     const [, message] = await until('the error', () => errors.find(([id]) => id === 'nobot'));
     assert.match(message, /ECONNREFUSED/);
     agents.close('nobot');

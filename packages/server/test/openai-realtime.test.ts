@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { realtimeUrl } from '../src/agents/realtime/session.js';
-import { LOCAL_VENDORS } from '../src/agents/vendors/select.js';
 import { AgentAudio, type AgentCodec, type AgentSpec, type StreamIdentity, type TranscriptTurn } from '../src/audio/agent-audio.js';
 import { tonePower } from '../../../test/helpers/tone.js';
 import { startRealtimeFake, type RealtimeFake, type RealtimeSession } from './fakes/openai-realtime.js';
@@ -58,7 +57,7 @@ describe('the OpenAI Realtime engine against the fake Realtime server', { timeou
   async function answeredLeg(id: string, codec: AgentCodec, agent = realtimeAgent(fake)): Promise<{ sfu: FakeSfu; port: number; session: RealtimeSession }> {
     const sfu = await FakeSfu.open();
     const { port } = await agents.open(id);
-    agents.start(id, { sfuPort: sfu.port, codec, payloadType: codec === 'opus' ? 100 : codec === 'PCMU' ? 0 : 8, ssrc: 0xa6e47, agent, vendors: LOCAL_VENDORS, stream });
+    agents.start(id, { sfuPort: sfu.port, codec, payloadType: codec === 'opus' ? 100 : codec === 'PCMU' ? 0 : 8, ssrc: 0xa6e47, agent, stream });
     const session = await fake.nextSession();
     agents.answered(id);
     await until('session.update and response.create', () => session.types().includes('session.update') && session.types().includes('response.create'));
@@ -165,7 +164,7 @@ describe('the OpenAI Realtime engine against the fake Realtime server', { timeou
   test('a wrong key is refused at the handshake: an error that holds neither key', async () => {
     const sfu = await FakeSfu.open();
     await agents.open('badkey');
-    agents.start('badkey', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 1, agent: realtimeAgent(fake, 'sk-wrong-key-000000'), vendors: LOCAL_VENDORS, stream });
+    agents.start('badkey', { sfuPort: sfu.port, codec: 'opus', payloadType: 100, ssrc: 1, agent: realtimeAgent(fake, 'sk-wrong-key-000000'), stream });
     const [, message] = await until('the error', () => errors.find(([id]) => id === 'badkey'));
     assert.match(message, /401/);
     assert.ok(!message.includes('sk-wrong-key') && !message.includes(KEY), message);

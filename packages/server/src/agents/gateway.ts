@@ -16,12 +16,12 @@ import type { Session, SessionRegistry } from '../calls/sessions.js';
 import type { MediaService } from '../media/service.js';
 import type { AgentCallStatus } from '../store/agent-calls.js';
 import type { Store } from '../store/index.js';
-import type { Agent } from '../store/agents.js';
+import { runsPipeline, type Agent } from '../store/agents.js';
 import type { WebhookEvents } from '../webhooks/events.js';
 import { callLog } from '../calls/log.js';
 import type { SecretBox } from '../auth/secret-box.js';
 import type { Transfers } from '../calls/transfers.js';
-import { LOCAL_VENDORS, selectVendors } from './vendors/select.js';
+import { selectVendors } from './vendors/select.js';
 import { openAiKey } from './realtime/credentials.js';
 import { realtimeUrl } from './realtime/session.js';
 import { RETELL_CODEC, type RetellAgents } from './retell.js';
@@ -136,8 +136,7 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
       llmModel: leg.agent.llmModel,
       ...(realtime ? { realtime } : {}),
     };
-    const pipeline = spec.provider === 'local' || (spec.provider === 'pipecat' && !spec.url);
-    const vendors = pipeline ? selectVendors(leg.agent, await this.credentials(call.instanceId)) : LOCAL_VENDORS;
+    const vendors = runsPipeline(spec) ? selectVendors(leg.agent, await this.credentials(call.instanceId)) : undefined;
     if (leg.finished) return;
     const [from, to] = leg.direction === 'inbound' ? [leg.phone, call.toNumber] : [call.fromNumber, leg.phone];
     const stream = {
@@ -146,7 +145,7 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
       accountSid: twilioSid('AC', call.instanceId.replace(/-/g, '')),
       customParameters: { from, to, agent: leg.agent.key, call_id: leg.serviceId },
     };
-    audio.start(leg.session.id, { ...link, agent: spec, vendors, stream });
+    audio.start(leg.session.id, { ...link, agent: spec, ...(vendors ? { vendors } : {}), stream });
     leg.started = true;
   }
 

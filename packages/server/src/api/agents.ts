@@ -5,7 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { openAiKey } from '../agents/realtime/credentials.js';
 import type { SecretBox } from '../auth/secret-box.js';
-import { AGENT_PROVIDERS, CLOUD_VENDORS, LLM_VENDORS, STT_VENDORS, TTS_VENDORS, type Agent, type AgentStore } from '../store/agents.js';
+import { AGENT_PROVIDERS, CLOUD_VENDORS, LLM_VENDORS, runsPipeline, STT_VENDORS, TTS_VENDORS, type Agent, type AgentStore } from '../store/agents.js';
 import type { VoiceChannelStore } from '../store/voice-channels.js';
 import { AppError } from '../util/errors.js';
 import { InstanceIdParams, requireServiceKey, StringEnum, UnprocessableError, type ServiceAuth } from './fastapi-family.js';
@@ -101,7 +101,7 @@ export const agentsApi: FastifyPluginAsync<AgentsApiOptions> = async (app, { aut
   app.post<{ Body: CreateAgentBody }>(path, { schema: { params: InstanceIdParams, body: CreateAgentBody, response: { 201: AgentResponse } }, ...admin }, async (request, reply) => {
     const b = request.body;
     if (b.url !== undefined && b.provider !== 'pipecat') throw UnprocessableError.field(['body', 'url'], 'Value error, url is only for pipecat agents');
-    const pipeline = b.provider === 'local' || (b.provider === 'pipecat' && b.url === undefined);
+    const pipeline = runsPipeline(b);
     for (const field of PIPELINE_FIELDS)
       if (b[field] !== undefined && !pipeline && !(b.provider === 'openai-realtime' && REALTIME_FIELDS.includes(field))) throw UnprocessableError.field(['body', field], `Value error, ${field} is only for pipeline agents (provider local, or pipecat without a url)`);
     if (b.provider === 'openai-realtime') await openAiKey(voiceChannels, voiceSecrets, request.actingInstanceId!);

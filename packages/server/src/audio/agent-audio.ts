@@ -57,7 +57,7 @@ export interface TranscriptTurn {
 
 export type AgentCommand =
   | { type: 'open'; id: string }
-  | { type: 'start'; id: string; sfuPort: number; codec: AgentCodec; payloadType: number; ssrc: number; agent: AgentSpec; vendors: VendorPlan; stream: StreamIdentity }
+  | { type: 'start'; id: string; sfuPort: number; codec: AgentCodec; payloadType: number; ssrc: number; agent: AgentSpec; vendors?: VendorPlan; stream: StreamIdentity }
   | { type: 'answered'; id: string }
   | { type: 'dtmf'; id: string; digit: string }
   | { type: 'close'; id: string };
@@ -90,10 +90,11 @@ export class AgentAudio extends WorkerHandle<AgentCommand, { port: number }, Rec
 
   /**
    * Where the leg's PlainTransport listens (the worker sends the agent's RTP there), the codec, payload type and ssrc of
-   * the agent's producer, what the agent is and its pipeline's vendors (with their keys: never log this command).
+   * the agent's producer, what the agent is and, for a pipeline agent, its vendors (with their keys: never log this command;
+   * none: the local engines).
    * Starts connecting (a media-stream bot: its WebSocket, connected + start).
    */
-  start(id: string, opts: { sfuPort: number; codec: AgentCodec; payloadType: number; ssrc: number; agent: AgentSpec; vendors: VendorPlan; stream: StreamIdentity }): void {
+  start(id: string, opts: { sfuPort: number; codec: AgentCodec; payloadType: number; ssrc: number; agent: AgentSpec; vendors?: VendorPlan; stream: StreamIdentity }): void {
     this.send({ type: 'start', id, ...opts });
   }
 

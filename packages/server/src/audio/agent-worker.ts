@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { mediaStreamEngine } from '../agents/media-stream.js';
 import { realtimeEngine } from '../agents/realtime/engine.js';
 import { pipelineEngine } from '../agents/vendors/engine.js';
+import { LOCAL_VENDORS } from '../agents/vendors/select.js';
 import { parseRtp } from '../media/rtp.js';
 import { osThreadId } from '../util/worker.js';
 import type { AgentCommand, AgentEvent, AgentLegStats } from './agent-audio.js';
@@ -51,7 +52,7 @@ class AgentLeg {
   private async run(cmd: StartCommand): Promise<void> {
     const { agent } = cmd;
     const factory =
-      agent.provider === 'openai-realtime' ? realtimeEngine(agent, cmd.codec) : agent.provider === 'pipecat' && agent.url ? mediaStreamEngine(agent.url, cmd.stream) : pipelineEngine(agent, cmd.vendors);
+      agent.provider === 'openai-realtime' ? realtimeEngine(agent, cmd.codec) : agent.provider === 'pipecat' && agent.url ? mediaStreamEngine(agent.url, cmd.stream) : pipelineEngine(agent, cmd.vendors ?? LOCAL_VENDORS);
     const target = {
       codec: cmd.codec,
       payloadType: cmd.payloadType,

@@ -8,6 +8,9 @@ import type { AgentsTable } from './schema.js';
 export const AGENT_PROVIDERS = ['local', 'pipecat', 'retell', 'openai-realtime'] as const;
 export type AgentProvider = (typeof AGENT_PROVIDERS)[number];
 
+/** Whether an agent runs the built-in pipeline (provider local, or pipecat without a bot url), whose vendors its fields choose. */
+export const runsPipeline = (agent: { provider: string; url?: string | null }): boolean => agent.provider === 'local' || (agent.provider === 'pipecat' && !agent.url);
+
 /** The pipeline's vendors per stage (`local`: pocketsphinx, the scripted dialogue, espeak-ng); see agents/vendors/. */
 export const STT_VENDORS = ['local', 'deepgram', 'openai', 'google'] as const;
 export const LLM_VENDORS = ['local', 'openai', 'anthropic', 'google'] as const;
