@@ -67,9 +67,10 @@ function healthzSampler(server: RunningServer): { stop(): Promise<number[]> } {
   };
 }
 
+/** Calls in progress: the live legs' distinct calls (a call to the agent has two legs, the SIP caller's and the agent's). */
 async function liveCalls(server: RunningServer): Promise<number> {
   const res = await api(server, 'GET', '/api/v1/calls/live');
-  return Array.isArray(res.body) ? res.body.length : -1;
+  return Array.isArray(res.body) ? new Set((res.body as { linkedid: string }[]).map((leg) => leg.linkedid)).size : -1;
 }
 
 export async function waitLive(server: RunningServer, n: number, timeoutMs: number): Promise<boolean> {
