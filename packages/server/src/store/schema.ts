@@ -159,7 +159,7 @@ export interface PhoneNumbersTable {
   /** 1 when the number was given with a leading '+' (it is shown that way). */
   plus: number;
   destination: string;
-  /** extension | queue | ivr | ai_agent (the last once AI agents exist). */
+  /** extension | queue | ivr | ai_agent (destination: an agent key of the instance). */
   destination_type: string;
   /** The trunk it arrives on; null: any trunk of the instance. */
   trunk_id: string | null;
