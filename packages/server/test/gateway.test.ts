@@ -1,18 +1,12 @@
 // Gateway contract: token auth on connect, validated payloads with error acks, and call signaling between sessions.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
 import { SignJWT } from 'jose';
-import { ADMIN_KEY, api, startTestServer, type TestServer } from './helpers.js';
+import { ADMIN_KEY, api, serverForFile, type TestServer } from './helpers.js';
 
 let t: TestServer;
-const sockets: Socket[] = [];
-
-before(async () => (t = await startTestServer({ ASTRAL_RING_TIMEOUT: '2' })));
-after(async () => {
-  for (const s of sockets) s.disconnect();
-  await t.close();
-});
+const sockets = serverForFile((server) => (t = server), { ASTRAL_RING_TIMEOUT: '2' });
 
 async function token(identity: string, extra: Record<string, unknown> = {}): Promise<string> {
   const res = await api(t, 'POST', '/api/v1/tokens', { key: ADMIN_KEY, body: { identity, ...extra } });

@@ -107,13 +107,13 @@ export async function widgetSocket(t: TestServer, identity: string, extra: Recor
 export const ackRequest = (s: Socket, event: string, payload: unknown) => s.timeout(5000).emitWithAck(event, payload) as Promise<Ack>;
 
 /**
- * One test server for a whole test file: started before its tests (handed to `started`), closed after them once the
- * widget sockets the tests put in the returned list are disconnected.
+ * One test server for a whole test file: started before its tests (handed to `started`; `env`, or what `env()` gives then,
+ * is its environment), closed after them once the widget sockets the tests put in the returned list are disconnected.
  */
-export function serverForFile(started: (t: TestServer) => void, env: Record<string, string> = {}): Socket[] {
+export function serverForFile(started: (t: TestServer) => void, env: Record<string, string> | (() => Promise<Record<string, string>>) = {}): Socket[] {
   let server: TestServer | undefined;
   const sockets: Socket[] = [];
-  before(async () => started((server = await startTestServer(env))));
+  before(async () => started((server = await startTestServer(typeof env === 'function' ? await env() : env))));
   after(async () => {
     for (const s of sockets) s.disconnect();
     await server?.close();

@@ -1,18 +1,12 @@
 // /metrics (Prometheus text, guarded by loopback or a token) and /readyz (database, workers, SIP listener).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Socket } from 'socket.io-client';
+import { test } from 'node:test';
 import wavefile from 'wavefile';
-import { ackRequest, ADMIN_KEY, api, startTestServer, widgetSocket, type TestServer } from './helpers.js';
+import { ackRequest, ADMIN_KEY, api, serverForFile, startTestServer, widgetSocket, type TestServer } from './helpers.js';
 import { freePort } from './sip-helpers.js';
 
 let t: TestServer;
-const sockets: Socket[] = [];
-before(async () => (t = await startTestServer({ ASTRAL_SIP_PORT: String(await freePort()) })));
-after(async () => {
-  for (const s of sockets) s.disconnect();
-  await t.close();
-});
+const sockets = serverForFile((server) => (t = server), async () => ({ ASTRAL_SIP_PORT: String(await freePort()) }));
 
 const scrape = async (headers: Record<string, string> = {}) => fetch(`${t.url}/metrics`, { headers });
 /** The value of one sample line (`name{labels} value`) in a scrape. */

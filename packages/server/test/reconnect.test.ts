@@ -1,16 +1,11 @@
 // A party whose connection drops mid-call keeps its place for the grace period: it can resume, or the call ends.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Socket } from 'socket.io-client';
-import { ackRequest, ADMIN_KEY, api, startTestServer, widgetSocket, type TestServer } from './helpers.js';
+import { ackRequest, ADMIN_KEY, api, serverForFile, widgetSocket, type TestServer } from './helpers.js';
 
 let t: TestServer;
-const sockets: Socket[] = [];
-before(async () => (t = await startTestServer({ ASTRAL_RECONNECT_GRACE: '1' })));
-after(async () => {
-  for (const s of sockets) s.disconnect();
-  await t.close();
-});
+const sockets = serverForFile((server) => (t = server), { ASTRAL_RECONNECT_GRACE: '1' });
 
 async function connect(identity: string): Promise<Socket> {
   const socket = await widgetSocket(t, identity);
