@@ -1,4 +1,5 @@
-// ClusterBus: the nodes' Redis connections — request/reply RPC to one node over pub/sub, broadcasts to all, and keys.
+// ClusterBus: the nodes' Redis connections — request/reply RPC and notes to one node over pub/sub (batched: one message
+// per node per turn of the event loop), broadcasts to all, and keys.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ErrorCode } from '@astral/protocol';
@@ -7,8 +8,13 @@ import { AppError } from '../util/errors.js';
 type Handler = (args: never, from: string) => unknown;
 type Listener = (message: never, from: string) => void;
 
-interface RpcRequest { kind: 'req'; id: string; from: string; method: string; args: unknown }
+interface RpcRequest { kind: 'req'; id: string; method: string; args: unknown }
+/** A one-way request: no id, no reply. */
+interface RpcNote { kind: 'note'; method: string; args: unknown }
 interface RpcReply { kind: 'res'; id: string; ok: boolean; result?: unknown; error?: { code: ErrorCode; message: string } }
+type RpcItem = RpcRequest | RpcNote | RpcReply;
+/** One publish to a node: everything this node had for it in one turn of the event loop, in the order it was sent. */
+interface RpcBatch { kind: 'batch'; from: string; items: RpcItem[] }
 interface Broadcast { kind: 'cast'; from: string; topic: string; message: unknown }
 
 const nodeChannel = (nodeId: string) => `astral:rpc:${nodeId}`;
@@ -22,6 +28,9 @@ export class ClusterBus {
   private readonly handlers = new Map<string, Handler>();
   private readonly listeners = new Map<string, Listener>();
   private readonly pending = new Map<string, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  /** Items waiting for the end of this turn, per destination node. */
+  private readonly outbox = new Map<string, RpcItem[]>();
+  private flushing: NodeJS.Immediate | null = null;
 
   constructor(
     url: string,
@@ -61,22 +70,22 @@ export class ClusterBus {
     this.listeners.set(topic, fn as Listener);
   }
 
-  /** Calls `method` on one node; rejects `unavailable` when it does not answer in time. */
+  /**
+   * Calls `method` on one node; rejects `unavailable` when it does not answer in time. Calls (and notes) to the same
+   * node in the same turn travel as one message; each is answered, and times out, on its own.
+   */
   call<R>(nodeId: string, method: string, args: unknown, timeoutMs = this.timeoutMs): Promise<R> {
     const id = randomUUID();
     return new Promise<R>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new AppError('unavailable', `node ${nodeId} did not answer ${method} in time`));
-      }, timeoutMs);
+      const timer = setTimeout(() => this.settle(id, new AppError('unavailable', `node ${nodeId} did not answer ${method} in time`)), timeoutMs);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      const request: RpcRequest = { kind: 'req', id, from: this.nodeId, method, args };
-      this.redis.publish(nodeChannel(nodeId), JSON.stringify(request)).catch((err: unknown) => {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        reject(err as Error);
-      });
+      this.enqueue(nodeId, { kind: 'req', id, method, args });
     });
+  }
+
+  /** Runs `method` on one node without waiting for an answer (in order with this node's calls and notes to it). */
+  send(nodeId: string, method: string, args: unknown): void {
+    this.enqueue(nodeId, { kind: 'note', method, args });
   }
 
   /** Tells every other node (fire-and-forget). */
@@ -85,44 +94,92 @@ export class ClusterBus {
     this.redis.publish(BROADCAST, JSON.stringify(cast)).catch((err: unknown) => this.onError(err, `broadcast ${topic}`));
   }
 
+  /** Queues an item for `nodeId`; the outbox goes out once this turn's work is done. */
+  private enqueue(nodeId: string, item: RpcItem): void {
+    const items = this.outbox.get(nodeId);
+    if (items) items.push(item);
+    else this.outbox.set(nodeId, [item]);
+    this.flushing ??= setImmediate(() => this.flush());
+  }
+
+  /** One publish per node; a publish that fails fails the calls it carried. */
+  private flush(): void {
+    this.flushing = null;
+    for (const [nodeId, items] of this.outbox) {
+      const batch: RpcBatch = { kind: 'batch', from: this.nodeId, items };
+      this.redis.publish(nodeChannel(nodeId), JSON.stringify(batch)).catch((err: unknown) => {
+        if (!items.some((item) => item.kind === 'req')) this.onError(err, `sending to node ${nodeId}`);
+        for (const item of items) if (item.kind === 'req') this.settle(item.id, err as Error);
+      });
+    }
+    this.outbox.clear();
+  }
+
+  /** Ends a call still waiting for `id`: with `error`, else with its result. */
+  private settle(id: string, error: Error | null, result?: unknown): void {
+    const waiting = this.pending.get(id);
+    if (!waiting) return;
+    this.pending.delete(id);
+    clearTimeout(waiting.timer);
+    if (error) waiting.reject(error);
+    else waiting.resolve(result);
+  }
+
   private onMessage(channel: string, raw: string): void {
-    let msg: RpcRequest | RpcReply | Broadcast;
+    let msg: RpcBatch | Broadcast;
     try {
-      msg = JSON.parse(raw) as RpcRequest | RpcReply | Broadcast;
+      msg = JSON.parse(raw) as RpcBatch | Broadcast;
     } catch (err) {
       return this.onError(err, `a malformed message on ${channel}`);
     }
     if (msg.kind === 'cast') {
       if (msg.from !== this.nodeId) this.listeners.get(msg.topic)?.(msg.message as never, msg.from);
-    } else if (msg.kind === 'res') {
-      const waiting = this.pending.get(msg.id);
-      if (!waiting) return;
-      this.pending.delete(msg.id);
-      clearTimeout(waiting.timer);
-      if (msg.ok) waiting.resolve(msg.result);
-      else waiting.reject(new AppError(msg.error!.code, msg.error!.message));
-    } else {
-      // After the current turn: a reply that arrived just before (in the same read) resumes its caller's await chain
-      // first, so what the caller sends on a socket in answer to it (an ack) goes out before what this request sends.
-      setImmediate(() => void this.serve(msg));
+      return;
     }
+    const { from, items } = msg;
+    for (const item of items) if (item.kind === 'res') this.settle(item.id, item.ok ? null : new AppError(item.error!.code, item.error!.message), item.result);
+    const work = items.filter((item): item is RpcRequest | RpcNote => item.kind !== 'res');
+    if (work.length === 0) return;
+    // After the current turn: a reply that arrived just before (in the same read) resumes its caller's await chain
+    // first, so what the caller sends on a socket in answer to it (an ack) goes out before what this request sends.
+    // Then one step starts every request and note of the batch, in the order they were sent.
+    setImmediate(() => {
+      for (const item of work) {
+        if (item.kind === 'req') void this.serve(from, item);
+        else this.take(from, item);
+      }
+    });
   }
 
-  private async serve(req: RpcRequest): Promise<void> {
+  private async serve(from: string, req: RpcRequest): Promise<void> {
     let reply: RpcReply;
     try {
       const handler = this.handlers.get(req.method);
       if (!handler) throw new AppError('not_found', `no cluster method ${req.method}`);
-      reply = { kind: 'res', id: req.id, ok: true, result: await handler(req.args as never, req.from) };
+      reply = { kind: 'res', id: req.id, ok: true, result: await handler(req.args as never, from) };
     } catch (err) {
       if (!(err instanceof AppError)) this.onError(err, `cluster method ${req.method}`);
       const body = { code: (err instanceof AppError ? err.code : 'internal') as ErrorCode, message: err instanceof AppError ? err.message : 'Internal error' };
       reply = { kind: 'res', id: req.id, ok: false, error: body };
     }
-    this.redis.publish(nodeChannel(req.from), JSON.stringify(reply)).catch((err: unknown) => this.onError(err, 'rpc reply'));
+    this.enqueue(from, reply);
+  }
+
+  /** Runs a note's method; what fails is only logged (nobody waits for it). */
+  private take(from: string, note: RpcNote): void {
+    const handler = this.handlers.get(note.method);
+    if (!handler) return this.onError(new Error(`no cluster method ${note.method}`), `note ${note.method}`);
+    try {
+      const done = handler(note.args as never, from);
+      if (done instanceof Promise) done.catch((err: unknown) => this.onError(err, `note ${note.method}`));
+    } catch (err) {
+      this.onError(err, `note ${note.method}`);
+    }
   }
 
   async close(): Promise<void> {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flush();
     for (const { timer, reject } of this.pending.values()) {
       clearTimeout(timer);
       reject(new AppError('unavailable', 'this node is shutting down'));

@@ -41,6 +41,7 @@ const nodeCallsKey = (nodeId: string) => `astral:calls:${nodeId}`;
 
 interface ForwardedEvent { event: ClientEventName; sessionId: string; payload: unknown }
 interface WidgetRequest { sessionId: string; event: 'media:consume' | 'call:incoming'; payload: unknown; timeoutMs: number }
+interface WidgetNotice { sessionId: string; event: keyof ServerToClientEvents; payload: unknown }
 
 export class Cluster {
   readonly bus: ClusterBus;
@@ -83,6 +84,7 @@ export class Cluster {
     this.presence = new Presence(this.bus, parts.sessions, (sessionId) => parts.calls.sessionClosed(sessionId));
     this.bus.handle<ForwardedEvent, unknown>('event', ({ event, sessionId, payload }) => parts.gateway.handle(event, sessionId, payload));
     this.bus.handle<WidgetRequest, unknown>('widget:request', ({ sessionId, event, payload, timeoutMs }, from) => this.requestHere(from, sessionId, event, payload, timeoutMs));
+    this.bus.handle<WidgetNotice, null>('widget:notify', ({ sessionId, event, payload }) => (parts.gateway.notify(sessionId, event, payload as never), null));
     this.bus.handle<{ sessionId: string }, null>('media:release', ({ sessionId }) => (parts.media.closeSession(sessionId), null));
     await this.registry.start();
     await this.presence.start(this.registry.live.map((n) => n.id));
@@ -136,12 +138,17 @@ export class Cluster {
   }
 
   /**
-   * The widget notifier: events fan out through the adapter; acknowledged requests go to the session's node in one RPC
-   * each (ack included). A rung session's media moves to this node, which owns the call, before it is alerted.
+   * The widget notifier: events and acknowledged requests for another node's session go to that node over the bus (those
+   * of one turn in one message, each request answered with its own ack); dispatches fan out through the adapter. A rung
+   * session's media moves to this node, which owns the call, before it is alerted.
    */
   notifier(widgets: Gateway): SessionNotifier {
     return {
-      notify: (sessionId, event, payload) => widgets.notify(sessionId, event, payload),
+      notify: (sessionId, event, payload) => {
+        const home = this.presence!.homeOf(sessionId);
+        if (home === this.nodeId) widgets.notify(sessionId, event, payload);
+        else this.bus.send(home, 'widget:notify', { sessionId, event, payload } satisfies WidgetNotice);
+      },
       dispatch: (ids, event, payload) => widgets.dispatch(ids, event, payload),
       request: (sessionId, event, payload, timeoutMs) => {
         const home = this.presence!.homeOf(sessionId);
