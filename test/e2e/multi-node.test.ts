@@ -3,34 +3,29 @@
 // a widget on the call's node reconnects to the other node and resumes the call; node B is killed mid-call and node A
 // closes the call `node_lost`, Bob's widget reconnects to A and calls again.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Browser } from 'playwright-core';
-import { freshPostgresDatabase } from '../../packages/server/test/postgres.js';
 import { startBalancer, type Balancer } from '../helpers/balancer.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { PhonePage } from '../helpers/phone.js';
-import { startRedis, type RunningRedis } from '../helpers/redis.js';
+import { api, assertTones, call, completedRecord, liveLegs, startTwoNodes, type TwoNodes } from '../helpers/nodes.js';
+import type { PhonePage } from '../helpers/phone.js';
 import { mintToken, startServer, type RunningServer } from '../helpers/server.js';
-import { startSite, type Site } from '../helpers/site.js';
 import { toneFile } from '../helpers/tone.js';
 
 const ALICE_HZ = 440;
 const BOB_HZ = 1000;
-const TOLERANCE_HZ = 25;
 
-let redis: RunningRedis;
+let nodes: TwoNodes;
 let redisClient: Redis;
 let nodeA: RunningServer;
 let nodeB: RunningServer;
 let nodeC: RunningServer | undefined;
 let balancer: Balancer;
-let site: Site;
 let browsers: { alice: Browser; bob: Browser };
-const pages: PhonePage[] = [];
+let pages: PhonePage[];
 
 /** Microphones a node receives: its sessions' producers' RTP streams, over its workers (its /metrics, from loopback). */
 async function microphones(server: RunningServer): Promise<number> {
@@ -38,44 +33,7 @@ async function microphones(server: RunningServer): Promise<number> {
   return [...text.matchAll(/^astral_mediasoup_producer_streams_measured\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
-const api = (server: RunningServer, path: string, init: RequestInit = {}) =>
-  fetch(`${server.url}${path}`, { ...init, headers: { 'content-type': 'application/json', 'x-api-key': server.apiKey, ...init.headers } });
-
-async function liveLegs(server: RunningServer): Promise<{ channel_id: string; linkedid: string; status: string }[]> {
-  const res = await api(server, '/api/v1/calls/live');
-  assert.equal(res.status, 200);
-  return (await res.json()) as { channel_id: string; linkedid: string; status: string }[];
-}
-
-/** Polls the shared store (through `server`) until the call's record is completed. */
-async function completedRecord(server: RunningServer, id: string): Promise<Record<string, unknown>> {
-  for (;;) {
-    const body = (await (await api(server, `/api/v1/calls/${id}`)).json()) as Record<string, unknown>;
-    if (body.status === 'completed') return body;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function open(browser: Browser, server: string, token: string): Promise<PhonePage> {
-  const page = await PhonePage.open(browser, site.url, server, token);
-  pages.push(page);
-  await page.waitState('ready');
-  return page;
-}
-
-async function call(from: PhonePage, to: PhonePage, destination: string): Promise<string> {
-  const callId = (await from.invoke('call', destination)) as string;
-  await to.waitState('incoming');
-  await from.waitState('ringing');
-  await to.invoke('answer');
-  await Promise.all([from.waitState('in-call'), to.waitState('in-call')]);
-  return callId;
-}
-
-/** Each side hears the other's tone (listening until it arrives: media follows signalling by a moment). */
-async function assertTones(caller: PhonePage, callerHz: number, callee: PhonePage, calleeHz: number): Promise<void> {
-  await Promise.all([caller.expectTone(calleeHz, TOLERANCE_HZ), callee.expectTone(callerHz, TOLERANCE_HZ)]);
-}
+const open = (browser: Browser, server: string, token: string): Promise<PhonePage> => nodes.open(browser, server, token);
 
 describe('two nodes on Redis and PostgreSQL', { timeout: 180_000 }, () => {
   let aliceToken: string;
@@ -83,21 +41,8 @@ describe('two nodes on Redis and PostgreSQL', { timeout: 180_000 }, () => {
   let shared: Record<string, string>;
 
   before(async () => {
-    redis = await startRedis();
-    redisClient = new Redis(redis.url);
-    shared = {
-      ASTRAL_REDIS_URL: redis.url,
-      ASTRAL_DATABASE_URL: await freshPostgresDatabase(),
-      ASTRAL_SECRET_KEY: randomBytes(32).toString('hex'),
-      ASTRAL_RECORDING: 'false',
-      ASTRAL_NODE_HEARTBEAT_MS: '500',
-      ASTRAL_NODE_TTL_MS: '2000',
-    };
-    nodeA = await startServer({ ...shared, ASTRAL_NODE_ID: 'node-a' });
-    nodeB = await startServer({ ...shared, ASTRAL_NODE_ID: 'node-b', ASTRAL_BOOTSTRAP_API_KEY: nodeA.apiKey });
-    nodeB.apiKey = nodeA.apiKey;
-    balancer = await startBalancer([nodeB.url, nodeA.url]);
-    site = await startSite(nodeA.url);
+    nodes = await startTwoNodes();
+    ({ redisClient, a: nodeA, b: nodeB, balancer, shared, pages } = nodes);
     const fixtures = join(tmpdir(), 'astral-fixtures');
     const [alice, bob] = await Promise.all([launchBrowser(toneFile(fixtures, ALICE_HZ)), launchBrowser(toneFile(fixtures, BOB_HZ))]);
     browsers = { alice: alice!, bob: bob! };
@@ -106,13 +51,8 @@ describe('two nodes on Redis and PostgreSQL', { timeout: 180_000 }, () => {
   });
 
   after(async () => {
-    await Promise.all(pages.map((p) => p.close().catch(() => undefined)));
+    await nodes?.close([nodeC]);
     await Promise.all(Object.values(browsers ?? {}).map((b) => b.close()));
-    await site?.close();
-    await balancer?.close();
-    await Promise.all([nodeA?.stop(), nodeB?.stop(), nodeC?.stop()]);
-    redisClient?.disconnect();
-    await redis?.stop();
   });
 
   test('a call from node A to a widget on node B rings, carries both tones, lists on both nodes and hangs up by REST on the other node', async () => {

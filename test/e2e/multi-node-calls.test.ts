@@ -1,0 +1,175 @@
+// End to end on two nodes (Redis + PostgreSQL, test/helpers/nodes.ts): the calls that do not start as one widget dialling
+// another — click-to-call sent to one node for widgets on the other, a blind transfer by REST on the node that does not
+// own the call, a widget on node B calling the local agent, and a SIP carrier (SIPp) calling node A for a widget on node B.
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { defaultInstanceId, turnsOf, v1, waitServiceCall } from '../helpers/agents.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { openCallerPhone } from '../helpers/mic.js';
+import { api, assertTones, call, completedRecord, liveLegs, startTwoNodes, type TwoNodes } from '../helpers/nodes.js';
+import type { PhonePage } from '../helpers/phone.js';
+import { hasTone, isNotSilent } from '../helpers/rtp-capture.js';
+import { mintToken, type RunningServer } from '../helpers/server.js';
+import { speak } from '../helpers/speech.js';
+import { startSipp, type RunningSipp } from '../helpers/sipp.js';
+import { toneFile } from '../helpers/tone.js';
+import { captureAtCarrier, configureTrunk, lastEndedCall } from '../helpers/trunks.js';
+
+const HZ = { alice: 440, bob: 1000, carol: 700 };
+
+let nodes: TwoNodes;
+let browsers: Record<keyof typeof HZ, Browser>;
+const tokens: Record<string, string> = {};
+const sipps: RunningSipp[] = [];
+
+const post = (server: RunningServer, path: string, body: unknown) => api(server, path, { method: 'POST', body: JSON.stringify(body) });
+const otherThan = (nodeId: string | null) => (nodeId === 'node-a' ? nodes.b : nodes.a);
+
+/** The live leg of `extension` in call `callId`, as `server` lists it. */
+async function legOf(server: RunningServer, callId: string, extension: string): Promise<string> {
+  const leg = (await liveLegs(server)).find((l) => l.linkedid === callId && l.channel_id.startsWith(`WebRTC/${extension}-`));
+  assert.ok(leg, `${server.url} lists ${extension}'s leg of ${callId}`);
+  return leg.channel_id;
+}
+
+/** How many times each node's call history lists `callId`. */
+async function historyCounts(callId: string): Promise<number[]> {
+  return Promise.all(
+    [nodes.a, nodes.b].map(async (node) => {
+      const res = await api(node, '/api/v1/calls?limit=50');
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { data: { id: string }[] }).data.filter((c) => c.id === callId).length;
+    }),
+  );
+}
+
+async function hangUp(phone: PhonePage, ...others: PhonePage[]): Promise<void> {
+  await phone.invoke('hangup');
+  await Promise.all([phone, ...others].map((p) => p.waitState('ready')));
+}
+
+describe('calls across two nodes: click-to-call, transfer, agent and SIP legs', { timeout: 240_000 }, () => {
+  before(async () => {
+    nodes = await startTwoNodes({ sip: true });
+    const fixtures = join(tmpdir(), 'astral-fixtures');
+    const [alice, bob, carol] = await Promise.all([HZ.alice, HZ.bob, HZ.carol].map((hz) => launchBrowser(toneFile(fixtures, hz))));
+    browsers = { alice: alice!, bob: bob!, carol: carol! };
+    tokens.alice = await mintToken(nodes.a, 'alice', { display_name: 'Alice', extension: '1001' });
+    tokens.bob = await mintToken(nodes.b, 'bob', { display_name: 'Bob', extension: '1002' });
+    tokens.carol = await mintToken(nodes.a, 'carol', { display_name: 'Carol', extension: '1003' });
+  });
+  afterEach(async () => {
+    await Promise.all(nodes.pages.splice(0).map((p) => p.close().catch(() => undefined)));
+    await Promise.all(sipps.splice(0).map((s) => s.stop()));
+  });
+  after(async () => {
+    await nodes?.close();
+    await Promise.all(Object.values(browsers ?? {}).map((b) => b.close()));
+  });
+
+  test('click-to-call sent to node A rings Bob on node B first, then Alice on node A; tones both ways, history lists it once on both nodes', async () => {
+    const alice = await nodes.open(browsers.alice, nodes.a.url, tokens.alice!);
+    const bob = await nodes.open(browsers.bob, nodes.balancer.url, tokens.bob!);
+    const res = await post(nodes.a, '/api/v1/calls/click-to-call', { from: '1002', to: '1001', to_type: 'extension' });
+    assert.equal(res.status, 200, await res.text());
+    const rung = await bob.waitEvent('astral-incoming');
+    const callId = rung.detail.callId as string;
+    assert.equal(await alice.state(), 'ready', 'Alice is not rung before Bob answers');
+    await bob.invoke('answer');
+    await alice.waitState('incoming');
+    await alice.invoke('answer');
+    await Promise.all([alice.waitState('in-call'), bob.waitState('in-call')]);
+    await assertTones(bob, HZ.bob, alice, HZ.alice);
+    for (const node of [nodes.a, nodes.b]) assert.equal((await liveLegs(node)).filter((l) => l.linkedid === callId).length, 2, `both legs listed by ${node.url}`);
+    await hangUp(alice, bob);
+    const record = await completedRecord(nodes.b, callId);
+    assert.equal(record.disposition, 'ANSWERED');
+    assert.deepEqual(await historyCounts(callId), [1, 1]);
+  });
+
+  test('a blind transfer by REST on the node not owning the call: Bob (node B) hands Alice (node A) to Carol, who hears her', async () => {
+    const alice = await nodes.open(browsers.alice, nodes.a.url, tokens.alice!);
+    const bob = await nodes.open(browsers.bob, nodes.balancer.url, tokens.bob!);
+    const carol = await nodes.open(browsers.carol, nodes.balancer.url, tokens.carol!);
+    const callId = await call(alice, bob, '1002');
+    await assertTones(alice, HZ.alice, bob, HZ.bob);
+    const other = otherThan(await nodes.ownerOf(callId));
+    const res = await post(other, '/api/v1/calls/transfer', { call_id: await legOf(other, callId, '1002'), destination: '1003', type: 'blind' });
+    assert.equal(res.status, 200, await res.text());
+    await bob.waitState('ready');
+    await carol.waitState('incoming');
+    await carol.invoke('answer');
+    await Promise.all([alice.waitState('in-call'), carol.waitState('in-call')]);
+    await assertTones(alice, HZ.alice, carol, HZ.carol);
+    await hangUp(carol, alice);
+    await completedRecord(other, callId);
+    const journey = (await (await api(other, `/api/v1/calls/${callId}/journey`)).json()) as { steps: { action: string; status: string; to: string }[] };
+    const transfers = journey.steps.filter((s) => s.action === 'Transfer').map((s) => `${s.status}->${s.to}`);
+    assert.ok(transfers.some((t) => t.startsWith('blind->')), `the journey shows the transfer: ${JSON.stringify(journey.steps)}`);
+  });
+
+  test('a widget on node B calls the local agent: it greets the caller, answers what it hears, and seed 004 lists the call on both nodes', async () => {
+    const instanceId = await defaultInstanceId(nodes.a);
+    const { phone, audio } = await openCallerPhone(browsers.carol, nodes.site.url, nodes.balancer.url, tokens.bob!);
+    nodes.pages.push(phone);
+    await phone.waitState('ready');
+    const question = await speak('what are your opening hours');
+    const callId = (await phone.invoke('call', 'agent:akylai')) as string;
+    await audio.startMeter();
+    await phone.waitState('in-call', 10_000);
+    const owner = await nodes.ownerOf(callId);
+    assert.ok(owner === 'node-a' || owner === 'node-b', `the agent call has an owner: ${owner}`);
+
+    const greetingAt = await audio.waitForSound({ ms: 300, timeoutMs: 10_000 });
+    await audio.waitForSilence({ from: greetingAt, ms: 800, timeoutMs: 10_000 });
+    assert.ok((await audio.energy(greetingAt, greetingAt + 1000)) > 0.01, 'the caller hears the greeting');
+    let serviceId = '';
+    for (const node of [nodes.a, nodes.b]) {
+      const active = await v1(node, 'GET', `/v1/instances/${instanceId}/channels/voice/calls`);
+      assert.equal(active.status, 200, JSON.stringify(active.body));
+      const found = (active.body as { call_id: string; caller_phone: string }[]).find((c) => c.caller_phone === '1002');
+      assert.ok(found, `${node.url} lists the live agent call: ${JSON.stringify(active.body)}`);
+      serviceId = found.call_id;
+    }
+    // The agent hears the caller: it answers the question the caller's microphone speaks.
+    const asked = await audio.say(question.wav);
+    await audio.waitForSound({ from: asked.endedAt, ms: 300, timeoutMs: 10_000 });
+    const answered = await waitServiceCall(otherThan(owner), serviceId, (c) => turnsOf(c.transcript).some(([r, t]) => r === 'agent' && /nine in the morning/i.test(t)));
+    assert.ok(turnsOf(answered.transcript).some(([r, t]) => r === 'user' && /opening hours/i.test(t)), answered.transcript);
+    await phone.invoke('hangup');
+    await phone.waitState('ready');
+    for (const node of [nodes.a, nodes.b]) {
+      const ended = await waitServiceCall(node, serviceId);
+      assert.deepEqual([ended.status, ended.agent, ended.phone], ['completed', 'akylai', '1002']);
+    }
+    const record = await completedRecord(otherThan(owner), callId);
+    assert.equal(record.disposition, 'ANSWERED');
+  });
+
+  test('a SIP carrier calls node A for an extension whose widget is on node B: it rings, answers, audio crosses both ways', async () => {
+    const bob = await nodes.open(browsers.bob, nodes.balancer.url, tokens.bob!);
+    await configureTrunk(nodes.a, { name: 'carrier', host: '127.0.0.1', port: 5999, allowed_ips: ['127.0.0.1/32'] }, [
+      { number: '+15550001', destination: '1002', destination_type: 'extension' },
+    ]);
+    const sipp = await startSipp({ scenario: 'uac-call-pcap.xml', remote: `127.0.0.1:${nodes.sipPorts.a}`, service: '15550001', vars: { from: '+14155550123' }, timeoutS: 40, durationMs: 7000 });
+    sipps.push(sipp);
+    const heardByCarrier = await captureAtCarrier(sipp.mediaPort);
+    const incoming = await bob.waitEvent('astral-incoming', 10_000);
+    assert.equal((incoming.detail.from as { identity: string }).identity, '+14155550123', 'the caller id is the From user');
+    await bob.invoke('answer');
+    await bob.waitState('in-call');
+    const heard = await bob.heardAudio(1000);
+    assert.ok(heard.rms > 0.005, `the widget on node B hears the carrier: ${JSON.stringify(heard)}`);
+    const result = await sipp.done;
+    assert.equal(result.finalStatus, 200, result.log);
+    const got = await heardByCarrier.stop();
+    assert.ok(got.packets > 50 && isNotSilent(got.pcm), `the carrier received audio: ${got.packets} packets`);
+    assert.ok(hasTone(got.pcm, HZ.bob), "it is the widget's 1000 Hz microphone");
+    await bob.waitState('ready', 5_000);
+    const last = await lastEndedCall(nodes.b);
+    assert.deepEqual([last.direction, last.from_number, last.to_number, last.record.disposition], ['inbound', '+14155550123', '+15550001', 'ANSWERED']);
+  });
+});
