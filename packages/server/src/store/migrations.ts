@@ -6,9 +6,10 @@
 // - booleans are `integer` 0/1 (one representation on both; compare with 1/0, never true/false);
 // - JSON is `text` (JSON.stringify/parse in the store), counts and seconds `integer`; ids are never autoincrement;
 // - raw SQL (`sql`) only where the builder cannot say it, and portable; what differs by dialect lives in a per-dialect
-//   module chosen by dialect.ts (so far: call history's accelerators, historyIndexesOf).
+//   module chosen by dialect.ts (so far: call history's accelerators, historyIndexesOf), or, for a column type only
+//   PostgreSQL enforces (lengths), a migration that runs on it alone.
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import { historyIndexesOf } from './dialect.js';
+import { dialectOf, historyIndexesOf } from './dialect.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -343,6 +344,18 @@ const migrations: Record<string, Migration> = {
     },
     // Derived data, rebuilt from `calls` in its present shape whichever way the migrations run: 0003's down drops it.
     async down() {},
+  },
+  '0011_call_party_ids': {
+    // A call's parties are not only users (snowflakes): `pstn:<uuid>` (a SIP leg), `agent:<key>`, `route:<number>`.
+    // SQLite never enforced the 20 characters; PostgreSQL refused those calls' records.
+    async up(db: Kysely<unknown>) {
+      if (dialectOf(db) !== 'postgres') return;
+      for (const column of ['from_user_id', 'to_user_id']) await db.schema.alterTable('calls').alterColumn(column, (c) => c.setDataType('varchar(128)')).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      if (dialectOf(db) !== 'postgres') return;
+      for (const column of ['from_user_id', 'to_user_id']) await db.schema.alterTable('calls').alterColumn(column, (c) => c.setDataType('varchar(20)')).execute();
+    },
   },
 };
 
