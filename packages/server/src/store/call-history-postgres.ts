@@ -22,7 +22,8 @@ const SEARCH_TRIGGERS = { insert: 'calls_search_insert', update: 'calls_search_u
 const searchTriggerBody: Record<keyof typeof SEARCH_TRIGGERS, string> = {
   insert: `INSERT INTO calls_search (id, instance_id) SELECT id, instance_id FROM new_rows; ${numbersOf('new_rows')} RETURN NULL;`,
   update: `UPDATE calls_search SET id = NEW.id, instance_id = NEW.instance_id WHERE id = OLD.id;
-    INSERT INTO call_numbers (number) VALUES (NEW.from_number), (NEW.to_number) ON CONFLICT DO NOTHING; RETURN NULL;`,
+    INSERT INTO call_numbers (number) SELECT n FROM (VALUES (NEW.from_number), (NEW.to_number)) AS v (n) ORDER BY 1 ON CONFLICT DO NOTHING;
+    RETURN NULL;`,
   delete: 'DELETE FROM calls_search WHERE id IN (SELECT id FROM old_rows); RETURN NULL;',
 };
 const changed = (column: string) => `OLD.${column} IS DISTINCT FROM NEW.${column}`;
