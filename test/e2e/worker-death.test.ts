@@ -34,6 +34,12 @@ function workerPids(server: RunningServer): number[] {
     .map((l) => Number.parseInt(l.trim(), 10));
 }
 
+/** SIGKILLs the mediasoup worker `pid` and waits until the server has replaced it (two workers again, `pid` not among them). */
+async function killWorker(server: RunningServer, pid: number): Promise<void> {
+  process.kill(pid, 'SIGKILL');
+  await until('the dead worker is replaced', async () => !workerPids(server).includes(pid) && workerPids(server).length === 2);
+}
+
 /** Router dumps through /metrics: producers on each worker index. */
 async function producersPerWorker(server: RunningServer): Promise<Record<string, number>> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
@@ -197,21 +203,20 @@ describe('mediasoup workers die under a trunk call', { timeout: 120_000 }, () =>
   });
   trunkSuiteHooks(() => trunkStage, sipps);
 
+  /** SIPp as the carrier calls `service`, playing CARRIER_HZ from `mediaPort`, and holds the call until it gets BYE. */
+  async function carrierCalls(service: string, mediaPort: number): Promise<RunningSipp> {
+    const remote = `127.0.0.1:${trunkStage.sipPort}`;
+    const sipp = await startSipp({ scenario: 'uac-call-pcap-wait-bye.xml', remote, service, vars: { from: '+14155550123' }, audioPcap: carrierTonePcap(), mediaPort, timeoutS: 90 });
+    sipps.push(sipp);
+    return sipp;
+  }
+
   test('the SIP leg is rebuilt by the server and the widget moves: carrier and widget hear each other after each death', async () => {
     const server = trunkStage.server;
     const agent = await trunkStage.phone('agent', agentToken);
     const mediaPort = await freeMediaPort();
     const heardByCarrier = await captureAtCarrier(mediaPort);
-    const sipp = await startSipp({
-      scenario: 'uac-call-pcap-wait-bye.xml',
-      remote: `127.0.0.1:${trunkStage.sipPort}`,
-      service: '15550001',
-      vars: { from: '+14155550123' },
-      audioPcap: carrierTonePcap(),
-      mediaPort,
-      timeoutS: 90,
-    });
-    sipps.push(sipp);
+    const sipp = await carrierCalls('15550001', mediaPort);
     await agent.waitState('incoming', 10_000);
     await agent.invoke('answer');
     await agent.waitState('in-call');
@@ -222,8 +227,7 @@ describe('mediasoup workers die under a trunk call', { timeout: 120_000 }, () =>
     assert.equal(originals.length, 2, 'the server runs two mediasoup workers');
     for (const pid of originals) {
       const tracks = await remoteTracks(agent);
-      process.kill(pid, 'SIGKILL');
-      await until('the dead worker is replaced', async () => !workerPids(server).includes(pid) && workerPids(server).length === 2);
+      await killWorker(server, pid);
       await hearsAgain(agent, CARRIER_HZ, tracks);
       assert.equal(await agent.state(), 'in-call');
       await healthy(server);
@@ -244,16 +248,7 @@ describe('mediasoup workers die under a trunk call', { timeout: 120_000 }, () =>
   test('an IVR prompt and its SIP leg are rebuilt by the server: the carrier hears the prompt again after each death', async () => {
     const server = trunkStage.server;
     const mediaPort = await freeMediaPort();
-    const sipp = await startSipp({
-      scenario: 'uac-call-pcap-wait-bye.xml',
-      remote: `127.0.0.1:${trunkStage.sipPort}`,
-      service: '15550006',
-      vars: { from: '+14155550123' },
-      audioPcap: carrierTonePcap(),
-      mediaPort,
-      timeoutS: 90,
-    });
-    sipps.push(sipp);
+    const sipp = await carrierCalls('15550006', mediaPort);
     /** Listens at the carrier in 4 s windows (a prompt round and its gap) until the prompt is heard. */
     const carrierHearsPrompt = async () => {
       for (let i = 0; i < 5; i++) {
@@ -271,8 +266,7 @@ describe('mediasoup workers die under a trunk call', { timeout: 120_000 }, () =>
     const originals = workerPids(server);
     assert.equal(originals.length, 2, 'the server runs two mediasoup workers');
     for (const pid of originals) {
-      process.kill(pid, 'SIGKILL');
-      await until('the dead worker is replaced', async () => !workerPids(server).includes(pid) && workerPids(server).length === 2);
+      await killWorker(server, pid);
       await carrierHearsPrompt(); // windows start after the kill: what they hold went through the rebuilt media
     }
     assert.ok(rebuildLines(server).filter((l) => l.outcome === 'rebuilt').length > rebuiltBefore, 'the SIP leg was rebuilt by the server');
@@ -312,8 +306,7 @@ describe('mediasoup workers die under a call with the local AI agent', { timeout
     assert.equal(originals.length, 2, 'the server runs two mediasoup workers');
     for (const pid of originals) {
       const tracks = await remoteTracks(phone);
-      process.kill(pid, 'SIGKILL');
-      await until('the dead worker is replaced', async () => !workerPids(server).includes(pid) && workerPids(server).length === 2);
+      await killWorker(server, pid);
       await healthy(server);
       // The agent is silent now: wait until the widget consumes it anew and its microphone is sent again.
       await until('new consumers', async () => {

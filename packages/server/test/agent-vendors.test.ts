@@ -20,6 +20,13 @@ const KEYS = { deepgram: 'dg-secret-1234', openai: 'sk-secret-5678', elevenlabs:
 const spec: AgentSpec = { key: 'sales', name: 'Sales', language: 'en', provider: 'pipecat', url: null, greeting: 'Hi, this is Sales.', prompt: 'Sell astral.', voice: 'voice123', llmModel: 'gpt-test' };
 const noSecret = (text: string) => holdsNoKey(text, Object.values(KEYS));
 
+/** The Deepgram, OpenAI and ElevenLabs fakes of a suite: started before its tests (handed to `started`), closed after them. */
+function vendorFakes(started: (fakes: [FakeDeepgram, FakeOpenAi, FakeElevenLabs]) => void): void {
+  let fakes: [FakeDeepgram, FakeOpenAi, FakeElevenLabs] | undefined;
+  before(async () => started((fakes = await Promise.all([FakeDeepgram.start(KEYS.deepgram), FakeOpenAi.start(KEYS.openai), FakeElevenLabs.start(KEYS.elevenlabs)]))));
+  after(() => Promise.all(fakes?.map((fake) => fake.close()) ?? []));
+}
+
 describe('vendor selection', () => {
   test('by credentials: Deepgram, OpenAI, ElevenLabs; none: the local engines; base URLs and keys carried', () => {
     const plan = selectVendors(agent({ baseUrls: { openai: 'http://llm.local/v1' } }), { deepgram_api_key: 'd', openai_api_key: 'o', elevenlabs_api_key: 'e' });
@@ -43,12 +50,7 @@ describe('vendor adapters against their fakes', () => {
   let deepgram: FakeDeepgram;
   let openai: FakeOpenAi;
   let eleven: FakeElevenLabs;
-  before(async () => {
-    [deepgram, openai, eleven] = await Promise.all([FakeDeepgram.start(KEYS.deepgram), FakeOpenAi.start(KEYS.openai), FakeElevenLabs.start(KEYS.elevenlabs)]);
-  });
-  after(async () => {
-    await Promise.all([deepgram.close(), openai.close(), eleven.close()]);
-  });
+  vendorFakes((fakes) => ([deepgram, openai, eleven] = fakes));
 
   test('Deepgram: audio with the token, interim and final results, CloseStream at the end', async () => {
     const heard: string[] = [];
@@ -169,12 +171,7 @@ describe('the streaming pipeline with Deepgram, OpenAI and ElevenLabs fakes', ()
   let deepgram: FakeDeepgram;
   let openai: FakeOpenAi;
   let eleven: FakeElevenLabs;
-  before(async () => {
-    [deepgram, openai, eleven] = await Promise.all([FakeDeepgram.start(KEYS.deepgram), FakeOpenAi.start(KEYS.openai), FakeElevenLabs.start(KEYS.elevenlabs)]);
-  });
-  after(async () => {
-    await Promise.all([deepgram.close(), openai.close(), eleven.close()]);
-  });
+  vendorFakes((fakes) => ([deepgram, openai, eleven] = fakes));
 
   const pipeline = async (host: EngineHost, apology?: TextToSpeech) => {
     const tts = new ElevenLabsTts({ apiKey: KEYS.elevenlabs, baseUrl: eleven.url, voiceId: 'voice123' });
