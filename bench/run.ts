@@ -76,8 +76,9 @@ async function nodeFanoutSection(): Promise<void> {
   out('Results');
   for (const line of lines) out('  ' + line);
   out();
-  out("  Half of each ring's sockets are on node B: node A sends each its call:incoming as one Redis RPC to node B, which moves");
-  out("  the session's media to node A (the call's node), emits the ring and returns the socket's ack; other events cross by socket.io's adapter.");
+  out("  Half of each ring's sockets are on node B: node A sends their call:incoming requests as one batched bus message to node B,");
+  out("  which moves each session's media to node A (the call's node), emits the rings in one step and returns the acks (batched");
+  out('  per turn, each answering its own request); the call:ended notes of stop-ringing travel the same way.');
 }
 
 async function main(): Promise<void> {
