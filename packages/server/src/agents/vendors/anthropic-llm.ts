@@ -4,7 +4,7 @@
 import type { AgentSpec } from '../../audio/agent-audio.js';
 import type { Dialogue, DialogueOutput } from '../../audio/pipeline.js';
 import { defaultGreeting } from '../local/script.js';
-import { AGENT_TOOLS, systemPrompt, toAction } from './openai-llm.js';
+import { AGENT_TOOLS, systemPromptAfterGreeting, toAction } from './openai-llm.js';
 import { postJson, serverSentEvents, VendorError, vendorUrl } from './wire.js';
 
 const ANTHROPIC = 'https://api.anthropic.com';
@@ -47,7 +47,7 @@ export class AnthropicDialogue implements Dialogue {
 
   constructor(private readonly opts: AnthropicOptions) {
     // The conversation must open with the caller, so the greeting is told in the system prompt.
-    this.system = `${systemPrompt(opts.agent)}\nYou have already greeted the caller with: "${defaultGreeting(opts.agent)}"`;
+    this.system = systemPromptAfterGreeting(opts.agent);
   }
 
   async *greet(): AsyncIterable<DialogueOutput> {

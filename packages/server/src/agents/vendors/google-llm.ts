@@ -5,7 +5,7 @@ import type { AgentSpec } from '../../audio/agent-audio.js';
 import type { Dialogue, DialogueOutput } from '../../audio/pipeline.js';
 import { defaultGreeting } from '../local/script.js';
 import { NOT_UNDERSTOOD } from './anthropic-llm.js';
-import { AGENT_TOOLS, systemPrompt, toAction } from './openai-llm.js';
+import { AGENT_TOOLS, systemPromptAfterGreeting, toAction } from './openai-llm.js';
 import { postJson, serverSentEvents, VendorError, vendorUrl } from './wire.js';
 
 const GEMINI = 'https://generativelanguage.googleapis.com';
@@ -55,7 +55,7 @@ export class GoogleDialogue implements Dialogue {
 
   constructor(private readonly opts: GoogleLlmOptions) {
     // The contents open with the caller, so the greeting is told in the system instruction.
-    this.system = `${systemPrompt(opts.agent)}\nYou have already greeted the caller with: "${defaultGreeting(opts.agent)}"`;
+    this.system = systemPromptAfterGreeting(opts.agent);
   }
 
   async *greet(): AsyncIterable<DialogueOutput> {

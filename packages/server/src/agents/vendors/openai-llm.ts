@@ -76,6 +76,9 @@ export const systemPrompt = (agent: AgentSpec): string =>
     .filter(Boolean)
     .join('\n');
 
+/** The system prompt for an API whose conversation must open with the caller: it tells the greeting already said. */
+export const systemPromptAfterGreeting = (agent: AgentSpec): string => `${systemPrompt(agent)}\nYou have already greeted the caller with: "${defaultGreeting(agent)}"`;
+
 export interface OpenAiOptions {
   apiKey: string | null;
   baseUrl: string | null;
