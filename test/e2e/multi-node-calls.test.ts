@@ -46,6 +46,57 @@ async function historyCounts(callId: string): Promise<number[]> {
   );
 }
 
+/** Waits until every node's Redis entry reports these live calls (what the node selector weighs). */
+async function loadsAre(want: Record<string, number>): Promise<void> {
+  for (;;) {
+    const entries = await Promise.all(Object.keys(want).map((id) => nodes.redisClient.get(`astral:node:${id}`)));
+    if (entries.every((raw, i) => raw && (JSON.parse(raw) as { load: number }).load === Object.values(want)[i])) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * `identity`'s widget, on node B through the balancer with a steerable microphone, calls akylai: the caller hears the
+ * greeting, the agent answers the spoken question, both nodes list the live call (seed 003) and its seed 004 record,
+ * and the call history has it answered. Returns the node that owned the call.
+ */
+async function callAgent(identity: string, extension: string): Promise<string | null> {
+  const instanceId = await defaultInstanceId(nodes.a);
+  const { phone, audio } = await openCallerPhone(browsers.alice, nodes.site.url, nodes.balancer.url, tokens[identity]!);
+  nodes.pages.push(phone);
+  await phone.waitState('ready');
+  const question = await speak('what are your opening hours');
+  const callId = (await phone.invoke('call', 'agent:akylai')) as string;
+  await audio.startMeter();
+  await phone.waitState('in-call', 10_000);
+  const owner = await nodes.ownerOf(callId);
+
+  const greetingAt = await audio.waitForSound({ ms: 300, timeoutMs: 10_000 });
+  await audio.waitForSilence({ from: greetingAt, ms: 800, timeoutMs: 10_000 });
+  assert.ok((await audio.energy(greetingAt, greetingAt + 1000)) > 0.01, 'the caller hears the greeting');
+  let serviceId = '';
+  for (const node of [nodes.a, nodes.b]) {
+    const active = await v1(node, 'GET', `/v1/instances/${instanceId}/channels/voice/calls`);
+    assert.equal(active.status, 200, JSON.stringify(active.body));
+    const found = (active.body as { call_id: string; caller_phone: string }[]).find((c) => c.caller_phone === extension);
+    assert.ok(found, `${node.url} lists the live agent call: ${JSON.stringify(active.body)}`);
+    serviceId = found.call_id;
+  }
+  // The agent hears the caller: it answers the question the caller's microphone speaks.
+  const asked = await audio.say(question.wav);
+  await audio.waitForSound({ from: asked.endedAt, ms: 300, timeoutMs: 10_000 });
+  const answered = await waitServiceCall(otherThan(owner), serviceId, (c) => turnsOf(c.transcript).some(([r, t]) => r === 'agent' && /nine in the morning/i.test(t)));
+  assert.ok(turnsOf(answered.transcript).some(([r, t]) => r === 'user' && /opening hours/i.test(t)), answered.transcript);
+  await phone.invoke('hangup');
+  await phone.waitState('ready');
+  for (const node of [nodes.a, nodes.b]) {
+    const ended = await waitServiceCall(node, serviceId);
+    assert.deepEqual([ended.status, ended.agent, ended.phone], ['completed', 'akylai', extension]);
+  }
+  assert.equal((await completedRecord(otherThan(owner), callId)).disposition, 'ANSWERED');
+  return owner;
+}
+
 async function hangUp(phone: PhonePage, ...others: PhonePage[]): Promise<void> {
   await phone.invoke('hangup');
   await Promise.all([phone, ...others].map((p) => p.waitState('ready')));
@@ -90,6 +141,44 @@ describe('calls across two nodes: click-to-call, transfer, agent and SIP legs', 
     assert.deepEqual(await historyCounts(callId), [1, 1]);
   });
 
+  test('click-to-call sent to node A for two widgets on node B: node A owns the call, both media move there, tones both ways', async () => {
+    const bob = await nodes.open(browsers.bob, nodes.balancer.url, tokens.bob!);
+    const carol = await nodes.open(browsers.carol, nodes.balancer.url, tokens.carol!);
+    assert.equal(await nodes.redisClient.hlen('astral:sessions:node-b'), 2, 'both sockets are on node B');
+    const res = await post(nodes.a, '/api/v1/calls/click-to-call', { from: '1003', to: '1002' });
+    assert.equal(res.status, 200, await res.text());
+    const callId = (await carol.waitEvent('astral-incoming')).detail.callId as string;
+    assert.equal(await nodes.ownerOf(callId), 'node-a');
+    await carol.invoke('answer');
+    await bob.waitState('incoming');
+    await bob.invoke('answer');
+    await Promise.all([bob.waitState('in-call'), carol.waitState('in-call')]);
+    await assertTones(carol, HZ.carol, bob, HZ.bob);
+    const hungUp = await post(nodes.b, '/api/v1/calls/hangup-channel', { channel_id: await legOf(nodes.b, callId, '1002') });
+    assert.equal(hungUp.status, 200, await hungUp.text());
+    await Promise.all([bob.waitState('ready'), carol.waitState('ready')]);
+    assert.equal((await completedRecord(nodes.b, callId)).disposition, 'ANSWERED');
+    assert.deepEqual(await historyCounts(callId), [1, 1]);
+  });
+
+  test('Bob is in a call on node B when a call owned by node A rings him: the caller gets BUSY and Bob\'s call keeps its audio', async () => {
+    const alice = await nodes.open(browsers.alice, nodes.a.url, tokens.alice!);
+    const bob = await nodes.open(browsers.bob, nodes.balancer.url, tokens.bob!);
+    const carol = await nodes.open(browsers.carol, nodes.balancer.url, tokens.carol!);
+    const busyCall = await call(bob, carol, '1003');
+    assert.equal(await nodes.ownerOf(busyCall), 'node-b');
+    await loadsAre({ 'node-a': 0, 'node-b': 1 });
+    const callId = (await alice.invoke('call', '1002')) as string;
+    await alice.waitState('ready');
+    assert.equal(await nodes.ownerOf(callId), null, 'the call is over');
+    const ended = (await alice.events('astral-call-ended')).at(-1)!;
+    assert.deepEqual([ended.detail.callId, ended.detail.reason], [callId, 'busy']);
+    assert.equal((await completedRecord(nodes.b, callId)).disposition, 'BUSY');
+    assert.equal(await bob.state(), 'in-call', 'Bob was not rung');
+    await assertTones(bob, HZ.bob, carol, HZ.carol);
+    await hangUp(bob, carol);
+  });
+
   test('a blind transfer by REST on the node not owning the call: Bob (node B) hands Alice (node A) to Carol, who hears her', async () => {
     const alice = await nodes.open(browsers.alice, nodes.a.url, tokens.alice!);
     const bob = await nodes.open(browsers.bob, nodes.balancer.url, tokens.bob!);
@@ -111,42 +200,18 @@ describe('calls across two nodes: click-to-call, transfer, agent and SIP legs', 
     assert.ok(transfers.some((t) => t.startsWith('blind->')), `the journey shows the transfer: ${JSON.stringify(journey.steps)}`);
   });
 
-  test('a widget on node B calls the local agent: it greets the caller, answers what it hears, and seed 004 lists the call on both nodes', async () => {
-    const instanceId = await defaultInstanceId(nodes.a);
-    const { phone, audio } = await openCallerPhone(browsers.carol, nodes.site.url, nodes.balancer.url, tokens.bob!);
-    nodes.pages.push(phone);
-    await phone.waitState('ready');
-    const question = await speak('what are your opening hours');
-    const callId = (await phone.invoke('call', 'agent:akylai')) as string;
-    await audio.startMeter();
-    await phone.waitState('in-call', 10_000);
-    const owner = await nodes.ownerOf(callId);
-    assert.ok(owner === 'node-a' || owner === 'node-b', `the agent call has an owner: ${owner}`);
+  test('a widget on node B calls the local agent on node B: it greets the caller, answers what it hears, seed 004 lists the call on both nodes', async () => {
+    await loadsAre({ 'node-a': 0, 'node-b': 0 });
+    assert.equal(await callAgent('bob', '1002'), 'node-b', 'the dialling node wins the tie');
+  });
 
-    const greetingAt = await audio.waitForSound({ ms: 300, timeoutMs: 10_000 });
-    await audio.waitForSilence({ from: greetingAt, ms: 800, timeoutMs: 10_000 });
-    assert.ok((await audio.energy(greetingAt, greetingAt + 1000)) > 0.01, 'the caller hears the greeting');
-    let serviceId = '';
-    for (const node of [nodes.a, nodes.b]) {
-      const active = await v1(node, 'GET', `/v1/instances/${instanceId}/channels/voice/calls`);
-      assert.equal(active.status, 200, JSON.stringify(active.body));
-      const found = (active.body as { call_id: string; caller_phone: string }[]).find((c) => c.caller_phone === '1002');
-      assert.ok(found, `${node.url} lists the live agent call: ${JSON.stringify(active.body)}`);
-      serviceId = found.call_id;
-    }
-    // The agent hears the caller: it answers the question the caller's microphone speaks.
-    const asked = await audio.say(question.wav);
-    await audio.waitForSound({ from: asked.endedAt, ms: 300, timeoutMs: 10_000 });
-    const answered = await waitServiceCall(otherThan(owner), serviceId, (c) => turnsOf(c.transcript).some(([r, t]) => r === 'agent' && /nine in the morning/i.test(t)));
-    assert.ok(turnsOf(answered.transcript).some(([r, t]) => r === 'user' && /opening hours/i.test(t)), answered.transcript);
-    await phone.invoke('hangup');
-    await phone.waitState('ready');
-    for (const node of [nodes.a, nodes.b]) {
-      const ended = await waitServiceCall(node, serviceId);
-      assert.deepEqual([ended.status, ended.agent, ended.phone], ['completed', 'akylai', '1002']);
-    }
-    const record = await completedRecord(otherThan(owner), callId);
-    assert.equal(record.disposition, 'ANSWERED');
+  test('a widget on node B calls the local agent while node B is busier: the agent runs on node A, the caller hears it and it hears the caller', async () => {
+    const bob = await nodes.open(browsers.bob, nodes.balancer.url, tokens.bob!);
+    const carol = await nodes.open(browsers.carol, nodes.balancer.url, tokens.carol!);
+    await call(bob, carol, '1003');
+    await loadsAre({ 'node-a': 0, 'node-b': 1 });
+    assert.equal(await callAgent('alice', '1001'), 'node-a', 'the least loaded node takes the call');
+    await hangUp(bob, carol);
   });
 
   test('a SIP carrier calls node A for an extension whose widget is on node B: it rings, answers, audio crosses both ways', async () => {

@@ -4,7 +4,7 @@ import type { Disposition, EndReason, PartyInfo } from '@astral/protocol';
 import type { Call } from './call.js';
 import type { LegRegistry } from './legs.js';
 import type { SessionNotifier } from './notifier.js';
-import { GONE, type Refusal } from './ringing.js';
+import { BUSY, GONE, type Refusal } from './ringing.js';
 
 const INCOMING_ACK_TIMEOUT_MS = 10_000;
 
@@ -39,6 +39,8 @@ export class Alerting {
         INCOMING_ACK_TIMEOUT_MS,
       )
       .then((res) => {
+        // Another node found the user in another call (rings stay on the node owning the call, busy checks there too).
+        if (!res.ok && res.error.code === 'conflict') return this.drop(call, sessionId, BUSY);
         if (!res.ok || call.state === 'ended' || call.ringbackSent || !call.callerSession) return;
         call.ringbackSent = true;
         notifier.notify(call.callerSession, 'call:ringing', { callId: call.id });

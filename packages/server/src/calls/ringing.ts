@@ -18,6 +18,7 @@ export type Refusal = Omit<RingOutcome, 'sessionId' | 'party'> & { result: 'decl
 
 export const DECLINED: Refusal = { result: 'declined', reason: 'declined' };
 export const GONE: Refusal = { result: 'failed', reason: 'unavailable' };
+export const BUSY: Refusal = { result: 'busy', reason: 'busy' };
 
 export interface RingOptions {
   timeoutMs: number;
@@ -76,11 +77,7 @@ export class Ringer {
     const reachable = parties.filter((p) => !busy.includes(p) && sessions.ofUser(p.userId).length > 0);
     if (call.state === 'ended' || reachable.length === 0 || opts.signal?.aborted) {
       const outcome: RingOutcome =
-        call.state === 'ended' || opts.signal?.aborted
-          ? { result: 'cancelled', reason: 'cancelled' }
-          : busy.length > 0
-            ? { result: 'busy', reason: 'busy' }
-            : GONE;
+        call.state === 'ended' || opts.signal?.aborted ? { result: 'cancelled', reason: 'cancelled' } : busy.length > 0 ? BUSY : GONE;
       // Settle after the current turn, as a PBX answers the INVITE with 100 before the 486/480.
       return new Promise((resolve) => setImmediate(() => resolve(outcome)));
     }

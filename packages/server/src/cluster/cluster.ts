@@ -159,10 +159,27 @@ export class Cluster {
     };
   }
 
-  /** On a session's own node: an acknowledged request of the node owning its call (a ring first brings its media there). */
-  private requestHere(owner: string, sessionId: string, event: WidgetRequest['event'], payload: unknown, timeoutMs: number): Promise<Ack<Record<string, never>>> {
-    if (event === 'call:incoming') this.placeLocal(sessionId, owner, (payload as { callId: string }).callId);
+  /**
+   * On a session's own node: an acknowledged request of the node owning its call (a ring first brings its media there).
+   * A session whose user is in another call is not rung (its media stays with that call): the ring hears `conflict`.
+   */
+  private async requestHere(owner: string, sessionId: string, event: WidgetRequest['event'], payload: unknown, timeoutMs: number): Promise<Ack<Record<string, never>>> {
+    if (event === 'call:incoming') {
+      const { callId } = payload as { callId: string };
+      if (await this.inAnotherCall(sessionId, callId)) return { ok: false, error: { code: 'conflict', message: 'busy: in another call' } };
+      this.placeLocal(sessionId, owner, callId);
+    }
     return this.parts!.gateway.request(sessionId, event, payload as never, timeoutMs);
+  }
+
+  /** A local session's user is in a live call other than `callId`: one this node runs, or the one its media went to. */
+  private async inAnotherCall(sessionId: string, callId: string): Promise<boolean> {
+    const { calls, sessions } = this.parts!;
+    const userId = sessions.get(sessionId)?.principal.party.userId;
+    const here = userId === undefined ? undefined : calls.callOfUser(userId);
+    if (here && here.id !== callId) return true;
+    const placedFor = this.presence!.callOf(sessionId);
+    return placedFor !== null && placedFor !== callId && (await this.bus.redis.exists(callKey(placedFor))) === 1;
   }
 
   /** On a session's own node: its media moves to `nodeId` (old transports close, its widget rebuilds them there). */

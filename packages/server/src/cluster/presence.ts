@@ -73,6 +73,11 @@ export class Presence {
     return this.placed.get(sessionId)?.nodeId ?? this.nodeId;
   }
 
+  /** The call that last put a local session's media on another node (null: none, or not known yet). */
+  callOf(sessionId: string): string | null {
+    return this.placed.get(sessionId)?.callId ?? null;
+  }
+
   /** Records where a local session's media lives now (its call, when known). */
   place(sessionId: string, nodeId: string, callId: string | null): void {
     if (nodeId === this.nodeId) this.placed.delete(sessionId);
