@@ -1,6 +1,7 @@
 // End to end on two nodes (Redis + PostgreSQL, test/helpers/nodes.ts): the calls that do not start as one widget dialling
 // another — click-to-call sent to one node for widgets on the other, a blind transfer by REST on the node that does not
-// own the call, a widget on node B calling the local agent, and a SIP carrier (SIPp) calling node A for a widget on node B.
+// own the call, a user busy on one node rung by a call of the other, a widget on node B calling the local agent (on
+// either node), and a SIP carrier (SIPp) calling node A for a widget on node B.
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
