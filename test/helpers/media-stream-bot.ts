@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import alawmulaw from 'alawmulaw';
 import type { WebSocket, WebSocketServer as WssClass } from 'ws';
 import { responseOf } from './agents.js';
-import { tonePower } from './tone.js';
+import { rms, tonePower } from './tone.js';
 
 const { mulaw } = alawmulaw;
 // The root's `ws` may be 7.x (CommonJS, no named ESM exports) or 8.x; both have the server class on the CommonJS export.
@@ -186,11 +186,6 @@ export class BotStream {
   }
 }
 
-export const rms = (pcm: ArrayLike<number>): number => {
-  let sum = 0;
-  for (let i = 0; i < pcm.length; i++) sum += pcm[i]! * pcm[i]!;
-  return pcm.length ? Math.sqrt(sum / pcm.length) : 0;
-};
 
 export interface MediaStreamBot {
   port: number;

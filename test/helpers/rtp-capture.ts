@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import alawmulaw from 'alawmulaw';
 
 const { alaw, mulaw } = alawmulaw;
-import { tonePower } from './tone.js';
+import { rms, tonePower } from './tone.js';
 
 export interface UdpPacket {
   /** Capture time in ms since the epoch. */
@@ -408,12 +408,6 @@ export function buildDtmfPcap(opts: { digits: string; atMs?: number; pt?: number
 // ---------------------------------------------------------------------------------------------------------------
 // judging 8 kHz audio
 
-/** Root mean square of 16-bit PCM. */
-export function rms(pcm: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < pcm.length; i++) s += pcm[i]! * pcm[i]!;
-  return pcm.length ? Math.sqrt(s / pcm.length) : 0;
-}
 
 /** Audio is "not silent" when its RMS is above `threshold` (default 100 of 32767, about -50 dBFS; G.711 idle noise is
  * well below it) over at least `minSamples` samples (default 0.5 s at 8 kHz). */

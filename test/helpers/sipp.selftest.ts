@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { analyseRtp, captureRtp, dominantFrequency, isNotSilent, readRtpPcap, rms } from './rtp-capture.js';
+import { analyseRtp, captureRtp, dominantFrequency, isNotSilent, readRtpPcap } from './rtp-capture.js';
+import { rms } from './tone.js';
 import { cleanupSipp, expectSipp, startSipp, type SippResult } from './sipp.js';
 
 const NUMBER = '15551230000';

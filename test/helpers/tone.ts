@@ -18,6 +18,13 @@ export function toneFile(dir: string, frequency: number, seconds = 10): string {
   return file;
 }
 
+/** Root mean square of 16-bit PCM. */
+export function rms(pcm: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < pcm.length; i++) sum += pcm[i]! * pcm[i]!;
+  return pcm.length ? Math.sqrt(sum / pcm.length) : 0;
+}
+
 /** Relative power of `frequency` in `samples` (Goertzel), normalised by the signal's energy: ~0.5 for a pure tone. */
 export function tonePower(samples: ArrayLike<number>, rate: number, frequency: number): number {
   const k = (2 * Math.cos((2 * Math.PI * frequency) / rate));
