@@ -1,7 +1,7 @@
 // Calls across two in-process nodes on one Redis and one PostgreSQL, with signalling-only widget sockets: a call lives
 // on the node that placed it, the other node's widget is rung there (its media moved there first) and its answer and
-// hang-up are forwarded; a widget that reconnects to the other node resumes its call on the owner; a draining node's
-// widgets dial onto the other node.
+// hang-up are forwarded; a widget that reconnects to the other node resumes its call on the owner; a moved widget is offered audio once its
+// capabilities reach the owner; a draining node's widgets dial onto the other node.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -119,6 +119,46 @@ describe('calls across two nodes', () => {
     assert.equal((await ended).reason, 'hangup');
     const row = await record(b, callId);
     assert.deepEqual([row.disposition, row.end_reason], ['ANSWERED', 'hangup'], 'one call, resumed (not ended as a drop)');
+  });
+
+  test("a moved widget's media set up on the owner before its capabilities: it is offered the other party's audio once they arrive, no failed bridge", async () => {
+    const warnings: string[] = [];
+    const log = a.server.app.log;
+    const warn = log.warn.bind(log);
+    log.warn = ((obj: unknown, msg?: string) => (warnings.push(typeof obj === 'string' ? obj : (msg ?? '')), warn(obj as never, msg as never))) as typeof log.warn;
+    try {
+      const gina = await widget(a, 'gina-x', '2007');
+      const hank = await widget(b, 'hank-x', '2008');
+      const setup = async (socket: Socket) => {
+        const res = await ackRequest(socket, 'media:setup', {});
+        assert.equal(res.ok, true, JSON.stringify(res));
+        return res.data as unknown as { routerRtpCapabilities: unknown; send: { id: string } };
+      };
+      const ginaMedia = await setup(gina.socket);
+      assert.equal((await ackRequest(gina.socket, 'media:capabilities', { rtpCapabilities: ginaMedia.routerRtpCapabilities })).ok, true);
+      const incoming = next(hank.socket, 'call:incoming');
+      const dialed = await ackRequest(gina.socket, 'call:dial', { destination: '2008' });
+      assert.equal(dialed.ok, true, JSON.stringify(dialed));
+      const callId = dialed.data!.callId!;
+      await incoming;
+      assert.equal(await client.get(`astral:call:${callId}`), 'it-a');
+      assert.deepEqual(await ackRequest(hank.socket, 'call:answer', { callId }), { ok: true, data: {} });
+      // Hank's widget rebuilds its media on node A (media:relocated): transports first, capabilities a moment later.
+      const hankMedia = await setup(hank.socket);
+      const offered = new Promise<Record<string, unknown>>((resolve) =>
+        hank.socket.on('media:consume', (offer: Record<string, unknown>, ack: (res: unknown) => void) => (ack({ ok: true, data: {} }), resolve(offer))),
+      );
+      const rtpParameters = { codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: {} }], encodings: [{ ssrc: 4242 }], headerExtensions: [], rtcp: { cname: 'gina' } };
+      const produced = await ackRequest(gina.socket, 'media:produce', { transportId: ginaMedia.send.id, callId, kind: 'audio', rtpParameters });
+      assert.equal(produced.ok, true, JSON.stringify(produced));
+      assert.equal((await ackRequest(hank.socket, 'media:capabilities', { rtpCapabilities: hankMedia.routerRtpCapabilities })).ok, true);
+      const offer = await offered;
+      assert.deepEqual([offer.callId, offer.producerId], [callId, produced.data!.producerId]);
+      assert.deepEqual(warnings.filter((w) => /bridge/.test(w)), [], 'no consume was tried before the capabilities');
+      assert.deepEqual(await ackRequest(hank.socket, 'call:hangup', { callId }), { ok: true, data: {} });
+    } finally {
+      log.warn = warn;
+    }
   });
 
   test('a draining node takes no new calls: its widgets dial onto the other node, which owns the call', async () => {

@@ -20,12 +20,15 @@ export class MediaBridge {
   sync(call: Call): void {
     if (call.state === 'ended') return;
     const sessions = [...call.joined.keys()];
+    // A session whose media is being (re)built — set up, capabilities not sent yet — is left out: they arrive in
+    // `media:capabilities`, whose `mediaReady` syncs the call again.
+    const receivers = sessions.filter((s) => this.media.readyToConsume(s));
     const sources: [string | null, string[]][] = sessions.map((s) => [s, this.media.producersOf(s, call.id)]);
     sources.push([null, [...call.serverProducers]]); // the server's own audio (IVR prompts) reaches everyone
     for (const s of call.earlyMedia) if (call.role(s) === 'rung') sources.push([s, this.media.producersOf(s, call.id)]);
     for (const [from, producerIds] of sources) {
       for (const producerId of producerIds) {
-        for (const to of sessions) {
+        for (const to of receivers) {
           if (to === from) continue;
           const key = `${to}:${producerId}`;
           if (this.pending.has(key) || this.media.consumes(to, producerId)) continue;

@@ -276,6 +276,11 @@ export class MediaService {
     return this.producers.values();
   }
 
+  /** Whether consumers can be made for the session now: its media is set up and its receive capabilities are known. */
+  readyToConsume(sessionId: string): boolean {
+    return !!this.peers.get(sessionId)?.rtpCapabilities;
+  }
+
   /** Whether the session already consumes this producer. */
   consumes(sessionId: string, producerId: string): boolean {
     const peer = this.peers.get(sessionId);
