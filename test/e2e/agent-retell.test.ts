@@ -8,7 +8,6 @@ import { createHmac } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { startFakeRetell, type FakeRetell } from '../../packages/server/test/fakes/retell.js';
 import { createAgent, defaultInstanceId, setVoiceChannel, v1 } from '../helpers/agents.js';
-import type { PhonePage } from '../helpers/phone.js';
 import { hasTone, isNotSilent } from '../helpers/rtp-capture.js';
 import { mintToken } from '../helpers/server.js';
 import { freeSipPort, startSipp, type RunningSipp, type SippResult } from '../helpers/sipp.js';
@@ -28,15 +27,6 @@ async function retellSip(): Promise<RunningSipp> {
   const sipp = await startSipp({ scenario: 'uas-answer-pcap.xml', transport: 'tcp', localPort: retellSipPort, timeoutS: 40 });
   sipps.push(sipp);
   return sipp;
-}
-
-/** Waits (up to 15 s) until the widget has received `packets` RTP packets. */
-async function receivesRtp(phone: PhonePage, packets: number): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    if (((await phone.stats()).packetsReceived ?? 0) >= packets) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the widget received fewer than ${packets} RTP packets: ${JSON.stringify(await phone.stats())}`);
 }
 
 /** Retell's webhook: `x-retell-signature: v=<ms>,d=<hex HMAC-SHA256(api key, body + ms)>`. */
@@ -81,7 +71,7 @@ describe('Retell agents over SIP (fake register-phone-call, SIPp as sip.retellai
     const heardByRetell = await captureAtCarrier(sipp.mediaPort);
     const phone = await stage.phone('a', token);
     await phone.invoke('call', 'agent:retell');
-    await receivesRtp(phone, 50);
+    await phone.receivesRtp(50);
     const heard = await phone.heardAudio(1000);
     assert.ok(heard.rms > 0.005, `the caller hears Retell's audio: ${JSON.stringify(heard)}`);
     await new Promise((r) => setTimeout(r, 1500));
@@ -123,7 +113,7 @@ describe('Retell agents over SIP (fake register-phone-call, SIPp as sip.retellai
     assert.equal(created.status, 201, JSON.stringify(created.body));
     await phone.waitEvent('astral-incoming');
     await phone.invoke('answer');
-    await receivesRtp(phone, 50);
+    await phone.receivesRtp(50);
     await phone.invoke('hangup');
     const result = await sipp.done;
     const registration = fake.registered.at(-1)!;

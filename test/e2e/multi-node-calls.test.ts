@@ -1,7 +1,8 @@
 // End to end on two nodes (Redis + PostgreSQL, test/helpers/nodes.ts): the calls that do not start as one widget dialling
 // another — click-to-call sent to one node for widgets on the other, a blind transfer by REST on the node that does not
-// own the call, a user busy on one node rung by a call of the other, a widget on node B calling the local agent (on
-// either node), and a SIP carrier (SIPp) calling node A for a widget on node B.
+// own the call, an attended transfer to a widget on the node not owning the call, a user busy on one node rung by a call
+// of the other, a widget on node B calling the local agent (on either node), a SIP carrier (SIPp) calling node A for a
+// widget on node B, and a widget on node B dialling a phone number whose call node A owns and sends to the carrier.
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -201,6 +202,30 @@ describe('calls across two nodes: click-to-call, transfer, agent and SIP legs', 
     assert.ok(transfers.some((t) => t.startsWith('blind->')), `the journey shows the transfer: ${JSON.stringify(journey.steps)}`);
   });
 
+  test('an attended transfer across nodes: Bob (node B) consults Carol (node B) in a call node A owns, completes; Alice and Carol hear each other', async () => {
+    const alice = await nodes.open(browsers.alice, nodes.a.url, tokens.alice!);
+    const bob = await nodes.open(browsers.bob, nodes.balancer.url, tokens.bob!);
+    const carol = await nodes.open(browsers.carol, nodes.balancer.url, tokens.carol!);
+    assert.equal(await nodes.redisClient.hlen('astral:sessions:node-b'), 2, "Bob's and Carol's sockets are on node B");
+    await loadsAre({ 'node-a': 0, 'node-b': 0 });
+    const callId = await call(alice, bob, '1002');
+    assert.equal(await nodes.ownerOf(callId), 'node-a', 'the dialling node wins the tie');
+    await assertTones(alice, HZ.alice, bob, HZ.bob);
+    await bob.invoke('transfer', '1003', 'attended');
+    await carol.waitState('incoming');
+    await carol.invoke('answer');
+    await carol.waitState('in-call');
+    await assertTones(bob, HZ.bob, carol, HZ.carol); // consulting: Alice waits on hold
+    await bob.invoke('completeTransfer');
+    await bob.waitState('ready');
+    await assertTones(alice, HZ.alice, carol, HZ.carol);
+    await hangUp(carol, alice);
+    assert.equal((await completedRecord(nodes.b, callId)).disposition, 'ANSWERED');
+    const journey = (await (await api(nodes.b, `/api/v1/calls/${callId}/journey`)).json()) as { steps: { action: string; status: string; to: string }[] };
+    const transfers = journey.steps.filter((s) => s.action === 'Transfer').map((s) => `${s.status}->${s.to}`);
+    assert.deepEqual(transfers, ['attended->1003', 'completed->1003'], `the journey shows the attended transfer: ${JSON.stringify(journey.steps)}`);
+  });
+
   test('a widget on node B calls the local agent on node B: it greets the caller, answers what it hears, seed 004 lists the call on both nodes', async () => {
     await loadsAre({ 'node-a': 0, 'node-b': 0 });
     assert.equal(await callAgent('bob', '1002'), 'node-b', 'the dialling node wins the tie');
@@ -237,5 +262,39 @@ describe('calls across two nodes: click-to-call, transfer, agent and SIP legs', 
     await bob.waitState('ready', 5_000);
     const last = await lastEndedCall(nodes.b);
     assert.deepEqual([last.direction, last.from_number, last.to_number, last.record.disposition], ['inbound', '+14155550123', '+15550001', 'ANSWERED']);
+  });
+
+  test('a widget on node B dials a phone number while node B is busier: node A owns the call and sends the INVITE to the carrier, audio crosses both ways', async () => {
+    const bob = await nodes.open(browsers.bob, nodes.balancer.url, tokens.bob!);
+    const carol = await nodes.open(browsers.carol, nodes.balancer.url, tokens.carol!);
+    const alice = await nodes.open(browsers.alice, nodes.balancer.url, tokens.alice!);
+    assert.equal(await nodes.redisClient.hlen('astral:sessions:node-b'), 3, 'every socket is on node B');
+    await call(bob, carol, '1003');
+    await loadsAre({ 'node-a': 0, 'node-b': 1 });
+    const sipp = await startSipp({ scenario: 'uas-auth-answer-pcap.xml', vars: { user: 'astral', pass: 's3cret-pw' }, timeoutS: 40 });
+    sipps.push(sipp);
+    // Configured on node B: node A reads the trunk from the shared store when it places the call.
+    await configureTrunk(nodes.b, { name: 'carrier', host: '127.0.0.1', port: sipp.port, username: 'astral', password: 's3cret-pw', allowed_ips: ['127.0.0.1/32'] });
+    const heardByCarrier = await captureAtCarrier(sipp.mediaPort);
+    const callId = (await alice.invoke('call', '+15557654321')) as string;
+    assert.equal(await nodes.ownerOf(callId), 'node-a', 'the least loaded node takes the call');
+    await alice.waitState('in-call', 10_000);
+    await alice.receivesRtp(50);
+    const heard = await alice.heardAudio(1000);
+    assert.ok(heard.rms > 0.005, `the widget on node B hears the carrier through node A: ${JSON.stringify(heard)}`);
+    await hangUp(alice);
+    const result = await sipp.done;
+    assert.ok(result.auth.length > 0 && result.auth.every((a) => a.valid), `digest answered with the trunk password: ${JSON.stringify(result.auth)}`);
+    assert.ok(result.receivedRequests.includes('BYE'), `Astral sent BYE: ${result.receivedRequests}`);
+    const invite = result.messages.find((m) => m.direction === 'received' && m.method === 'INVITE');
+    assert.match(invite!.header('via')!, new RegExp(`:${nodes.sipPorts.a}\\b`), `node A's SIP port sent the INVITE: ${invite!.header('via')}`);
+    assert.match(invite!.firstLine, /^INVITE sip:\+15557654321@/);
+    const got = await heardByCarrier.stop();
+    assert.ok(got.packets > 50 && isNotSilent(got.pcm), `the carrier received audio: ${got.packets} packets`);
+    assert.ok(hasTone(got.pcm, HZ.alice), "it is the widget's 440 Hz microphone");
+    const last = await lastEndedCall(nodes.b);
+    assert.deepEqual([last.id, last.direction, last.from_number, last.to_number, last.record.disposition], [callId, 'outbound', '1001', '+15557654321', 'ANSWERED']);
+    await assertTones(bob, HZ.bob, carol, HZ.carol);
+    await hangUp(bob, carol);
   });
 });

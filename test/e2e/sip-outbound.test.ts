@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import wavefile from 'wavefile';
 import { hasTone, isNotSilent } from '../helpers/rtp-capture.js';
-import type { PhonePage } from '../helpers/phone.js';
 import { freePort, mintToken } from '../helpers/server.js';
 import { startSipp, type RunningSipp } from '../helpers/sipp.js';
 import { api, captureAtCarrier, configureTrunk, lastEndedCall, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
@@ -23,15 +22,6 @@ const carrier = async (scenario: string, vars: Record<string, string> = {}, tran
 /** A trunk to this SIPp with the credentials its challenge checks. */
 const trunkTo = (sipp: RunningSipp, extra: Record<string, unknown> = {}) =>
   configureTrunk(stage.server, { name: 'carrier', host: '127.0.0.1', port: sipp.port, username: 'astral', password: 's3cret-pw', allowed_ips: ['127.0.0.1/32'], ...extra });
-
-/** Waits (up to 15 s) until the widget has received `packets` RTP packets. */
-async function receivesRtp(phone: PhonePage, packets: number): Promise<void> {
-  for (let i = 0; i < 150; i++) {
-    if (((await phone.stats()).packetsReceived ?? 0) >= packets) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the widget received fewer than ${packets} RTP packets: ${JSON.stringify(await phone.stats())}`);
-}
 
 async function trunkStatusIs(id: string, status: string): Promise<void> {
   let seen = '';
@@ -70,7 +60,7 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
     await agent.waitEvent('astral-incoming');
     await agent.invoke('answer');
     // The carrier's pcap (speech) reaches the widget through the relay and the SFU.
-    await receivesRtp(agent, 50);
+    await agent.receivesRtp(50);
     const heard = await agent.heardAudio(1000);
     assert.ok(heard.rms > 0.005, `the widget hears the carrier: ${JSON.stringify(heard)}`);
     await new Promise((r) => setTimeout(r, 1500));
@@ -133,7 +123,7 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
     const agent = await stage.phone('a', tokens.agent!);
     await agent.invoke('call', '+15550000004');
     await agent.waitState('ringing', 5_000);
-    await receivesRtp(agent, 25);
+    await agent.receivesRtp(25);
     assert.equal(await agent.state(), 'ringing', 'audio arrived while the carrier was still ringing');
     await agent.waitState('in-call', 10_000);
     await agent.invoke('hangup');

@@ -75,6 +75,15 @@ export class PhonePage {
     return this.invoke('getStats') as Promise<Record<string, number>>;
   }
 
+  /** Waits (up to 15 s) until the widget has received `packets` RTP packets. */
+  async receivesRtp(packets: number): Promise<void> {
+    for (let i = 0; i < 150; i++) {
+      if (((await this.stats()).packetsReceived ?? 0) >= packets) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the widget received fewer than ${packets} RTP packets: ${JSON.stringify(await this.stats())}`);
+  }
+
   /** Listens until the far side carries `hz` (media follows signaling by a moment), failing after ~4 s. */
   async expectTone(hz: number, toleranceHz = TONE_TOLERANCE_HZ): Promise<HeardAudio> {
     let heard: HeardAudio = { peakHz: 0, rms: 0 };
