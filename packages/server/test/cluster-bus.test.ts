@@ -1,5 +1,6 @@
 // The cluster bus's batching against a real redis-server: what one node sends another in one turn travels as one
-// message, each request still answered on its own (its ack, its timeout), and a node that dies fails only its items.
+// message, each request still answered on its own (its ack, its timeout), a node that dies fails only its items, and a
+// node reported lost fails what waits for it at once.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
@@ -102,5 +103,26 @@ describe('cluster bus batching', () => {
       if (n % 2) assert.ok(!r.ok && r.error instanceof AppError && r.error.code === 'unavailable', `item ${n} failed: ${JSON.stringify(r)}`);
       else assert.deepEqual(r, { ok: true, value: n });
     });
+  });
+
+  test('a node reported lost fails the calls still waiting for it at once, saying so; a call to a live node waits on', async () => {
+    const [a, live, doomed] = [await bus('gone-a', 60_000), await bus('gone-live'), await bus('gone-doomed')];
+    let release!: () => void;
+    live.handle<Record<string, never>, string>('slow', () => new Promise<string>((resolve) => (release = () => resolve('done'))));
+    let received = 0;
+    doomed.handle<Record<string, never>, number>('work', () => {
+      received++;
+      return new Promise<number>(() => undefined); // it dies before answering
+    });
+    const toDoomed = Array.from({ length: 3 }, () => settled(a.call<number>('gone-doomed', 'work', {})));
+    const toLive = a.call<string>('gone-live', 'slow', {});
+    while (received < 3 || !release) await new Promise((r) => setTimeout(r, 10));
+    a.failPendingTo('gone-doomed');
+    for (const r of await Promise.all(toDoomed)) {
+      assert.ok(!r.ok && r.error instanceof AppError && r.error.code === 'unavailable', JSON.stringify(r));
+      assert.match((r.error as AppError).message, /^node gone-doomed was lost \(its heartbeat expired\) before it answered work$/);
+    }
+    release();
+    assert.equal(await toLive, 'done');
   });
 });

@@ -1,7 +1,8 @@
 // Calls across two in-process nodes on one Redis and one PostgreSQL, with signalling-only widget sockets: a call lives
 // on the node that placed it, the other node's widget is rung there (its media moved there first) and its answer and
 // hang-up are forwarded; a widget that reconnects to the other node resumes its call on the owner; a moved widget is offered audio once its
-// capabilities reach the owner; a draining node's widgets dial onto the other node.
+// capabilities reach the owner; a user busy in a call one node owns is busy for click-to-call sent to any node and for a
+// ring from a third node (their session on node C); a draining node's widgets dial onto the other node.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +16,8 @@ let redis: RunningRedis;
 let client: Redis;
 let a: TestServer;
 let b: TestServer;
+/** What every node of the file runs with (a node started by one test too). */
+let shared: Record<string, string>;
 const sockets: Socket[] = [];
 
 /** A widget socket that records the events it receives, in order. */
@@ -24,6 +27,24 @@ async function widget(server: TestServer, identity: string, extension: string): 
   const seen: string[] = [];
   socket.onAny((event: string) => seen.push(event));
   return { socket, seen };
+}
+
+/** Waits until each server counts `nodeId` among the live nodes: its live-calls listing then asks that node over the bus. */
+async function untilSeen(nodeId: string, servers: [TestServer, string][]): Promise<void> {
+  const tapped = new Redis(redis.url);
+  const askedBy = new Set<string>();
+  tapped.on('message', (_channel: string, raw: string) => askedBy.add((JSON.parse(raw) as { from: string }).from));
+  await tapped.subscribe(`astral:rpc:${nodeId}`);
+  try {
+    for (const [server, id] of servers) {
+      while (!askedBy.has(id)) {
+        await api(server, 'GET', '/api/v1/calls/live', { key: ADMIN_KEY });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  } finally {
+    tapped.disconnect();
+  }
 }
 
 const next = (socket: Socket, event: string) => new Promise<Record<string, unknown>>((resolve) => socket.once(event, resolve));
@@ -40,7 +61,7 @@ describe('calls across two nodes', () => {
   before(async () => {
     redis = await startRedis();
     client = new Redis(redis.url);
-    const shared = {
+    shared = {
       ASTRAL_REDIS_URL: redis.url,
       ASTRAL_DATABASE_URL: await freshPostgresDatabase(),
       ASTRAL_SECRET_KEY: randomBytes(32).toString('hex'),
@@ -158,6 +179,54 @@ describe('calls across two nodes', () => {
       assert.deepEqual(await ackRequest(hank.socket, 'call:hangup', { callId }), { ok: true, data: {} });
     } finally {
       log.warn = warn;
+    }
+  });
+
+  test('a user busy in a call node B owns, their session on A or C: click-to-call from them is refused on every node; a ring from A for the one on C ends BUSY', async () => {
+    const c = await startTestServer({ ...shared, ASTRAL_NODE_ID: 'it-c' });
+    try {
+      await untilSeen('it-c', [[a, 'it-a'], [b, 'it-b']]);
+      const ivan = await widget(c, 'ivan-x', '2009');
+      const judy = await widget(a, 'judy-x', '2010');
+      const kim = await widget(a, 'kim-x', '2011');
+      // Click-to-call sent to node B, which owns the call: Ivan (node C) is rung first, then Judy (node A).
+      const ivanRung = next(ivan.socket, 'call:incoming');
+      const started = await api(b, 'POST', '/api/v1/calls/click-to-call', { key: ADMIN_KEY, body: { from: '2009', to: '2010' } });
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      const callId = (await ivanRung).callId as string;
+      assert.equal(await client.get(`astral:call:${callId}`), 'it-b');
+      const judyRung = next(judy.socket, 'call:incoming');
+      assert.deepEqual(await ackRequest(ivan.socket, 'call:answer', { callId }), { ok: true, data: {} });
+      await judyRung;
+      const answered = next(ivan.socket, 'call:answered');
+      assert.deepEqual(await ackRequest(judy.socket, 'call:answer', { callId }), { ok: true, data: {} });
+      await answered;
+
+      // Asked on the owner, on a node holding the busy session, or on the node holding the other one: 409 each time.
+      for (const [node, name, from] of [[b, 'B', '2009'], [a, 'A', '2010'], [a, 'A', '2009'], [c, 'C', '2010'], [c, 'C', '2009']] as const) {
+        const refused = await api(node, 'POST', '/api/v1/calls/click-to-call', { key: ADMIN_KEY, body: { from, to: '2011' } });
+        assert.equal(refused.status, 409, `click-to-call from ${from} sent to node ${name}: ${JSON.stringify(refused.body)}`);
+        assert.match(String(refused.body.message), new RegExp(`extension ${from} is busy`));
+      }
+      assert.ok(!kim.seen.includes('call:incoming'), 'no refused click-to-call rang anyone');
+
+      // Kim on node A dials Ivan, whose session is on C and whose call is on B: his node answers busy, the call ends BUSY.
+      const kimEnded = next(kim.socket, 'call:ended');
+      const dialed = await ackRequest(kim.socket, 'call:dial', { destination: '2009' });
+      assert.equal(dialed.ok, true, JSON.stringify(dialed));
+      const kimCall = dialed.data!.callId!;
+      assert.equal((await kimEnded).reason, 'busy');
+      const row = await record(a, kimCall);
+      assert.deepEqual([row.disposition, row.end_reason], ['BUSY', 'busy']);
+      assert.equal(ivan.seen.filter((e) => e === 'call:incoming').length, 1, 'Ivan was not rung for the second call');
+
+      const ended = next(ivan.socket, 'call:ended');
+      assert.deepEqual(await ackRequest(judy.socket, 'call:hangup', { callId }), { ok: true, data: {} });
+      assert.equal((await ended).reason, 'hangup');
+      const first = await record(c, callId);
+      assert.deepEqual([first.disposition, first.end_reason], ['ANSWERED', 'hangup'], 'the busy call went on undisturbed');
+    } finally {
+      await c.close();
     }
   });
 

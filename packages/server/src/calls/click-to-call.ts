@@ -15,6 +15,8 @@ export interface ClickToCallDeps {
   router: Router;
   sessions: SessionRegistry;
   ringTimeoutMs: number;
+  /** Several nodes: whether a user is in a call on any node (their sessions' nodes answer; this node's calls included). */
+  busyAnywhere?: (userId: string) => Promise<boolean>;
 }
 
 const DEFAULT_FROM_TIMEOUT_S = 30;
@@ -55,7 +57,7 @@ export class ClickToCall {
     if (to.userId === from.userId) throw new OriginateError('bad_request', 'from and to are the same extension');
     const fromSessions = sessions.ofUser(from.userId);
     if (fromSessions.length === 0) throw new OriginateError('conflict', 'extension not registered');
-    if (calls.callOfUser(from.userId)) throw new OriginateError('conflict', `extension ${body.from} is busy`);
+    if ((await this.deps.busyAnywhere?.(from.userId)) || calls.callOfUser(from.userId)) throw new OriginateError('conflict', `extension ${body.from} is busy`);
 
     const call = calls.create({ instanceId, kind: 'direct', caller: from, callerSession: null, callee: to, channelId: null });
     const record = body.variables?.record;

@@ -27,7 +27,8 @@ export class ClusterBus {
   private readonly sub: Redis;
   private readonly handlers = new Map<string, Handler>();
   private readonly listeners = new Map<string, Listener>();
-  private readonly pending = new Map<string, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  /** Calls waiting for their answer, with the node asked. */
+  private readonly pending = new Map<string, { nodeId: string; method: string; resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   /** Items waiting for the end of this turn, per destination node. */
   private readonly outbox = new Map<string, RpcItem[]>();
   private flushing: NodeJS.Immediate | null = null;
@@ -78,9 +79,16 @@ export class ClusterBus {
     const id = randomUUID();
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, new AppError('unavailable', `node ${nodeId} did not answer ${method} in time`)), timeoutMs);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, { nodeId, method, resolve: resolve as (v: unknown) => void, reject, timer });
       this.enqueue(nodeId, { kind: 'req', id, method, args });
     });
+  }
+
+  /** A node is lost (its heartbeat expired): the calls still waiting for it fail now, `unavailable`, not at their timeout. */
+  failPendingTo(nodeId: string): void {
+    for (const [id, { nodeId: asked, method }] of [...this.pending]) {
+      if (asked === nodeId) this.settle(id, new AppError('unavailable', `node ${nodeId} was lost (its heartbeat expired) before it answered ${method}`));
+    }
   }
 
   /** Runs `method` on one node without waiting for an answer (in order with this node's calls and notes to it). */

@@ -86,6 +86,7 @@ export class Cluster {
     this.bus.handle<WidgetRequest, unknown>('widget:request', ({ sessionId, event, payload, timeoutMs }, from) => this.requestHere(from, sessionId, event, payload, timeoutMs));
     this.bus.handle<WidgetNotice, null>('widget:notify', ({ sessionId, event, payload }) => (parts.gateway.notify(sessionId, event, payload as never), null));
     this.bus.handle<{ sessionId: string }, null>('media:release', ({ sessionId }) => (parts.media.closeSession(sessionId), null));
+    this.bus.handle<{ sessionIds: string[] }, boolean>('sessions:busy', ({ sessionIds }) => this.anyInAnotherCall(sessionIds));
     await this.registry.start();
     await this.presence.start(this.registry.live.map((n) => n.id));
   }
@@ -172,8 +173,29 @@ export class Cluster {
     return this.parts!.gateway.request(sessionId, event, payload as never, timeoutMs);
   }
 
-  /** A local session's user is in a live call other than `callId`: one this node runs, or the one its media went to. */
-  private async inAnotherCall(sessionId: string, callId: string): Promise<boolean> {
+  /**
+   * Whether a user is in a call on any node, before one is created for them (click-to-call): each node holding one of
+   * their sessions answers for it. A node that does not answer counts as not busy (a ring through it checks again).
+   */
+  async userBusy(userId: string): Promise<boolean> {
+    const byNode = new Map<string, string[]>();
+    for (const sessionId of this.parts!.sessions.ofUser(userId)) {
+      const home = this.presence!.homeOf(sessionId);
+      byNode.set(home, [...(byNode.get(home) ?? []), sessionId]);
+    }
+    const answers = [...byNode].map(([nodeId, sessionIds]) =>
+      nodeId === this.nodeId ? this.anyInAnotherCall(sessionIds) : this.bus.call<boolean>(nodeId, 'sessions:busy', { sessionIds }).catch(() => false),
+    );
+    return (await Promise.all(answers)).some(Boolean);
+  }
+
+  /** On the sessions' own node: whether the user of any of them is in a live call. */
+  private async anyInAnotherCall(sessionIds: string[]): Promise<boolean> {
+    return (await Promise.all(sessionIds.map((id) => this.inAnotherCall(id, null)))).some(Boolean);
+  }
+
+  /** A local session's user is in a live call other than `callId` (null: any): one this node runs, or the one its media went to. */
+  private async inAnotherCall(sessionId: string, callId: string | null): Promise<boolean> {
     const { calls, sessions } = this.parts!;
     const userId = sessions.get(sessionId)?.principal.party.userId;
     const here = userId === undefined ? undefined : calls.callOfUser(userId);
@@ -232,8 +254,9 @@ export class Cluster {
   // --- lost nodes ---------------------------------------------------------------------------------------------------
 
   /**
-   * A peer died: calls here with a party on it end `node_lost`; local widgets whose media was there learn their call
-   * ended and get media here again; its sessions leave; one survivor closes the lost node's own calls in the store.
+   * A peer died: calls here with a party on it end `node_lost`; what was still waiting for its answer (a ring's ack, a
+   * forwarded event, a REST call) fails at once; local widgets whose media was there learn their call ended and get media
+   * here again; its sessions leave; one survivor closes the lost node's own calls in the store.
    */
   private async nodeLost(nodeId: string): Promise<void> {
     const { calls, gateway, store } = this.parts!;
@@ -243,6 +266,7 @@ export class Cluster {
       const call = calls.get(id);
       if (call && call.involvedSessions.some((s) => presence.homeOf(s) === nodeId)) calls.end(call, 'FAILED', 'node_lost');
     }
+    this.bus.failPendingTo(nodeId);
     for (const { sessionId, callId } of presence.placedOn(nodeId)) {
       if (callId) gateway.notify(sessionId, 'call:ended', { callId, disposition: 'FAILED', reason: 'node_lost', duration: 0, talkTime: 0 });
       this.placeLocal(sessionId, this.nodeId, null);
