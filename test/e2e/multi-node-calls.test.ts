@@ -18,7 +18,7 @@ import { mintToken, type RunningServer } from '../helpers/server.js';
 import { speak } from '../helpers/speech.js';
 import { startSipp, type RunningSipp } from '../helpers/sipp.js';
 import { toneFile } from '../helpers/tone.js';
-import { captureAtCarrier, configureTrunk, lastEndedCall } from '../helpers/trunks.js';
+import { captureAtCarrier, configureTrunk, lastEndedCall, trunkStatusIs } from '../helpers/trunks.js';
 
 const HZ = { alice: 440, bob: 1000, carol: 700 };
 
@@ -273,8 +273,9 @@ describe('calls across two nodes: click-to-call, transfer, agent and SIP legs', 
     await loadsAre({ 'node-a': 0, 'node-b': 1 });
     const sipp = await startSipp({ scenario: 'uas-auth-answer-pcap.xml', vars: { user: 'astral', pass: 's3cret-pw' }, timeoutS: 40 });
     sipps.push(sipp);
-    // Configured on node B: node A reads the trunk from the shared store when it places the call.
-    await configureTrunk(nodes.b, { name: 'carrier', host: '127.0.0.1', port: sipp.port, username: 'astral', password: 's3cret-pw', allowed_ips: ['127.0.0.1/32'] });
+    // Configured on node B: node A monitors it too (its OPTIONS ping) and reads it from the shared store to place the call.
+    const trunkId = await configureTrunk(nodes.b, { name: 'carrier', host: '127.0.0.1', port: sipp.port, username: 'astral', password: 's3cret-pw', allowed_ips: ['127.0.0.1/32'] });
+    await trunkStatusIs(nodes.a, trunkId, 'reachable');
     const heardByCarrier = await captureAtCarrier(sipp.mediaPort);
     const callId = (await alice.invoke('call', '+15557654321')) as string;
     assert.equal(await nodes.ownerOf(callId), 'node-a', 'the least loaded node takes the call');

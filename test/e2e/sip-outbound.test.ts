@@ -6,7 +6,7 @@ import wavefile from 'wavefile';
 import { hasTone, isNotSilent } from '../helpers/rtp-capture.js';
 import { freePort, mintToken } from '../helpers/server.js';
 import { startSipp, type RunningSipp } from '../helpers/sipp.js';
-import { api, captureAtCarrier, configureTrunk, lastEndedCall, startTrunkStage, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
+import { api, captureAtCarrier, configureTrunk, lastEndedCall, startTrunkStage, trunkStatusIs, trunkSuiteHooks, type TrunkStage } from '../helpers/trunks.js';
 import { tonePower } from '../helpers/tone.js';
 
 let stage: TrunkStage;
@@ -22,15 +22,6 @@ const carrier = async (scenario: string, vars: Record<string, string> = {}, tran
 /** A trunk to this SIPp with the credentials its challenge checks. */
 const trunkTo = (sipp: RunningSipp, extra: Record<string, unknown> = {}) =>
   configureTrunk(stage.server, { name: 'carrier', host: '127.0.0.1', port: sipp.port, username: 'astral', password: 's3cret-pw', allowed_ips: ['127.0.0.1/32'], ...extra });
-
-async function trunkStatusIs(id: string, status: string): Promise<void> {
-  let seen = '';
-  for (let i = 0; i < 50 && seen !== status; i++) {
-    seen = (await api(stage.server, 'GET', `/api/v1/trunks/${id}`)).body.status as string;
-    if (seen !== status) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.equal(seen, status, 'the trunk status');
-}
 
 /** The server's JSON log lines so far. */
 const serverLog = () =>
@@ -52,7 +43,7 @@ describe('calls out through a SIP trunk (SIPp as the carrier)', { timeout: 180_0
   test('click-to-call external: the 407 challenge is answered, audio crosses both ways, Astral hangs up with BYE', async () => {
     const sipp = await carrier('uas-auth407-answer-pcap.xml', { user: 'astral', pass: 's3cret-pw' });
     const trunkId = await trunkTo(sipp);
-    await trunkStatusIs(trunkId, 'reachable'); // the carrier answered our OPTIONS ping
+    await trunkStatusIs(stage.server, trunkId, 'reachable'); // the carrier answered our OPTIONS ping
     const heardByCarrier = await captureAtCarrier(sipp.mediaPort);
     const agent = await stage.phone('a', tokens.agent!);
     const res = await clickToCall({ from: '1001', to: '+15551234567', to_type: 'external', caller_id: '+918065978015' });

@@ -1,4 +1,5 @@
 // Trunk test helpers: a stage whose server speaks SIP on a free port, and the admin calls a test makes (trunks, numbers, records).
+import assert from 'node:assert/strict';
 import { afterEach } from 'node:test';
 import { captureRtp, type RtpCapture } from './rtp-capture.js';
 import { freeSipPort, type RunningSipp } from './sipp.js';
@@ -56,6 +57,16 @@ export async function configureTrunk(server: RunningServer, trunk: Record<string
     if (res.status !== 201) throw new Error(`number: ${res.status} ${JSON.stringify(res.body)}`);
   }
   return created.body.id as string;
+}
+
+/** Waits (up to 5 s) until `server` reports the trunk's status (its OPTIONS ping or registration) as `status`. */
+export async function trunkStatusIs(server: RunningServer, id: string, status: string): Promise<void> {
+  let seen = '';
+  for (let i = 0; i < 50 && seen !== status; i++) {
+    seen = (await api(server, 'GET', `/api/v1/trunks/${id}`)).body.status as string;
+    if (seen !== status) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(seen, status, `the trunk status ${server.url} reports`);
 }
 
 export interface HistoryRow {

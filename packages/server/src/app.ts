@@ -218,8 +218,12 @@ export async function createServer(config: Config): Promise<AstralServer> {
   router.agents = agents;
   const dialer = new AgentDialer({ store, calls, router, agents, retell, journeys, ringTimeoutMs });
   const trunkStatus = (trunkId: string): TrunkStatus => sip?.trunks.status(trunkId) ?? 'unknown';
+  const refreshTrunks = async (instanceId: string): Promise<null> => (await sip?.trunks.refresh(instanceId), null);
+  // Every node monitors every trunk (from its own SIP port, as at start-up): a change made on one is re-read by all.
+  cluster?.serve('trunks:changed', ({ instanceId }: { instanceId: string }) => refreshTrunks(instanceId));
   const onTrunksChanged = (instanceId: string): void => {
-    sip?.trunks.refresh(instanceId).catch((err: unknown) => app.log.error({ err }, 'sip: could not reload trunks'));
+    refreshTrunks(instanceId).catch((err: unknown) => app.log.error({ err }, 'sip: could not reload trunks'));
+    cluster?.onPeers('trunks:changed', { instanceId }).catch((err: unknown) => app.log.error({ err }, 'sip: could not tell the other nodes to reload trunks'));
   };
   await app.register(trunksApi, { keys, store, secrets: trunkSecrets, trunkStatus, onTrunksChanged });
   // A voice channel's Twilio credentials bring a trunk to Twilio Elastic SIP Trunking along (the `twilio` trunk).
