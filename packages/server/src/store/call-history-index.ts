@@ -42,6 +42,8 @@ export interface HistoryIndexes {
   drop(db: Kysely<any>): Promise<void>;
   /** Migration 0010: the search index rebuilt from the calls in its present shape where the dialect changed it (PostgreSQL). */
   upgradeSearch(db: Kysely<any>): Promise<void>;
+  /** Migration 0012 (`cover`) and its down: the indexes countSearchHits reads widened where the dialect needs it (PostgreSQL). */
+  coverSearchCount(db: Kysely<any>, cover: boolean): Promise<void>;
   /** Which accelerators this database has. */
   detect(db: Kysely<any>): Promise<Accelerators>;
   /**

@@ -98,6 +98,8 @@ export const sqliteHistoryIndexes: HistoryIndexes = {
   drop,
   // The FTS5 index keeps the shape migration 0003 gave it.
   upgradeSearch: async () => {},
+  // countSearchHits counts the FTS index's rows: no b-tree to widen.
+  coverSearchCount: async () => {},
   detect,
   searchMatch,
   countSearchHits,

@@ -357,6 +357,15 @@ const migrations: Record<string, Migration> = {
       for (const column of ['from_user_id', 'to_user_id']) await db.schema.alterTable('calls').alterColumn(column, (c) => c.setDataType('varchar(20)')).execute();
     },
   },
+  '0012_search_count_cover': {
+    // PostgreSQL counts a search's hits from its (instance, number) indexes alone: calls_instance_to also holds from_number.
+    async up(db: Kysely<unknown>) {
+      await historyIndexesOf(db).coverSearchCount(db, true);
+    },
+    async down(db: Kysely<unknown>) {
+      await historyIndexesOf(db).coverSearchCount(db, false);
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
