@@ -2,13 +2,15 @@
 // on the node that placed it, the other node's widget is rung there (its media moved there first) and its answer and
 // hang-up are forwarded; a widget that reconnects to the other node resumes its call on the owner; a moved widget is offered audio once its
 // capabilities reach the owner; a user busy in a call one node owns is busy for click-to-call sent to any node and for a
-// ring from a third node (their session on node C); a draining node's widgets dial onto the other node.
+// ring from a third node (their session on node C); a widget's event waiting for a node that dies fails as soon as the
+// node is found lost; a draining node's widgets dial onto the other node.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Socket } from 'socket.io-client';
 import { startRedis, type RunningRedis } from '../../../test/helpers/redis.js';
+import { ClusterBus } from '../src/cluster/bus.js';
 import { ackRequest, ADMIN_KEY, api, startTestServer, widgetSocket, type TestServer } from './helpers.js';
 import { freshPostgresDatabase } from './postgres.js';
 
@@ -179,6 +181,43 @@ describe('calls across two nodes', () => {
       assert.deepEqual(await ackRequest(hank.socket, 'call:hangup', { callId }), { ok: true, data: {} });
     } finally {
       log.warn = warn;
+    }
+  });
+
+  test("a node lost while a widget's event waits for it: the widget's ack says so as soon as the loss is seen, not at the event's timeout", async () => {
+    // A node that speaks only the bus: it registers, rings Lena on node A for a call it claims, takes her answer, and dies.
+    const ghost = new ClusterBus(redis.url, 'it-ghost', 5_000, () => undefined);
+    await ghost.start();
+    const entry = JSON.stringify({ id: 'it-ghost', url: 'http://127.0.0.1:9', mediaIp: '127.0.0.1', regions: ['default'], load: 0, draining: true });
+    const beat = () => client.multi().set('astral:node:it-ghost', entry, 'PX', 1_000).sadd('astral:nodes', 'it-ghost').exec();
+    await beat();
+    const heartbeat = setInterval(() => void beat(), 200);
+    const callId = '9000000000000000001';
+    try {
+      let forwarded = 0;
+      ghost.handle('calls:live', () => []);
+      ghost.handle('event', () => (forwarded++, new Promise(() => undefined)));
+      await untilSeen('it-ghost', [[a, 'it-a']]);
+      const lena = await widget(a, 'lena-x', '2013');
+      await client.set(`astral:call:${callId}`, 'it-ghost');
+      const from = { userId: 'ghost-caller', identity: 'ghost', displayName: 'Ghost', extension: null };
+      const rung = await ghost.call('it-a', 'widget:request', { sessionId: lena.socket.id, event: 'call:incoming', payload: { callId, from }, timeoutMs: 5_000 });
+      assert.deepEqual(rung, { ok: true, data: {} });
+      assert.deepEqual(lena.seen.slice(-2), ['media:relocated', 'call:incoming'], "Lena's media moved to the ghost's call");
+
+      const ended = next(lena.socket, 'call:ended');
+      const answer = ackRequest(lena.socket, 'call:answer', { callId });
+      while (forwarded === 0) await new Promise((r) => setTimeout(r, 10));
+      clearInterval(heartbeat); // it dies: no more beats, no leave
+      const res = await answer;
+      assert.equal(res.ok, false, JSON.stringify(res));
+      assert.equal(res.error!.code, 'unavailable');
+      assert.equal(res.error!.message, 'node it-ghost was lost (its heartbeat expired) before it answered event');
+      assert.deepEqual([(await ended).callId, (await ended).reason], [callId, 'node_lost']);
+    } finally {
+      clearInterval(heartbeat);
+      await ghost.close();
+      await client.del(`astral:call:${callId}`);
     }
   });
 

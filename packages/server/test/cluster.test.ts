@@ -1,6 +1,6 @@
 // The cluster's Redis parts against a real redis-server: RPC between nodes (results, error codes, silence), the node
-// registry (registration, draining, load-based choice, a lost node detected after its TTL), presence mirroring, and the
-// sessions gauge counting only this node's own sessions.
+// registry (registration, draining, load-based choice, a lost node detected after its TTL or told by another node),
+// presence mirroring, and the sessions gauge counting only this node's own sessions.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ClusterBus } from '../src/cluster/bus.js';
@@ -85,6 +85,25 @@ describe('cluster over Redis', () => {
     await rb.leave();
     await waitFor(() => !ra.isLive('reg-b'));
     assert.deepEqual(lost, ['reg-c'], 'a node that left is not lost');
+    await ra.leave();
+  });
+
+  test('a lost node another node reported (and took out of the node set) is reported here once, whether its beat saw it first or not', async () => {
+    const [a, b] = [await bus('told-a'), await bus('told-b')];
+    const lost: string[] = [];
+    const ra = registry(a, {}, lost);
+    const rb = registry(b, {});
+    await rb.beat();
+    await ra.beat();
+    assert.equal(ra.isLive('told-b'), true);
+    ra.reportLost('told-b'); // the node that won its clean-up says so, before its entry expired here
+    assert.deepEqual(lost, ['told-b']);
+    assert.equal(ra.isLive('told-b'), false, 'no longer routed to');
+    await waitFor(async () => (await a.redis.exists('astral:node:told-b')) === 0);
+    await ra.beat();
+    ra.reportLost('told-b');
+    assert.deepEqual(lost, ['told-b'], 'its own beat, and a second telling, report it no more');
+    await ra.forget('told-b');
     await ra.leave();
   });
 

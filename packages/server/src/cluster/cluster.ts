@@ -36,6 +36,8 @@ export interface ClusterParts {
 /** Events about a session's own media, without a call id: they go where its media lives. */
 const MEDIA_EVENTS = new Set<ClientEventName>(['media:setup', 'media:capabilities', 'media:connect', 'media:restartIce', 'media:preflight', 'media:preflight-end']);
 
+/** The broadcast of the node that won a lost node's clean-up: the others handle the loss too, seen by their beat or not. */
+const NODE_LOST = 'node-lost';
 const callKey = (callId: string) => `astral:call:${callId}`;
 const nodeCallsKey = (nodeId: string) => `astral:calls:${nodeId}`;
 
@@ -87,6 +89,7 @@ export class Cluster {
     this.bus.handle<WidgetNotice, null>('widget:notify', ({ sessionId, event, payload }) => (parts.gateway.notify(sessionId, event, payload as never), null));
     this.bus.handle<{ sessionId: string }, null>('media:release', ({ sessionId }) => (parts.media.closeSession(sessionId), null));
     this.bus.handle<{ sessionIds: string[] }, boolean>('sessions:busy', ({ sessionIds }) => this.anyInAnotherCall(sessionIds));
+    this.bus.listen<{ nodeId: string }>(NODE_LOST, ({ nodeId }) => this.registry.reportLost(nodeId));
     await this.registry.start();
     await this.presence.start(this.registry.live.map((n) => n.id));
   }
@@ -256,7 +259,8 @@ export class Cluster {
   /**
    * A peer died: calls here with a party on it end `node_lost`; what was still waiting for its answer (a ring's ack, a
    * forwarded event, a REST call) fails at once; local widgets whose media was there learn their call ended and get media
-   * here again; its sessions leave; one survivor closes the lost node's own calls in the store.
+   * here again; its sessions leave; one survivor closes the lost node's own calls in the store, telling the others first
+   * (its clean-up takes the node out of the node set, so their beats may never see it expire).
    */
   private async nodeLost(nodeId: string): Promise<void> {
     const { calls, gateway, store } = this.parts!;
@@ -274,6 +278,7 @@ export class Cluster {
     presence.prune(new Set(this.registry.live.map((n) => n.id).filter((id) => id !== nodeId)));
     const won = await this.bus.redis.set(`astral:lost:${nodeId}`, this.nodeId, 'PX', 60_000, 'NX');
     if (won !== 'OK') return;
+    this.bus.broadcast(NODE_LOST, { nodeId });
     const orphans = await this.bus.redis.smembers(nodeCallsKey(nodeId));
     const closed = await store.calls.closeLost(orphans, new Date());
     await this.bus.redis.del(nodeCallsKey(nodeId), ...orphans.map(callKey));

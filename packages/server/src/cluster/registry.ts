@@ -85,14 +85,22 @@ export class NodeRegistry {
     ids.forEach((id, i) => {
       const raw = entries[i];
       if (raw) peers.set(id, JSON.parse(raw) as NodeInfo);
-      else if (!this.reported.has(id)) {
-        this.reported.add(id);
-        this.opts.lost(id);
-      }
+      else this.reportLost(id);
     });
     for (const id of this.reported) if (!ids.includes(id)) this.reported.delete(id);
     this.peers = peers;
     this.opts.refreshed(new Set(peers.keys()));
+  }
+
+  /**
+   * Reports a lost node once: found by this node's beat, or told by the node that closes its calls (which takes it out of
+   * the node set, maybe before this node's next beat would see its entry expired).
+   */
+  reportLost(nodeId: string): void {
+    if (nodeId === this.nodeId || this.reported.has(nodeId)) return;
+    this.reported.add(nodeId);
+    this.peers.delete(nodeId);
+    this.opts.lost(nodeId);
   }
 
   /** Takes a lost node out of the node set (once its calls are closed). */
