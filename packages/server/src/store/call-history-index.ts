@@ -57,6 +57,8 @@ export interface HistoryIndexes {
   /** A reference to `column` that no index serves, where the dialect's planner needs telling that a search drives the query. */
   unindexed<T>(column: string): RawBuilder<T>;
   /** After a bulk import of `rows` calls: the upkeep the dialect needs at once (PostgreSQL: vacuum and planner statistics). */
+  /** Inside a bulk import's transaction, before its rows: what lets `imported`'s upkeep see them (PostgreSQL: a flushed commit). */
+  importing(trx: Kysely<any>): Promise<void>;
   imported(db: Kysely<any>, rows: number): Promise<void>;
 }
 

@@ -191,6 +191,15 @@ async function countSearchHits(db: Kysely<any>, instanceId: string, term: string
   return Number(rows[0]?.n ?? 0);
 }
 
+/**
+ * An import commits synchronously even where the server's synchronous_commit is off: VACUUM sets no hint bits for rows
+ * whose commit record is not yet flushed, and so marks none of their pages all-visible, and counts by number then
+ * read the heap for every imported call (until some later vacuum).
+ */
+async function importing(trx: Kysely<any>): Promise<void> {
+  await sql`SET LOCAL synchronous_commit = on`.execute(trx);
+}
+
 async function imported(db: Kysely<any>, rows: number): Promise<void> {
   if (rows >= VACUUM_MIN_ROWS) await sql`VACUUM (ANALYZE) calls, calls_search, call_numbers`.execute(db);
 }
@@ -205,5 +214,6 @@ export const postgresHistoryIndexes: HistoryIndexes = {
   countSearchHits,
   // PostgreSQL's planner has statistics; what a driving search needs, searchMatch gives it.
   unindexed: <T>(column: string) => sql<T>`${sql.ref(column)}`,
+  importing,
   imported,
 };

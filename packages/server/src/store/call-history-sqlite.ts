@@ -105,5 +105,6 @@ export const sqliteHistoryIndexes: HistoryIndexes = {
   countSearchHits,
   unindexed,
   // Without planner statistics (see unindexed) there is nothing to refresh.
+  importing: async () => {},
   imported: async () => {},
 };

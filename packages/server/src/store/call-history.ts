@@ -223,6 +223,7 @@ export class CallHistoryStore {
   async importCalls(calls: Iterable<ImportedCall>): Promise<number> {
     let n = 0;
     await this.db.transaction().execute(async (trx) => {
+      await this.indexes.importing(trx);
       let batch: Insertable<CallsTable>[] = [];
       const flush = async () => {
         if (batch.length > 0) await trx.insertInto('calls').values(batch).execute();
