@@ -175,8 +175,9 @@ export async function createServer(config: Config): Promise<AstralServer> {
   };
   const channels = new ChannelCalls({ store, calls, sessions, notifier, media, ringTimeoutMs });
   const router = new Router({ store, calls, sessions, media, notifier, journeys, ringTimeoutMs, log: app.log });
-  const transfers = new Transfers({ store, calls, sessions, notifier, journeys, ringTimeoutMs, route: (call, to) => router.route(call, to) });
-  const clickToCall = new ClickToCall({ store, calls, router, sessions, ringTimeoutMs, ...(cluster ? { busyAnywhere: (userId: string) => cluster.userBusy(userId) } : {}) });
+  const busyAnywhere = cluster ? { busyAnywhere: (userId: string) => cluster.userBusy(userId) } : {};
+  const transfers = new Transfers({ store, calls, sessions, notifier, journeys, ringTimeoutMs, route: (call, to) => router.route(call, to), ...busyAnywhere });
+  const clickToCall = new ClickToCall({ store, calls, router, sessions, ringTimeoutMs, ...busyAnywhere });
   gateway.attach({ calls, channels, transfers, router });
   if (cluster) {
     gateway.cluster = cluster;

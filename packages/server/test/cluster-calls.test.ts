@@ -229,7 +229,7 @@ describe('calls across two nodes', () => {
     }
   });
 
-  test('a user busy in a call node B owns, their session on A or C: click-to-call from them is refused on every node; a ring from A for the one on C ends BUSY', async () => {
+  test('a user busy in a call node B owns, their session on A or C: click-to-call from them is refused on every node, a transfer to them too; a ring from A for the one on C ends BUSY', async () => {
     const c = await startTestServer({ ...shared, ASTRAL_NODE_ID: 'it-c' });
     try {
       await untilSeen('it-c', [[a, 'it-a'], [b, 'it-b']]);
@@ -256,6 +256,23 @@ describe('calls across two nodes', () => {
         assert.match(String(refused.body.message), new RegExp(`extension ${from} is busy`));
       }
       assert.ok(!kim.seen.includes('call:incoming'), 'no refused click-to-call rang anyone');
+
+      // Kim and Mia talk on node A; Kim's transfer to Ivan (session on C, call on B) is refused busy, nobody rung.
+      const mia = await widget(a, 'mia-x', '2012');
+      const miaRung = next(mia.socket, 'call:incoming');
+      const talk = await ackRequest(kim.socket, 'call:dial', { destination: '2012' });
+      assert.equal(talk.ok, true, JSON.stringify(talk));
+      const talkId = talk.data!.callId!;
+      await miaRung;
+      const kimAnswered = next(kim.socket, 'call:answered');
+      assert.deepEqual(await ackRequest(mia.socket, 'call:answer', { callId: talkId }), { ok: true, data: {} });
+      await kimAnswered;
+      const transfer = await ackRequest(kim.socket, 'call:transfer', { callId: talkId, destination: '2009', type: 'blind' });
+      assert.equal(transfer.ok, false, JSON.stringify(transfer));
+      assert.match(JSON.stringify(transfer), /conflict.*2009 is busy/);
+      const talkEnded = next(mia.socket, 'call:ended');
+      assert.deepEqual(await ackRequest(kim.socket, 'call:hangup', { callId: talkId }), { ok: true, data: {} });
+      await talkEnded;
 
       // Kim on node A dials Ivan, whose session is on C and whose call is on B: his node answers busy, the call ends BUSY.
       const kimEnded = next(kim.socket, 'call:ended');

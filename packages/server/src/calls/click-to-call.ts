@@ -15,9 +15,11 @@ export interface ClickToCallDeps {
   router: Router;
   sessions: SessionRegistry;
   ringTimeoutMs: number;
-  /** Several nodes: whether a user is in a call on any node (their sessions' nodes answer; this node's calls included). */
-  busyAnywhere?: (userId: string) => Promise<boolean>;
+  busyAnywhere?: BusyAnywhere;
 }
+
+/** Several nodes: whether a user is in a call on any node (their sessions' nodes answer; this node's calls included). */
+export type BusyAnywhere = (userId: string) => Promise<boolean>;
 
 const DEFAULT_FROM_TIMEOUT_S = 30;
 

@@ -4,6 +4,7 @@ import { AppError } from '../util/errors.js';
 import type { Call } from './call.js';
 import type { CallControl } from './call-control.js';
 import { agentKeyOf } from './agent-network.js';
+import type { BusyAnywhere } from './click-to-call.js';
 import { resolveDestination } from './directory.js';
 import type { SessionNotifier } from './notifier.js';
 import type { Journeys } from './journey.js';
@@ -18,6 +19,7 @@ export interface TransfersDeps {
   ringTimeoutMs: number;
   /** Sends the call on to a queue or IVR menu (the Router's routing). */
   route(call: Call, destination: string): Promise<void>;
+  busyAnywhere?: BusyAnywhere;
 }
 
 export class Transfers {
@@ -35,7 +37,7 @@ export class Transfers {
     const target = await resolveDestination(this.deps.store, call.instanceId, destination);
     if (!target) return this.toRoute(call, transferer, destination, type);
     if ([...call.joined.values()].some((p) => p.party.userId === target.userId)) throw new AppError('bad_request', 'the target is already in this call');
-    if (calls.callOfUser(target.userId)) throw new AppError('conflict', `${destination} is busy`);
+    if ((await this.deps.busyAnywhere?.(target.userId)) || calls.callOfUser(target.userId)) throw new AppError('conflict', `${destination} is busy`);
     const targetSessions = sessions.ofUser(target.userId);
     if (targetSessions.length === 0) throw new AppError('conflict', `${destination} is not registered`);
     if (call.state === 'ended' || call.role(transferer) !== 'joined') throw new AppError('invalid_state', 'the call ended');
