@@ -48,6 +48,10 @@ const HISTORY_REQUESTS = Math.max(50, Number.parseInt(process.env.BENCH_HISTORY_
 const ONLY_NODES = process.env.BENCH_ONLY === 'nodes';
 /** BENCH_ONLY=history runs call history alone, on SQLite and then PostgreSQL (ASTRAL_TEST_DATABASE_URL, else a throwaway cluster). */
 const ONLY_HISTORY = process.env.BENCH_ONLY === 'history';
+/** BENCH_HISTORY_DIALECT=sqlite or postgres runs call history on that dialect alone. */
+const HISTORY_DIALECTS = DIALECTS.filter((d) => (process.env.BENCH_HISTORY_DIALECT ?? d) === d);
+/** BENCH_HISTORY_DATABASE_URL: a PostgreSQL database for call history kept between runs (seeded while empty, then reused). */
+const HISTORY_DATABASE_URL = process.env.BENCH_HISTORY_DATABASE_URL || undefined;
 /** The whole run is abandoned (and cleaned up) after this long (call history gets 4 minutes per database of it, the SIP section 4). */
 const WATCHDOG_MS = Math.max(60_000, Number.parseInt(process.env.BENCH_TIMEOUT_MS ?? '', 10) || 300_000 + 2 * 240_000 + (SKIP_SIP ? 0 : 240_000) + (SKIP_AGENTS ? 0 : 240_000) + (SKIP_RECORDING ? 0 : 150_000) + 60_000);
 
@@ -154,9 +158,9 @@ async function main(): Promise<void> {
 
 async function runHistorySection(): Promise<void> {
   const results: [TestDialect, string[]][] = [];
-  for (const dialect of DIALECTS) {
+  for (const dialect of HISTORY_DIALECTS) {
     out(`Call history on ${dialect} (GET /api/v1/calls, /calls/count, /calls/stats over loopback HTTP; in-process server, ${HISTORY_ROWS.toLocaleString('en-US')} calls, ${HISTORY_REQUESTS} requests per row):`);
-    results.push([dialect, await runCallHistory(dialect, HISTORY_ROWS, HISTORY_REQUESTS, out, (c) => void closers.push(c))]);
+    results.push([dialect, await runCallHistory(dialect, HISTORY_ROWS, HISTORY_REQUESTS, out, (c) => void closers.push(c), HISTORY_DATABASE_URL)]);
     await cleanup();
     out();
   }
