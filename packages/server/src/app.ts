@@ -173,7 +173,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
     }
     if (outcome === 'rebuilt') calls.mediaReady(sessionId);
   };
-  const channels = new ChannelCalls({ store, calls, sessions, notifier, media, ringTimeoutMs });
+  const channels = new ChannelCalls({ store, calls, sessions, notifier, media, ringTimeoutMs, ...(cluster ? { owner: cluster.channelOwnership } : {}) });
   const router = new Router({ store, calls, sessions, media, notifier, journeys, ringTimeoutMs, log: app.log });
   const busyAnywhere = cluster ? { busyAnywhere: (userId: string) => cluster.userBusy(userId) } : {};
   const transfers = new Transfers({ store, calls, sessions, notifier, journeys, ringTimeoutMs, route: (call, to) => router.route(call, to), ...busyAnywhere });
@@ -245,7 +245,7 @@ export async function createServer(config: Config): Promise<AstralServer> {
     await v1.register(agentsApi, { auth: serviceAuth, agents: store.agents, voiceChannels: store.voiceChannels, voiceSecrets });
     await v1.register(webhooksApi, { auth: serviceAuth, store: store.webhooks, events: webhookEvents, secrets: webhookSecrets });
   });
-  await app.register(channelsApi, { store, keys, principals, channels });
+  await app.register(channelsApi, { store, keys, principals, channels, cluster });
   if (config.demo) await app.register(demoApi, { issuer, keys, store: store.apiKeys, instanceId });
   // The operator dashboard's login (a session cookie) and its proxy, in production too; the page itself is served below.
   await app.register(dashboardSession, { keys, secretKey: config.secretKey, demo: config.demo });

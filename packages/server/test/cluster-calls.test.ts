@@ -3,7 +3,8 @@
 // hang-up are forwarded; a widget that reconnects to the other node resumes its call on the owner; a moved widget is offered audio once its
 // capabilities reach the owner; a user busy in a call one node owns is busy for click-to-call sent to any node and for a
 // ring from a third node (their session on node C); a widget's event waiting for a node that dies fails as soon as the
-// node is found lost; a draining node's widgets dial onto the other node.
+// node is found lost; a draining node's widgets dial onto the other node; members of one channel on both nodes join one
+// channel call, on the node that started it (their channel REST is run there too).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -292,6 +293,55 @@ describe('calls across two nodes', () => {
     } finally {
       await c.close();
     }
+  });
+
+  test("members of one channel on both nodes join one call, owned by the node that started it: the other's media moves there, REST on either node acts on it, leaving ends it once", async () => {
+    const token = async (identity: string) => (await api(a, 'POST', '/api/v1/tokens', { key: ADMIN_KEY, body: { identity } })).body as { user_id: string; token: string };
+    const [xavierId, yaraId, zedId] = await Promise.all(['xavier-x', 'yara-x', 'zed-x'].map(async (identity) => (await token(identity)).user_id));
+    const made = await api(b, 'POST', '/api/v1/channels', { key: ADMIN_KEY, body: { recipients: [xavierId, yaraId, zedId] } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const channelId = made.body.id as string;
+    const xavier = await widget(a, 'xavier-x', '2014');
+    const yara = await widget(b, 'yara-x', '2015');
+    const zed = await widget(b, 'zed-x', '2016');
+    await untilIdle(); // every node's view of the live nodes is fresh: the live-calls listings below ask only live ones
+
+    const x = await ackRequest(xavier.socket, 'voice:state', { channel_id: channelId });
+    assert.equal(x.ok, true, JSON.stringify(x));
+    const callId = x.data!.callId!;
+    const [channelKey] = await client.keys(`astral:channel:*:${channelId}`);
+    assert.equal(await client.get(channelKey!), 'it-a', "the channel's call is claimed by the node that started it");
+    const y = await ackRequest(yara.socket, 'voice:state', { channel_id: channelId });
+    assert.equal(y.ok, true, JSON.stringify(y));
+    assert.equal(y.data!.callId, callId, 'one call for the channel');
+    assert.ok(yara.seen.includes('media:relocated'), `Yara's media moved to the owner before the ack: ${yara.seen.join(', ')}`);
+    assert.equal((await ackRequest(yara.socket, 'voice:state', { channel_id: channelId, self_mute: true })).ok, true, 'a mute goes to the owner too');
+    for (const node of [a, b]) {
+      const live = await api(node, 'GET', '/api/v1/calls/live', { key: ADMIN_KEY });
+      assert.equal((live.body as unknown as { linkedid: string }[]).filter((l) => l.linkedid === callId).length, 2, 'both members joined the one call');
+    }
+
+    // Yara rings Zed and stops it through node B: node A, which runs the call, rings him for it.
+    const bearer = { authorization: `Bearer ${(await token('yara-x')).token}` };
+    const rung = next(zed.socket, 'call:incoming');
+    const ring = await api(b, 'POST', `/api/v1/channels/${channelId}/call/ring`, { headers: bearer, body: { recipients: [zedId] } });
+    assert.equal(ring.status, 204, JSON.stringify(ring.body));
+    assert.equal((await rung).callId, callId);
+    const settled = next(zed.socket, 'call:ended');
+    const stop = await api(b, 'POST', `/api/v1/channels/${channelId}/call/stop-ringing`, { headers: bearer, body: { recipients: [zedId] } });
+    assert.equal(stop.status, 204, JSON.stringify(stop.body));
+    assert.equal((await settled).callId, callId);
+
+    const deleted = next(xavier.socket, 'CALL_DELETE');
+    assert.deepEqual(await ackRequest(xavier.socket, 'voice:state', { channel_id: null }), { ok: true, data: { callId: null } });
+    assert.equal(await client.get(channelKey!), 'it-a', 'the call goes on with Yara');
+    assert.deepEqual(await ackRequest(yara.socket, 'voice:state', { channel_id: null }), { ok: true, data: { callId: null } });
+    await deleted;
+    const row = await record(b, callId);
+    assert.equal(row.status, 'completed');
+    assert.equal(await client.get(channelKey!), null, 'ownership of the channel released');
+    await ackRequest(xavier.socket, 'voice:state', { channel_id: null }); // a round trip: any later dispatch has arrived
+    assert.deepEqual([xavier.seen.filter((e) => e === 'CALL_CREATE').length, xavier.seen.filter((e) => e === 'CALL_DELETE').length], [1, 1], 'one call created and ended');
   });
 
   test('a draining node takes no new calls: its widgets dial onto the other node, which owns the call', async () => {

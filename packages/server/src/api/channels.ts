@@ -1,4 +1,5 @@
-// Channels and their voice endpoints (seed 000): create, RTC regions, call eligibility, region, ring, stop-ringing.
+// Channels and their voice endpoints (seed 000): create, RTC regions, call eligibility, region, ring, stop-ringing
+// (several nodes: those run on the node running the channel's call).
 import {
   CallEligibility,
   ChannelResponse,
@@ -16,6 +17,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { hasPermission, type ApiKeyService } from '../auth/api-keys.js';
 import type { Principal, PrincipalResolver } from '../auth/principal.js';
 import type { ChannelCalls } from '../calls/channel-calls.js';
+import type { Cluster } from '../cluster/cluster.js';
 import { authGuard } from './auth.js';
 import type { Channel } from '../store/channels.js';
 import type { Store } from '../store/index.js';
@@ -23,6 +25,9 @@ import { AppError } from '../util/errors.js';
 
 const Params = Type.Object({ channel_id: Snowflake });
 type Req<B = unknown> = FastifyRequest<{ Params: { channel_id: string }; Body: B }>;
+/** An operation on a channel's call, as another node hands it to the node running that call. */
+interface OnChannelCall<B> { principal: Principal; channelId: string; body: B }
+type ChannelCallOp<B, R> = (principal: Principal, channel: Channel, body: B) => R | Promise<R>;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,9 +38,9 @@ declare module 'fastify' {
 
 const toResponse = (c: Channel): ChannelResponseT => ({ id: c.id, type: c.type, name: c.name, recipients: c.recipients, rtc_region: c.rtcRegion });
 
-export const channelsApi: FastifyPluginAsync<{ store: Store; keys: ApiKeyService; principals: PrincipalResolver; channels: ChannelCalls }> = async (
+export const channelsApi: FastifyPluginAsync<{ store: Store; keys: ApiKeyService; principals: PrincipalResolver; channels: ChannelCalls; cluster: Cluster | null }> = async (
   app,
-  { store, keys, principals, channels },
+  { store, keys, principals, channels, cluster },
 ) => {
   /** Authenticates the user or bot (a guard: before validation); membership of the path's channel is checked after it. */
   const signedIn = authGuard(async (request) => {
@@ -45,6 +50,21 @@ export const channelsApi: FastifyPluginAsync<{ store: Store; keys: ApiKeyService
     const principal = request.principal!;
     return { principal, channel: await channels.channelFor(principal, request.params.channel_id) };
   };
+  /** A member's operation on the channel's call: here, or (several nodes) on the node running that call. */
+  const onChannelCall = <B, R>(method: string, op: ChannelCallOp<B, R>) => {
+    cluster?.serve<OnChannelCall<B>, R>(method, async ({ principal, channelId, body }) => op(principal, await channels.channelFor(principal, channelId), body));
+    return async (request: Req<B>): Promise<R> => {
+      const { principal, channel } = await member(request);
+      const body = request.body as B;
+      const owner = cluster ? await cluster.channelOwnership.remoteOwner(channel.instanceId, channel.id) : null;
+      if (!cluster || !owner) return op(principal, channel, body);
+      return cluster.bus.call<R>(owner, method, { principal, channelId: channel.id, body } satisfies OnChannelCall<B>);
+    };
+  };
+  const eligibility = onChannelCall<unknown, CallEligibility>('channel:eligibility', (principal, channel) => channels.eligibility(principal, channel));
+  const setRegion = onChannelCall<PatchCallBody, null>('channel:region', async (_principal, channel, body) => (await channels.setRegion(channel, body.region), null));
+  const ring = onChannelCall<RecipientsBody, null>('channel:ring', async (principal, channel, body) => (await channels.ring(principal, channel, body.recipients), null));
+  const stopRinging = onChannelCall<RecipientsBody, null>('channel:stop-ringing', async (principal, channel, body) => (await channels.stopRinging(principal, channel, body.recipients), null));
   /** An API key with channels.manage may create any channel; a user or bot one it belongs to. */
   const creator = authGuard(async (request) => {
     if (request.headers['x-api-key'] === undefined) return void (request.principal = await principals.fromHeader(request.headers.authorization));
@@ -76,26 +96,22 @@ export const channelsApi: FastifyPluginAsync<{ store: Store; keys: ApiKeyService
     return channels.regions();
   });
 
-  app.get<{ Params: { channel_id: string } }>('/api/v1/channels/:channel_id/call', { schema: { params: Params, response: { 200: CallEligibility, ...errors } }, preHandler: signedIn }, async (request) => {
-    const { principal, channel } = await member(request);
-    return channels.eligibility(principal, channel);
-  });
+  app.get<{ Params: { channel_id: string } }>('/api/v1/channels/:channel_id/call', { schema: { params: Params, response: { 200: CallEligibility, ...errors } }, preHandler: signedIn }, async (request) =>
+    eligibility(request as Req),
+  );
 
   app.patch('/api/v1/channels/:channel_id/call', { schema: { params: Params, body: PatchCallBody, response: { 204: NoContent, ...errors } }, preHandler: signedIn }, async (request: Req<PatchCallBody>, reply) => {
-    const { channel } = await member(request);
-    await channels.setRegion(channel, request.body.region);
+    await setRegion(request);
     return reply.status(204).send();
   });
 
   app.post('/api/v1/channels/:channel_id/call/ring', { schema: { params: Params, body: RecipientsBody, response: { 204: NoContent, ...errors } }, preValidation: emptyBodyIsEmptyObject, preHandler: signedIn }, async (request: Req<RecipientsBody>, reply) => {
-    const { principal, channel } = await member(request);
-    await channels.ring(principal, channel, request.body.recipients);
+    await ring(request);
     return reply.status(204).send();
   });
 
   app.post('/api/v1/channels/:channel_id/call/stop-ringing', { schema: { params: Params, body: RecipientsBody, response: { 204: NoContent, ...errors } }, preValidation: emptyBodyIsEmptyObject, preHandler: signedIn }, async (request: Req<RecipientsBody>, reply) => {
-    const { principal, channel } = await member(request);
-    await channels.stopRinging(principal, channel, request.body.recipients);
+    await stopRinging(request);
     return reply.status(204).send();
   });
 };

@@ -18,6 +18,8 @@ export interface ChannelCallsDeps {
   notifier: SessionNotifier;
   media: MediaService;
   ringTimeoutMs: number;
+  /** Several nodes: a channel's call runs on one node, which claims it before starting it and releases it at its end. */
+  owner?: { claim(instanceId: string, channelId: string): Promise<boolean>; release(instanceId: string, channelId: string): void };
 }
 
 export class ChannelCalls implements CallListener {
@@ -27,6 +29,8 @@ export class ChannelCalls implements CallListener {
   private readonly latency = new Map<string, Record<string, number>>();
   /** Recipients per channel with a live call, for fanning out gateway events without a query. */
   private readonly audience = new Map<string, string[]>();
+  /** Channel calls being claimed (several nodes): a second join meanwhile waits for the same call. */
+  private readonly starting = new Map<string, Promise<Call>>();
 
   constructor(private readonly deps: ChannelCallsDeps) {
     deps.calls.listener = this;
@@ -67,7 +71,7 @@ export class ChannelCalls implements CallListener {
   async ring(principal: Principal, channel: Channel, recipients?: string[]): Promise<void> {
     this.assertRecipients(channel, recipients);
     const targets = (recipients ?? channel.recipients).filter((id) => id !== principal.party.userId);
-    const call = this.callOf(channel.id) ?? (await this.start(channel, principal.party, null, this.pickRegion(channel, principal.party.userId)));
+    const call = await this.callOrStart(channel, principal.party, null);
     const ringable = new Set(this.ringableUsers(channel, principal.party.userId));
     let rang = false;
     for (const userId of targets) {
@@ -127,8 +131,7 @@ export class ChannelCalls implements CallListener {
     if (current && current.channelId !== channel.id) throw new AppError('invalid_state', 'leave your current call first');
     const other = calls.callOfUser(session.principal.party.userId);
     if (other && other.channelId !== channel.id) throw new AppError('invalid_state', 'you are already in a call');
-    const call =
-      this.callOf(channel.id) ?? (await this.start(channel, session.principal.party, session.id, this.pickRegion(channel, session.principal.party.userId)));
+    const call = await this.callOrStart(channel, session.principal.party, session.id);
     if (call.role(session.id) !== 'joined') calls.join(call, session);
     const participant = call.joined.get(session.id)!;
     if (payload.self_mute !== undefined && payload.self_mute !== participant.selfMute) await calls.mute(session, call.id, payload.self_mute);
@@ -153,8 +156,27 @@ export class ChannelCalls implements CallListener {
     return known.reduce((best, r) => (rtts![r.id]! < rtts![best.id]! ? r : best)).id;
   }
 
+  /** The channel's live call, else a new one in the region picked for the caller. */
+  private callOrStart(channel: Channel, caller: Call['caller'], callerSession: string | null): Promise<Call> {
+    const live = this.callOf(channel.id) ?? this.starting.get(channel.id);
+    if (live) return Promise.resolve(live);
+    const started = this.start(channel, caller, callerSession, this.pickRegion(channel, caller.userId)).finally(() => this.starting.delete(channel.id));
+    this.starting.set(channel.id, started);
+    return started;
+  }
+
   private async start(channel: Channel, caller: Call['caller'], callerSession: string | null, region: string): Promise<Call> {
-    const call = this.deps.calls.create({ instanceId: channel.instanceId, kind: 'channel', caller, callerSession, callee: null, channelId: channel.id, region });
+    const { owner } = this.deps;
+    if (owner && !(await owner.claim(channel.instanceId, channel.id))) {
+      throw new AppError('conflict', "this channel's call runs on another node; try again");
+    }
+    let call: Call;
+    try {
+      call = this.deps.calls.create({ instanceId: channel.instanceId, kind: 'channel', caller, callerSession, callee: null, channelId: channel.id, region });
+    } catch (err) {
+      owner?.release(channel.instanceId, channel.id);
+      throw err;
+    }
     this.active.set(channel.id, call.id);
     this.audience.set(channel.id, channel.recipients);
     await this.deps.calls.persistStart(call, null);
@@ -199,5 +221,6 @@ export class ChannelCalls implements CallListener {
     this.dispatch(call.channelId, 'CALL_DELETE', { channel_id: call.channelId });
     this.active.delete(call.channelId);
     this.audience.delete(call.channelId);
+    this.deps.owner?.release(call.instanceId, call.channelId);
   }
 }

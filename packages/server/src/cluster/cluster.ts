@@ -1,5 +1,6 @@
 // Cluster: multi-node Astral over Redis (ASTRAL_REDIS_URL) — the node registry, presence, call ownership, routing of a
-// widget's events to the node owning its call (whose media it then uses), and closing a lost node's calls (`node_lost`).
+// widget's events to the node owning its call or its channel's call (whose media it then uses), and closing a lost node's
+// calls (`node_lost`).
 import type { Ack, ClientEventName, ClientPayload, ServerToClientEvents } from '@astral/protocol';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { FastifyBaseLogger } from 'fastify';
@@ -11,6 +12,7 @@ import type { MediaService } from '../media/service.js';
 import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import { ClusterBus } from './bus.js';
+import { ChannelOwnership } from './channel-ownership.js';
 import { Presence } from './presence.js';
 import { NodeRegistry, type NodeInfo } from './registry.js';
 
@@ -48,6 +50,8 @@ interface WidgetNotice { sessionId: string; event: keyof ServerToClientEvents; p
 export class Cluster {
   readonly bus: ClusterBus;
   readonly registry: NodeRegistry;
+  /** Which node runs each channel's call: a join anywhere goes there. */
+  readonly channelOwnership: ChannelOwnership;
   private presence: Presence | null = null;
   private parts: ClusterParts | null = null;
 
@@ -67,6 +71,7 @@ export class Cluster {
       rejoined: () => this.rejoin(),
       onError,
     });
+    this.channelOwnership = new ChannelOwnership(this.bus.redis, config.nodeId, (nodeId) => this.registry.isLive(nodeId), onError);
   }
 
   get nodeId(): string {
@@ -108,13 +113,25 @@ export class Cluster {
 
   /**
    * The node that handles a widget's event, null for this one: a call's events go to the node owning the call, media
-   * events to where the session's media lives; a dial goes to the node picked for the new call (its media moves there).
+   * events to where the session's media lives; a dial goes to the node picked for the new call (its media moves there),
+   * a channel join to the node running the channel's call (as a dial: its media moves there) and a leave where it joined.
    */
   async route<E extends ClientEventName>(session: Session, event: E, payload: ClientPayload<E>): Promise<string | null> {
     const { calls, media } = this.parts!;
     if (event === 'call:dial') {
       const target = this.registry.pick(media.defaultRegion) ?? this.nodeId;
       this.placeLocal(session.id, target, null);
+      return target === this.nodeId ? null : target;
+    }
+    if (event === 'voice:state') {
+      const channelId = (payload as ClientPayload<'voice:state'>).channel_id;
+      const mediaNode = this.presence!.mediaNodeOf(session.id);
+      if (channelId === null) return mediaNode === this.nodeId ? null : mediaNode;
+      const target = (await this.channelOwnership.remoteOwner(session.principal.instanceId, channelId)) ?? this.nodeId;
+      if (target !== mediaNode) {
+        if (await this.inAnotherCall(session.id, null)) throw new AppError('invalid_state', 'you are already in a call');
+        this.placeLocal(session.id, target, null);
+      }
       return target === this.nodeId ? null : target;
     }
     const callId = (payload as { callId?: unknown }).callId;
@@ -136,7 +153,7 @@ export class Cluster {
   async forward(nodeId: string, event: ClientEventName, session: Session, payload: unknown): Promise<unknown> {
     const result = await this.bus.call<unknown>(nodeId, 'event', { event, sessionId: session.id, payload } satisfies ForwardedEvent);
     if (event === 'call:resume') this.placeLocal(session.id, nodeId, (payload as ClientPayload<'call:resume'>).callId);
-    const callId = event === 'call:dial' ? (result as { callId?: unknown } | null)?.callId : undefined;
+    const callId = event === 'call:dial' || event === 'voice:state' ? (result as { callId?: unknown } | null)?.callId : undefined;
     if (typeof callId === 'string') this.presence!.place(session.id, nodeId, callId);
     return result;
   }
@@ -282,6 +299,7 @@ export class Cluster {
     const orphans = await this.bus.redis.smembers(nodeCallsKey(nodeId));
     const closed = await store.calls.closeLost(orphans, new Date());
     await this.bus.redis.del(nodeCallsKey(nodeId), ...orphans.map(callKey));
+    await this.channelOwnership.forgetNode(nodeId);
     await presence.forgetNode(nodeId);
     await this.registry.forget(nodeId);
     this.log.warn({ nodeId, closed }, 'cluster: closed the calls a lost node owned (node_lost)');
@@ -292,7 +310,11 @@ export class Cluster {
     const { gateway, calls } = this.parts!;
     this.log.warn('cluster: this node missed its heartbeat TTL; announcing its sessions and calls again');
     for (const socket of gateway.io.sockets.sockets.values()) if (socket.data.session) this.presence?.up(socket.data.session);
-    for (const callId of calls.liveIds) this.ownership.claim(callId);
+    for (const callId of calls.liveIds) {
+      this.ownership.claim(callId);
+      const call = calls.get(callId);
+      if (call?.channelId) void this.channelOwnership.claim(call.instanceId, call.channelId).catch((err: unknown) => this.log.warn({ err }, 'cluster: could not claim a channel call again'));
+    }
   }
 
   /** Leaves the cluster (after the drain ended this node's calls). */
