@@ -1,7 +1,8 @@
 // End to end on two nodes (Redis + PostgreSQL, test/helpers/nodes.ts): the calls that do not start as one widget dialling
 // another — click-to-call sent to one node for widgets on the other, a blind transfer by REST on the node that does not
 // own the call, an attended transfer to a widget on the node not owning the call, a user busy on one node rung by a call
-// of the other, a widget on node B calling the local agent (on either node), a SIP carrier (SIPp) calling node A for a
+// of the other, two widgets on different nodes joining one channel's call, a widget on node B calling the local agent
+// (on either node), a SIP carrier (SIPp) calling node A for a
 // widget on node B, and a widget on node B dialling a phone number whose call node A owns and sends to the carrier.
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { openCallerPhone } from '../helpers/mic.js';
 import { api, assertTones, call, completedRecord, liveLegs, startTwoNodes, type TwoNodes } from '../helpers/nodes.js';
 import type { PhonePage } from '../helpers/phone.js';
 import { hasTone, isNotSilent } from '../helpers/rtp-capture.js';
-import { mintToken, type RunningServer } from '../helpers/server.js';
+import { mintToken, mintTokenBody, type RunningServer } from '../helpers/server.js';
 import { speak } from '../helpers/speech.js';
 import { startSipp, type RunningSipp } from '../helpers/sipp.js';
 import { toneFile } from '../helpers/tone.js';
@@ -224,6 +225,31 @@ describe('calls across two nodes: click-to-call, transfer, agent and SIP legs', 
     const journey = (await (await api(nodes.b, `/api/v1/calls/${callId}/journey`)).json()) as { steps: { action: string; status: string; to: string }[] };
     const transfers = journey.steps.filter((s) => s.action === 'Transfer').map((s) => `${s.status}->${s.to}`);
     assert.deepEqual(transfers, ['attended->1003', 'completed->1003'], `the journey shows the attended transfer: ${JSON.stringify(journey.steps)}`);
+  });
+
+  test("Alice (node A) and Bob (node B) join one channel's voice: one call, owned by node A, Bob's media moved there; tones both ways; leaving ends it once", async () => {
+    const [aliceId, bobId] = await Promise.all([
+      mintTokenBody(nodes.a, 'alice', { display_name: 'Alice', extension: '1001' }),
+      mintTokenBody(nodes.b, 'bob', { display_name: 'Bob', extension: '1002' }),
+    ]).then((bodies) => bodies.map((b) => b.user_id));
+    const made = await post(nodes.b, '/api/v1/channels', { recipients: [aliceId, bobId], name: 'across' });
+    assert.equal(made.status, 201);
+    const channelId = ((await made.json()) as { id: string }).id;
+    const alice = await nodes.open(browsers.alice, nodes.a.url, tokens.alice!);
+    const bob = await nodes.open(browsers.bob, nodes.b.url, tokens.bob!);
+    const callId = (await alice.invoke('joinChannel', channelId)) as string;
+    await alice.waitState('in-call');
+    assert.equal((await bob.invoke('joinChannel', channelId)) as string, callId, 'Bob joins the call Alice started');
+    await bob.waitState('in-call');
+    const [channelKey] = await nodes.redisClient.keys(`astral:channel:*:${channelId}`);
+    assert.equal(await nodes.redisClient.get(channelKey!), 'node-a');
+    await assertTones(alice, HZ.alice, bob, HZ.bob);
+    await bob.invoke('hangup');
+    await bob.waitState('ready');
+    assert.deepEqual((await liveLegs(nodes.b)).filter((l) => l.linkedid === callId).map((l) => l.channel_id.split('-')[0]), ['WebRTC/1001'], 'the call goes on with Alice');
+    await hangUp(alice);
+    assert.equal((await completedRecord(nodes.b, callId)).status, 'completed');
+    assert.equal(await nodes.redisClient.get(channelKey!), null, "the channel's call ownership is released");
   });
 
   test('a widget on node B calls the local agent on node B: it greets the caller, answers what it hears, seed 004 lists the call on both nodes', async () => {
