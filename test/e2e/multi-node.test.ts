@@ -12,7 +12,7 @@ import { startBalancer, type Balancer } from '../helpers/balancer.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { api, assertTones, call, completedRecord, liveLegs, startTwoNodes, type TwoNodes } from '../helpers/nodes.js';
 import type { PhonePage } from '../helpers/phone.js';
-import { mintToken, startServer, type RunningServer } from '../helpers/server.js';
+import { mintToken, mintTokenBody, startServer, type RunningServer } from '../helpers/server.js';
 import { toneFile } from '../helpers/tone.js';
 
 const ALICE_HZ = 440;
@@ -23,6 +23,7 @@ let redisClient: Redis;
 let nodeA: RunningServer;
 let nodeB: RunningServer;
 let nodeC: RunningServer | undefined;
+let nodeD: RunningServer | undefined;
 let balancer: Balancer;
 let browsers: { alice: Browser; bob: Browser };
 let pages: PhonePage[];
@@ -51,7 +52,7 @@ describe('two nodes on Redis and PostgreSQL', { timeout: 180_000 }, () => {
   });
 
   after(async () => {
-    await nodes?.close([nodeC]);
+    await nodes?.close([nodeC, nodeD]);
     await Promise.all(Object.values(browsers ?? {}).map((b) => b.close()));
   });
 
@@ -181,5 +182,46 @@ describe('two nodes on Redis and PostgreSQL', { timeout: 180_000 }, () => {
     await assertTones(alice, ALICE_HZ, bob, BOB_HZ);
     await alice.invoke('hangup');
     await Promise.all([alice.waitState('ready'), bob.waitState('ready')]);
+  });
+  test("a node holding one member of a channel's call dies: the call goes on for the others, who still hear each other", async () => {
+    const [alice, bob] = [pages[0]!, pages[1]!]; // both on node A now
+    nodeD = await startServer({ ...shared, ASTRAL_NODE_ID: 'node-d', ASTRAL_BOOTSTRAP_API_KEY: nodeA.apiKey });
+    const carol = await mintTokenBody(nodeA, 'carol', { display_name: 'Carol', extension: '1003' });
+    const ids = await Promise.all([mintTokenBody(nodeA, 'alice', { display_name: 'Alice', extension: '1001' }), mintTokenBody(nodeA, 'bob', { display_name: 'Bob', extension: '1002' })]).then((bodies) => bodies.map((b) => b.user_id));
+    const made = await api(nodeA, '/api/v1/channels', { method: 'POST', body: JSON.stringify({ recipients: [...ids, carol.user_id], name: 'three' }) });
+    assert.equal(made.status, 201, await made.clone().text());
+    const channelId = ((await made.json()) as { id: string }).id;
+    const carolOnD = await open(browsers.alice, nodeD.url, carol.token);
+    const callId = (await alice.invoke('joinChannel', channelId)) as string;
+    await alice.waitState('in-call');
+    assert.equal(await bob.invoke('joinChannel', channelId), callId);
+    assert.equal(await carolOnD.invoke('joinChannel', channelId), callId, "Carol, on node D, joins node A's call");
+    await Promise.all([bob.waitState('in-call'), carolOnD.waitState('in-call')]);
+    assert.equal((await liveLegs(nodeA)).filter((l) => l.linkedid === callId).length, 3);
+
+    nodeD.process.kill('SIGKILL');
+    // Carol's leg leaves once node A sees node D lost and her reconnect grace runs out; the call is not ended. (Until
+    // node D is seen lost, node A's live listing, which asks every node, answers 503.)
+    for (;;) {
+      const res = await api(nodeA, '/api/v1/calls/live');
+      if (res.status !== 200) {
+        assert.equal(res.status, 503, await res.text());
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
+      const legs = ((await res.json()) as { channel_id: string; linkedid: string }[]).filter((l) => l.linkedid === callId).map((l) => l.channel_id.split('-')[0]);
+      if (!legs.includes('WebRTC/1003')) {
+        assert.equal(legs.length, 2, `Alice and Bob stay in the call: ${legs.join(', ')}`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(await alice.state(), 'in-call');
+    assert.equal(await bob.state(), 'in-call');
+    await assertTones(alice, ALICE_HZ, bob, BOB_HZ);
+    await bob.invoke('hangup');
+    await alice.invoke('hangup');
+    const record = await completedRecord(nodeA, callId);
+    assert.deepEqual([record.disposition, record.end_reason], ['ANSWERED', 'hangup']);
   });
 });

@@ -285,7 +285,8 @@ export class Cluster {
     this.log.warn({ nodeId }, 'cluster: node lost (heartbeat expired); closing its calls');
     for (const id of calls.liveIds) {
       const call = calls.get(id);
-      if (call && call.involvedSessions.some((s) => presence.homeOf(s) === nodeId)) calls.end(call, 'FAILED', 'node_lost');
+      // A channel call goes on: the lost node's members leave it as dropped connections when presence prunes them below.
+      if (call?.kind === 'direct' && call.involvedSessions.some((s) => presence.homeOf(s) === nodeId)) calls.end(call, 'FAILED', 'node_lost');
     }
     this.bus.failPendingTo(nodeId);
     for (const { sessionId, callId } of presence.placedOn(nodeId)) {
