@@ -344,6 +344,23 @@ describe('calls across two nodes', () => {
     assert.deepEqual([xavier.seen.filter((e) => e === 'CALL_CREATE').length, xavier.seen.filter((e) => e === 'CALL_DELETE').length], [1, 1], 'one call created and ended');
   });
 
+  test("members of a channel starting its call on both nodes at once join one call (the node that lost the race to claim it forwards the join to the winner)", async () => {
+    const token = async (identity: string) => (await api(a, 'POST', '/api/v1/tokens', { key: ADMIN_KEY, body: { identity } })).body as { user_id: string };
+    const [olgaId, pedroId] = await Promise.all(['olga-x', 'pedro-x'].map(async (identity) => (await token(identity)).user_id));
+    const olga = await widget(a, 'olga-x', '2017');
+    const pedro = await widget(b, 'pedro-x', '2018');
+    for (let round = 0; round < 8; round++) {
+      const made = await api(a, 'POST', '/api/v1/channels', { key: ADMIN_KEY, body: { recipients: [olgaId, pedroId] } });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+      const channelId = made.body.id as string;
+      const [o, p] = await Promise.all([olga, pedro].map((w) => ackRequest(w.socket, 'voice:state', { channel_id: channelId })));
+      assert.equal(o!.ok && p!.ok, true, `round ${round}: ${JSON.stringify([o, p])}`);
+      assert.equal(o!.data!.callId, p!.data!.callId, `round ${round}: one call for the channel`);
+      for (const w of [olga, pedro]) assert.deepEqual(await ackRequest(w.socket, 'voice:state', { channel_id: null }), { ok: true, data: { callId: null } });
+      assert.equal((await record(a, o!.data!.callId!)).status, 'completed');
+    }
+  });
+
   test('a draining node takes no new calls: its widgets dial onto the other node, which owns the call', async () => {
     const carol = await widget(b, 'carol-x', '2003');
     const dave = await widget(a, 'dave-x', '2004');

@@ -22,6 +22,13 @@ export interface ChannelCallsDeps {
   owner?: { claim(instanceId: string, channelId: string): Promise<boolean>; release(instanceId: string, channelId: string): void };
 }
 
+/** Several nodes: another node claimed the channel's call first (two members started it at once); join it there. */
+export class ChannelCallElsewhere extends AppError {
+  constructor() {
+    super('conflict', "this channel's call runs on another node; try again");
+  }
+}
+
 export class ChannelCalls implements CallListener {
   /** channel id → its live call id */
   private readonly active = new Map<string, string>();
@@ -168,7 +175,7 @@ export class ChannelCalls implements CallListener {
   private async start(channel: Channel, caller: Call['caller'], callerSession: string | null, region: string): Promise<Call> {
     const { owner } = this.deps;
     if (owner && !(await owner.claim(channel.instanceId, channel.id))) {
-      throw new AppError('conflict', "this channel's call runs on another node; try again");
+      throw new ChannelCallElsewhere();
     }
     let call: Call;
     try {

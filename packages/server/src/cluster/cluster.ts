@@ -5,6 +5,7 @@ import type { Ack, ClientEventName, ClientPayload, ServerToClientEvents } from '
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { FastifyBaseLogger } from 'fastify';
 import type { CallControl } from '../calls/call-control.js';
+import { ChannelCallElsewhere } from '../calls/channel-calls.js';
 import type { SessionNotifier } from '../calls/notifier.js';
 import type { Session, SessionRegistry } from '../calls/sessions.js';
 import type { Gateway } from '../gateway/index.js';
@@ -143,6 +144,21 @@ export class Cluster {
     }
     const mediaNode = this.presence!.mediaNodeOf(session.id);
     return MEDIA_EVENTS.has(event) && mediaNode !== this.nodeId ? mediaNode : null;
+  }
+
+  /**
+   * Runs a widget's event where `route` says (`here` when on this node). A channel join that lost the race to start the
+   * channel's call to another node is routed once more: it then joins that node's call.
+   */
+  async run<E extends ClientEventName, T>(session: Session, event: E, payload: ClientPayload<E>, here: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const node = await this.route(session, event, payload);
+      try {
+        return node ? ((await this.forward(node, event, session, payload)) as T) : await here();
+      } catch (err) {
+        if (!(err instanceof ChannelCallElsewhere) || attempt > 0) throw err;
+      }
+    }
   }
 
   /**

@@ -50,9 +50,8 @@ type Handler<E extends ClientEventName> = (session: Session, payload: ClientPayl
 export interface GatewayCluster {
   sessionUp(session: Session): void;
   sessionDown(sessionId: string): void;
-  /** The node that handles the event, null for this one. */
-  route<E extends ClientEventName>(session: Session, event: E, payload: ClientPayload<E>): Promise<string | null>;
-  forward(nodeId: string, event: ClientEventName, session: Session, payload: unknown): Promise<unknown>;
+  /** Runs the event on the node that handles it: `here` when that is this one. */
+  run<E extends ClientEventName, T>(session: Session, event: E, payload: ClientPayload<E>, here: () => Promise<T>): Promise<T>;
 }
 
 /** Events a bot connection may send: bots watch calls through dispatch events; they carry no media yet. */
@@ -224,8 +223,7 @@ export class Gateway implements SessionNotifier {
           throw new AppError('forbidden', `bots cannot send ${event}`);
         }
         const parsed = parsePayload(event, payload);
-        const node = cluster && (await cluster.route(session, event, parsed));
-        const data = node ? ((await cluster.forward(node, event, session, parsed)) as ClientResults[E]) : await handler(session, parsed);
+        const data = cluster ? await cluster.run(session, event, parsed, async () => handler(session, parsed)) : await handler(session, parsed);
         reply({ ok: true, data });
       } catch (err) {
         if (!(err instanceof AppError)) this.deps.log.error({ err, event }, 'socket event failed');
