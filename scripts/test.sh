@@ -22,12 +22,13 @@ passed=0
 failed=0
 logdir=$(mktemp -d /tmp/astral-test.XXXXXX)
 
-count_node() { # node:test spec reporter summary lines: "ℹ pass N" / "ℹ fail N"
-	local p f
+count_node() { # node:test spec reporter summary lines: "ℹ pass N" / "ℹ fail N" / "ℹ cancelled N" (a file that timed out counts as failed)
+	local p f c
 	p=$(grep -aE '^ℹ pass [0-9]+' "$1" | tail -1 | grep -oE '[0-9]+$')
 	f=$(grep -aE '^ℹ fail [0-9]+' "$1" | tail -1 | grep -oE '[0-9]+$')
+	c=$(grep -aE '^ℹ cancelled [0-9]+' "$1" | tail -1 | grep -oE '[0-9]+$')
 	passed=$((passed + ${p:-0}))
-	failed=$((failed + ${f:-0}))
+	failed=$((failed + ${f:-0} + ${c:-0}))
 	[ -n "$p" ] || failed=$((failed + 1)) # the runner itself broke
 }
 

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { ClusterBus } from '../src/cluster/bus.js';
 import { AppError } from '../src/util/errors.js';
 import { startRedis, type RunningRedis } from '../../../test/helpers/redis.js';
+import { until } from './fake-sfu.js';
 
 let redis: RunningRedis;
 const closers: { close(): Promise<unknown> }[] = [];
@@ -46,7 +47,7 @@ describe('cluster bus batching', () => {
     const answers = await Promise.all(Array.from({ length: 50 }, (_, n) => a.call<number>('batch-b', 'square', { n })));
     assert.deepEqual(answers, Array.from({ length: 50 }, (_, n) => n * n), 'each call resolved with its own answer');
     const itemsSeen = (tapped: { items: unknown[] }[]) => tapped.reduce((sum, m) => sum + m.items.length, 0);
-    while (itemsSeen(toB) < 50 || itemsSeen(toA) < 50) await new Promise((r) => setTimeout(r, 10));
+    await until('50 items each way', () => itemsSeen(toB) >= 50 && itemsSeen(toA) >= 50);
     assert.deepEqual(toB.map((m) => m.items.length), [50], 'one message carried the 50 requests');
     assert.deepEqual(toA.map((m) => m.items.length), [50], 'answers ready in the same turn went back as one message');
   });
@@ -67,7 +68,7 @@ describe('cluster bus batching', () => {
     assert.equal(await good, 'R1');
     const failed = await bad;
     assert.ok(!failed.ok && failed.error instanceof AppError && failed.error.code === 'invalid_state');
-    while (ran.length < 4) await new Promise((r) => setTimeout(r, 10));
+    await until('4 items run', () => ran.length >= 4);
     assert.deepEqual(ran, ['n1', 'r1', 'bad', 'n2']);
   });
 
@@ -96,7 +97,7 @@ describe('cluster bus batching', () => {
       return new Promise<number>(() => undefined); // it dies before answering
     });
     const calls = Array.from({ length: 10 }, (_, n) => settled(a.call<number>(n % 2 ? 'lost-doomed' : 'lost-live', 'work', { n }, 500)));
-    while (received < 5) await new Promise((r) => setTimeout(r, 10));
+    await until('5 items received', () => received >= 5);
     await doomed.close();
     const results = await Promise.all(calls);
     results.forEach((r, n) => {
@@ -116,7 +117,7 @@ describe('cluster bus batching', () => {
     });
     const toDoomed = Array.from({ length: 3 }, () => settled(a.call<number>('gone-doomed', 'work', {})));
     const toLive = a.call<string>('gone-live', 'slow', {});
-    while (received < 3 || !release) await new Promise((r) => setTimeout(r, 10));
+    await until('3 items received', () => received >= 3 && release);
     a.failPendingTo('gone-doomed');
     for (const r of await Promise.all(toDoomed)) {
       assert.ok(!r.ok && r.error instanceof AppError && r.error.code === 'unavailable', JSON.stringify(r));

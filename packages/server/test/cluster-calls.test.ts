@@ -13,6 +13,7 @@ import type { Socket } from 'socket.io-client';
 import { startRedis, type RunningRedis } from '../../../test/helpers/redis.js';
 import { ClusterBus } from '../src/cluster/bus.js';
 import { ackRequest, ADMIN_KEY, api, startTestServer, widgetSocket, type TestServer } from './helpers.js';
+import { until } from './fake-sfu.js';
 import { freshPostgresDatabase } from './postgres.js';
 
 let redis: RunningRedis;
@@ -40,10 +41,7 @@ async function untilSeen(nodeId: string, servers: [TestServer, string][]): Promi
   await tapped.subscribe(`astral:rpc:${nodeId}`);
   try {
     for (const [server, id] of servers) {
-      while (!askedBy.has(id)) {
-        await api(server, 'GET', '/api/v1/calls/live', { key: ADMIN_KEY });
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await until(`${id} asking ${nodeId}`, async () => (await api(server, 'GET', '/api/v1/calls/live', { key: ADMIN_KEY }), askedBy.has(id)), 15_000, 50);
     }
   } finally {
     tapped.disconnect();
@@ -53,18 +51,17 @@ async function untilSeen(nodeId: string, servers: [TestServer, string][]): Promi
 /** Waits until no node reports a load in Redis, then one heartbeat more so every node's view of the loads is that fresh. */
 async function untilIdle(): Promise<void> {
   const loads = async () => (await Promise.all(['it-a', 'it-b'].map((id) => client.get(`astral:node:${id}`)))).map((raw) => (raw ? (JSON.parse(raw) as { load: number }).load : 0));
-  while ((await loads()).some((load) => load > 0)) await new Promise((r) => setTimeout(r, 50));
+  await until('no load on any node', async () => (await loads()).every((load) => load === 0), 15_000, 50);
   await new Promise((r) => setTimeout(r, 2 * Number(shared.ASTRAL_NODE_HEARTBEAT_MS)));
 }
 
 const next = (socket: Socket, event: string) => new Promise<Record<string, unknown>>((resolve) => socket.once(event, resolve));
 
-async function record(server: TestServer, id: string): Promise<Record<string, unknown>> {
-  for (;;) {
+function record(server: TestServer, id: string): Promise<Record<string, unknown>> {
+  return until(`call ${id} completed`, async () => {
     const { body } = await api(server, 'GET', `/api/v1/calls/${id}`, { key: ADMIN_KEY });
-    if (body.status === 'completed') return body;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return body.status === 'completed' && body;
+  }, 15_000, 50);
 }
 
 describe('calls across two nodes', () => {
@@ -216,7 +213,7 @@ describe('calls across two nodes', () => {
 
       const ended = next(lena.socket, 'call:ended');
       const answer = ackRequest(lena.socket, 'call:answer', { callId });
-      while (forwarded === 0) await new Promise((r) => setTimeout(r, 10));
+      await until('the forwarded answer', () => forwarded > 0);
       clearInterval(heartbeat); // it dies: no more beats, no leave
       const res = await answer;
       assert.equal(res.ok, false, JSON.stringify(res));

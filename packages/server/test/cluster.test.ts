@@ -10,6 +10,7 @@ import { SessionRegistry, type Session } from '../src/calls/sessions.js';
 import { Metrics } from '../src/metrics.js';
 import { AppError } from '../src/util/errors.js';
 import { startRedis, type RunningRedis } from '../../../test/helpers/redis.js';
+import { until } from './fake-sfu.js';
 
 let redis: RunningRedis;
 const buses: ClusterBus[] = [];
@@ -33,9 +34,7 @@ function registry(b: ClusterBus, info: Partial<Omit<NodeInfo, 'id'>>, lost: stri
   });
 }
 
-const waitFor = async (what: () => boolean | Promise<boolean>) => {
-  while (!(await what())) await new Promise((r) => setTimeout(r, 20));
-};
+const waitFor = (what: () => boolean | Promise<boolean>) => until('the cluster to get there', what, 15_000, 20);
 
 describe('cluster over Redis', () => {
   before(async () => {

@@ -24,10 +24,12 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const tone = (hz: number, rate: number, samples: number, from = 0) =>
   Int16Array.from({ length: samples }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * hz * (from + i)) / rate)));
 
-/** Polls `probe` every 10 ms until it gives something truthy. */
-export async function until<T>(what: string, probe: () => T | undefined | null | false, ms = 10_000): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(10)) {
-    const got = probe();
+type Probe<T> = () => T | undefined | null | false | Promise<T | undefined | null | false>;
+
+/** Polls `probe` every `everyMs` until it gives something truthy; a wait that never ends fails instead of hanging. */
+export async function until<T>(what: string, probe: Probe<T>, ms = 10_000, everyMs = 10): Promise<T> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(everyMs)) {
+    const got = await probe();
     if (got) return got;
   }
   throw new Error(`timed out waiting for ${what}`);
