@@ -31,7 +31,7 @@ async function tap(nodeId: string): Promise<{ items: { kind: string }[] }[]> {
 
 const settled = <T>(p: Promise<T>) => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
 
-describe('cluster bus batching', () => {
+describe('cluster bus batching', { timeout: 60_000 }, () => {
   before(async () => {
     redis = await startRedis();
   });

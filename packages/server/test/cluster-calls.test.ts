@@ -64,7 +64,7 @@ function record(server: TestServer, id: string): Promise<Record<string, unknown>
   }, 15_000, 50);
 }
 
-describe('calls across two nodes', () => {
+describe('calls across two nodes', { timeout: 180_000 }, () => {
   before(async () => {
     redis = await startRedis();
     client = new Redis(redis.url);

@@ -36,7 +36,7 @@ function registry(b: ClusterBus, info: Partial<Omit<NodeInfo, 'id'>>, lost: stri
 
 const waitFor = (what: () => boolean | Promise<boolean>) => until('the cluster to get there', what, 15_000, 20);
 
-describe('cluster over Redis', () => {
+describe('cluster over Redis', { timeout: 120_000 }, () => {
   before(async () => {
     redis = await startRedis();
   });
