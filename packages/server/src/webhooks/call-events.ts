@@ -22,11 +22,22 @@ async function agentData(agentCalls: AgentCallStore, callId: string): Promise<Re
   return { agent: { key: agentCall.agent_key, call_id: agentCall.service_id, transcript: await agentCalls.transcript(agentCall) } };
 }
 
+/**
+ * A call's events are queued one after another, in the order of its lifecycle writes: the dispatcher delivers a webhook's
+ * events oldest first, one at a time, so an event queued before the previous one committed (call.completed waits for its
+ * agent data; call.answered may still be in its transaction) could otherwise be delivered first.
+ */
 export function publishCallEvents(calls: CallStore, agentCalls: AgentCallStore, events: WebhookEvents, log: FastifyBaseLogger): void {
+  const queuing = new Map<string, Promise<void>>();
   calls.onChange = (change, row) => {
-    const extra = change === 'ended' ? agentData(agentCalls, row.id) : Promise.resolve({});
-    extra
+    const queued = (queuing.get(row.id) ?? Promise.resolve())
+      .then(() => (change === 'ended' ? agentData(agentCalls, row.id) : {}))
       .then((more) => events.publish(row.instance_id, TYPES[change], { ...callEventData(change, row), ...more }))
-      .catch((err: unknown) => log.error({ err, callId: row.id }, `webhooks: could not queue ${TYPES[change]}`));
+      .then(
+        () => undefined,
+        (err: unknown) => log.error({ err, callId: row.id }, `webhooks: could not queue ${TYPES[change]}`),
+      );
+    queuing.set(row.id, queued);
+    void queued.then(() => queuing.get(row.id) === queued && queuing.delete(row.id));
   };
 }
