@@ -162,7 +162,8 @@ export async function createServer(config: Config): Promise<AstralServer> {
   const metrics = new Metrics();
   media.onIceRestart = metrics.iceRestarted;
   const calls = new CallControl({ store, media, notifier, sessions, ringTimeoutMs, reconnectGraceMs: config.reconnectGraceSeconds * 1000, log: app.log, recordings, journeys, onRing: metrics.ringSettled, ...(cluster ? { ownership: cluster.ownership } : {}) });
-  metrics.watch({ calls, sessions, workers: () => pool.live, producers: () => media.liveProducers(), recordings, webhooks: store.webhooks });
+  const localSessions = { get localSize() { return cluster?.localSessions ?? sessions.size; } };
+  metrics.watch({ calls, sessions: localSessions, workers: () => pool.live, producers: () => media.liveProducers(), recordings, webhooks: store.webhooks });
   const stopHeartbeat = startCallHeartbeat(store.calls, () => calls.liveIds, config.callHeartbeatSeconds * 1000, app.log);
   // A mediasoup worker died under a session's media: one line per call it is in (legId = its session id).
   media.onWorkerLost = (sessionId, outcome) => {

@@ -154,7 +154,7 @@ describe('cluster over Redis', { timeout: 120_000 }, () => {
     const none = { ringing: 0, answered: 0 };
     metrics.watch({
       calls: { census: () => ({ calls: none, legs: none }) },
-      sessions: sessionsA,
+      sessions: { get localSize() { return pa.localCount; } },
       workers: () => [],
       producers: () => [],
       recordings: { activeCount: 0 },

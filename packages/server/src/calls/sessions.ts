@@ -15,13 +15,8 @@ export const partyOf = (s: Session): PartyInfo => s.principal.party;
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
   private readonly byUser = new Map<string, Set<string>>();
-  /** Sessions another node holds, mirrored here (several nodes: rings and busy checks see the whole cluster). */
-  private readonly mirrored = new Set<string>();
-
-  /** `mirrored`: the session's connection is on another node. */
-  add(session: Session, mirrored = false): void {
+  add(session: Session): void {
     this.sessions.set(session.id, session);
-    if (mirrored) this.mirrored.add(session.id);
     const set = this.byUser.get(session.principal.party.userId) ?? new Set<string>();
     set.add(session.id);
     this.byUser.set(session.principal.party.userId, set);
@@ -31,7 +26,6 @@ export class SessionRegistry {
     const session = this.sessions.get(sessionId);
     if (!session) return undefined;
     this.sessions.delete(sessionId);
-    this.mirrored.delete(sessionId);
     const set = this.byUser.get(session.principal.party.userId);
     set?.delete(sessionId);
     if (set?.size === 0) this.byUser.delete(session.principal.party.userId);
@@ -53,8 +47,8 @@ export class SessionRegistry {
     return ids.length > 0 && ids.every((id) => this.sessions.get(id)?.dnd);
   }
 
-  /** Sessions connected to this node (widget and bot sockets, SIP and agent legs), without other nodes' mirrored ones. */
-  get localSize(): number {
-    return this.sessions.size - this.mirrored.size;
+  /** Every session known here: this node's, and (several nodes) those presence mirrors from other nodes. */
+  get size(): number {
+    return this.sessions.size;
   }
 }

@@ -79,6 +79,11 @@ export class Cluster {
     return this.config.nodeId;
   }
 
+  /** Sessions connected to this node (the registry also holds other nodes' mirrored ones); null before `start`. */
+  get localSessions(): number | null {
+    return this.presence?.localCount ?? null;
+  }
+
   /** Connects to Redis; returns this node's 10-bit snowflake id, unique among the nodes that run at once. */
   async connect(): Promise<number> {
     await this.bus.start();

@@ -73,6 +73,11 @@ export class Presence {
     return this.placed.get(sessionId)?.nodeId ?? this.nodeId;
   }
 
+  /** Sessions connected to this node: the registry's, less those mirrored from other nodes. */
+  get localCount(): number {
+    return this.sessions.size - this.homes.size;
+  }
+
   /** The call that last put a local session's media on another node (null: none, or not known yet). */
   callOf(sessionId: string): string | null {
     return this.placed.get(sessionId)?.callId ?? null;
@@ -112,7 +117,7 @@ export class Presence {
       return;
     }
     this.homes.set(session.id, nodeId);
-    this.sessions.add(session, true);
+    this.sessions.add(session);
   }
 
   private removeRemote(sessionId: string): void {
