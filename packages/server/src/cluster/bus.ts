@@ -86,9 +86,12 @@ export class ClusterBus {
 
   /** A node is lost (its heartbeat expired): the calls still waiting for it fail now, `unavailable`, not at their timeout. */
   failPendingTo(nodeId: string): void {
-    for (const [id, { nodeId: asked, method }] of [...this.pending]) {
-      if (asked === nodeId) this.settle(id, new AppError('unavailable', `node ${nodeId} was lost (its heartbeat expired) before it answered ${method}`));
-    }
+    this.failPending((asked) => asked === nodeId, (method) => `node ${nodeId} was lost (its heartbeat expired) before it answered ${method}`);
+  }
+
+  /** Fails the waiting calls to the nodes `which` picks, `unavailable` with `why`. */
+  private failPending(which: (nodeId: string) => boolean, why: (method: string) => string): void {
+    for (const [id, { nodeId, method }] of [...this.pending]) if (which(nodeId)) this.settle(id, new AppError('unavailable', why(method)));
   }
 
   /** Runs `method` on one node without waiting for an answer (in order with this node's calls and notes to it). */
@@ -188,11 +191,7 @@ export class ClusterBus {
   async close(): Promise<void> {
     if (this.flushing) clearImmediate(this.flushing);
     this.flush();
-    for (const { timer, reject } of this.pending.values()) {
-      clearTimeout(timer);
-      reject(new AppError('unavailable', 'this node is shutting down'));
-    }
-    this.pending.clear();
+    this.failPending(() => true, () => 'this node is shutting down');
     await Promise.allSettled([this.sub, this.redis, ...this.extra].map((conn) => conn.quit()));
   }
 }
