@@ -3,6 +3,7 @@
 // and its conversation is stored turn by turn. Like the SIP gateway, it knows no HTTP and no mediasoup internals.
 import type { Ack, Disposition, PartyInfo, ServerToClientEvents } from '@astral/protocol';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { AgentAudio, type AgentSpec, type TranscriptTurn } from '../audio/agent-audio.js';
 import type { AgentNetwork } from '../calls/agent-network.js';
@@ -60,6 +61,9 @@ export interface AgentGatewayDeps {
   retell: RetellAgents;
   log: FastifyBaseLogger;
 }
+
+/** How long an answered agent waits for the call's recorder before it speaks anyway. */
+const RECORDER_WAIT_MS = 1000;
 
 const STATUS_OF: Record<Disposition, AgentCallStatus> = { ANSWERED: 'completed', BUSY: 'busy', 'NO ANSWER': 'no-answer', FAILED: 'failed' };
 
@@ -215,9 +219,13 @@ export class AgentGateway implements SessionNotifier, AgentNetwork {
   private talking(leg: AgentLeg): void {
     const call = leg.callId ? this.deps.calls.get(leg.callId) : undefined;
     if (!call || leg.finished) return;
-    this.audio?.answered(leg.session.id);
     this.deps.journeys.step(call, 'Agent', leg.phone, leg.agent.key, 'answered');
     this.setStatus(leg, 'in-progress');
+    // Its first words are in the recording: it speaks once the recorder hears it, or after a bounded wait if that is slow.
+    const recorded = this.deps.calls.recordingStarted(call);
+    void Promise.race([recorded, delay(RECORDER_WAIT_MS, undefined, { ref: false })]).then(() => {
+      if (!leg.finished) this.audio?.answered(leg.session.id);
+    });
   }
 
   /** The agent leg's part of the call is over: its final status is stored and the leg released. */

@@ -159,6 +159,11 @@ export class CallControl {
     this.deps.recordings.sync(call);
   }
 
+  /** Resolves once the call's recording hears every party's audio so far (at once for a call not recorded). */
+  recordingStarted(call: Call): Promise<void> {
+    return this.deps.recordings.tapped(call.id);
+  }
+
   /** Rings parties for the call (the one ring operation: direct dial, queues, transfers, click-to-call, channels, trunks). */
   ring(call: Call, parties: PartyInfo[], opts: RingOptions): Promise<RingOutcome> {
     return this.ringer.ring(call, parties, opts);

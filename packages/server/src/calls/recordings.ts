@@ -17,6 +17,8 @@ interface Active {
   /** The call record's note of its recording path (a failed recording's note is undone after it). */
   noted: Promise<void>;
   taps: Map<string, Tap | null>;
+  /** Taps being opened: what `tapped` waits for. */
+  opening: Set<Promise<unknown>>;
   /** Sessions already shown the recording indicator. */
   told: Set<string>;
 }
@@ -25,7 +27,7 @@ export class Recordings {
   private readonly active = new Map<string, Active>();
   /** Calls whose recording failed, not retried until they end. */
   private readonly broken = new Set<string>();
-  /** Writes every frame log; started with the first recording, and again after it died. */
+  /** Writes every frame log; started with the server (a first call's opening words are not lost to its start-up), again after it died. */
   private ingest: RecordingIngest | null = null;
 
   constructor(
@@ -36,6 +38,7 @@ export class Recordings {
     } catch (err) {
       deps.log.error({ err, dir: deps.dir }, 'cannot create the recordings directory; recordings will fail');
     }
+    if (deps.enabled) this.ingest = this.startIngest();
   }
 
   /** Recordings being written now. */
@@ -55,7 +58,7 @@ export class Recordings {
       const path = this.pathOf(call.id);
       const ingest = (this.ingest ??= this.startIngest());
       ingest.openLog(call.id, path);
-      rec = { ingest, noted: call.stored.then(() => this.deps.store.calls.setRecordingPath(call.id, path)), taps: new Map(), told: new Set() };
+      rec = { ingest, noted: call.stored.then(() => this.deps.store.calls.setRecordingPath(call.id, path)), taps: new Map(), opening: new Set(), told: new Set() };
       this.active.set(call.id, rec);
       this.persist(call.id, rec.noted);
     }
@@ -70,15 +73,27 @@ export class Recordings {
         rec.taps.set(producerId, null);
         const { ingest } = rec;
         const codec = this.deps.media.codecOf(producerId);
-        this.deps.media
+        const opening: Promise<unknown> = this.deps.media
           .tap(producerId, (payloadType) => ingest.openTrack(call.id, track, codec, payloadType))
           .then((tap) => {
             if (this.active.get(call.id) === rec && tap) rec.taps.set(producerId, tap);
             else tap?.close();
           })
-          .catch((err: unknown) => this.deps.log.warn({ err, callId: call.id }, 'could not tap audio for recording'));
+          .catch((err: unknown) => this.deps.log.warn({ err, callId: call.id }, 'could not tap audio for recording'))
+          .finally(() => rec.opening.delete(opening));
+        rec.opening.add(opening);
       }
     }
+  }
+
+  /**
+   * Resolves once the recording hears every producer it has been asked to tap so far (at once when the call is not recorded),
+   * so a party the server speaks for (an agent's greeting) starts after the recording does, as a PBX starts its recorder
+   * before the first prompt. A tap that fails resolves it too: the call never waits on its recording.
+   */
+  async tapped(callId: string): Promise<void> {
+    const rec = this.active.get(callId);
+    if (rec) await Promise.all([...rec.opening]);
   }
 
   /** Stops the call's recording; resolves once its frame log is flushed and closed. */
