@@ -129,6 +129,11 @@ test('REGISTER against Kamailio (registrar with digest auth): registered, and au
   kam.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
     await waitListening(port, false);
+    // Bound is not ready: a loaded machine leaves Kamailio's worker silent for a while. It answers OPTIONS once it is.
+    const up = statuses();
+    const probe = ua.monitor({ ...trunk(port), register: false }, up.cb);
+    await up.next('reachable');
+    probe.stop();
     const ok = statuses();
     const m1 = ua.monitor({ ...trunk(port, { password: 'kam-secret' }), register: true }, ok.cb);
     await ok.next('registered');
