@@ -225,7 +225,9 @@ export async function createServer(config: Config): Promise<AstralServer> {
   cluster?.serve('trunks:changed', ({ instanceId }: { instanceId: string }) => refreshTrunks(instanceId));
   const onTrunksChanged = (instanceId: string): void => {
     refreshTrunks(instanceId).catch((err: unknown) => app.log.error({ err }, 'sip: could not reload trunks'));
-    cluster?.onPeers('trunks:changed', { instanceId }).catch((err: unknown) => app.log.error({ err }, 'sip: could not tell the other nodes to reload trunks'));
+    void cluster?.onPeers('trunks:changed', { instanceId }).then(({ unanswered }) => {
+      if (unanswered.length > 0) app.log.error({ nodes: unanswered }, 'sip: nodes did not reload trunks (they re-read them when they start)');
+    });
   };
   await app.register(trunksApi, { keys, store, secrets: trunkSecrets, trunkStatus, onTrunksChanged });
   // A voice channel's Twilio credentials bring a trunk to Twilio Elastic SIP Trunking along (the `twilio` trunk).

@@ -1,6 +1,6 @@
 // The cluster bus's batching against a real redis-server: what one node sends another in one turn travels as one
 // message, each request still answered on its own (its ack, its timeout), a node that dies fails only its items, and a
-// node reported lost fails what waits for it at once.
+// node reported lost or leaving fails what waits for it at once.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
@@ -106,6 +106,23 @@ describe('cluster bus batching', { timeout: 60_000 }, () => {
     });
   });
 
+  test('a node that leaves (its bus closes): what still waits for its answer fails at once, and the others hear it left', async () => {
+    const [a, leaving] = [await bus('left-a', 60_000), await bus('left-b')];
+    leaving.handle<Record<string, never>, string>('quick', () => 'answered');
+    leaving.handle<Record<string, never>, number>('stuck', () => new Promise<number>(() => undefined));
+    const left: string[] = [];
+    a.onLeft((nodeId) => left.push(nodeId));
+    const stuck = settled(a.call<number>('left-b', 'stuck', {}));
+    assert.equal(await a.call<string>('left-b', 'quick', {}), 'answered');
+    const started = Date.now();
+    await leaving.close();
+    const r = await stuck;
+    assert.ok(!r.ok && r.error instanceof AppError && r.error.code === 'unavailable', JSON.stringify(r));
+    assert.match((r.error as AppError).message, /^node left-b left the cluster before it answered stuck$/);
+    assert.ok(Date.now() - started < 10_000, 'failed on the goodbye, not at its 60 s timeout');
+    assert.deepEqual(left, ['left-b']);
+  });
+
   test('a node reported lost fails the calls still waiting for it at once, saying so; a call to a live node waits on', async () => {
     const [a, live, doomed] = [await bus('gone-a', 60_000), await bus('gone-live'), await bus('gone-doomed')];
     let release!: () => void;
@@ -118,7 +135,7 @@ describe('cluster bus batching', { timeout: 60_000 }, () => {
     const toDoomed = Array.from({ length: 3 }, () => settled(a.call<number>('gone-doomed', 'work', {})));
     const toLive = a.call<string>('gone-live', 'slow', {});
     await until('3 items received', () => received >= 3 && release);
-    a.failPendingTo('gone-doomed');
+    a.failPendingTo('gone-doomed', 'was lost (its heartbeat expired)');
     for (const r of await Promise.all(toDoomed)) {
       assert.ok(!r.ok && r.error instanceof AppError && r.error.code === 'unavailable', JSON.stringify(r));
       assert.match((r.error as AppError).message, /^node gone-doomed was lost \(its heartbeat expired\) before it answered work$/);

@@ -14,6 +14,10 @@ const seconds = (from: Date) => Math.max(0, Math.round((Date.now() - from.getTim
 
 const LegBody = Type.Object({ call_id: LegChannelId }, { additionalProperties: false });
 
+/** How long the live listing waits for each other node, and the header naming those that did not answer in time. */
+const LIVE_PEER_TIMEOUT_MS = 2000;
+const UNANSWERED_HEADER = 'x-astral-unanswered-nodes';
+
 type LiveRow = Static<typeof LiveCall> & { startedAt: number };
 type LegAction = { action: 'hangup' } | { action: 'transfer'; destination: string; type: TransferBody['type'] } | { action: 'complete' | 'cancel' };
 
@@ -59,10 +63,15 @@ export const callControlApi: FastifyPluginAsync<{ keys: ApiKeyService; calls: Ca
   app.get(
     '/api/v1/calls/live',
     { schema: { response: { 200: Type.Array(LiveCall), '4xx': ErrorBody } }, preHandler: requireApiKey(keys, 'calls.read') },
-    async (request) => {
+    async (request, reply) => {
       const instanceId = request.apiKey!.instanceId;
-      const remote = cluster ? (await cluster.onPeers<LiveRow[]>('calls:live', { instanceId })).flat() : [];
-      return [...liveHere(instanceId), ...remote].sort((a, b) => a.startedAt - b.startedAt);
+      const peers = cluster ? await cluster.onPeers<LiveRow[]>('calls:live', { instanceId }, LIVE_PEER_TIMEOUT_MS) : { answers: [], unanswered: [] };
+      // A node that did not answer (dead, not yet seen lost) leaves its legs out: the listing says which, it does not fail.
+      if (peers.unanswered.length > 0) {
+        request.log.warn({ nodes: peers.unanswered }, 'calls/live: nodes did not answer; their legs are not listed');
+        void reply.header(UNANSWERED_HEADER, peers.unanswered.join(', '));
+      }
+      return [...liveHere(instanceId), ...peers.answers.flat()].sort((a, b) => a.startedAt - b.startedAt);
     },
   );
 

@@ -19,6 +19,8 @@ interface Broadcast { kind: 'cast'; from: string; topic: string; message: unknow
 
 const nodeChannel = (nodeId: string) => `astral:rpc:${nodeId}`;
 const BROADCAST = 'astral:cast';
+/** A bus's goodbye as it closes: the others stop waiting for its answers at once. */
+const LEFT = 'bus:left';
 
 export class ClusterBus {
   /** Commands and publishing. */
@@ -32,6 +34,7 @@ export class ClusterBus {
   /** Items waiting for the end of this turn, per destination node. */
   private readonly outbox = new Map<string, RpcItem[]>();
   private flushing: NodeJS.Immediate | null = null;
+  private closed = false;
 
   constructor(
     url: string,
@@ -71,6 +74,11 @@ export class ClusterBus {
     this.listeners.set(topic, fn as Listener);
   }
 
+  /** Hears another node's bus close (its calls to it have failed already). */
+  onLeft(fn: (nodeId: string) => void): void {
+    this.listen<null>(LEFT, (_, from) => fn(from));
+  }
+
   /**
    * Calls `method` on one node; rejects `unavailable` when it does not answer in time. Calls (and notes) to the same
    * node in the same turn travel as one message; each is answered, and times out, on its own.
@@ -84,9 +92,9 @@ export class ClusterBus {
     });
   }
 
-  /** A node is lost (its heartbeat expired): the calls still waiting for it fail now, `unavailable`, not at their timeout. */
-  failPendingTo(nodeId: string): void {
-    this.failPending((asked) => asked === nodeId, (method) => `node ${nodeId} was lost (its heartbeat expired) before it answered ${method}`);
+  /** A node is gone (`why`: lost, left): the calls still waiting for it fail now, `unavailable`, not at their timeout. */
+  failPendingTo(nodeId: string, why: string): void {
+    this.failPending((asked) => asked === nodeId, (method) => `node ${nodeId} ${why} before it answered ${method}`);
   }
 
   /** Fails the waiting calls to the nodes `which` picks, `unavailable` with `why`. */
@@ -99,8 +107,10 @@ export class ClusterBus {
     this.enqueue(nodeId, { kind: 'note', method, args });
   }
 
-  /** Tells every other node (fire-and-forget). */
+  /** Tells every other node (fire-and-forget), after what this node sent them before (the outbox goes out first). */
   broadcast(topic: string, message: unknown): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flush();
     const cast: Broadcast = { kind: 'cast', from: this.nodeId, topic, message };
     this.redis.publish(BROADCAST, JSON.stringify(cast)).catch((err: unknown) => this.onError(err, `broadcast ${topic}`));
   }
@@ -144,7 +154,9 @@ export class ClusterBus {
       return this.onError(err, `a malformed message on ${channel}`);
     }
     if (msg.kind === 'cast') {
-      if (msg.from !== this.nodeId) this.listeners.get(msg.topic)?.(msg.message as never, msg.from);
+      if (msg.from === this.nodeId) return;
+      if (msg.topic === LEFT) this.failPendingTo(msg.from, 'left the cluster');
+      this.listeners.get(msg.topic)?.(msg.message as never, msg.from);
       return;
     }
     const { from, items } = msg;
@@ -188,9 +200,11 @@ export class ClusterBus {
     }
   }
 
+  /** Sends what is queued, says goodbye (after it), fails what still waits here, and closes the connections. */
   async close(): Promise<void> {
-    if (this.flushing) clearImmediate(this.flushing);
-    this.flush();
+    if (this.closed) return;
+    this.closed = true;
+    this.broadcast(LEFT, null);
     this.failPending(() => true, () => 'this node is shutting down');
     await Promise.allSettled([this.sub, this.redis, ...this.extra].map((conn) => conn.quit()));
   }

@@ -19,7 +19,8 @@ export class ChannelOwnership {
   constructor(
     private readonly redis: Redis,
     private readonly nodeId: string,
-    private readonly isLive: (nodeId: string) => boolean,
+    /** The holder when it is another live node, else null. */
+    private readonly remote: (nodeId: string | null) => string | null,
     private readonly onError: (err: unknown, what: string) => void,
   ) {}
 
@@ -36,8 +37,7 @@ export class ChannelOwnership {
 
   /** The other live node running the channel's call, null when it runs here or nowhere. */
   async remoteOwner(instanceId: string, channelId: string): Promise<string | null> {
-    const owner = await this.redis.get(channelKey(instanceId, channelId));
-    return owner && owner !== this.nodeId && this.isLive(owner) ? owner : null;
+    return this.remote(await this.redis.get(channelKey(instanceId, channelId)));
   }
 
   /** A lost node's channel calls are gone: their channels are free for a new call anywhere. */

@@ -72,7 +72,7 @@ export class Cluster {
       rejoined: () => this.rejoin(),
       onError,
     });
-    this.channelOwnership = new ChannelOwnership(this.bus.redis, config.nodeId, (nodeId) => this.registry.isLive(nodeId), onError);
+    this.channelOwnership = new ChannelOwnership(this.bus.redis, config.nodeId, (nodeId) => this.registry.remote(nodeId), onError);
   }
 
   get nodeId(): string {
@@ -101,6 +101,7 @@ export class Cluster {
     this.bus.handle<{ sessionId: string }, null>('media:release', ({ sessionId }) => (parts.media.closeSession(sessionId), null));
     this.bus.handle<{ sessionIds: string[] }, boolean>('sessions:busy', ({ sessionIds }) => this.anyInAnotherCall(sessionIds));
     this.bus.listen<{ nodeId: string }>(NODE_LOST, ({ nodeId }) => this.registry.reportLost(nodeId));
+    this.bus.onLeft((nodeId) => this.registry.drop(nodeId));
     await this.registry.start();
     await this.presence.start(this.registry.live.map((n) => n.id));
   }
@@ -143,9 +144,8 @@ export class Cluster {
     const callId = (payload as { callId?: unknown }).callId;
     if (typeof callId === 'string') {
       if (calls.get(callId)) return null;
-      const owner = await this.bus.redis.get(callKey(callId));
       // A reconnected widget's resume goes there too (`forward` then moves its media to the owner).
-      return owner && owner !== this.nodeId && this.registry.isLive(owner) ? owner : null;
+      return this.registry.remote(await this.bus.redis.get(callKey(callId)));
     }
     const mediaNode = this.presence!.mediaNodeOf(session.id);
     return MEDIA_EVENTS.has(event) && mediaNode !== this.nodeId ? mediaNode : null;
@@ -274,10 +274,17 @@ export class Cluster {
     this.bus.handle(method, fn);
   }
 
-  /** Runs `method` on every other live node and collects the answers. */
-  async onPeers<R>(method: string, args: unknown): Promise<R[]> {
+  /**
+   * Runs `method` on every other live node and collects the answers; a node that fails or does not answer within
+   * `timeoutMs` (a dead node not yet seen lost) is named in `unanswered` instead of failing the whole.
+   */
+  async onPeers<R>(method: string, args: unknown, timeoutMs?: number): Promise<{ answers: R[]; unanswered: string[] }> {
     const peers = this.registry.live.filter((n) => n.id !== this.nodeId);
-    return Promise.all(peers.map((n) => this.bus.call<R>(n.id, method, args)));
+    const results = await Promise.allSettled(peers.map((n) => this.bus.call<R>(n.id, method, args, timeoutMs)));
+    const answers: R[] = [];
+    const unanswered: string[] = [];
+    results.forEach((r, i) => (r.status === 'fulfilled' ? answers.push(r.value) : unanswered.push(peers[i]!.id)));
+    return { answers, unanswered };
   }
 
   /** Runs `method` on the other nodes until one has what it names (the others answer `not_found`). */
@@ -309,7 +316,7 @@ export class Cluster {
       // A channel call goes on: the lost node's members leave it as dropped connections when presence prunes them below.
       if (call?.kind === 'direct' && call.involvedSessions.some((s) => presence.homeOf(s) === nodeId)) calls.end(call, 'FAILED', 'node_lost');
     }
-    this.bus.failPendingTo(nodeId);
+    this.bus.failPendingTo(nodeId, 'was lost (its heartbeat expired)');
     for (const { sessionId, callId } of presence.placedOn(nodeId)) {
       if (callId) gateway.notify(sessionId, 'call:ended', { callId, disposition: 'FAILED', reason: 'node_lost', duration: 0, talkTime: 0 });
       this.placeLocal(sessionId, this.nodeId, null);

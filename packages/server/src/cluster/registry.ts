@@ -62,6 +62,11 @@ export class NodeRegistry {
     return this.peers.has(nodeId);
   }
 
+  /** `nodeId` when it names another live node; null for this node, a lost one or none (what runs here then). */
+  remote(nodeId: string | null): string | null {
+    return nodeId !== null && nodeId !== this.nodeId && this.isLive(nodeId) ? nodeId : null;
+  }
+
   /**
    * Where a new call's media goes: a live node that is not draining and serves the region, the least loaded first;
    * this node wins ties (no hop for the caller). Null when no node takes calls.
@@ -101,6 +106,11 @@ export class NodeRegistry {
     this.reported.add(nodeId);
     this.peers.delete(nodeId);
     this.opts.lost(nodeId);
+  }
+
+  /** A node left the cluster (its goodbye): no longer routed to, before the next beat would see it gone. */
+  drop(nodeId: string): void {
+    if (nodeId !== this.nodeId) this.peers.delete(nodeId);
   }
 
   /** Takes a lost node out of the node set (once its calls are closed). */
