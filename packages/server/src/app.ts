@@ -39,7 +39,7 @@ import { SecretBox, SecretPurposes } from './auth/secret-box.js';
 import { TokenIssuer } from './auth/token-issuer.js';
 import { WidgetTokens } from './auth/widget-tokens.js';
 import { CallControl } from './calls/call-control.js';
-import { ChannelCalls } from './calls/channel-calls.js';
+import { ChannelCalls, LocalLatencies } from './calls/channel-calls.js';
 import { callLog } from './calls/log.js';
 import { Transfers } from './calls/transfers.js';
 import { startCallHeartbeat } from './calls/heartbeat.js';
@@ -174,7 +174,8 @@ export async function createServer(config: Config): Promise<AstralServer> {
     }
     if (outcome === 'rebuilt') calls.mediaReady(sessionId);
   };
-  const channels = new ChannelCalls({ store, calls, sessions, notifier, media, ringTimeoutMs, ...(cluster ? { owner: cluster.channelOwnership } : {}) });
+  const latencies = cluster ? cluster.latencies : new LocalLatencies();
+  const channels = new ChannelCalls({ store, calls, sessions, notifier, media, ringTimeoutMs, latencies, ...(cluster ? { owner: cluster.channelOwnership } : {}) });
   const router = new Router({ store, calls, sessions, media, notifier, journeys, ringTimeoutMs, log: app.log });
   const busyAnywhere = cluster ? { busyAnywhere: (userId: string) => cluster.userBusy(userId) } : {};
   const transfers = new Transfers({ store, calls, sessions, notifier, journeys, ringTimeoutMs, route: (call, to) => router.route(call, to), ...busyAnywhere });

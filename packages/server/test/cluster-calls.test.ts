@@ -4,7 +4,8 @@
 // capabilities reach the owner; a user busy in a call one node owns is busy for click-to-call sent to any node and for a
 // ring from a third node (their session on node C); a widget's event waiting for a node that dies fails as soon as the
 // node is found lost; a draining node's widgets dial onto the other node; members of one channel on both nodes join one
-// channel call, on the node that started it (their channel REST is run there too).
+// channel call, on the node that started it (their channel REST is run there too), in the region the caller measured
+// fastest, whichever node their widget measured on.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +15,7 @@ import { startRedis, type RunningRedis } from '../../../test/helpers/redis.js';
 import { ClusterBus } from '../src/cluster/bus.js';
 import { ackRequest, ADMIN_KEY, api, startTestServer, widgetSocket, type TestServer } from './helpers.js';
 import { until } from './fake-sfu.js';
+import { REGION_ENV, REGIONS } from './channel-helpers.js';
 import { freshPostgresDatabase } from './postgres.js';
 
 let redis: RunningRedis;
@@ -339,6 +341,33 @@ describe('calls across two nodes', { timeout: 180_000 }, () => {
     assert.equal(await client.get(channelKey!), null, 'ownership of the channel released');
     await ackRequest(xavier.socket, 'voice:state', { channel_id: null }); // a round trip: any later dispatch has arrived
     assert.deepEqual([xavier.seen.filter((e) => e === 'CALL_CREATE').length, xavier.seen.filter((e) => e === 'CALL_DELETE').length], [1, 1], 'one call created and ended');
+  });
+
+  test("a channel call started on one node lands in the region the caller's widget measured fastest on another node", async () => {
+    const c = await startTestServer({ ...shared, ...REGION_ENV, ASTRAL_NODE_ID: 'it-r' });
+    try {
+      const token = async (identity: string) => (await api(a, 'POST', '/api/v1/tokens', { key: ADMIN_KEY, body: { identity } })).body as { user_id: string; token: string };
+      const [uma, vic] = [await token('uma-x'), await token('vic-x')];
+      const made = await api(a, 'POST', '/api/v1/channels', { key: ADMIN_KEY, body: { recipients: [uma.user_id, vic.user_id] } });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+      const channelId = made.body.id as string;
+      // Uma's widget is on node A and measures there; the default region (listed first) is the slow one.
+      const umaWidget = await widget(a, 'uma-x', '2030');
+      await widget(c, 'vic-x', '2031');
+      assert.deepEqual(await ackRequest(umaWidget.socket, 'voice:latency', { rtts: { [REGIONS[0]!.id]: 250, [REGIONS[1]!.id]: 12 } }), { ok: true, data: {} });
+      // She rings Vic through node C, which starts the channel's call: in her fastest region.
+      const created = next(umaWidget.socket, 'CALL_CREATE');
+      const ring = await api(c, 'POST', `/api/v1/channels/${channelId}/call/ring`, { headers: { authorization: `Bearer ${uma.token}` }, body: { recipients: [vic.user_id] } });
+      assert.equal(ring.status, 204, JSON.stringify(ring.body));
+      const [channelKey] = await client.keys(`astral:channel:*:${channelId}`);
+      assert.equal(await client.get(channelKey!), 'it-r', 'node C runs the call');
+      assert.equal((await created).region, REGIONS[1]!.id);
+      const stop = await api(c, 'POST', `/api/v1/channels/${channelId}/call/stop-ringing`, { headers: { authorization: `Bearer ${uma.token}` }, body: { recipients: [vic.user_id] } });
+      assert.equal(stop.status, 204, JSON.stringify(stop.body));
+      await until('the unanswered channel call ended', async () => (await client.get(channelKey!)) === null, 15_000, 50);
+    } finally {
+      await c.close();
+    }
   });
 
   test("members of a channel starting its call on both nodes at once join one call (the node that lost the race to claim it forwards the join to the winner)", async () => {

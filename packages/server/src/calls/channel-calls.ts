@@ -11,6 +11,28 @@ import type { SessionNotifier } from './notifier.js';
 import type { RingOutcome } from './ringing.js';
 import type { Session, SessionRegistry } from './sessions.js';
 
+/** Round-trip times a widget measured: region id → ms. */
+export type RegionRtts = Record<string, number>;
+
+/** Where users' measured latencies are kept: this process (one node) or shared by every node. */
+export interface LatencyBook {
+  set(instanceId: string, userId: string, rtts: RegionRtts): Promise<void>;
+  get(instanceId: string, userId: string): Promise<RegionRtts | undefined>;
+}
+
+/** One node's latencies, in memory. */
+export class LocalLatencies implements LatencyBook {
+  private readonly byUser = new Map<string, RegionRtts>();
+
+  async set(instanceId: string, userId: string, rtts: RegionRtts): Promise<void> {
+    this.byUser.set(`${instanceId}:${userId}`, rtts);
+  }
+
+  async get(instanceId: string, userId: string): Promise<RegionRtts | undefined> {
+    return this.byUser.get(`${instanceId}:${userId}`);
+  }
+}
+
 export interface ChannelCallsDeps {
   store: Store;
   calls: CallControl;
@@ -18,6 +40,8 @@ export interface ChannelCallsDeps {
   notifier: SessionNotifier;
   media: MediaService;
   ringTimeoutMs: number;
+  /** Users' measured region latencies (`voice:latency`). */
+  latencies: LatencyBook;
   /** Several nodes: a channel's call runs on one node, which claims it before starting it and releases it at its end. */
   owner?: { claim(instanceId: string, channelId: string): Promise<boolean>; release(instanceId: string, channelId: string): void };
 }
@@ -32,8 +56,6 @@ export class ChannelCallElsewhere extends AppError {
 export class ChannelCalls implements CallListener {
   /** channel id → its live call id */
   private readonly active = new Map<string, string>();
-  /** Round-trip times widgets measured, per user: region → ms. */
-  private readonly latency = new Map<string, Record<string, number>>();
   /** Recipients per channel with a live call, for fanning out gateway events without a query. */
   private readonly audience = new Map<string, string[]>();
   /** Channel calls being claimed (several nodes): a second join meanwhile waits for the same call. */
@@ -150,14 +172,15 @@ export class ChannelCalls implements CallListener {
     return { callId: call.id };
   }
 
-  setLatency(session: Session, rtts: Record<string, number>): void {
-    this.latency.set(session.principal.party.userId, rtts);
+  /** Keeps what the session's widget measured (stored when this resolves). */
+  setLatency(session: Session, rtts: RegionRtts): Promise<void> {
+    return this.deps.latencies.set(session.principal.instanceId, session.principal.party.userId, rtts);
   }
 
   /** The channel's fixed region, else the caller's fastest measured region, else the default. */
-  private pickRegion(channel: Channel, callerId: string): string {
+  private async pickRegion(channel: Channel, callerId: string): Promise<string> {
     if (channel.rtcRegion) return channel.rtcRegion;
-    const rtts = this.latency.get(callerId);
+    const rtts = await this.deps.latencies.get(channel.instanceId, callerId);
     const known = this.deps.media.regions.filter((r) => typeof rtts?.[r.id] === 'number');
     if (known.length === 0) return this.deps.media.defaultRegion;
     return known.reduce((best, r) => (rtts![r.id]! < rtts![best.id]! ? r : best)).id;
@@ -167,7 +190,9 @@ export class ChannelCalls implements CallListener {
   private callOrStart(channel: Channel, caller: Call['caller'], callerSession: string | null): Promise<Call> {
     const live = this.callOf(channel.id) ?? this.starting.get(channel.id);
     if (live) return Promise.resolve(live);
-    const started = this.start(channel, caller, callerSession, this.pickRegion(channel, caller.userId)).finally(() => this.starting.delete(channel.id));
+    const started = this.pickRegion(channel, caller.userId)
+      .then((region) => this.start(channel, caller, callerSession, region))
+      .finally(() => this.starting.delete(channel.id));
     this.starting.set(channel.id, started);
     return started;
   }

@@ -14,6 +14,7 @@ import type { Store } from '../store/index.js';
 import { AppError } from '../util/errors.js';
 import { ClusterBus } from './bus.js';
 import { ChannelOwnership } from './channel-ownership.js';
+import { SharedLatencies } from './latencies.js';
 import { Presence } from './presence.js';
 import { NodeRegistry, type NodeInfo } from './registry.js';
 
@@ -53,6 +54,8 @@ export class Cluster {
   readonly registry: NodeRegistry;
   /** Which node runs each channel's call: a join anywhere goes there. */
   readonly channelOwnership: ChannelOwnership;
+  /** Users' measured region latencies, read by whichever node starts a channel's call. */
+  readonly latencies: SharedLatencies;
   private presence: Presence | null = null;
   private parts: ClusterParts | null = null;
 
@@ -72,6 +75,7 @@ export class Cluster {
       rejoined: () => this.rejoin(),
       onError,
     });
+    this.latencies = new SharedLatencies(this.bus.redis, onError);
     this.channelOwnership = new ChannelOwnership(this.bus.redis, config.nodeId, (nodeId) => this.registry.remote(nodeId), onError);
   }
 

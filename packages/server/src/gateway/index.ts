@@ -158,7 +158,7 @@ export class Gateway implements SessionNotifier {
     this.define('media:preflight-end', (s) => (media.endPreflight(s.id), {}));
     this.define('media:produce', async (s, p) => ({ producerId: await calls.produce(s, p) }));
     this.define('voice:state', (s, p) => channels.voiceState(s, p));
-    this.define('voice:latency', (s, p) => (channels.setLatency(s, p.rtts), {}));
+    this.define('voice:latency', async (s, p) => (await channels.setLatency(s, p.rtts), {}));
     this.define('presence:update', (s, p) => {
       s.dnd = p.dnd;
       this.cluster?.sessionUp(s);
