@@ -1,5 +1,5 @@
 // ClusterBus: the nodes' Redis connections — request/reply RPC and notes to one node over pub/sub (batched: one message
-// per node per turn of the event loop), broadcasts to all, and keys.
+// per node per turn of the event loop), broadcasts to all, keys, and a goodbye as it closes (peers stop waiting for it).
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ErrorCode } from '@astral/protocol';
