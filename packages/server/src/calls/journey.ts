@@ -3,6 +3,7 @@ import type { PartyInfo } from '@astral/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/index.js';
 import type { StepRow } from '../store/journeys.js';
+import { KeyedQueue } from '../util/keyed-queue.js';
 import type { Call } from './call.js';
 
 const seconds = (from: string, to: Date) => Math.max(0, Math.round((to.getTime() - Date.parse(from)) / 1000));
@@ -11,7 +12,7 @@ export class Journeys {
   /** The open (last) step of each live call, whose duration runs until the next step. */
   private readonly last = new Map<string, StepRow>();
   /** Writes per call run in order. */
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly writes = new KeyedQueue();
 
   constructor(
     private readonly store: Store,
@@ -20,7 +21,7 @@ export class Journeys {
 
   /** Live calls with an open journey or writes still queued. */
   get open(): number {
-    return new Set([...this.last.keys(), ...this.queues.keys()]).size;
+    return new Set([...this.last.keys(), ...this.writes.keys()]).size;
   }
 
   step(call: Call, action: string, from: string, to: string, status: string): void {
@@ -53,22 +54,17 @@ export class Journeys {
   finish(call: Call, from: string, status: string): void {
     this.append(call, 'Hangup', from, call.toNumber, status);
     this.last.delete(call.id);
-    const queue = this.queues.get(call.id);
-    void queue?.finally(() => {
-      if (this.queues.get(call.id) === queue) this.queues.delete(call.id);
-    });
   }
 
   /** Steps so far, the live call's last step timed up to now. */
   async steps(callId: string): Promise<StepRow[]> {
-    await this.queues.get(callId);
+    await this.writes.settled(callId);
     const rows = await this.store.journeys.steps(callId);
     const open = this.last.get(callId);
     return rows.map((r) => (open && r.id === open.id ? { ...r, duration: seconds(r.time, new Date()) } : r));
   }
 
   private write(callId: string, op: () => Promise<void>): void {
-    const next = (this.queues.get(callId) ?? Promise.resolve()).then(op).catch((err: unknown) => this.log.error({ err }, 'could not record a journey step'));
-    this.queues.set(callId, next);
+    this.writes.run(callId, op).catch((err: unknown) => this.log.error({ err }, 'could not record a journey step'));
   }
 }

@@ -9,6 +9,7 @@ import type { Store } from '../store/index.js';
 import type { Trunk } from '../store/trunks.js';
 import type { VoiceChannelChanges, VoiceCredential } from '../store/voice-channels.js';
 import { AppError } from '../util/errors.js';
+import { KeyedQueue } from '../util/keyed-queue.js';
 import { TwilioError, TwilioRest, type TwilioResource, type TwilioSettings } from './twilio-rest.js';
 
 /** The local trunk Astral keeps for the Twilio credentials (one per instance). */
@@ -63,7 +64,7 @@ export interface TwilioTrunksDeps {
 
 export class TwilioTrunks {
   /** Per instance, the change in progress: changes are applied one after another. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly changes = new KeyedQueue();
 
   constructor(private readonly deps: TwilioTrunksDeps) {}
 
@@ -72,10 +73,7 @@ export class TwilioTrunks {
    * at Twilio before saving (a refusal throws and nothing is saved), the local trunk written or removed after.
    */
   apply<T>(instanceId: string, changes: VoiceChannelChanges | null, save: () => Promise<T>): Promise<T> {
-    const run = (this.queues.get(instanceId) ?? Promise.resolve()).catch(() => undefined).then(() => this.applyNow(instanceId, changes, save));
-    this.queues.set(instanceId, run);
-    void run.finally(() => this.queues.get(instanceId) === run && this.queues.delete(instanceId)).catch(() => undefined);
-    return run;
+    return this.changes.run(instanceId, () => this.applyNow(instanceId, changes, save));
   }
 
   private async applyNow<T>(instanceId: string, changes: VoiceChannelChanges | null, save: () => Promise<T>): Promise<T> {

@@ -3,6 +3,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AgentCallStore } from '../store/agent-calls.js';
 import type { CallChange, CallRow, CallStore } from '../store/calls.js';
+import { KeyedQueue } from '../util/keyed-queue.js';
 import type { WebhookEvents, WebhookEventType } from './events.js';
 
 const TYPES: Record<CallChange, WebhookEventType> = { started: 'call.started', answered: 'call.answered', ended: 'call.completed' };
@@ -28,16 +29,13 @@ async function agentData(agentCalls: AgentCallStore, callId: string): Promise<Re
  * agent data; call.answered may still be in its transaction) could otherwise be delivered first.
  */
 export function publishCallEvents(calls: CallStore, agentCalls: AgentCallStore, events: WebhookEvents, log: FastifyBaseLogger): void {
-  const queuing = new Map<string, Promise<void>>();
+  const queuing = new KeyedQueue();
   calls.onChange = (change, row) => {
-    const queued = (queuing.get(row.id) ?? Promise.resolve())
-      .then(() => (change === 'ended' ? agentData(agentCalls, row.id) : {}))
-      .then((more) => events.publish(row.instance_id, TYPES[change], { ...callEventData(change, row), ...more }))
-      .then(
-        () => undefined,
-        (err: unknown) => log.error({ err, callId: row.id }, `webhooks: could not queue ${TYPES[change]}`),
-      );
-    queuing.set(row.id, queued);
-    void queued.then(() => queuing.get(row.id) === queued && queuing.delete(row.id));
+    queuing
+      .run(row.id, async () => {
+        const more = change === 'ended' ? await agentData(agentCalls, row.id) : {};
+        await events.publish(row.instance_id, TYPES[change], { ...callEventData(change, row), ...more });
+      })
+      .catch((err: unknown) => log.error({ err, callId: row.id }, `webhooks: could not queue ${TYPES[change]}`));
   };
 }
