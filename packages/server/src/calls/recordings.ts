@@ -17,8 +17,8 @@ interface Active {
   /** The call record's note of its recording path (a failed recording's note is undone after it). */
   noted: Promise<void>;
   taps: Map<string, Tap | null>;
-  /** Taps being opened: what `tapped` waits for. */
-  opening: Set<Promise<unknown>>;
+  /** Settles once every tap asked for so far is open or failed: what `tapped` waits for. */
+  tapsOpened: Promise<unknown>;
   /** Sessions already shown the recording indicator. */
   told: Set<string>;
 }
@@ -58,7 +58,7 @@ export class Recordings {
       const path = this.pathOf(call.id);
       const ingest = (this.ingest ??= this.startIngest());
       ingest.openLog(call.id, path);
-      rec = { ingest, noted: call.stored.then(() => this.deps.store.calls.setRecordingPath(call.id, path)), taps: new Map(), opening: new Set(), told: new Set() };
+      rec = { ingest, noted: call.stored.then(() => this.deps.store.calls.setRecordingPath(call.id, path)), taps: new Map(), tapsOpened: Promise.resolve(), told: new Set() };
       this.active.set(call.id, rec);
       this.persist(call.id, rec.noted);
     }
@@ -73,15 +73,14 @@ export class Recordings {
         rec.taps.set(producerId, null);
         const { ingest } = rec;
         const codec = this.deps.media.codecOf(producerId);
-        const opening: Promise<unknown> = this.deps.media
+        const opening = this.deps.media
           .tap(producerId, (payloadType) => ingest.openTrack(call.id, track, codec, payloadType))
           .then((tap) => {
             if (this.active.get(call.id) === rec && tap) rec.taps.set(producerId, tap);
             else tap?.close();
           })
-          .catch((err: unknown) => this.deps.log.warn({ err, callId: call.id }, 'could not tap audio for recording'))
-          .finally(() => rec.opening.delete(opening));
-        rec.opening.add(opening);
+          .catch((err: unknown) => this.deps.log.warn({ err, callId: call.id }, 'could not tap audio for recording'));
+        rec.tapsOpened = Promise.all([rec.tapsOpened, opening]);
       }
     }
   }
@@ -92,8 +91,7 @@ export class Recordings {
    * before the first prompt. A tap that fails resolves it too: the call never waits on its recording.
    */
   async tapped(callId: string): Promise<void> {
-    const rec = this.active.get(callId);
-    if (rec) await Promise.all([...rec.opening]);
+    await this.active.get(callId)?.tapsOpened;
   }
 
   /** Stops the call's recording; resolves once its frame log is flushed and closed. */
