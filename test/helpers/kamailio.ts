@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './server.js';
+import { freePort, freeUdpTcpPort } from './server.js';
 
-/** The repo's tested configuration; its ports are `#!define`s the test overrides with `-A`. */
+/** The repo's tested configuration (SIP over WebSocket); its ports are `#!define`s the test overrides with `-A`. */
 export const KAMAILIO_CFG = fileURLToPath(new URL('../kamailio/kamailio-ws.cfg', import.meta.url));
 
 export interface Kamailio {
@@ -15,6 +15,8 @@ export interface Kamailio {
   wsUrl: string;
   /** The SIP domain to register in (`sip:USER@DOMAIN`). */
   domain: string;
+  /** Where it listens for SIP over UDP and TCP on 127.0.0.1. */
+  sipPort: number;
   /** Everything Kamailio logged (REQ lines name each request's method). */
   log(): string;
   /** Kills Kamailio (the WebSockets drop, registrations are forgotten). */
@@ -38,8 +40,9 @@ async function waitPortFree(port: number): Promise<void> {
   }
 }
 
-export async function startKamailio(): Promise<Kamailio> {
-  const [wsPort, sipPort] = [await freePort(), await freePort()];
+/** Starts Kamailio with `cfg` (the WebSocket one by default), which listens on the `#!define`s `SIP_PORT` and `WS_PORT`. */
+export async function startKamailio(cfg = KAMAILIO_CFG): Promise<Kamailio> {
+  const [wsPort, sipPort] = [await freePort(), await freeUdpTcpPort()];
   const runDir = mkdtempSync(join(tmpdir(), 'astral-kamailio-'));
   let proc: ChildProcess | null = null;
   let output = '';
@@ -47,7 +50,7 @@ export async function startKamailio(): Promise<Kamailio> {
   const start = async () => {
     const child = spawn(
       'kamailio',
-      ['-DD', '-E', '-f', KAMAILIO_CFG, '-P', join(runDir, 'kamailio.pid'), '-Y', runDir, '-A', `WS_PORT=${wsPort}`, '-A', `SIP_PORT=${sipPort}`],
+      ['-DD', '-E', '-f', cfg, '-P', join(runDir, 'kamailio.pid'), '-Y', runDir, '-A', `WS_PORT=${wsPort}`, '-A', `SIP_PORT=${sipPort}`],
       { stdio: ['ignore', 'pipe', 'pipe'], detached: true }, // its own process group: stop() kills the forked children too
     );
     proc = child;
@@ -73,6 +76,8 @@ export async function startKamailio(): Promise<Kamailio> {
     });
   };
 
+  // SIGKILL to its process group, never SIGTERM: on SIGTERM Kamailio's main process now and then waits many seconds for
+  // its children (3 runs in 40 here took over 8 s), which holds the test that waits for it.
   const stop = async () => {
     const child = proc;
     proc = null;
@@ -91,6 +96,7 @@ export async function startKamailio(): Promise<Kamailio> {
   return {
     wsUrl: `ws://127.0.0.1:${wsPort}`,
     domain: '127.0.0.1',
+    sipPort,
     log: () => output,
     start,
     async stop() {

@@ -38,6 +38,14 @@ async function portsFree(from: number, count: number): Promise<boolean> {
   return true;
 }
 
+/** A port free for both UDP and TCP on 127.0.0.1 (a SIP peer listens on both). */
+export async function freeUdpTcpPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (await portsFree(port, 1)) return port;
+  }
+}
+
 /** Where test servers' media ports go: below the kernel's ephemeral range (32768+), where an outgoing connection could hold a worker's fixed WebRtcServer port. */
 const MEDIA_PORTS = { from: 10_000, to: 32_000 };
 let nextMediaRange = -1;

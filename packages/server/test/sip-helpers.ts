@@ -1,13 +1,16 @@
 // Test helpers for the SIP layer: a capturing logger, a started agent, SIPp runs, a raw UDP/TCP SIP client.
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import net from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger } from 'fastify';
 import { SipUserAgent, type SipUserAgentTuning } from '../src/sip/user-agent.js';
+import { freeUdpTcpPort } from '../../../test/helpers/server.js';
+
+/** A port free for both UDP and TCP on 127.0.0.1 (for SIPp peers). */
+export const freePort = freeUdpTcpPort;
 
 export const SIPP_DIR = join(dirname(fileURLToPath(import.meta.url)), 'sipp');
 
@@ -42,21 +45,6 @@ export function captureLogger(lines: LogLine[] = []): FastifyBaseLogger & { line
 export async function startUa(tuning: SipUserAgentTuning = {}, log = captureLogger()): Promise<{ ua: SipUserAgent; log: typeof log }> {
   const ua = await SipUserAgent.start({ ip: '127.0.0.1', port: 0, announcedIp: '127.0.0.1', ...tuning }, log);
   return { ua, log };
-}
-
-/** A port free for both UDP and TCP on 127.0.0.1 (for SIPp peers). */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const udp = dgram.createSocket('udp4');
-    const port = await new Promise<number>((r) => udp.bind(0, '127.0.0.1', () => r(udp.address().port)));
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.createServer();
-      s.once('error', () => r(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => r(true)));
-    });
-    await new Promise<void>((r) => udp.close(() => r()));
-    if (ok) return port;
-  }
 }
 
 function listening(port: number, tcp: boolean): boolean {
@@ -99,7 +87,7 @@ export async function sippServer(scenario: string, extra: string[] = [], tcp = f
 }
 
 /** Waits (up to 5 s) until something listens on 127.0.0.1:port (UDP, or TCP). */
-export async function waitListening(port: number, tcp: boolean): Promise<void> {
+async function waitListening(port: number, tcp: boolean): Promise<void> {
   for (let i = 0; i < 200 && !listening(port, tcp); i++) await new Promise((r) => setTimeout(r, 25));
 }
 
